@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# install-deps.sh - install the Debian (bookworm) packages csi-provisioner needs
+# to build and test. Idempotent: does nothing when every package is present.
+# When a package is missing and we are root, runs `apt-get update` once and
+# `apt-get install -y --no-install-recommends` for the missing ones; when not
+# root, prints the missing packages and exits 1.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential pkg-config meson ninja-build
+  libgrpc-dev protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev protobuf-compiler-grpc
+  libcurl4-openssl-dev libjansson-dev libyaml-dev libmicrohttpd-dev libcmocka-dev
+  openssl curl jq ca-certificates psmisc
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  if [[ "$status" != "install ok installed" ]]; then
+    missing+=("$pkg")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages already installed"
+  exit 0
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps: missing packages (run as root to install): ${missing[*]}" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+echo "install-deps: installing: ${missing[*]}"
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
+echo "install-deps: done"

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * client.h - the CSI v1 controller-side client: one gRPC channel to the
+ * driver's unix socket, and a blocking call per RPC that the provisioner
+ * needs (Identity: GetPluginInfo, GetPluginCapabilities, Probe; Controller:
+ * CreateVolume, DeleteVolume, GetCapacity, ListVolumes,
+ * ControllerGetCapabilities).
+ *
+ * Return convention of every csi_* call that talks to the driver:
+ *   0                the driver answered OK and the reply decoded;
+ *   1..16            the gRPC status code exactly as the driver (or the gRPC
+ *                    transport, e.g. UNAVAILABLE, DEADLINE_EXCEEDED) returned
+ *                    it; e->code is the same value and e->msg is the status
+ *                    message unchanged, with nothing prefixed (callers add
+ *                    their own context with err_prefix). An empty status
+ *                    message is replaced by the code's name so logs are never
+ *                    blank;
+ *   CSI_ERR_LOCAL    the failure is ours: bad arguments, a request or reply
+ *                    above its size cap, a reply that does not decode or
+ *                    lacks a required field. The message starts with the
+ *                    method name. After CreateVolume this does NOT mean the
+ *                    volume was not created.
+ *
+ * Secrets (the `secrets` maps) are never logged at any verbosity; neither
+ * are parameters or mount flags. Logging is limited to method names, volume
+ * names/ids, status codes and durations (at log_v(4)).
+ *
+ * Threads: after csi_client_new returns, any number of threads may make
+ * calls on one client concurrently. Configuration setters
+ * (csi_client_set_observer, csi_client_set_wait_for_ready) must be called
+ * before the client is shared. csi_client_free must not race with calls.
+ *
+ * Ownership: request structs and everything they point to are borrowed for
+ * the duration of the call only. Reply structs are filled with heap memory
+ * the caller owns and releases with the matching *_release function; on a
+ * non-zero return a reply struct is left zeroed (release is still safe).
+ */
+#ifndef CSI_CLIENT_H
+#define CSI_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+/* Returned (and put in e->code) for failures that are not gRPC statuses. */
+#define CSI_ERR_LOCAL 100
+
+/* Largest reply we accept from the driver (also the channel's receive cap). */
+#define CSI_MAX_REPLY_BYTES (4 * 1024 * 1024)
+/* Largest request we send. */
+#define CSI_MAX_REQUEST_BYTES (4 * 1024 * 1024)
+/* Most entries a decoded map (volume_context, a topology segment) may have. */
+#define CSI_MAX_MAP_ENTRIES 4096
+
+/* The gRPC status codes, so callers need not include grpc headers. */
+enum csi_code {
+	CSI_OK = 0,
+	CSI_CANCELLED = 1,
+	CSI_UNKNOWN = 2,
+	CSI_INVALID_ARGUMENT = 3,
+	CSI_DEADLINE_EXCEEDED = 4,
+	CSI_NOT_FOUND = 5,
+	CSI_ALREADY_EXISTS = 6,
+	CSI_PERMISSION_DENIED = 7,
+	CSI_RESOURCE_EXHAUSTED = 8,
+	CSI_FAILED_PRECONDITION = 9,
+	CSI_ABORTED = 10,
+	CSI_OUT_OF_RANGE = 11,
+	CSI_UNIMPLEMENTED = 12,
+	CSI_INTERNAL = 13,
+	CSI_UNAVAILABLE = 14,
+	CSI_DATA_LOSS = 15,
+	CSI_UNAUTHENTICATED = 16,
+};
+
+/*
+ * The gRPC Go spelling of a code ("OK", "DeadlineExceeded", ...), as used in
+ * upstream's metric labels; "Local" for CSI_ERR_LOCAL and "Unrecognized"
+ * for anything else. A static string, never NULL.
+ */
+const char *csi_code_name(int code);
+
+/* Access modes; values mirror csi.v1.VolumeCapability.AccessMode.Mode. */
+enum csi_access_mode {
+	CSI_ACCESS_UNKNOWN = 0,
+	CSI_ACCESS_SINGLE_NODE_WRITER = 1,
+	CSI_ACCESS_SINGLE_NODE_READER_ONLY = 2,
+	CSI_ACCESS_MULTI_NODE_READER_ONLY = 3,
+	CSI_ACCESS_MULTI_NODE_SINGLE_WRITER = 4,
+	CSI_ACCESS_MULTI_NODE_MULTI_WRITER = 5,
+	CSI_ACCESS_SINGLE_NODE_SINGLE_WRITER = 6,
+	CSI_ACCESS_SINGLE_NODE_MULTI_WRITER = 7,
+};
+
+/*
+ * A string map. In requests the items and strings are borrowed (the const
+ * casts are ours to respect: nothing is modified or freed); in replies they
+ * are owned and freed with csi_map_release. Keys are unique in replies (a
+ * key repeated on the wire keeps its last value, as protobuf maps do).
+ */
+struct csi_kv {
+	char *key;
+	char *value;
+};
+
+struct csi_map {
+	struct csi_kv *items;
+	size_t n;
+};
+
+/* Value of `key`, or NULL. Borrowed from the map. */
+const char *csi_map_get(const struct csi_map *m, const char *key);
+/* Free an owned map's contents and zero it. Accepts NULL. */
+void csi_map_release(struct csi_map *m);
+
+/* One requested volume capability; all pointers borrowed. */
+struct csi_volume_capability {
+	bool block;			/* block access; else mount */
+	const char *fs_type;		/* mount only; NULL or "" = driver default */
+	const char *const *mount_flags;	/* mount only */
+	size_t n_mount_flags;
+	const char *mount_group;	/* mount only: volume_mount_group; NULL = unset */
+	int access_mode;		/* enum csi_access_mode */
+};
+
+/* CreateVolume arguments; everything borrowed for the call. */
+struct csi_create_volume_req {
+	const char *name;			/* required */
+	int64_t required_bytes, limit_bytes;	/* 0 = unset; both 0 = no capacity_range */
+	const struct csi_volume_capability *caps;
+	size_t n_caps;
+	struct csi_map parameters, secrets, mutable_parameters;
+	/* At most one of the two; NULL = no content source. */
+	const char *source_snapshot_id, *source_volume_id;
+	/* Topology segments; both lists empty = no accessibility_requirements. */
+	const struct csi_map *requisite;
+	size_t n_requisite;
+	const struct csi_map *preferred;
+	size_t n_preferred;
+};
+
+/* A volume as the driver describes it; owned, freed with csi_volume_release. */
+struct csi_volume {
+	int64_t capacity_bytes;		/* 0 = unknown */
+	char *volume_id;		/* never NULL or "" after a successful create */
+	struct csi_map context;
+	bool has_content_source;
+	char *source_snapshot_id;	/* at most one set, when has_content_source */
+	char *source_volume_id;
+	struct csi_map *accessible_topology;
+	size_t n_accessible_topology;
+};
+
+/* Free the contents and zero the struct. Accepts NULL. */
+void csi_volume_release(struct csi_volume *v);
+
+struct csi_plugin_caps {
+	bool controller_service;
+	bool accessibility_constraints;
+	bool group_controller;
+	bool snapshot_metadata;
+	bool online_expansion;
+	bool offline_expansion;
+};
+
+struct csi_controller_caps {
+	bool create_delete;
+	bool publish_unpublish;
+	bool list_volumes;
+	bool get_capacity;
+	bool create_delete_snapshot;
+	bool list_snapshots;
+	bool clone_volume;
+	bool publish_readonly;
+	bool expand_volume;
+	bool list_volumes_published_nodes;
+	bool volume_condition;
+	bool get_volume;
+	bool single_node_multi_writer;
+	bool modify_volume;
+	bool get_snapshot;
+};
+
+/* GetCapacity arguments; everything borrowed. */
+struct csi_get_capacity_req {
+	const struct csi_volume_capability *caps;
+	size_t n_caps;
+	struct csi_map parameters;
+	const struct csi_map *accessible_topology;	/* NULL = unset */
+};
+
+struct csi_capacity {
+	int64_t available_capacity;
+	bool has_maximum_volume_size;
+	int64_t maximum_volume_size;
+	bool has_minimum_volume_size;
+	int64_t minimum_volume_size;
+};
+
+/* One page of ListVolumes; owned, freed with csi_volume_list_release. */
+struct csi_volume_list {
+	struct csi_volume *volumes;
+	size_t n;
+	char *next_token;	/* NULL when this is the last page */
+};
+
+void csi_volume_list_release(struct csi_volume_list *l);
+
+/*
+ * Turn a --csi-address value into a gRPC target. Accepted:
+ * "unix:///abs/path", "unix:/abs/path" and "/abs/path", all giving
+ * "unix:/abs/path". Anything else fails with CSI_ERR_LOCAL and a message
+ * quoting the value. Pure. On success *target_out is a heap string the
+ * caller frees with free().
+ */
+int csi_endpoint_normalize(const char *in, char **target_out, struct err *e);
+
+struct csi_client;
+
+/*
+ * Called after every RPC (also failed ones) with the full method path
+ * ("/csi.v1.Controller/CreateVolume"), the call's return code (0, 1..16 or
+ * CSI_ERR_LOCAL) and its wall time in seconds. Runs on the calling thread,
+ * concurrently from many threads: it must be thread-safe and quick.
+ */
+typedef void (*csi_observe_fn)(void *ctx, const char *method, int code, double seconds);
+
+/*
+ * Create the client and its one channel. No connection is made here (gRPC
+ * connects lazily and reconnects with a backoff capped at about 1 s after
+ * the driver restarts); use csi_wait_ready to wait for the driver.
+ * timeout_ms (> 0) is the deadline of every call. Takes a reference on the
+ * gRPC library (grpc_init; gRPC counts them) that csi_client_free drops.
+ * On success the caller owns *out and frees it with csi_client_free.
+ */
+int csi_client_new(struct csi_client **out, const char *endpoint, long timeout_ms,
+		   struct err *e);
+
+/* Destroy the channel. No call may be in flight. Accepts NULL. */
+void csi_client_free(struct csi_client *c);
+
+/* The gRPC target in use ("unix:/path"); borrowed from the client. */
+const char *csi_client_target(const struct csi_client *c);
+
+/* Install the observer (fn NULL removes it). ctx is borrowed while installed. */
+void csi_client_set_observer(struct csi_client *c, csi_observe_fn fn, void *ctx);
+
+/*
+ * Whether calls wait for the channel to connect (gRPC wait-for-ready) until
+ * their deadline instead of failing at once with UNAVAILABLE while the
+ * driver is unreachable. Default true: a driver restart then costs a short
+ * delay rather than an error. Probes made by csi_wait_ready always wait.
+ */
+void csi_client_set_wait_for_ready(struct csi_client *c, bool on);
+
+/* Probe once. *ready is false only when the driver said ready=false. */
+int csi_probe(struct csi_client *c, bool *ready, struct err *e);
+
+/*
+ * Probe until the driver is ready or max_wait_ms passes (then
+ * CSI_DEADLINE_EXCEEDED). Each probe waits for the connection (wait-for-
+ * ready) for at most a few seconds; progress is logged at info about every
+ * 10 s. DEADLINE_EXCEEDED and UNAVAILABLE are retried; any other error is
+ * returned at once, as upstream treats it as fatal. A not-ready answer is
+ * retried about once a second.
+ */
+int csi_wait_ready(struct csi_client *c, long max_wait_ms, struct err *e);
+
+/* On success *name and *vendor_version are heap strings the caller frees. */
+int csi_get_plugin_info(struct csi_client *c, char **name, char **vendor_version,
+			struct err *e);
+
+int csi_get_plugin_capabilities(struct csi_client *c, struct csi_plugin_caps *out,
+				struct err *e);
+
+int csi_controller_get_capabilities(struct csi_client *c, struct csi_controller_caps *out,
+				    struct err *e);
+
+/* A reply without a volume_id is CSI_ERR_LOCAL. */
+int csi_create_volume(struct csi_client *c, const struct csi_create_volume_req *req,
+		      struct csi_volume *out, struct err *e);
+
+/* secrets may be NULL. */
+int csi_delete_volume(struct csi_client *c, const char *volume_id,
+		      const struct csi_map *secrets, struct err *e);
+
+int csi_get_capacity(struct csi_client *c, const struct csi_get_capacity_req *req,
+		     struct csi_capacity *out, struct err *e);
+
+/* One page: max_entries 0 = driver's choice, starting_token NULL = first. */
+int csi_list_volumes(struct csi_client *c, int32_t max_entries, const char *starting_token,
+		     struct csi_volume_list *out, struct err *e);
+
+#endif

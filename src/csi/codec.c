@@ -1,0 +1,742 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * codec.c - CSI v1 messages <-> our structs (see codec.h).
+ *
+ * Encoding builds a protobuf-c message tree whose strings point into the
+ * caller's borrowed request (protobuf-c's char * fields are only read by
+ * pack), with every node allocated from a small arena that is freed in one
+ * go after packing. Decoding unpacks with protobuf-c, then copies what we
+ * use into plain heap structs, so no protobuf-c type leaks out of this file.
+ */
+#include "csi/codec.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/xalloc.h"
+#include "csi/csi.pb-c.h"
+
+/* ---- encoding ---- */
+
+/* Every allocation of one message tree, freed together after packing. */
+struct arena {
+	void **ptrs;
+	size_t n, alloc;
+};
+
+static void *arena_calloc(struct arena *a, size_t nmemb, size_t size)
+{
+	void *p = xcalloc(nmemb ? nmemb : 1, size);
+
+	a->ptrs = xgrow(a->ptrs, a->n + 1, &a->alloc, sizeof(*a->ptrs));
+	a->ptrs[a->n++] = p;
+	return p;
+}
+
+static void arena_release(struct arena *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		free(a->ptrs[i]);
+	free(a->ptrs);
+	a->ptrs = NULL;
+	a->n = a->alloc = 0;
+}
+
+/* protobuf-c wants char *; pack only reads through it. */
+static char *str(const char *s)
+{
+	return (char *)(s ? s : "");
+}
+
+static int check_map(const struct csi_map *m, const char *what, struct err *e)
+{
+	if (!m || !m->n)
+		return 0;
+	if (!m->items)
+		return err_set(e, CSI_ERR_LOCAL, "%s: %zu entries but no items", what, m->n);
+	for (size_t i = 0; i < m->n; i++) {
+		/* Name the key, never the value: the map may hold secrets. */
+		if (!m->items[i].key)
+			return err_set(e, CSI_ERR_LOCAL, "%s: entry %zu has no key", what, i);
+		if (!m->items[i].value)
+			return err_set(e, CSI_ERR_LOCAL, "%s: entry '%s' has no value",
+				       what, m->items[i].key);
+	}
+	return 0;
+}
+
+/*
+ * Every generated map-entry type has the fields base, key, value; one
+ * builder per type keeps the code type-checked.
+ */
+#define DEFINE_MAP_ENCODER(fn, T, INIT)						\
+	static T **fn(struct arena *a, const struct csi_map *m, size_t *n_out)	\
+	{									\
+		T **v;								\
+		*n_out = 0;							\
+		if (!m || !m->n)						\
+			return NULL;						\
+		v = arena_calloc(a, m->n, sizeof(*v));				\
+		for (size_t i = 0; i < m->n; i++) {				\
+			T init = INIT;						\
+			v[i] = arena_calloc(a, 1, sizeof(*v[i]));		\
+			*v[i] = init;						\
+			v[i]->key = str(m->items[i].key);			\
+			v[i]->value = str(m->items[i].value);			\
+		}								\
+		*n_out = m->n;							\
+		return v;							\
+	}
+
+DEFINE_MAP_ENCODER(enc_create_params, Csi__V1__CreateVolumeRequest__ParametersEntry,
+		   CSI__V1__CREATE_VOLUME_REQUEST__PARAMETERS_ENTRY__INIT)
+DEFINE_MAP_ENCODER(enc_create_secrets, Csi__V1__CreateVolumeRequest__SecretsEntry,
+		   CSI__V1__CREATE_VOLUME_REQUEST__SECRETS_ENTRY__INIT)
+DEFINE_MAP_ENCODER(enc_create_mutable, Csi__V1__CreateVolumeRequest__MutableParametersEntry,
+		   CSI__V1__CREATE_VOLUME_REQUEST__MUTABLE_PARAMETERS_ENTRY__INIT)
+DEFINE_MAP_ENCODER(enc_delete_secrets, Csi__V1__DeleteVolumeRequest__SecretsEntry,
+		   CSI__V1__DELETE_VOLUME_REQUEST__SECRETS_ENTRY__INIT)
+DEFINE_MAP_ENCODER(enc_capacity_params, Csi__V1__GetCapacityRequest__ParametersEntry,
+		   CSI__V1__GET_CAPACITY_REQUEST__PARAMETERS_ENTRY__INIT)
+DEFINE_MAP_ENCODER(enc_segments, Csi__V1__Topology__SegmentsEntry,
+		   CSI__V1__TOPOLOGY__SEGMENTS_ENTRY__INIT)
+
+static Csi__V1__Topology *enc_topology(struct arena *a, const struct csi_map *m)
+{
+	Csi__V1__Topology init = CSI__V1__TOPOLOGY__INIT;
+	Csi__V1__Topology *t = arena_calloc(a, 1, sizeof(*t));
+
+	*t = init;
+	t->segments = enc_segments(a, m, &t->n_segments);
+	return t;
+}
+
+static Csi__V1__Topology **enc_topologies(struct arena *a, const struct csi_map *m, size_t n)
+{
+	Csi__V1__Topology **v;
+
+	if (!n)
+		return NULL;
+	v = arena_calloc(a, n, sizeof(*v));
+	for (size_t i = 0; i < n; i++)
+		v[i] = enc_topology(a, &m[i]);
+	return v;
+}
+
+static int check_topologies(const struct csi_map *m, size_t n, const char *what,
+			    struct err *e)
+{
+	if (n && !m)
+		return err_set(e, CSI_ERR_LOCAL, "%s: %zu segments but no array", what, n);
+	for (size_t i = 0; i < n; i++)
+		if (check_map(&m[i], what, e))
+			return CSI_ERR_LOCAL;
+	return 0;
+}
+
+static int check_caps(const struct csi_volume_capability *caps, size_t n, struct err *e)
+{
+	if (n && !caps)
+		return err_set(e, CSI_ERR_LOCAL, "%zu volume capabilities but no array", n);
+	for (size_t i = 0; i < n; i++) {
+		const struct csi_volume_capability *c = &caps[i];
+
+		if (c->access_mode < CSI_ACCESS_UNKNOWN ||
+		    c->access_mode > CSI_ACCESS_SINGLE_NODE_MULTI_WRITER)
+			return err_set(e, CSI_ERR_LOCAL,
+				       "volume capability %zu: access mode %d is not a CSI access mode",
+				       i, c->access_mode);
+		if (c->block && (c->n_mount_flags || (c->fs_type && *c->fs_type) ||
+				 c->mount_group))
+			return err_set(e, CSI_ERR_LOCAL,
+				       "volume capability %zu: block access with mount options", i);
+		if (c->n_mount_flags && !c->mount_flags)
+			return err_set(e, CSI_ERR_LOCAL,
+				       "volume capability %zu: %zu mount flags but no array",
+				       i, c->n_mount_flags);
+		for (size_t j = 0; j < c->n_mount_flags; j++)
+			if (!c->mount_flags[j])
+				return err_set(e, CSI_ERR_LOCAL,
+					       "volume capability %zu: mount flag %zu is NULL", i, j);
+	}
+	return 0;
+}
+
+static Csi__V1__VolumeCapability **enc_caps(struct arena *a,
+					    const struct csi_volume_capability *caps, size_t n)
+{
+	Csi__V1__VolumeCapability **v;
+
+	if (!n)
+		return NULL;
+	v = arena_calloc(a, n, sizeof(*v));
+	for (size_t i = 0; i < n; i++) {
+		const struct csi_volume_capability *c = &caps[i];
+		Csi__V1__VolumeCapability init = CSI__V1__VOLUME_CAPABILITY__INIT;
+		Csi__V1__VolumeCapability__AccessMode mode_init =
+			CSI__V1__VOLUME_CAPABILITY__ACCESS_MODE__INIT;
+		Csi__V1__VolumeCapability *vc = arena_calloc(a, 1, sizeof(*vc));
+
+		*vc = init;
+		vc->access_mode = arena_calloc(a, 1, sizeof(*vc->access_mode));
+		*vc->access_mode = mode_init;
+		vc->access_mode->mode = (Csi__V1__VolumeCapability__AccessMode__Mode)c->access_mode;
+		if (c->block) {
+			Csi__V1__VolumeCapability__BlockVolume binit =
+				CSI__V1__VOLUME_CAPABILITY__BLOCK_VOLUME__INIT;
+
+			vc->access_type_case = CSI__V1__VOLUME_CAPABILITY__ACCESS_TYPE_BLOCK;
+			vc->block = arena_calloc(a, 1, sizeof(*vc->block));
+			*vc->block = binit;
+		} else {
+			Csi__V1__VolumeCapability__MountVolume minit =
+				CSI__V1__VOLUME_CAPABILITY__MOUNT_VOLUME__INIT;
+			Csi__V1__VolumeCapability__MountVolume *mv;
+
+			vc->access_type_case = CSI__V1__VOLUME_CAPABILITY__ACCESS_TYPE_MOUNT;
+			mv = vc->mount = arena_calloc(a, 1, sizeof(*vc->mount));
+			*mv = minit;
+			mv->fs_type = str(c->fs_type);
+			mv->volume_mount_group = str(c->mount_group);
+			if (c->n_mount_flags) {
+				mv->mount_flags = arena_calloc(a, c->n_mount_flags,
+							       sizeof(*mv->mount_flags));
+				for (size_t j = 0; j < c->n_mount_flags; j++)
+					mv->mount_flags[j] = str(c->mount_flags[j]);
+				mv->n_mount_flags = c->n_mount_flags;
+			}
+		}
+		v[i] = vc;
+	}
+	return v;
+}
+
+/* Pack `msg` into a fresh heap buffer, enforcing the request cap. */
+static int pack(const ProtobufCMessage *msg, const char *what, uint8_t **out, size_t *len,
+		struct err *e)
+{
+	size_t n = protobuf_c_message_get_packed_size(msg);
+	uint8_t *p;
+
+	*out = NULL;
+	*len = 0;
+	if (n > CSI_MAX_REQUEST_BYTES)
+		return err_set(e, CSI_ERR_LOCAL, "%s: request of %zu bytes exceeds the %d-byte cap",
+			       what, n, CSI_MAX_REQUEST_BYTES);
+	p = xmalloc(n ? n : 1);
+	if (protobuf_c_message_pack(msg, p) != n) {
+		free(p);
+		return err_set(e, CSI_ERR_LOCAL, "%s: packing the request failed", what);
+	}
+	*out = p;
+	*len = n;
+	return 0;
+}
+
+int csi_codec_encode_create_volume(const struct csi_create_volume_req *req,
+				   uint8_t **out, size_t *len, struct err *e)
+{
+	Csi__V1__CreateVolumeRequest m = CSI__V1__CREATE_VOLUME_REQUEST__INIT;
+	struct arena a = { 0 };
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	if (!req || !req->name || !*req->name)
+		return err_set(e, CSI_ERR_LOCAL, "CreateVolume: the volume name is required");
+	if (req->required_bytes < 0 || req->limit_bytes < 0)
+		return err_set(e, CSI_ERR_LOCAL, "CreateVolume '%s': negative capacity", req->name);
+	if (req->source_snapshot_id && req->source_volume_id)
+		return err_set(e, CSI_ERR_LOCAL,
+			       "CreateVolume '%s': both a snapshot and a volume as content source",
+			       req->name);
+	if (check_caps(req->caps, req->n_caps, e) ||
+	    check_map(&req->parameters, "CreateVolume parameters", e) ||
+	    check_map(&req->secrets, "CreateVolume secrets", e) ||
+	    check_map(&req->mutable_parameters, "CreateVolume mutable_parameters", e) ||
+	    check_topologies(req->requisite, req->n_requisite, "CreateVolume requisite", e) ||
+	    check_topologies(req->preferred, req->n_preferred, "CreateVolume preferred", e))
+		return err_prefix(e, "CreateVolume '%s'", req->name);
+
+	m.name = str(req->name);
+	if (req->required_bytes || req->limit_bytes) {
+		Csi__V1__CapacityRange init = CSI__V1__CAPACITY_RANGE__INIT;
+
+		m.capacity_range = arena_calloc(&a, 1, sizeof(*m.capacity_range));
+		*m.capacity_range = init;
+		m.capacity_range->required_bytes = req->required_bytes;
+		m.capacity_range->limit_bytes = req->limit_bytes;
+	}
+	m.volume_capabilities = enc_caps(&a, req->caps, req->n_caps);
+	m.n_volume_capabilities = req->n_caps;
+	m.parameters = enc_create_params(&a, &req->parameters, &m.n_parameters);
+	m.secrets = enc_create_secrets(&a, &req->secrets, &m.n_secrets);
+	m.mutable_parameters = enc_create_mutable(&a, &req->mutable_parameters,
+						  &m.n_mutable_parameters);
+	if (req->source_snapshot_id || req->source_volume_id) {
+		Csi__V1__VolumeContentSource init = CSI__V1__VOLUME_CONTENT_SOURCE__INIT;
+		Csi__V1__VolumeContentSource *s = arena_calloc(&a, 1, sizeof(*s));
+
+		*s = init;
+		if (req->source_snapshot_id) {
+			Csi__V1__VolumeContentSource__SnapshotSource sinit =
+				CSI__V1__VOLUME_CONTENT_SOURCE__SNAPSHOT_SOURCE__INIT;
+
+			s->type_case = CSI__V1__VOLUME_CONTENT_SOURCE__TYPE_SNAPSHOT;
+			s->snapshot = arena_calloc(&a, 1, sizeof(*s->snapshot));
+			*s->snapshot = sinit;
+			s->snapshot->snapshot_id = str(req->source_snapshot_id);
+		} else {
+			Csi__V1__VolumeContentSource__VolumeSource vinit =
+				CSI__V1__VOLUME_CONTENT_SOURCE__VOLUME_SOURCE__INIT;
+
+			s->type_case = CSI__V1__VOLUME_CONTENT_SOURCE__TYPE_VOLUME;
+			s->volume = arena_calloc(&a, 1, sizeof(*s->volume));
+			*s->volume = vinit;
+			s->volume->volume_id = str(req->source_volume_id);
+		}
+		m.volume_content_source = s;
+	}
+	if (req->n_requisite || req->n_preferred) {
+		Csi__V1__TopologyRequirement init = CSI__V1__TOPOLOGY_REQUIREMENT__INIT;
+		Csi__V1__TopologyRequirement *t = arena_calloc(&a, 1, sizeof(*t));
+
+		*t = init;
+		t->requisite = enc_topologies(&a, req->requisite, req->n_requisite);
+		t->n_requisite = req->n_requisite;
+		t->preferred = enc_topologies(&a, req->preferred, req->n_preferred);
+		t->n_preferred = req->n_preferred;
+		m.accessibility_requirements = t;
+	}
+	rc = pack(&m.base, "CreateVolume", out, len, e);
+	arena_release(&a);
+	return rc;
+}
+
+int csi_codec_encode_delete_volume(const char *volume_id, const struct csi_map *secrets,
+				   uint8_t **out, size_t *len, struct err *e)
+{
+	Csi__V1__DeleteVolumeRequest m = CSI__V1__DELETE_VOLUME_REQUEST__INIT;
+	struct arena a = { 0 };
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	if (!volume_id || !*volume_id)
+		return err_set(e, CSI_ERR_LOCAL, "DeleteVolume: the volume id is required");
+	if (check_map(secrets, "DeleteVolume secrets", e))
+		return err_prefix(e, "DeleteVolume '%s'", volume_id);
+	m.volume_id = str(volume_id);
+	m.secrets = enc_delete_secrets(&a, secrets, &m.n_secrets);
+	rc = pack(&m.base, "DeleteVolume", out, len, e);
+	arena_release(&a);
+	return rc;
+}
+
+int csi_codec_encode_get_capacity(const struct csi_get_capacity_req *req,
+				  uint8_t **out, size_t *len, struct err *e)
+{
+	Csi__V1__GetCapacityRequest m = CSI__V1__GET_CAPACITY_REQUEST__INIT;
+	struct arena a = { 0 };
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	if (!req)
+		return err_set(e, CSI_ERR_LOCAL, "GetCapacity: no request");
+	if (check_caps(req->caps, req->n_caps, e) ||
+	    check_map(&req->parameters, "GetCapacity parameters", e) ||
+	    check_map(req->accessible_topology, "GetCapacity accessible_topology", e))
+		return err_prefix(e, "GetCapacity");
+	m.volume_capabilities = enc_caps(&a, req->caps, req->n_caps);
+	m.n_volume_capabilities = req->n_caps;
+	m.parameters = enc_capacity_params(&a, &req->parameters, &m.n_parameters);
+	if (req->accessible_topology)
+		m.accessible_topology = enc_topology(&a, req->accessible_topology);
+	rc = pack(&m.base, "GetCapacity", out, len, e);
+	arena_release(&a);
+	return rc;
+}
+
+int csi_codec_encode_list_volumes(int32_t max_entries, const char *starting_token,
+				  uint8_t **out, size_t *len, struct err *e)
+{
+	Csi__V1__ListVolumesRequest m = CSI__V1__LIST_VOLUMES_REQUEST__INIT;
+
+	if (max_entries < 0) {
+		*out = NULL;
+		*len = 0;
+		return err_set(e, CSI_ERR_LOCAL, "ListVolumes: negative max_entries %d",
+			       (int)max_entries);
+	}
+	m.max_entries = max_entries;
+	m.starting_token = str(starting_token);
+	return pack(&m.base, "ListVolumes", out, len, e);
+}
+
+/* ---- decoding ---- */
+
+static int undecodable(struct err *e, const char *method, size_t n)
+{
+	return err_set(e, CSI_ERR_LOCAL, "%s: the driver's reply (%zu bytes) does not decode",
+		       method, n);
+}
+
+static char *dup_nonempty(const char *s)
+{
+	return s && *s ? xstrdup(s) : NULL;
+}
+
+/* Add or replace (last wins, as for protobuf maps). */
+static void map_put(struct csi_map *m, const char *k, const char *v)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		if (!strcmp(m->items[i].key, k)) {
+			free(m->items[i].value);
+			m->items[i].value = xstrdup(v);
+			return;
+		}
+	}
+	m->items[m->n].key = xstrdup(k);
+	m->items[m->n].value = xstrdup(v);
+	m->n++;
+}
+
+#define DEFINE_MAP_DECODER(fn, T)						\
+	static int fn(T *const *entries, size_t n, struct csi_map *out,	\
+		      const char *what, struct err *e)				\
+	{									\
+		memset(out, 0, sizeof(*out));					\
+		if (n > CSI_MAX_MAP_ENTRIES)					\
+			return err_set(e, CSI_ERR_LOCAL,			\
+				       "%s has %zu entries, more than %d",	\
+				       what, n, CSI_MAX_MAP_ENTRIES);		\
+		if (!n)								\
+			return 0;						\
+		out->items = xcalloc(n, sizeof(*out->items));			\
+		for (size_t i = 0; i < n; i++)					\
+			map_put(out, str(entries[i]->key), str(entries[i]->value)); \
+		return 0;							\
+	}
+
+DEFINE_MAP_DECODER(dec_context, Csi__V1__Volume__VolumeContextEntry)
+DEFINE_MAP_DECODER(dec_segments, Csi__V1__Topology__SegmentsEntry)
+
+const char *csi_map_get(const struct csi_map *m, const char *key)
+{
+	if (!m || !key)
+		return NULL;
+	for (size_t i = 0; i < m->n; i++)
+		if (!strcmp(m->items[i].key, key))
+			return m->items[i].value;
+	return NULL;
+}
+
+void csi_map_release(struct csi_map *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->items[i].key);
+		free(m->items[i].value);
+	}
+	free(m->items);
+	m->items = NULL;
+	m->n = 0;
+}
+
+void csi_volume_release(struct csi_volume *v)
+{
+	if (!v)
+		return;
+	free(v->volume_id);
+	csi_map_release(&v->context);
+	free(v->source_snapshot_id);
+	free(v->source_volume_id);
+	for (size_t i = 0; i < v->n_accessible_topology; i++)
+		csi_map_release(&v->accessible_topology[i]);
+	free(v->accessible_topology);
+	memset(v, 0, sizeof(*v));
+}
+
+void csi_volume_list_release(struct csi_volume_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		csi_volume_release(&l->volumes[i]);
+	free(l->volumes);
+	free(l->next_token);
+	memset(l, 0, sizeof(*l));
+}
+
+/* Copy a decoded Volume; does not check volume_id (the caller decides). */
+static int dec_volume(const Csi__V1__Volume *pv, struct csi_volume *v, const char *method,
+		      struct err *e)
+{
+	memset(v, 0, sizeof(*v));
+	v->capacity_bytes = pv->capacity_bytes;
+	v->volume_id = dup_nonempty(pv->volume_id);
+	if (dec_context(pv->volume_context, pv->n_volume_context, &v->context,
+			"volume_context", e))
+		goto fail;
+	if (pv->content_source) {
+		const Csi__V1__VolumeContentSource *s = pv->content_source;
+
+		v->has_content_source = true;
+		if (s->type_case == CSI__V1__VOLUME_CONTENT_SOURCE__TYPE_SNAPSHOT && s->snapshot)
+			v->source_snapshot_id = xstrdup(str(s->snapshot->snapshot_id));
+		else if (s->type_case == CSI__V1__VOLUME_CONTENT_SOURCE__TYPE_VOLUME && s->volume)
+			v->source_volume_id = xstrdup(str(s->volume->volume_id));
+	}
+	if (pv->n_accessible_topology > CSI_MAX_MAP_ENTRIES) {
+		err_set(e, CSI_ERR_LOCAL, "accessible_topology has %zu entries, more than %d",
+			pv->n_accessible_topology, CSI_MAX_MAP_ENTRIES);
+		goto fail;
+	}
+	if (pv->n_accessible_topology) {
+		v->accessible_topology = xcalloc(pv->n_accessible_topology,
+						 sizeof(*v->accessible_topology));
+		for (size_t i = 0; i < pv->n_accessible_topology; i++) {
+			const Csi__V1__Topology *t = pv->accessible_topology[i];
+
+			v->n_accessible_topology = i + 1;
+			if (dec_segments(t->segments, t->n_segments,
+					 &v->accessible_topology[i], "accessible_topology", e))
+				goto fail;
+		}
+	}
+	return 0;
+fail:
+	csi_volume_release(v);
+	return err_prefix(e, "%s: volume '%s'", method, str(pv->volume_id));
+}
+
+int csi_codec_decode_probe(const uint8_t *p, size_t n, bool *ready, struct err *e)
+{
+	Csi__V1__ProbeResponse *r = csi__v1__probe_response__unpack(NULL, n, p);
+
+	*ready = false;
+	if (!r)
+		return undecodable(e, "Probe", n);
+	/* An unset `ready` means ready (CSI spec, ProbeResponse). */
+	*ready = r->ready ? r->ready->value : true;
+	csi__v1__probe_response__free_unpacked(r, NULL);
+	return 0;
+}
+
+int csi_codec_decode_plugin_info(const uint8_t *p, size_t n, char **name,
+				 char **vendor_version, struct err *e)
+{
+	Csi__V1__GetPluginInfoResponse *r = csi__v1__get_plugin_info_response__unpack(NULL, n, p);
+
+	*name = *vendor_version = NULL;
+	if (!r)
+		return undecodable(e, "GetPluginInfo", n);
+	if (!r->name || !*r->name) {
+		csi__v1__get_plugin_info_response__free_unpacked(r, NULL);
+		return err_set(e, CSI_ERR_LOCAL, "GetPluginInfo: the driver returned no name");
+	}
+	*name = xstrdup(r->name);
+	*vendor_version = xstrdup(str(r->vendor_version));
+	csi__v1__get_plugin_info_response__free_unpacked(r, NULL);
+	return 0;
+}
+
+int csi_codec_decode_plugin_caps(const uint8_t *p, size_t n, struct csi_plugin_caps *out,
+				 struct err *e)
+{
+	Csi__V1__GetPluginCapabilitiesResponse *r =
+		csi__v1__get_plugin_capabilities_response__unpack(NULL, n, p);
+
+	memset(out, 0, sizeof(*out));
+	if (!r)
+		return undecodable(e, "GetPluginCapabilities", n);
+	for (size_t i = 0; i < r->n_capabilities; i++) {
+		const Csi__V1__PluginCapability *c = r->capabilities[i];
+
+		if (c->type_case == CSI__V1__PLUGIN_CAPABILITY__TYPE_SERVICE && c->service) {
+			switch (c->service->type) {
+			case CSI__V1__PLUGIN_CAPABILITY__SERVICE__TYPE__CONTROLLER_SERVICE:
+				out->controller_service = true;
+				break;
+			case CSI__V1__PLUGIN_CAPABILITY__SERVICE__TYPE__VOLUME_ACCESSIBILITY_CONSTRAINTS:
+				out->accessibility_constraints = true;
+				break;
+			case CSI__V1__PLUGIN_CAPABILITY__SERVICE__TYPE__GROUP_CONTROLLER_SERVICE:
+				out->group_controller = true;
+				break;
+			case CSI__V1__PLUGIN_CAPABILITY__SERVICE__TYPE__SNAPSHOT_METADATA_SERVICE:
+				out->snapshot_metadata = true;
+				break;
+			default:	/* newer than us: ignore */
+				break;
+			}
+		} else if (c->type_case == CSI__V1__PLUGIN_CAPABILITY__TYPE_VOLUME_EXPANSION &&
+			   c->volume_expansion) {
+			switch (c->volume_expansion->type) {
+			case CSI__V1__PLUGIN_CAPABILITY__VOLUME_EXPANSION__TYPE__ONLINE:
+				out->online_expansion = true;
+				break;
+			case CSI__V1__PLUGIN_CAPABILITY__VOLUME_EXPANSION__TYPE__OFFLINE:
+				out->offline_expansion = true;
+				break;
+			default:
+				break;
+			}
+		}
+	}
+	csi__v1__get_plugin_capabilities_response__free_unpacked(r, NULL);
+	return 0;
+}
+
+int csi_codec_decode_controller_caps(const uint8_t *p, size_t n,
+				     struct csi_controller_caps *out, struct err *e)
+{
+	Csi__V1__ControllerGetCapabilitiesResponse *r =
+		csi__v1__controller_get_capabilities_response__unpack(NULL, n, p);
+
+	memset(out, 0, sizeof(*out));
+	if (!r)
+		return undecodable(e, "ControllerGetCapabilities", n);
+	for (size_t i = 0; i < r->n_capabilities; i++) {
+		const Csi__V1__ControllerServiceCapability *c = r->capabilities[i];
+
+		if (c->type_case != CSI__V1__CONTROLLER_SERVICE_CAPABILITY__TYPE_RPC || !c->rpc)
+			continue;
+		switch (c->rpc->type) {
+		case CSI__V1__CONTROLLER_SERVICE_CAPABILITY__RPC__TYPE__CREATE_DELETE_VOLUME:
+			out->create_delete = true;
+			break;
+		case CSI__V1__CONTROLLER_SERVICE_CAPABILITY__RPC__TYPE__PUBLISH_UNPUBLISH_VOLUME:
+			out->publish_unpublish = true;
+			break;
+		case CSI__V1__CONTROLLER_SERVICE_CAPABILITY__RPC__TYPE__LIST_VOLUMES:
+			out->list_volumes = true;
+			break;
+		case CSI__V1__CONTROLLER_SERVICE_CAPABILITY__RPC__TYPE__GET_CAPACITY:
+			out->get_capacity = true;
+			break;
+		case CSI__V1__CONTROLLER_SERVICE_CAPABILITY__RPC__TYPE__CREATE_DELETE_SNAPSHOT:
+			out->create_delete_snapshot = true;
+			break;
+		case CSI__V1__CONTROLLER_SERVICE_CAPABILITY__RPC__TYPE__LIST_SNAPSHOTS:
+			out->list_snapshots = true;
+			break;
+		case CSI__V1__CONTROLLER_SERVICE_CAPABILITY__RPC__TYPE__CLONE_VOLUME:
+			out->clone_volume = true;
+			break;
+		case CSI__V1__CONTROLLER_SERVICE_CAPABILITY__RPC__TYPE__PUBLISH_READONLY:
+			out->publish_readonly = true;
+			break;
+		case CSI__V1__CONTROLLER_SERVICE_CAPABILITY__RPC__TYPE__EXPAND_VOLUME:
+			out->expand_volume = true;
+			break;
+		case CSI__V1__CONTROLLER_SERVICE_CAPABILITY__RPC__TYPE__LIST_VOLUMES_PUBLISHED_NODES:
+			out->list_volumes_published_nodes = true;
+			break;
+		case CSI__V1__CONTROLLER_SERVICE_CAPABILITY__RPC__TYPE__VOLUME_CONDITION:
+			out->volume_condition = true;
+			break;
+		case CSI__V1__CONTROLLER_SERVICE_CAPABILITY__RPC__TYPE__GET_VOLUME:
+			out->get_volume = true;
+			break;
+		case CSI__V1__CONTROLLER_SERVICE_CAPABILITY__RPC__TYPE__SINGLE_NODE_MULTI_WRITER:
+			out->single_node_multi_writer = true;
+			break;
+		case CSI__V1__CONTROLLER_SERVICE_CAPABILITY__RPC__TYPE__MODIFY_VOLUME:
+			out->modify_volume = true;
+			break;
+		case CSI__V1__CONTROLLER_SERVICE_CAPABILITY__RPC__TYPE__GET_SNAPSHOT:
+			out->get_snapshot = true;
+			break;
+		default:
+			break;
+		}
+	}
+	csi__v1__controller_get_capabilities_response__free_unpacked(r, NULL);
+	return 0;
+}
+
+int csi_codec_decode_create_volume(const uint8_t *p, size_t n, struct csi_volume *out,
+				   struct err *e)
+{
+	Csi__V1__CreateVolumeResponse *r = csi__v1__create_volume_response__unpack(NULL, n, p);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!r)
+		return undecodable(e, "CreateVolume", n);
+	if (!r->volume || !r->volume->volume_id || !*r->volume->volume_id) {
+		rc = err_set(e, CSI_ERR_LOCAL, "CreateVolume: the driver returned no volume_id");
+		goto out;
+	}
+	rc = dec_volume(r->volume, out, "CreateVolume", e);
+out:
+	csi__v1__create_volume_response__free_unpacked(r, NULL);
+	return rc;
+}
+
+int csi_codec_decode_delete_volume(const uint8_t *p, size_t n, struct err *e)
+{
+	Csi__V1__DeleteVolumeResponse *r = csi__v1__delete_volume_response__unpack(NULL, n, p);
+
+	if (!r)
+		return undecodable(e, "DeleteVolume", n);
+	csi__v1__delete_volume_response__free_unpacked(r, NULL);
+	return 0;
+}
+
+int csi_codec_decode_get_capacity(const uint8_t *p, size_t n, struct csi_capacity *out,
+				  struct err *e)
+{
+	Csi__V1__GetCapacityResponse *r = csi__v1__get_capacity_response__unpack(NULL, n, p);
+
+	memset(out, 0, sizeof(*out));
+	if (!r)
+		return undecodable(e, "GetCapacity", n);
+	out->available_capacity = r->available_capacity;
+	if (r->maximum_volume_size) {
+		out->has_maximum_volume_size = true;
+		out->maximum_volume_size = r->maximum_volume_size->value;
+	}
+	if (r->minimum_volume_size) {
+		out->has_minimum_volume_size = true;
+		out->minimum_volume_size = r->minimum_volume_size->value;
+	}
+	csi__v1__get_capacity_response__free_unpacked(r, NULL);
+	return 0;
+}
+
+int csi_codec_decode_list_volumes(const uint8_t *p, size_t n, struct csi_volume_list *out,
+				  struct err *e)
+{
+	Csi__V1__ListVolumesResponse *r = csi__v1__list_volumes_response__unpack(NULL, n, p);
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!r)
+		return undecodable(e, "ListVolumes", n);
+	if (r->n_entries) {
+		out->volumes = xcalloc(r->n_entries, sizeof(*out->volumes));
+		for (size_t i = 0; i < r->n_entries; i++) {
+			const Csi__V1__ListVolumesResponse__Entry *en = r->entries[i];
+
+			if (!en->volume || !en->volume->volume_id || !*en->volume->volume_id) {
+				rc = err_set(e, CSI_ERR_LOCAL,
+					     "ListVolumes: entry %zu has no volume_id", i);
+				goto out;
+			}
+			rc = dec_volume(en->volume, &out->volumes[i], "ListVolumes", e);
+			if (rc)
+				goto out;
+			out->n = i + 1;
+		}
+	}
+	out->next_token = dup_nonempty(r->next_token);
+out:
+	if (rc)
+		csi_volume_list_release(out);
+	csi__v1__list_volumes_response__free_unpacked(r, NULL);
+	return rc;
+}

@@ -1,0 +1,509 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * informer.c - list+watch of one resource into a read-only cache (see informer.h).
+ *
+ * DESIGN: the informer thread is the only writer of the cache. `lock` (a
+ * rwlock) guards `cache` (key -> struct iobj *); readers hold it only to
+ * take a reference. Handlers are called with no lock held, so a handler may
+ * read this or any other informer. `stop_mu` guards the stop flag's condvar
+ * used for interruptible back-off waits; lock order: never both at once.
+ */
+#include "informer/informer.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/hmap.h"
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "kube/client.h"
+#include "kube/objects.h"
+
+#define LIST_PAGE_SIZE 500
+#define WATCH_TIMEOUT_S 300
+#define BACKOFF_START_MS 1000
+#define BACKOFF_MAX_MS 30000
+
+struct iobj {
+	atomic_int refs;
+	const struct informer_type *type;
+	char data[];	/* the decoded struct, type->size bytes */
+};
+
+struct handler {
+	informer_handler_fn fn;
+	void *ctx;
+};
+
+struct informer {
+	struct kube_client *client;
+	const struct informer_type *type;
+	int64_t resync_ms;
+
+	struct handler *handlers;
+	size_t nhandlers, handlers_alloc;
+
+	pthread_rwlock_t lock;
+	struct hmap cache;		/* key -> struct iobj * */
+
+	pthread_t thread;
+	bool started;
+	atomic_bool stop;
+	pthread_mutex_t stop_mu;
+	pthread_cond_t stop_cond;	/* signalled on stop and on first sync */
+	bool synced;			/* guarded by stop_mu */
+
+	char *rv;			/* last resourceVersion seen; informer thread only */
+	int64_t next_resync;
+};
+
+const void *iobj_data(const struct iobj *o)
+{
+	return o->data;
+}
+
+struct iobj *iobj_ref(struct iobj *o)
+{
+	if (o)
+		atomic_fetch_add(&o->refs, 1);
+	return o;
+}
+
+void iobj_unref(struct iobj *o)
+{
+	if (!o || atomic_fetch_sub(&o->refs, 1) != 1)
+		return;
+	o->type->release(o->data);
+	free(o);
+}
+
+char *informer_key_of(const void *obj)
+{
+	const struct kube_meta *m = obj;
+
+	if (m->namespace && *m->namespace)
+		return xasprintf("%s/%s", m->namespace, m->name);
+	return xstrdup(m->name);
+}
+
+static struct iobj *decode(struct informer *inf, json_t *json, struct err *e)
+{
+	struct iobj *o = xcalloc(1, sizeof(*o) + inf->type->size);
+
+	atomic_init(&o->refs, 1);
+	o->type = inf->type;
+	if (inf->type->decode(json, o->data, e)) {
+		inf->type->release(o->data);
+		free(o);
+		return NULL;
+	}
+	if (!((struct kube_meta *)o->data)->name) {
+		err_set(e, KUBE_ERR_DECODE, "object without metadata.name");
+		inf->type->release(o->data);
+		free(o);
+		return NULL;
+	}
+	return o;
+}
+
+struct informer *informer_new(struct kube_client *c, const struct informer_type *t,
+			      int64_t resync_ms)
+{
+	struct informer *inf = xcalloc(1, sizeof(*inf));
+
+	inf->client = c;
+	inf->type = t;
+	inf->resync_ms = resync_ms;
+	pthread_rwlock_init(&inf->lock, NULL);
+	pthread_mutex_init(&inf->stop_mu, NULL);
+	clock_cond_init(&inf->stop_cond);
+	atomic_init(&inf->stop, false);
+	return inf;
+}
+
+void informer_add_handler(struct informer *inf, informer_handler_fn fn, void *ctx)
+{
+	inf->handlers = xgrow(inf->handlers, inf->nhandlers + 1, &inf->handlers_alloc,
+			      sizeof(*inf->handlers));
+	inf->handlers[inf->nhandlers].fn = fn;
+	inf->handlers[inf->nhandlers].ctx = ctx;
+	inf->nhandlers++;
+}
+
+static void notify(struct informer *inf, enum informer_event ev, const char *key,
+		   const struct iobj *old, const struct iobj *cur)
+{
+	for (size_t i = 0; i < inf->nhandlers; i++)
+		inf->handlers[i].fn(inf->handlers[i].ctx, ev, key, old, cur);
+}
+
+/* Put `o` (reference taken over) into the cache and tell the handlers. */
+static void store(struct informer *inf, struct iobj *o)
+{
+	char *key = informer_key_of(o->data);
+	struct iobj *old;
+
+	pthread_rwlock_wrlock(&inf->lock);
+	old = hmap_put(&inf->cache, key, o);
+	pthread_rwlock_unlock(&inf->lock);
+	notify(inf, old ? INFORMER_UPDATE : INFORMER_ADD, key, old, o);
+	iobj_unref(old);
+	free(key);
+}
+
+static void forget(struct informer *inf, const char *key)
+{
+	struct iobj *old;
+
+	pthread_rwlock_wrlock(&inf->lock);
+	old = hmap_remove(&inf->cache, key);
+	pthread_rwlock_unlock(&inf->lock);
+	if (old) {
+		notify(inf, INFORMER_DELETE, key, NULL, old);
+		iobj_unref(old);
+	}
+}
+
+/* Wait up to ms unless stopped; returns true when stopped. */
+static bool pause_ms(struct informer *inf, int64_t ms)
+{
+	struct timespec ts = clock_deadline_ms(ms);
+
+	pthread_mutex_lock(&inf->stop_mu);
+	while (!atomic_load(&inf->stop))
+		if (pthread_cond_timedwait(&inf->stop_cond, &inf->stop_mu, &ts))
+			break;
+	pthread_mutex_unlock(&inf->stop_mu);
+	return atomic_load(&inf->stop);
+}
+
+static void set_rv(struct informer *inf, const char *rv)
+{
+	if (!rv || !*rv)
+		return;
+	free(inf->rv);
+	inf->rv = xstrdup(rv);
+}
+
+struct seen_ctx {
+	struct hmap *seen;
+	struct informer *inf;
+	char **gone;
+	size_t ngone, alloc;
+};
+
+static void collect_gone(void *vctx, const char *key, void *value)
+{
+	struct seen_ctx *ctx = vctx;
+
+	(void)value;
+	if (!hmap_has(ctx->seen, key)) {
+		ctx->gone = xgrow(ctx->gone, ctx->ngone + 1, &ctx->alloc, sizeof(char *));
+		ctx->gone[ctx->ngone++] = xstrdup(key);
+	}
+}
+
+/*
+ * List every page and replace the cache with the result, delivering the
+ * difference to the handlers. Sets inf->rv to the list's resourceVersion.
+ */
+static int relist(struct informer *inf, struct err *e)
+{
+	struct hmap seen = HMAP_INIT;
+	struct seen_ctx gctx = { &seen, inf, NULL, 0, 0 };
+	char *cont = NULL, *list_rv = NULL;
+	size_t total = 0;
+	int rc = 0;
+
+	do {
+		json_t *page = NULL, *items, *item, *meta;
+		char *path, *esc = cont ? kube_path_escape(cont) : NULL;
+		size_t i;
+
+		path = xasprintf("%s?limit=%d%s%s", inf->type->path, LIST_PAGE_SIZE,
+				 esc ? "&continue=" : "", esc ? esc : "");
+		free(esc);
+		rc = kube_get(inf->client, path, &page, e);
+		free(path);
+		if (rc)
+			goto out;
+		meta = json_object_get(page, "metadata");
+		free(cont);
+		cont = xstrdup(json_string_value(json_object_get(meta, "continue")));
+		if (cont && !*cont) {
+			free(cont);
+			cont = NULL;
+		}
+		if (!list_rv)
+			list_rv = xstrdup(json_string_value(json_object_get(meta, "resourceVersion")));
+		items = json_object_get(page, "items");
+		json_array_foreach(items, i, item) {
+			struct err de = ERR_INIT;
+			struct iobj *o = decode(inf, item, &de);
+			char *key;
+
+			if (!o) {
+				log_error("%s: skipping an object the API server sent that does not "
+					  "decode: %s", inf->type->name, err_msg(&de));
+				err_release(&de);
+				continue;
+			}
+			key = informer_key_of(o->data);
+			hmap_put(&seen, key, NULL);
+			free(key);
+			store(inf, o);
+			total++;
+		}
+		json_decref(page);
+	} while (cont && !atomic_load(&inf->stop));
+
+	/* whatever the cache holds that the list did not is gone */
+	pthread_rwlock_rdlock(&inf->lock);
+	hmap_each(&inf->cache, collect_gone, &gctx);
+	pthread_rwlock_unlock(&inf->lock);
+	for (size_t i = 0; i < gctx.ngone; i++) {
+		forget(inf, gctx.gone[i]);
+		free(gctx.gone[i]);
+	}
+	free(gctx.gone);
+	set_rv(inf, list_rv);
+	log_v(2, "%s: listed %zu objects at resourceVersion %s", inf->type->name, total,
+	      inf->rv ? inf->rv : "?");
+out:
+	free(cont);
+	free(list_rv);
+	hmap_release(&seen);
+	return rc;
+}
+
+static int on_watch_event(void *vctx, const char *type, json_t *obj)
+{
+	struct informer *inf = vctx;
+	struct err e = ERR_INIT;
+	struct iobj *o;
+	char *key;
+
+	if (!strcmp(type, "BOOKMARK")) {
+		set_rv(inf, json_string_value(json_object_get(json_object_get(obj, "metadata"),
+							      "resourceVersion")));
+		return 0;
+	}
+	o = decode(inf, obj, &e);
+	if (!o) {
+		log_error("%s: skipping a %s event whose object does not decode: %s",
+			  inf->type->name, type, err_msg(&e));
+		err_release(&e);
+		return 0;
+	}
+	set_rv(inf, ((struct kube_meta *)o->data)->resource_version);
+	if (!strcmp(type, "DELETED")) {
+		key = informer_key_of(o->data);
+		forget(inf, key);
+		free(key);
+		iobj_unref(o);
+	} else {
+		store(inf, o);
+	}
+	return atomic_load(&inf->stop) ? 1 : 0;
+}
+
+static void resync(struct informer *inf)
+{
+	size_t n;
+	struct iobj **all = informer_list(inf, &n);
+
+	log_v(4, "%s: resync of %zu objects", inf->type->name, n);
+	for (size_t i = 0; i < n; i++) {
+		char *key = informer_key_of(all[i]->data);
+
+		notify(inf, INFORMER_UPDATE, key, all[i], all[i]);
+		free(key);
+	}
+	informer_list_free(all, n);
+}
+
+static void *run(void *arg)
+{
+	struct informer *inf = arg;
+	unsigned failures = 0;
+	bool need_list = true;
+
+	while (!atomic_load(&inf->stop)) {
+		struct err e = ERR_INIT;
+		int rc;
+
+		if (need_list) {
+			rc = relist(inf, &e);
+			if (rc == 0) {
+				need_list = false;
+				pthread_mutex_lock(&inf->stop_mu);
+				if (!inf->synced) {
+					inf->synced = true;
+					pthread_cond_broadcast(&inf->stop_cond);
+				}
+				pthread_mutex_unlock(&inf->stop_mu);
+			}
+		} else {
+			char *path = xasprintf("%s?watch=1&allowWatchBookmarks=true&timeoutSeconds=%d"
+					       "&resourceVersion=%s", inf->type->path,
+					       WATCH_TIMEOUT_S, inf->rv ? inf->rv : "0");
+
+			rc = kube_watch(inf->client, path, on_watch_event, inf, &inf->stop, &e);
+			free(path);
+			if (rc == KUBE_ERR_GONE) {
+				log_info("%s: watch expired (%s); listing again", inf->type->name,
+					 err_msg(&e));
+				need_list = true;
+				rc = 0;
+			}
+		}
+		if (rc && rc != KUBE_ERR_CANCELLED && !atomic_load(&inf->stop)) {
+			int64_t d = BACKOFF_START_MS;
+
+			for (unsigned i = 0; i < failures && d < BACKOFF_MAX_MS; i++)
+				d *= 2;
+			d = d < BACKOFF_MAX_MS ? d : BACKOFF_MAX_MS;
+			log_warn("%s: %s failed, retrying in %lld ms: %s", inf->type->name,
+				 need_list ? "list" : "watch", (long long)d, err_msg(&e));
+			failures++;
+			err_release(&e);
+			if (pause_ms(inf, d))
+				break;
+			continue;
+		}
+		err_release(&e);
+		if (rc == 0)
+			failures = 0;
+		if (inf->resync_ms > 0 && clock_now_ms() >= inf->next_resync && !need_list) {
+			resync(inf);
+			inf->next_resync = clock_now_ms() + inf->resync_ms;
+		}
+	}
+	return NULL;
+}
+
+int informer_start(struct informer *inf, struct err *e)
+{
+	int rc;
+
+	inf->next_resync = clock_now_ms() + inf->resync_ms;
+	rc = pthread_create(&inf->thread, NULL, run, inf);
+	if (rc)
+		return err_set(e, rc, "cannot start the %s informer thread: %s", inf->type->name,
+			       strerror(rc));
+	inf->started = true;
+	return 0;
+}
+
+bool informer_wait_synced(struct informer *inf, int64_t timeout_ms)
+{
+	struct timespec ts = clock_deadline_ms(timeout_ms);
+	bool ok;
+
+	pthread_mutex_lock(&inf->stop_mu);
+	while (!inf->synced && !atomic_load(&inf->stop))
+		if (pthread_cond_timedwait(&inf->stop_cond, &inf->stop_mu, &ts))
+			break;
+	ok = inf->synced;
+	pthread_mutex_unlock(&inf->stop_mu);
+	return ok;
+}
+
+bool informer_synced(struct informer *inf)
+{
+	bool ok;
+
+	pthread_mutex_lock(&inf->stop_mu);
+	ok = inf->synced;
+	pthread_mutex_unlock(&inf->stop_mu);
+	return ok;
+}
+
+void informer_stop(struct informer *inf)
+{
+	pthread_mutex_lock(&inf->stop_mu);
+	atomic_store(&inf->stop, true);
+	pthread_cond_broadcast(&inf->stop_cond);
+	pthread_mutex_unlock(&inf->stop_mu);
+	if (inf->started) {
+		pthread_join(inf->thread, NULL);
+		inf->started = false;
+	}
+}
+
+static void unref_value(void *ctx, const char *key, void *value)
+{
+	(void)ctx;
+	(void)key;
+	iobj_unref(value);
+}
+
+void informer_free(struct informer *inf)
+{
+	if (!inf)
+		return;
+	informer_stop(inf);
+	hmap_each(&inf->cache, unref_value, NULL);
+	hmap_release(&inf->cache);
+	pthread_rwlock_destroy(&inf->lock);
+	pthread_mutex_destroy(&inf->stop_mu);
+	pthread_cond_destroy(&inf->stop_cond);
+	free(inf->handlers);
+	free(inf->rv);
+	free(inf);
+}
+
+struct iobj *informer_get(struct informer *inf, const char *key)
+{
+	struct iobj *o;
+
+	pthread_rwlock_rdlock(&inf->lock);
+	o = iobj_ref(hmap_get(&inf->cache, key));
+	pthread_rwlock_unlock(&inf->lock);
+	return o;
+}
+
+struct list_ctx {
+	struct iobj **items;
+	size_t n;
+};
+
+static void collect(void *vctx, const char *key, void *value)
+{
+	struct list_ctx *ctx = vctx;
+
+	(void)key;
+	ctx->items[ctx->n++] = iobj_ref(value);
+}
+
+struct iobj **informer_list(struct informer *inf, size_t *n)
+{
+	struct list_ctx ctx = { NULL, 0 };
+
+	pthread_rwlock_rdlock(&inf->lock);
+	ctx.items = xcalloc(inf->cache.count + 1, sizeof(*ctx.items));
+	hmap_each(&inf->cache, collect, &ctx);
+	pthread_rwlock_unlock(&inf->lock);
+	*n = ctx.n;
+	return ctx.items;
+}
+
+void informer_list_free(struct iobj **list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		iobj_unref(list[i]);
+	free(list);
+}
+
+size_t informer_count(struct informer *inf)
+{
+	size_t n;
+
+	pthread_rwlock_rdlock(&inf->lock);
+	n = inf->cache.count;
+	pthread_rwlock_unlock(&inf->lock);
+	return n;
+}

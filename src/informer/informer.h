@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * informer.h - list+watch of one resource into a read-only cache.
+ *
+ * One thread per informer lists the resource page by page, then watches
+ * from the list's resourceVersion with bookmarks. A watch that ends is
+ * resumed from the last resourceVersion seen; 410 Gone relists and delivers
+ * the difference as add/update/delete, so handlers never miss a change.
+ * Errors back off (1 s doubling to 30 s). Every `resync_ms` all cached
+ * objects are re-delivered as updates.
+ *
+ * Cached objects are decoded once into compact structs (struct kube_pvc,
+ * ...; their first member is a struct kube_meta), are immutable, and are
+ * reference-counted: a reader takes a reference with informer_get and
+ * drops it with iobj_unref; never modify one. Handlers run on the informer
+ * thread and must be quick (they enqueue keys).
+ */
+#ifndef INFORMER_H
+#define INFORMER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+struct kube_client;
+struct informer;
+
+/* A cached object: ref-counted and immutable. */
+struct iobj;
+const void *iobj_data(const struct iobj *o);
+struct iobj *iobj_ref(struct iobj *o);
+void iobj_unref(struct iobj *o);	/* accepts NULL */
+
+struct informer_type {
+	const char *name;		/* for logs: "persistentvolumeclaims" */
+	const char *path;		/* collection path: "/api/v1/persistentvolumeclaims" */
+	size_t size;			/* of the decoded struct */
+	/* Decode a JSON object into `out` (zeroed, `size` bytes). */
+	int (*decode)(json_t *obj, void *out, struct err *e);
+	/* Free what decode allocated inside `obj` (not obj itself). */
+	void (*release)(void *obj);
+};
+
+enum informer_event { INFORMER_ADD, INFORMER_UPDATE, INFORMER_DELETE };
+
+/* `old` is NULL for ADD; `cur` is the last known object for DELETE. Borrowed. */
+typedef void (*informer_handler_fn)(void *ctx, enum informer_event ev, const char *key,
+				    const struct iobj *old, const struct iobj *cur);
+
+/* The client and type are borrowed for the informer's lifetime. */
+struct informer *informer_new(struct kube_client *c, const struct informer_type *t,
+			      int64_t resync_ms);
+/* Handlers are added before informer_start. */
+void informer_add_handler(struct informer *inf, informer_handler_fn fn, void *ctx);
+int informer_start(struct informer *inf, struct err *e);
+/* Wait until the first list is in the cache; false on timeout or stop. */
+bool informer_wait_synced(struct informer *inf, int64_t timeout_ms);
+bool informer_synced(struct informer *inf);
+/* Stop the thread and wait for it. */
+void informer_stop(struct informer *inf);
+void informer_free(struct informer *inf);	/* stops first; accepts NULL */
+
+/* A reference to the cached object with this key ("ns/name" or "name"), or NULL. */
+struct iobj *informer_get(struct informer *inf, const char *key);
+/* References to every cached object; free with informer_list_free. */
+struct iobj **informer_list(struct informer *inf, size_t *n);
+void informer_list_free(struct iobj **list, size_t n);
+size_t informer_count(struct informer *inf);
+
+/* The cache key of a decoded object (its first member is a struct kube_meta). */
+char *informer_key_of(const void *obj);
+
+#endif

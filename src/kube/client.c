@@ -1,0 +1,856 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * client.c - the Kubernetes REST client over libcurl (see client.h).
+ *
+ * DESIGN. libcurl handles are single-threaded, so each call takes an easy
+ * handle from a small pool of idle ones and gives it back afterwards; the
+ * handle keeps its live connection across curl_easy_reset, so a busy
+ * process reuses warm TLS connections instead of opening one per request.
+ * All handles use one CURLSH share that holds the DNS cache and the TLS
+ * session cache (resumed handshakes are cheap), guarded by one mutex per
+ * curl_lock_data kind. The connection cache is deliberately NOT shared:
+ * libcurl documents a shared connection cache as unsafe across concurrent
+ * threads (known bug "A shared connection cache is not thread-safe").
+ * Watches run on their own multi handle so the watching thread can wake
+ * every KUBE_WATCH_POLL_MS to look at the stop flag; they hold their own
+ * connection for their lifetime. The goal (a later issue) is one
+ * multiplexed HTTP/2 connection driven by a single multi handle; callers
+ * only see the verbs in client.h, so that change stays inside this file.
+ *
+ * Locks, all leaves (none is held while taking another, or across a curl
+ * call): pool_lock guards the idle handle stack; tok.lock guards the
+ * cached bearer token; bucket.lock (ratelimit.c) guards the token bucket;
+ * share_locks[] are taken by libcurl itself through the share callbacks.
+ * curl_global_init runs once, under pthread_once, before any handle.
+ */
+#include "kube/client.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "base/backoff.h"
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "kube/ndjson.h"
+#include "kube/ratelimit.h"
+
+#ifndef CSI_PROVISIONER_VERSION
+#define CSI_PROVISIONER_VERSION "dev"
+#endif
+
+/* Idle easy handles kept for reuse. */
+#define POOL_MAX 64
+/* Retry backoff: 250 ms, 500 ms, 1 s, ... capped. */
+#define BACKOFF_START_MS 250
+#define BACKOFF_MAX_MS 4000
+#define CONNECT_TIMEOUT_MS 30000L
+
+struct token_cache {
+	pthread_mutex_t lock;	/* guards the fields below */
+	char *static_token;	/* from the config; fallback */
+	char *file;		/* token file or NULL */
+	char *current;		/* last token read from the file */
+	int64_t checked_ms;	/* when the file was last looked at; 0 = never */
+	struct timespec mtime;
+	off_t size;
+	ino_t ino;
+};
+
+struct kube_client {
+	char *server;
+	char *ca_file, *ca_data;
+	size_t ca_len;
+	bool insecure;
+	char *cert_file, *key_file, *cert_data, *key_data;
+	size_t cert_len, key_len;
+	char *user_agent;
+	long timeout_ms;
+
+	struct token_cache tok;
+	struct kube_bucket bucket;
+
+	CURLSH *share;
+	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+
+	pthread_mutex_t pool_lock;	/* guards pool and n_pool */
+	CURL *pool[POOL_MAX];
+	size_t n_pool;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+static void curl_init(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_ALL);
+}
+
+static void share_lock(CURL *h, curl_lock_data d, curl_lock_access a, void *p)
+{
+	struct kube_client *c = p;
+
+	(void)h;
+	(void)a;
+	if (d >= 0 && d < CURL_LOCK_DATA_LAST)
+		pthread_mutex_lock(&c->share_locks[d]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data d, void *p)
+{
+	struct kube_client *c = p;
+
+	(void)h;
+	if (d >= 0 && d < CURL_LOCK_DATA_LAST)
+		pthread_mutex_unlock(&c->share_locks[d]);
+}
+
+static char *memdup0(const char *p, size_t n)
+{
+	char *q;
+
+	if (!p)
+		return NULL;
+	q = xmalloc(n + 1);
+	memcpy(q, p, n);
+	q[n] = '\0';
+	return q;
+}
+
+int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
+		    const struct kube_client_opts *o, struct err *e)
+{
+	struct kube_client_opts def = { 0 };
+	const curl_version_info_data *vi;
+	struct kube_client *c;
+	double qps;
+	int i;
+
+	*out = NULL;
+	if (!o)
+		o = &def;
+	if (!cfg || !cfg->server || !*cfg->server)
+		return err_set(e, KUBE_ERR_INVALID, "no API server address configured");
+	pthread_once(&curl_once, curl_init);
+	if (curl_init_rc != CURLE_OK)
+		return err_set(e, KUBE_ERR_INVALID, "cannot initialise libcurl: %s",
+			       curl_easy_strerror(curl_init_rc));
+	vi = curl_version_info(CURLVERSION_NOW);
+	if (!strncmp(cfg->server, "https://", 8) && !(vi->features & CURL_VERSION_SSL))
+		return err_set(e, KUBE_ERR_INVALID, "libcurl %s was built without TLS",
+			       vi->version);
+
+	c = xcalloc(1, sizeof(*c));
+	c->server = xstrdup(cfg->server);
+	c->ca_file = xstrdup(cfg->ca_file);
+	c->ca_data = memdup0(cfg->ca_data, cfg->ca_data_len);
+	c->ca_len = cfg->ca_data_len;
+	c->insecure = cfg->insecure;
+	c->cert_file = xstrdup(cfg->client_cert_file);
+	c->key_file = xstrdup(cfg->client_key_file);
+	c->cert_data = memdup0(cfg->client_cert_data, cfg->client_cert_data_len);
+	c->cert_len = cfg->client_cert_data_len;
+	c->key_data = memdup0(cfg->client_key_data, cfg->client_key_data_len);
+	c->key_len = cfg->client_key_data_len;
+	c->user_agent = o->user_agent ? xstrdup(o->user_agent)
+				      : xstrdup("csi-provisioner/" CSI_PROVISIONER_VERSION);
+	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : KUBE_DEFAULT_TIMEOUT_MS;
+
+	pthread_mutex_init(&c->tok.lock, NULL);
+	c->tok.static_token = xstrdup(cfg->token);
+	c->tok.file = xstrdup(cfg->token_file);
+
+	qps = o->qps == 0 ? KUBE_DEFAULT_QPS : o->qps;
+	kube_bucket_init(&c->bucket, qps, o->burst > 0 ? o->burst : KUBE_DEFAULT_BURST,
+			 clock_now_ms());
+
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&c->share_locks[i], NULL);
+	pthread_mutex_init(&c->pool_lock, NULL);
+	c->share = curl_share_init();
+	if (!c->share) {
+		kube_client_free(c);
+		return err_set(e, KUBE_ERR_INVALID, "cannot create a libcurl share handle");
+	}
+	curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
+	curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
+	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	*out = c;
+	return 0;
+}
+
+void kube_client_free(struct kube_client *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->n_pool; i++)
+		curl_easy_cleanup(c->pool[i]);
+	if (c->share)
+		curl_share_cleanup(c->share);
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&c->share_locks[i]);
+	pthread_mutex_destroy(&c->pool_lock);
+	kube_bucket_release(&c->bucket);
+	pthread_mutex_destroy(&c->tok.lock);
+	free(c->tok.static_token);
+	free(c->tok.file);
+	free(c->tok.current);
+	free(c->server);
+	free(c->ca_file);
+	free(c->ca_data);
+	free(c->cert_file);
+	free(c->key_file);
+	free(c->cert_data);
+	free(c->key_data);
+	free(c->user_agent);
+	free(c);
+}
+
+char *kube_path_escape(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i, o = 0, n = s ? strlen(s) : 0;
+	char *out = xmalloc(n * 3 + 1);
+
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+			out[o++] = (char)ch;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[ch >> 4];
+			out[o++] = hex[ch & 15];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* ---- handles ---- */
+
+static CURL *handle_get(struct kube_client *c)
+{
+	CURL *h = NULL;
+
+	pthread_mutex_lock(&c->pool_lock);
+	if (c->n_pool)
+		h = c->pool[--c->n_pool];
+	pthread_mutex_unlock(&c->pool_lock);
+	if (!h)
+		h = curl_easy_init();
+	if (!h)
+		BUG("curl_easy_init failed");
+	return h;
+}
+
+static void handle_put(struct kube_client *c, CURL *h)
+{
+	curl_easy_reset(h);	/* keeps the live connection */
+	pthread_mutex_lock(&c->pool_lock);
+	if (c->n_pool < POOL_MAX) {
+		c->pool[c->n_pool++] = h;
+		h = NULL;
+	}
+	pthread_mutex_unlock(&c->pool_lock);
+	if (h)
+		curl_easy_cleanup(h);
+}
+
+/* ---- bearer token ---- */
+
+static void trim(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+}
+
+/*
+ * The Authorization header line, or NULL when there is no token. `force`
+ * re-reads the token file now (after a 401). Caller frees.
+ */
+static int auth_header(struct kube_client *c, bool force, char **hdr, struct err *e)
+{
+	struct token_cache *t = &c->tok;
+	int64_t now = clock_now_ms();
+	const char *tok;
+	int rc = 0;
+
+	*hdr = NULL;
+	pthread_mutex_lock(&t->lock);
+	if (t->file && (force || !t->checked_ms || now - t->checked_ms >= KUBE_TOKEN_RECHECK_MS)) {
+		struct stat st;
+		struct err re = ERR_INIT;
+
+		t->checked_ms = now;
+		if (stat(t->file, &st)) {
+			if (!t->current && !t->static_token)
+				rc = err_set(e, KUBE_ERR_UNAUTHORIZED, "cannot read token file '%s': %s",
+					     t->file, strerror(errno));
+			else
+				log_warn("cannot read token file '%s': %s; using the last token",
+					 t->file, strerror(errno));
+		} else if (force || !t->current || st.st_ino != t->ino || st.st_size != t->size ||
+			   st.st_mtim.tv_sec != t->mtime.tv_sec ||
+			   st.st_mtim.tv_nsec != t->mtime.tv_nsec) {
+			char *data;
+			size_t len;
+
+			if (kube_read_file(t->file, KUBE_TOKEN_MAX_SIZE, &data, &len, &re)) {
+				if (!t->current && !t->static_token)
+					rc = err_set(e, KUBE_ERR_UNAUTHORIZED, "token file: %s",
+						     err_msg(&re));
+				else
+					log_warn("token file: %s; using the last token", err_msg(&re));
+			} else {
+				trim(data);
+				free(t->current);
+				t->current = data;
+				t->ino = st.st_ino;
+				t->size = st.st_size;
+				t->mtime = st.st_mtim;
+				log_v(4, "read bearer token from '%s'", t->file);
+			}
+			err_release(&re);
+		}
+	}
+	tok = t->current && *t->current ? t->current : t->static_token;
+	if (!rc && tok && *tok)
+		*hdr = xasprintf("Authorization: Bearer %s", tok);
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+/* ---- one transfer ---- */
+
+struct xfer {
+	struct buf body;	/* success body, or the error body */
+	bool too_large;
+	size_t max;
+};
+
+static size_t body_write(char *data, size_t size, size_t n, void *p)
+{
+	struct xfer *x = p;
+
+	if (buf_append(&x->body, data, n)) {
+		x->too_large = true;
+		return 0;	/* aborts with CURLE_WRITE_ERROR */
+	}
+	(void)size;
+	return n;
+}
+
+static int map_curl(CURLcode cc, const char *errbuf, const char *verb, const char *url,
+		    struct err *e)
+{
+	int code;
+
+	switch (cc) {
+	case CURLE_OPERATION_TIMEDOUT:
+		code = KUBE_ERR_TIMEOUT;
+		break;
+	case CURLE_ABORTED_BY_CALLBACK:
+		code = KUBE_ERR_CANCELLED;
+		break;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ENGINE_INITFAILED:
+	case CURLE_SSL_CLIENTCERT:
+		code = KUBE_ERR_TLS;
+		break;
+	default:
+		code = KUBE_ERR_TRANSPORT;
+	}
+	return err_set(e, code, "%s %s: %s%s%s%s", verb, url, curl_easy_strerror(cc),
+		       errbuf && *errbuf ? " (" : "", errbuf ? errbuf : "",
+		       errbuf && *errbuf ? ")" : "");
+}
+
+/* Options every request shares: URL, TLS, auth, headers. */
+static void setup(struct kube_client *c, CURL *h, const char *url, struct curl_slist *hdrs,
+		  char *errbuf)
+{
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 30L);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 15L);
+	if (c->insecure) {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	} else {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+		if (c->ca_data) {
+			struct curl_blob blob = { c->ca_data, c->ca_len, CURL_BLOB_NOCOPY };
+
+			curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+		} else if (c->ca_file) {
+			curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+		}
+	}
+	if (c->cert_data) {
+		struct curl_blob blob = { c->cert_data, c->cert_len, CURL_BLOB_NOCOPY };
+
+		curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &blob);
+		curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+	} else if (c->cert_file) {
+		curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert_file);
+	}
+	if (c->key_data) {
+		struct curl_blob blob = { c->key_data, c->key_len, CURL_BLOB_NOCOPY };
+
+		curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &blob);
+		curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+	} else if (c->key_file) {
+		curl_easy_setopt(h, CURLOPT_SSLKEY, c->key_file);
+	}
+}
+
+static struct curl_slist *headers(const char *auth, const char *ctype)
+{
+	struct curl_slist *l = NULL;
+	char *ct;
+
+	l = curl_slist_append(l, "Accept: application/json");
+	l = curl_slist_append(l, "Expect:");
+	if (auth)
+		l = curl_slist_append(l, auth);
+	if (ctype) {
+		ct = xasprintf("Content-Type: %s", ctype);
+		l = curl_slist_append(l, ct);
+		free(ct);
+	}
+	if (!l)
+		BUG("curl_slist_append failed");
+	return l;
+}
+
+struct request {
+	const char *verb;
+	const char *path;
+	const char *ctype;	/* NULL: no body */
+	const char *payload;
+	size_t payload_len;
+	bool idempotent;
+};
+
+struct attempt {
+	long status;		/* 0 when the transfer failed */
+	long retry_after_s;	/* -1 when absent */
+};
+
+/*
+ * One HTTP exchange. Returns 0 when a response arrived (any status; body
+ * in x->body) or a kube code for a transport failure.
+ */
+static int perform(struct kube_client *c, const struct request *r, const char *auth,
+		   struct xfer *x, struct attempt *a, struct err *e)
+{
+	char errbuf[CURL_ERROR_SIZE] = "";
+	char *url = xasprintf("%s%s", c->server, r->path);
+	struct curl_slist *hdrs = headers(auth, r->ctype);
+	CURL *h = handle_get(c);
+	curl_off_t ra = -1;
+	CURLcode cc;
+	int rc = 0;
+
+	setup(c, h, url, hdrs, errbuf);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	if (!strcmp(r->verb, "GET"))
+		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	else
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->verb);
+	if (r->payload) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->payload);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->payload_len);
+	}
+	a->status = 0;
+	a->retry_after_s = -1;
+	cc = curl_easy_perform(h);
+	if (cc != CURLE_OK) {
+		if (x->too_large)
+			rc = err_set(e, KUBE_ERR_TOO_LARGE, "%s %s: response larger than %zu bytes",
+				     r->verb, r->path, x->max);
+		else
+			rc = map_curl(cc, errbuf, r->verb, url, e);
+		goto out;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a->status);
+	if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra >= 0)
+		a->retry_after_s = (long)ra;
+out:
+	handle_put(c, h);
+	curl_slist_free_all(hdrs);
+	free(url);
+	return rc;
+}
+
+static void sleep_ms(int64_t ms)
+{
+	struct timespec until;
+
+	if (ms <= 0)
+		return;
+	until = clock_deadline_ms(ms);
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
+		;
+}
+
+static int64_t backoff(int attempt)
+{
+	return backoff_delay_ms(BACKOFF_START_MS, BACKOFF_MAX_MS, (unsigned)(attempt - 1));
+}
+
+static void throttle(struct kube_client *c, const char *verb, const char *path)
+{
+	int64_t waited = kube_bucket_wait(&c->bucket);
+
+	/* client-go's "Waited for ... due to client-side throttling". */
+	if (waited >= 1000)
+		log_v(2, "waited %" PRId64 " ms due to client-side throttling, not priority and fairness, request: %s %s",
+		      waited, verb, path);
+}
+
+/* Run a request with retries; *out (may be NULL) gets the decoded 2xx body. */
+static int request(struct kube_client *c, const struct request *r, json_t **out,
+		   struct err *e)
+{
+	struct xfer x;
+	struct attempt a;
+	bool force_token = false, reauthed = false;
+	char *auth = NULL;
+	int attempt, rc = 0;
+	int64_t delay;
+
+	if (out)
+		*out = NULL;
+	if (!r->path || r->path[0] != '/')
+		return err_set(e, KUBE_ERR_INVALID, "API path '%s' is not absolute",
+			       r->path ? r->path : "(null)");
+	x.max = KUBE_BODY_MAX;
+	buf_init(&x.body, x.max);
+	for (attempt = 1;; attempt++) {
+		buf_reset(&x.body);
+		x.too_large = false;
+		throttle(c, r->verb, r->path);
+		free(auth);
+		if ((rc = auth_header(c, force_token, &auth, e)))
+			goto out;
+		force_token = false;
+		rc = perform(c, r, auth, &x, &a, e);
+		delay = backoff(attempt);
+		if (rc) {
+			if ((rc == KUBE_ERR_TRANSPORT || rc == KUBE_ERR_TIMEOUT) && r->idempotent &&
+			    attempt < KUBE_MAX_ATTEMPTS) {
+				log_v(3, "%s %s failed, retrying in %" PRId64 " ms: %s", r->verb,
+				      r->path, delay, err_msg(e));
+				sleep_ms(delay);
+				continue;
+			}
+			goto out;
+		}
+		if (a.status >= 200 && a.status < 300)
+			break;
+		if (attempt < KUBE_MAX_ATTEMPTS &&
+		    (a.status == 429 || (a.status >= 500 && r->idempotent))) {
+			if (a.retry_after_s >= 0)
+				delay = (a.retry_after_s > KUBE_RETRY_AFTER_MAX_S
+						 ? KUBE_RETRY_AFTER_MAX_S : a.retry_after_s) * 1000;
+			log_v(3, "%s %s: HTTP %ld, retrying in %" PRId64 " ms", r->verb, r->path,
+			      a.status, delay);
+			sleep_ms(delay);
+			continue;
+		}
+		if (a.status == 401 && c->tok.file && !reauthed && attempt < KUBE_MAX_ATTEMPTS) {
+			/* The token may have rotated since we last read it. */
+			reauthed = force_token = true;
+			continue;
+		}
+		rc = kube_status_error(a.status, x.body.data,
+				       x.body.len > KUBE_ERROR_BODY_MAX ? KUBE_ERROR_BODY_MAX
+									: x.body.len,
+				       r->verb, r->path, e);
+		goto out;
+	}
+	if (out) {
+		json_error_t jerr;
+
+		*out = json_loadb(x.body.data ? x.body.data : "", x.body.len, 0, &jerr);
+		if (!*out)
+			rc = err_set(e, KUBE_ERR_DECODE, "%s %s: response is not JSON: %s",
+				     r->verb, r->path, jerr.text);
+	}
+out:
+	free(auth);
+	buf_release(&x.body);
+	return rc;
+}
+
+/* ---- verbs ---- */
+
+int kube_get(struct kube_client *c, const char *path, json_t **out, struct err *e)
+{
+	struct request r = { .verb = "GET", .path = path, .idempotent = true };
+
+	return request(c, &r, out, e);
+}
+
+static int with_body(struct kube_client *c, const char *verb, const char *path,
+		     const char *ctype, json_t *body, bool idempotent, json_t **out,
+		     struct err *e)
+{
+	struct request r = { .verb = verb, .path = path, .ctype = ctype,
+			     .idempotent = idempotent };
+	char *payload;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (!body)
+		return err_set(e, KUBE_ERR_INVALID, "%s %s: no body", verb, path);
+	payload = json_dumps(body, JSON_COMPACT);
+	if (!payload)
+		return err_set(e, KUBE_ERR_INVALID, "%s %s: body cannot be serialized", verb, path);
+	r.payload = payload;
+	r.payload_len = strlen(payload);
+	rc = request(c, &r, out, e);
+	free(payload);
+	return rc;
+}
+
+int kube_create(struct kube_client *c, const char *path, json_t *body, json_t **out,
+		struct err *e)
+{
+	return with_body(c, "POST", path, "application/json", body, false, out, e);
+}
+
+int kube_update(struct kube_client *c, const char *path, json_t *body, json_t **out,
+		struct err *e)
+{
+	return with_body(c, "PUT", path, "application/json", body, true, out, e);
+}
+
+int kube_patch(struct kube_client *c, const char *path, const char *patch_type,
+	       json_t *patch, json_t **out, struct err *e)
+{
+	if (!patch_type || (strcmp(patch_type, "application/merge-patch+json") &&
+			    strcmp(patch_type, "application/json-patch+json") &&
+			    strcmp(patch_type, "application/strategic-merge-patch+json") &&
+			    strcmp(patch_type, "application/apply-patch+yaml")))
+		return err_set(e, KUBE_ERR_INVALID, "PATCH %s: unknown patch type '%s'", path,
+			       patch_type ? patch_type : "(null)");
+	/* A JSON patch may "add" to a list twice when repeated: not idempotent. */
+	return with_body(c, "PATCH", path, patch_type, patch, false, out, e);
+}
+
+int kube_delete(struct kube_client *c, const char *path, const char *uid, const char *rv,
+		struct err *e)
+{
+	struct request r = { .verb = "DELETE", .path = path, .idempotent = true };
+	json_t *opts, *pre;
+	char *payload = NULL;
+	int rc;
+
+	if (uid || rv) {
+		pre = json_object();
+		if (uid)
+			json_object_set_new(pre, "uid", json_string(uid));
+		if (rv)
+			json_object_set_new(pre, "resourceVersion", json_string(rv));
+		opts = json_pack("{s:s, s:s, s:o}", "kind", "DeleteOptions", "apiVersion", "v1",
+				 "preconditions", pre);
+		payload = opts ? json_dumps(opts, JSON_COMPACT) : NULL;
+		json_decref(opts);
+		if (!payload)
+			return err_set(e, KUBE_ERR_INVALID, "DELETE %s: bad preconditions", path);
+		r.ctype = "application/json";
+		r.payload = payload;
+		r.payload_len = strlen(payload);
+	}
+	rc = request(c, &r, NULL, e);
+	free(payload);
+	return rc;
+}
+
+/* ---- watch ---- */
+
+/* fn asked to stop: not an error. Never a kube code (those are > 0). */
+#define WATCH_FN_STOPPED (-1)
+
+struct watch {
+	CURL *h;
+	kube_watch_fn fn;
+	void *ctx;
+	struct kube_ndjson nd;
+	long status;		/* 0 until the headers are in */
+	struct buf errbody;	/* body of a non-200 answer, capped */
+	int rc;			/* why the write callback aborted */
+	struct err *e;
+};
+
+static int watch_line(void *p, const char *line, size_t len)
+{
+	struct watch *w = p;
+	const char *type;
+	json_t *ev, *obj;
+	int rc;
+
+	if ((rc = kube_watch_event_parse(line, len, &ev, &type, &obj, w->e)))
+		return rc;
+	if (!strcmp(type, "ERROR")) {
+		rc = kube_status_error_json(obj, "watch", w->e);
+	} else {
+		rc = w->fn(w->ctx, type, obj) ? WATCH_FN_STOPPED : 0;
+	}
+	json_decref(ev);
+	return rc;
+}
+
+static size_t watch_write(char *data, size_t size, size_t n, void *p)
+{
+	struct watch *w = p;
+
+	(void)size;
+	if (!w->status)
+		curl_easy_getinfo(w->h, CURLINFO_RESPONSE_CODE, &w->status);
+	if (w->status != 200) {
+		/* An error answer is one Status object; keep what fits. */
+		size_t room = w->errbody.cap - w->errbody.len;
+
+		buf_append(&w->errbody, data, n < room ? n : room);
+		return n;
+	}
+	w->rc = kube_ndjson_feed(&w->nd, data, n, watch_line, w, w->e);
+	return w->rc ? 0 : n;
+}
+
+int kube_watch(struct kube_client *c, const char *path, kube_watch_fn fn, void *ctx,
+	       const atomic_bool *stop, struct err *e)
+{
+	char errbuf[CURL_ERROR_SIZE] = "";
+	struct watch w = { .fn = fn, .ctx = ctx, .e = e };
+	struct curl_slist *hdrs = NULL;
+	char *url = NULL, *auth = NULL;
+	CURLM *m = NULL;
+	CURLMsg *msg;
+	CURLcode cc = CURLE_OK;
+	bool done = false;
+	int running, left, rc;
+
+	if (!path || path[0] != '/')
+		return err_set(e, KUBE_ERR_INVALID, "API path '%s' is not absolute",
+			       path ? path : "(null)");
+	if (stop && atomic_load(stop))
+		return err_set(e, KUBE_ERR_CANCELLED, "watch %s: stopped", path);
+	throttle(c, "GET", path);
+	if ((rc = auth_header(c, false, &auth, e)))
+		return rc;
+
+	kube_ndjson_init(&w.nd, KUBE_WATCH_LINE_MAX);
+	buf_init(&w.errbody, KUBE_ERROR_BODY_MAX);
+	url = xasprintf("%s%s", c->server, path);
+	hdrs = headers(auth, NULL);
+	w.h = handle_get(c);
+	setup(c, w.h, url, hdrs, errbuf);
+	curl_easy_setopt(w.h, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(w.h, CURLOPT_WRITEFUNCTION, watch_write);
+	curl_easy_setopt(w.h, CURLOPT_WRITEDATA, &w);
+	/* No overall timeout: a watch lives until the server ends it. */
+	curl_easy_setopt(w.h, CURLOPT_TIMEOUT_MS, 0L);
+	curl_easy_setopt(w.h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(w.h, CURLOPT_LOW_SPEED_TIME, KUBE_WATCH_IDLE_MAX_S);
+
+	m = curl_multi_init();
+	if (!m || curl_multi_add_handle(m, w.h) != CURLM_OK) {
+		rc = err_set(e, KUBE_ERR_OTHER, "watch %s: cannot create a libcurl multi handle",
+			     path);
+		goto out;
+	}
+	while (!done) {
+		CURLMcode mc = curl_multi_perform(m, &running);
+
+		if (mc == CURLM_OK)
+			mc = curl_multi_poll(m, NULL, 0, running ? KUBE_WATCH_POLL_MS : 0, NULL);
+		if (mc != CURLM_OK) {
+			rc = err_set(e, KUBE_ERR_TRANSPORT, "watch %s: %s", path,
+				     curl_multi_strerror(mc));
+			goto out;
+		}
+		while ((msg = curl_multi_info_read(m, &left))) {
+			if (msg->msg == CURLMSG_DONE) {
+				cc = msg->data.result;
+				done = true;
+			}
+		}
+		if (!done && stop && atomic_load(stop)) {
+			rc = err_set(e, KUBE_ERR_CANCELLED, "watch %s: stopped", path);
+			goto out;
+		}
+	}
+
+	if (w.rc == WATCH_FN_STOPPED) {
+		rc = 0;
+	} else if (w.rc) {
+		rc = w.rc;	/* e already says why */
+	} else if (cc != CURLE_OK) {
+		rc = map_curl(cc, errbuf, "watch", url, e);
+	} else if (w.status != 200) {
+		if (!w.status)
+			curl_easy_getinfo(w.h, CURLINFO_RESPONSE_CODE, &w.status);
+		rc = kube_status_error(w.status, w.errbody.data, w.errbody.len, "watch", path, e);
+	} else if (kube_ndjson_pending(&w.nd)) {
+		/* The stream ended without a final newline: finish that line. */
+		rc = kube_ndjson_feed(&w.nd, "\n", 1, watch_line, &w, e);
+		if (rc == WATCH_FN_STOPPED)
+			rc = 0;
+	}
+out:
+	if (m) {
+		curl_multi_remove_handle(m, w.h);
+		curl_multi_cleanup(m);
+	}
+	handle_put(c, w.h);
+	curl_slist_free_all(hdrs);
+	free(url);
+	free(auth);
+	kube_ndjson_release(&w.nd);
+	buf_release(&w.errbody);
+	return rc;
+}

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * client.h - a small, thread-safe REST client for the Kubernetes API.
+ *
+ * One struct kube_client per API server identity, shared by every thread
+ * of the process. It speaks JSON over HTTPS (HTTP/2 when the server offers
+ * it) with TLS always verified against the configured CA unless the
+ * kubeconfig says insecure-skip-tls-verify, authenticates with a bearer
+ * token (a token file is re-read when it rotates) or a client
+ * certificate, and applies a client-side token bucket (qps/burst) shared
+ * by all threads, as client-go does.
+ *
+ * Requests: the caller passes an absolute API path, with any query
+ * already encoded ("/api/v1/persistentvolumes?limit=500"); use
+ * kube_path_escape for names and selectors. Responses decode to jansson
+ * trees the caller owns. Errors are enum kube_code (status.h) with the
+ * server's own message in e->msg.
+ *
+ * Retries: 429 is retried for every verb (the server did not run the
+ * request), honouring Retry-After up to KUBE_RETRY_AFTER_MAX_S; 5xx and
+ * transport errors are retried only for idempotent verbs (GET, PUT,
+ * DELETE), with exponential backoff, KUBE_MAX_ATTEMPTS attempts in all.
+ * A 401 with a token file re-reads the file once and retries.
+ *
+ * Threads: every function may be called from any number of threads at
+ * once, except kube_client_free, which must run after all calls returned.
+ */
+#ifndef KUBE_CLIENT_H
+#define KUBE_CLIENT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "base/err.h"
+#include "kube/kubeconfig.h"
+#include "kube/status.h"
+
+/* Defaults, as upstream's --kube-api-qps / --kube-api-burst. */
+#define KUBE_DEFAULT_QPS 5.0
+#define KUBE_DEFAULT_BURST 10
+/* Per-attempt deadline of a non-watch request. */
+#define KUBE_DEFAULT_TIMEOUT_MS 60000L
+/* Largest response body (a LIST of thousands of objects fits). */
+#define KUBE_BODY_MAX ((size_t)64 << 20)
+/* Largest error body kept for decoding; the rest is dropped. */
+#define KUBE_ERROR_BODY_MAX ((size_t)1 << 20)
+#define KUBE_MAX_ATTEMPTS 4
+#define KUBE_RETRY_AFTER_MAX_S 10
+/* A watch with no byte for this long is considered dead. Watch callers
+ * should ask for timeoutSeconds well below it. */
+#define KUBE_WATCH_IDLE_MAX_S 900L
+/* How often a blocked watch looks at its stop flag. */
+#define KUBE_WATCH_POLL_MS 200
+/* A token file is looked at (stat) at most this often. */
+#define KUBE_TOKEN_RECHECK_MS 5000
+
+struct kube_client;
+
+struct kube_client_opts {
+	double qps;		/* 0: KUBE_DEFAULT_QPS; < 0: no client-side limit */
+	int burst;		/* <= 0: KUBE_DEFAULT_BURST */
+	long timeout_ms;	/* <= 0: KUBE_DEFAULT_TIMEOUT_MS; not applied to watches */
+	const char *user_agent;	/* NULL: "csi-provisioner/<version>"; copied */
+};
+
+/*
+ * Create a client. Borrows `cfg` and `o` (may be NULL for defaults) only
+ * during the call: everything needed is copied. Fails with
+ * KUBE_ERR_INVALID when the configuration cannot work (no server, libcurl
+ * without TLS). Caller frees *out with kube_client_free.
+ */
+int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
+		    const struct kube_client_opts *o, struct err *e);
+
+/* Close connections and free. Accepts NULL. No call may be in flight. */
+void kube_client_free(struct kube_client *c);
+
+/* Percent-encode everything but RFC 3986 unreserved characters. Caller frees. */
+char *kube_path_escape(const char *s);
+
+/* GET. On success the caller owns *out (json_decref). */
+int kube_get(struct kube_client *c, const char *path, json_t **out, struct err *e);
+
+/* POST `body` (borrowed). *out (may be NULL) receives the created object. */
+int kube_create(struct kube_client *c, const char *path, json_t *body, json_t **out,
+		struct err *e);
+
+/* PUT `body` (borrowed); a stale metadata.resourceVersion is KUBE_ERR_CONFLICT. */
+int kube_update(struct kube_client *c, const char *path, json_t *body, json_t **out,
+		struct err *e);
+
+/*
+ * PATCH with `patch_type` as the Content-Type: "application/merge-patch+json",
+ * "application/json-patch+json" or "application/strategic-merge-patch+json".
+ * `patch` is borrowed; *out (may be NULL) receives the patched object.
+ */
+int kube_patch(struct kube_client *c, const char *path, const char *patch_type,
+	       json_t *patch, json_t **out, struct err *e);
+
+/*
+ * DELETE, with DeleteOptions preconditions when given (either may be
+ * NULL): a mismatch is KUBE_ERR_CONFLICT, a missing object
+ * KUBE_ERR_NOT_FOUND.
+ */
+int kube_delete(struct kube_client *c, const char *path, const char *precondition_uid,
+		const char *precondition_rv, struct err *e);
+
+/*
+ * Called once per watch event, in order, on the watching thread. `type` is
+ * ADDED, MODIFIED, DELETED or BOOKMARK; `object` is borrowed for the call
+ * (json_incref to keep it). A non-zero return ends the watch.
+ */
+typedef int (*kube_watch_fn)(void *ctx, const char *type, json_t *object);
+
+/*
+ * Stream a watch: `path_with_query` carries watch=1 and whatever else the
+ * caller wants (resourceVersion, allowWatchBookmarks=true,
+ * timeoutSeconds). Blocks until:
+ *   - the server ends the stream (timeoutSeconds): 0;
+ *   - fn returns non-zero: 0;
+ *   - *stop becomes true (looked at every KUBE_WATCH_POLL_MS; stop may be
+ *     NULL): KUBE_ERR_CANCELLED;
+ *   - an ERROR event arrives: its Status decides the code, fn is not
+ *     called (410 "too old resource version" is KUBE_ERR_GONE: relist);
+ *   - a line exceeds KUBE_WATCH_LINE_MAX: KUBE_ERR_TOO_LARGE;
+ *   - the request or connection fails: the usual codes.
+ * Takes one rate-limit token at the start; not retried; no overall
+ * timeout (a stream silent for KUBE_WATCH_IDLE_MAX_S is dropped).
+ */
+int kube_watch(struct kube_client *c, const char *path_with_query, kube_watch_fn fn,
+	       void *ctx, const atomic_bool *stop, struct err *e);
+
+#endif

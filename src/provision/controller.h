@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * controller.h - the provisioning controller: informers, queues, workers.
+ *
+ * Watches claims, volumes and classes; a claim key ("ns/name") goes to the
+ * claims queue, a PV name to the volumes queue; workers run sync_claim and
+ * sync_volume, level-triggered from the cache, retrying failures with the
+ * key's own exponential backoff.
+ */
+#ifndef PROVISION_CONTROLLER_H
+#define PROVISION_CONTROLLER_H
+
+#include <stdint.h>
+
+#include "base/err.h"
+#include "provision/plan.h"
+
+struct kube_client;
+struct csi_client;
+struct controller;
+
+struct controller_opts {
+	struct plan_opts plan;		/* strings borrowed for the controller's life */
+	int workers;			/* per queue */
+	int64_t retry_start_ms, retry_max_ms;
+	int64_t resync_ms;
+	const char *component;		/* event source */
+};
+
+/* Clients and options are borrowed until controller_free. */
+struct controller *controller_new(struct kube_client *kube, struct csi_client *csi,
+				  const struct controller_opts *o);
+/* Start informers, wait for their first list, start workers. */
+int controller_start(struct controller *c, struct err *e);
+/* Stop intake, let workers finish their current key, join everything. */
+void controller_stop(struct controller *c);
+void controller_free(struct controller *c);	/* accepts NULL */
+
+#endif

@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * plan.c - provisioning decisions as pure functions (see plan.h).
+ *
+ * The rules follow the upstream external-provisioner where it is right and
+ * part from it where it is not (noted inline): empty access modes are an
+ * error rather than a request with no capabilities, and the "PV exists"
+ * check uses our prefix.
+ */
+#include "provision/plan.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/xalloc.h"
+#include "kube/quantity.h"
+
+#define CSI_PREFIX "csi.storage.k8s.io/"
+#define PARAM_FSTYPE CSI_PREFIX "fstype"
+#define PARAM_DEPRECATED_FSTYPE "fstype"
+
+/* csi.storage.k8s.io/ keys the sidecar consumes; they never reach the driver. */
+static const char *const reserved_params[] = {
+	CSI_PREFIX "fstype",
+	CSI_PREFIX "secret-name", CSI_PREFIX "secret-namespace",
+	CSI_PREFIX "provisioner-secret-name", CSI_PREFIX "provisioner-secret-namespace",
+	CSI_PREFIX "controller-publish-secret-name", CSI_PREFIX "controller-publish-secret-namespace",
+	CSI_PREFIX "node-stage-secret-name", CSI_PREFIX "node-stage-secret-namespace",
+	CSI_PREFIX "node-publish-secret-name", CSI_PREFIX "node-publish-secret-namespace",
+	CSI_PREFIX "controller-expand-secret-name", CSI_PREFIX "controller-expand-secret-namespace",
+	CSI_PREFIX "node-expand-secret-name", CSI_PREFIX "node-expand-secret-namespace",
+	CSI_PREFIX "controller-modify-secret-name", CSI_PREFIX "controller-modify-secret-namespace",
+};
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a && b && !strcmp(a, b);
+}
+
+const char *plan_claim_class(const struct kube_pvc *claim)
+{
+	const char *beta = kube_strmap_get(&claim->meta.annotations, ANN_BETA_STORAGE_CLASS);
+
+	if (beta)
+		return beta;
+	return claim->storage_class_name;
+}
+
+static bool class_allowed(const struct plan_opts *o, const char *name)
+{
+	if (!o->class_whitelist)
+		return true;
+	for (char *const *p = o->class_whitelist; *p; p++)
+		if (str_eq(*p, name))
+			return true;
+	return false;
+}
+
+enum plan_verdict plan_claim(const struct kube_pvc *claim, const struct kube_storage_class *class,
+			     const struct plan_opts *o, const char **why)
+{
+	const char *want, *class_name, *node;
+
+	if (claim->volume_name && *claim->volume_name) {
+		*why = "the claim is already bound to a volume";
+		return PLAN_IGNORE;
+	}
+	want = kube_strmap_get(&claim->meta.annotations, ANN_STORAGE_PROVISIONER);
+	if (!want)
+		want = kube_strmap_get(&claim->meta.annotations, ANN_BETA_STORAGE_PROVISIONER);
+	if (!str_eq(want, o->provisioner)) {
+		*why = "the claim is not annotated for this provisioner";
+		return PLAN_IGNORE;
+	}
+	if (claim->meta.deleting) {
+		*why = "the claim is being deleted";
+		return PLAN_IGNORE;
+	}
+	class_name = plan_claim_class(claim);
+	if (!class_name || !*class_name) {
+		*why = "the claim names no StorageClass";
+		return PLAN_IGNORE;
+	}
+	if (!class) {
+		*why = "the claim's StorageClass does not exist (yet)";
+		return PLAN_WAIT;
+	}
+	if (!str_eq(class->provisioner, o->provisioner)) {
+		*why = "the claim's StorageClass names another provisioner";
+		return PLAN_IGNORE;
+	}
+	if (!class_allowed(o, class_name)) {
+		*why = "the claim's StorageClass is not in --storageclass-whitelist";
+		return PLAN_IGNORE;
+	}
+	if (str_eq(class->volume_binding_mode, "WaitForFirstConsumer")) {
+		node = kube_strmap_get(&claim->meta.annotations, ANN_SELECTED_NODE);
+		if (!node || !*node) {
+			*why = "WaitForFirstConsumer: no node selected yet";
+			return PLAN_WAIT;
+		}
+	}
+	*why = "";
+	return PLAN_PROVISION;
+}
+
+int plan_volume_name(const char *prefix, const char *uid, int64_t uuid_length, char **out,
+		     struct err *e)
+{
+	char compact[64];
+	size_t n = 0;
+
+	*out = NULL;
+	if (!prefix || !*prefix)
+		return err_set(e, -1, "the volume name prefix is empty");
+	if (!uid || !*uid)
+		return err_set(e, -1, "the claim has no UID");
+	if (uuid_length < 0) {
+		*out = xasprintf("%s-%s", prefix, uid);
+		return 0;
+	}
+	for (const char *p = uid; *p && n < sizeof(compact) - 1; p++)
+		if (*p != '-')
+			compact[n++] = *p;
+	if ((size_t)uuid_length > n)
+		return err_set(e, -1, "--volume-name-uuid-length %lld is longer than the claim UID "
+			       "without dashes (%zu characters)", (long long)uuid_length, n);
+	*out = xasprintf("%s-%.*s", prefix, (int)uuid_length, compact);
+	return 0;
+}
+
+static int map_access_mode(const char *mode, const struct plan_opts *o, int *out, struct err *e)
+{
+	if (!strcmp(mode, "ReadWriteOnce"))
+		*out = o->single_node_multi_writer ? PLAN_AM_SINGLE_NODE_MULTI_WRITER
+						   : PLAN_AM_SINGLE_NODE_WRITER;
+	else if (!strcmp(mode, "ReadOnlyMany"))
+		*out = PLAN_AM_MULTI_NODE_READER_ONLY;
+	else if (!strcmp(mode, "ReadWriteMany"))
+		*out = PLAN_AM_MULTI_NODE_MULTI_WRITER;
+	else if (!strcmp(mode, "ReadWriteOncePod"))
+		*out = o->single_node_multi_writer ? PLAN_AM_SINGLE_NODE_SINGLE_WRITER
+						   : PLAN_AM_SINGLE_NODE_WRITER;
+	else
+		return err_set(e, -1, "unknown access mode \"%s\"", mode);
+	return 0;
+}
+
+static bool is_reserved(const char *key)
+{
+	for (size_t i = 0; i < sizeof(reserved_params) / sizeof(reserved_params[0]); i++)
+		if (!strcmp(key, reserved_params[i]))
+			return true;
+	return false;
+}
+
+static void add_param(struct plan_request *r, size_t *alloc, const char *k, const char *v)
+{
+	size_t a = *alloc;
+
+	r->param_keys = xgrow(r->param_keys, r->n_params + 1, &a, sizeof(char *));
+	r->param_values = xgrow(r->param_values, r->n_params + 1, alloc, sizeof(char *));
+	r->param_keys[r->n_params] = xstrdup(k);
+	r->param_values[r->n_params] = xstrdup(v);
+	r->n_params++;
+}
+
+int plan_create_request(const struct kube_pvc *claim, const struct kube_storage_class *class,
+			const struct plan_opts *o, struct plan_request *out, struct err *e)
+{
+	const struct kube_strmap *params = &class->parameters;
+	const char *fstype = NULL, *deprecated_fstype = NULL;
+	size_t alloc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (plan_volume_name(o->prefix, claim->meta.uid, o->uuid_length, &out->name, e))
+		goto fail;
+	if (!claim->has_request) {
+		err_set(e, -1, "the claim has no spec.resources.requests.storage");
+		goto fail;
+	}
+	if (claim->request_bytes < 0) {
+		err_set(e, -1, "the claim requests a negative size (%lld bytes)",
+			(long long)claim->request_bytes);
+		goto fail;
+	}
+	out->required_bytes = claim->request_bytes;
+
+	/* Unlike upstream, which sends no capability at all. */
+	if (!claim->n_access_modes) {
+		err_set(e, -1, "the claim has no spec.accessModes; set at least one "
+			"(for example ReadWriteOnce)");
+		goto fail;
+	}
+	out->access_modes = xcalloc(claim->n_access_modes, sizeof(int));
+	for (size_t i = 0; i < claim->n_access_modes; i++)
+		if (map_access_mode(claim->access_modes[i], o, &out->access_modes[out->n_access_modes++], e))
+			goto fail;
+	out->block = str_eq(claim->volume_mode, "Block");
+
+	for (size_t i = 0; i < params->n; i++) {
+		const char *k = params->keys[i], *v = params->values[i];
+
+		if (!strcmp(k, PARAM_FSTYPE)) {
+			fstype = v;
+			continue;
+		}
+		if (!strncmp(k, CSI_PREFIX, strlen(CSI_PREFIX))) {
+			if (is_reserved(k))
+				continue;
+			err_set(e, -1, "found unknown parameter key \"%s\" with reserved namespace "
+				CSI_PREFIX, k);
+			goto fail;
+		}
+		if (!strcasecmp(k, PARAM_DEPRECATED_FSTYPE))
+			deprecated_fstype = v;	/* deprecated, and passed on as upstream does */
+		add_param(out, &alloc, k, v);
+	}
+	if (fstype && deprecated_fstype) {
+		err_set(e, -1, "StorageClass \"%s\" sets both \"" PARAM_FSTYPE "\" and the deprecated "
+			"\"fstype\"; keep only \"" PARAM_FSTYPE "\"", class->meta.name);
+		goto fail;
+	}
+	if (!fstype)
+		fstype = deprecated_fstype;
+	if (!fstype || !*fstype)
+		fstype = o->default_fstype;
+	if (!out->block) {
+		if (fstype && *fstype)
+			out->fs_type = xstrdup(fstype);
+		out->mount_flags = xcalloc(class->n_mount_options + 1, sizeof(char *));
+		for (size_t i = 0; i < class->n_mount_options; i++)
+			out->mount_flags[out->n_mount_flags++] = xstrdup(class->mount_options[i]);
+	}
+	if (o->extra_create_metadata) {
+		add_param(out, &alloc, CSI_PREFIX "pvc/name", claim->meta.name);
+		add_param(out, &alloc, CSI_PREFIX "pvc/namespace", claim->meta.namespace);
+		add_param(out, &alloc, CSI_PREFIX "pv/name", out->name);
+	}
+	return 0;
+fail:
+	plan_request_release(out);
+	return -1;
+}
+
+void plan_request_release(struct plan_request *r)
+{
+	if (!r)
+		return;
+	free(r->name);
+	free(r->fs_type);
+	free(r->access_modes);
+	for (size_t i = 0; i < r->n_mount_flags; i++)
+		free(r->mount_flags[i]);
+	free(r->mount_flags);
+	for (size_t i = 0; i < r->n_params; i++) {
+		free(r->param_keys[i]);
+		free(r->param_values[i]);
+	}
+	free(r->param_keys);
+	free(r->param_values);
+	memset(r, 0, sizeof(*r));
+}
+
+static json_t *string_array(char *const *items, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(items[i]));
+	return a;
+}
+
+json_t *plan_pv(const struct kube_pvc *claim, const struct kube_storage_class *class,
+		const struct plan_opts *o, const struct plan_request *req,
+		const struct plan_volume *vol)
+{
+	int64_t bytes = vol->capacity_bytes > 0 ? vol->capacity_bytes : req->required_bytes;
+	char *quantity = kube_quantity_format_bytes(bytes);
+	json_t *attrs = json_object(), *csi, *spec, *meta, *ann;
+
+	json_object_set_new(attrs, ATTR_PROVISIONER_IDENTITY, json_string(o->identity));
+	for (size_t i = 0; i < vol->n_context; i++)	/* the driver's context wins */
+		json_object_set_new(attrs, vol->context_keys[i], json_string(vol->context_values[i]));
+	csi = json_pack("{s:s, s:s, s:o}", "driver", o->driver, "volumeHandle", vol->volume_id,
+			"volumeAttributes", attrs);
+	if (!req->block && req->fs_type)
+		json_object_set_new(csi, "fsType", json_string(req->fs_type));
+
+	ann = json_pack("{s:s, s:s, s:s}", ANN_PROVISIONED_BY, o->provisioner,
+			ANN_DELETION_SECRET_NAME, "", ANN_DELETION_SECRET_NAMESPACE, "");
+	meta = json_pack("{s:s, s:o}", "name", req->name, "annotations", ann);
+
+	spec = json_pack("{s:o, s:{s:s}, s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:o, s:s, s:s, s:s}",
+			 "accessModes", string_array(claim->access_modes, claim->n_access_modes),
+			 "capacity", "storage", quantity,
+			 "claimRef", "kind", "PersistentVolumeClaim", "apiVersion", "v1",
+			 "namespace", claim->meta.namespace, "name", claim->meta.name,
+			 "uid", claim->meta.uid,
+			 "resourceVersion", claim->meta.resource_version ? claim->meta.resource_version : "",
+			 "csi", csi,
+			 "persistentVolumeReclaimPolicy",
+			 class->reclaim_policy ? class->reclaim_policy : "Delete",
+			 "storageClassName", plan_claim_class(claim),
+			 "volumeMode", req->block ? "Block" : "Filesystem");
+	if (class->n_mount_options && !req->block)
+		json_object_set_new(spec, "mountOptions",
+				    string_array(class->mount_options, class->n_mount_options));
+	free(quantity);
+	return json_pack("{s:s, s:s, s:o, s:o}", "apiVersion", "v1", "kind", "PersistentVolume",
+			 "metadata", meta, "spec", spec);
+}
+
+bool plan_pv_is_ours(const struct kube_pv *pv, const struct plan_opts *o)
+{
+	const char *by = kube_strmap_get(&pv->meta.annotations, ANN_PROVISIONED_BY);
+
+	if (str_eq(by, o->provisioner))
+		return true;
+	return str_eq(kube_strmap_get(&pv->meta.annotations, ANN_MIGRATED_TO), o->provisioner);
+}
+
+bool plan_pv_should_delete(const struct kube_pv *pv, const struct plan_opts *o, const char **why)
+{
+	if (!plan_pv_is_ours(pv, o)) {
+		*why = "the volume was not provisioned by us";
+		return false;
+	}
+	if (!str_eq(pv->phase, "Released")) {
+		*why = "the volume is not Released";
+		return false;
+	}
+	if (!str_eq(pv->reclaim_policy, "Delete")) {
+		*why = "the reclaim policy is not Delete";
+		return false;
+	}
+	if (!pv->csi_volume_handle || !*pv->csi_volume_handle) {
+		*why = "the volume has no CSI volume handle";
+		return false;
+	}
+	*why = "";
+	return true;
+}

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * plan.h - the provisioning decisions, as pure functions.
+ *
+ * Given a claim, its class, the driver's capabilities and our options, these
+ * functions decide whether we provision, build the CreateVolume request and
+ * the PersistentVolume. They do no I/O and keep no state, so unit tests can
+ * cover every rule without a cluster (DESIGN.md: "plan").
+ */
+#ifndef PROVISION_PLAN_H
+#define PROVISION_PLAN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "kube/objects.h"
+
+/* Annotations and names shared with Kubernetes and upstream. */
+#define ANN_STORAGE_PROVISIONER "volume.kubernetes.io/storage-provisioner"
+#define ANN_BETA_STORAGE_PROVISIONER "volume.beta.kubernetes.io/storage-provisioner"
+#define ANN_BETA_STORAGE_CLASS "volume.beta.kubernetes.io/storage-class"
+#define ANN_SELECTED_NODE "volume.kubernetes.io/selected-node"
+#define ANN_PROVISIONED_BY "pv.kubernetes.io/provisioned-by"
+#define ANN_MIGRATED_TO "pv.kubernetes.io/migrated-to"
+#define ANN_DELETION_SECRET_NAME "volume.kubernetes.io/provisioner-deletion-secret-name"
+#define ANN_DELETION_SECRET_NAMESPACE "volume.kubernetes.io/provisioner-deletion-secret-namespace"
+#define ATTR_PROVISIONER_IDENTITY "storage.kubernetes.io/csiProvisionerIdentity"
+
+/* CSI access modes (csi.proto VolumeCapability.AccessMode.Mode). */
+enum plan_access_mode {
+	PLAN_AM_SINGLE_NODE_WRITER = 1,
+	PLAN_AM_SINGLE_NODE_READER_ONLY = 2,
+	PLAN_AM_MULTI_NODE_READER_ONLY = 3,
+	PLAN_AM_MULTI_NODE_SINGLE_WRITER = 4,
+	PLAN_AM_MULTI_NODE_MULTI_WRITER = 5,
+	PLAN_AM_SINGLE_NODE_SINGLE_WRITER = 6,
+	PLAN_AM_SINGLE_NODE_MULTI_WRITER = 7,
+};
+
+/* What the plan needs to know about us and the driver. Borrowed strings. */
+struct plan_opts {
+	const char *provisioner;	/* matched against class.provisioner */
+	const char *driver;		/* the CSI driver's own name: PV spec.csi.driver */
+	const char *identity;		/* this process, stamped into volumeAttributes */
+	const char *prefix;		/* volume name prefix */
+	int64_t uuid_length;		/* -1 = whole UID */
+	const char *default_fstype;	/* NULL = none */
+	bool extra_create_metadata;
+	bool single_node_multi_writer;	/* driver has SINGLE_NODE_MULTI_WRITER */
+	char *const *class_whitelist;	/* NULL-terminated; NULL = every class */
+};
+
+/* Whether a claim is ours to provision now. */
+enum plan_verdict {
+	PLAN_IGNORE,		/* not ours, already bound, or already provisioned */
+	PLAN_WAIT,		/* ours, but not yet (e.g. no selected node) */
+	PLAN_PROVISION,
+};
+
+/* The class a claim asks for (beta annotation first, then the field); NULL if none. */
+const char *plan_claim_class(const struct kube_pvc *claim);
+
+/*
+ * Decide for `claim` with its `class` (NULL when the class is not cached).
+ * *why gets a static reason string for logs (never NULL). A missing class
+ * for a claim that names our provisioner is PLAN_WAIT: the class may come.
+ */
+enum plan_verdict plan_claim(const struct kube_pvc *claim, const struct kube_storage_class *class,
+			     const struct plan_opts *o, const char **why);
+
+/* "<prefix>-<uid>", or the first n UID characters without dashes. Caller frees. */
+int plan_volume_name(const char *prefix, const char *uid, int64_t uuid_length, char **out,
+		     struct err *e);
+
+/* A CreateVolume request, owned. */
+struct plan_request {
+	char *name;
+	int64_t required_bytes;
+	bool block;
+	char *fs_type;			/* NULL = let the driver choose */
+	int *access_modes;		/* enum plan_access_mode */
+	size_t n_access_modes;
+	char **mount_flags;
+	size_t n_mount_flags;
+	char **param_keys, **param_values;	/* what the driver gets as parameters */
+	size_t n_params;
+};
+
+/* Build the request, or fail with a message an operator can act on. */
+int plan_create_request(const struct kube_pvc *claim, const struct kube_storage_class *class,
+			const struct plan_opts *o, struct plan_request *out, struct err *e);
+void plan_request_release(struct plan_request *r);
+
+/* What the driver answered, borrowed. */
+struct plan_volume {
+	const char *volume_id;
+	int64_t capacity_bytes;		/* 0 = the driver did not say */
+	const char *const *context_keys;
+	const char *const *context_values;
+	size_t n_context;
+};
+
+/* The PersistentVolume to create for the claim; caller owns the JSON. */
+json_t *plan_pv(const struct kube_pvc *claim, const struct kube_storage_class *class,
+		const struct plan_opts *o, const struct plan_request *req,
+		const struct plan_volume *vol);
+
+/* Whether we provisioned this PV (and so may delete its volume). */
+bool plan_pv_is_ours(const struct kube_pv *pv, const struct plan_opts *o);
+
+/* Whether a PV should now have its volume deleted. *why as in plan_claim. */
+bool plan_pv_should_delete(const struct kube_pv *pv, const struct plan_opts *o, const char **why);
+
+#endif

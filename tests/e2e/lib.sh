@@ -1,0 +1,123 @@
+# tests/e2e/lib.sh - helpers for the end-to-end tests (sourced by tests/e2e/run).
+#
+# Waiting is always for a condition with a deadline: kubectl wait where the
+# API can express it, else a bounded poll of a cheap check.
+
+k() { "$KUBECTL" --kubeconfig "$KUBECONFIG" "$@"; }
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# wait_until SECONDS DESCRIPTION COMMAND... - poll COMMAND until it succeeds.
+wait_until() {
+  local limit=$1 what=$2 deadline=$((SECONDS + $1))
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || fail "timed out after ${limit}s waiting for: $what"
+    sleep 0.2   # poll interval; the deadline above is what bounds the wait
+  done
+}
+
+# start_daemon NAME [ARGS...] - run our daemon as the non-admin identity.
+# Environment variables for it can be passed with `env` in DAEMON_ENV.
+start_daemon() {
+  local name=$1
+  shift
+  env ${DAEMON_ENV:-} "$BIN" --kubeconfig="$PROVISIONER_KUBECONFIG" "$@" \
+    >"$TEST_DIR/daemon-$name.log" 2>&1 &
+  echo $! >"$TEST_DIR/daemon-$name.pid"
+}
+
+daemon_log() { cat "$TEST_DIR/daemon-$1.log"; }
+
+# wait_log NAME SECONDS PATTERN - wait for a line matching PATTERN in the daemon's log.
+wait_log() {
+  wait_until "$2" "daemon $1 to log /$3/" grep -qE -- "$3" "$TEST_DIR/daemon-$1.log"
+}
+
+# stop_daemon NAME - SIGTERM by PID, then require an orderly exit 0.
+stop_daemon() {
+  local pidf=$TEST_DIR/daemon-$1.pid pid rc
+  [[ -f $pidf ]] || return 0
+  pid=$(cat "$pidf")
+  rm -f "$pidf"
+  kill -TERM "$pid" 2>/dev/null || return 0
+  local deadline=$((SECONDS + 30))
+  while kill -0 "$pid" 2>/dev/null; do
+    if ((SECONDS >= deadline)); then
+      kill -KILL "$pid" 2>/dev/null
+      fail "daemon $1 did not stop within 30s of SIGTERM"
+    fi
+    sleep 0.1   # poll interval for the process to exit
+  done
+  wait "$pid" 2>/dev/null
+  rc=$?
+  [[ $rc -eq 0 ]] || fail "daemon $1 exited $rc after SIGTERM"
+}
+
+stop_daemons() {
+  local f
+  for f in "$TEST_DIR"/daemon-*.pid; do
+    [[ -f $f ]] || continue
+    f=${f##*/daemon-}
+    stop_daemon "${f%.pid}" || true
+  done
+}
+
+# make_class NAME RECLAIM [EXTRA-YAML-LINES]
+make_class() {
+  k apply -f - <<YAML
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: $1
+provisioner: $CSI_DRIVER_NAME
+reclaimPolicy: $2
+volumeBindingMode: Immediate
+${3:-}
+YAML
+}
+
+# make_claim NAMESPACE NAME CLASS [SIZE] [ACCESS-MODE]
+make_claim() {
+  k apply -f - <<YAML
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: $2
+  namespace: $1
+spec:
+  storageClassName: $3
+  accessModes: [${5:-ReadWriteOnce}]
+  resources:
+    requests:
+      storage: ${4:-1Mi}
+YAML
+}
+
+wait_bound() { k wait -n "$1" "pvc/$2" --for=jsonpath='{.status.phase}'=Bound --timeout="${3:-60}s"; }
+
+pv_of() { k get -n "$1" "pvc/$2" -o jsonpath='{.spec.volumeName}'; }
+
+jp() { k get "$1" -o jsonpath="$2"; }
+
+# The hostpath driver's own record of its volumes, independent of our client.
+driver_has_volume() {
+  jq -e --arg id "$1" '[.Volumes[]? | select(.VolID == $id)] | length > 0' \
+    "$CLUSTER_DIR/hostpath-state/state.json" >/dev/null
+}
+
+driver_volume_count() {
+  jq '[.Volumes[]?] | length' "$CLUSTER_DIR/hostpath-state/state.json"
+}
+
+new_namespace() { k create namespace "$1" >/dev/null; }
+
+driver_lacks_volume() { ! driver_has_volume "$1"; }
+
+process_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# event_says NAMESPACE OBJECT REASON PATTERN - an event on OBJECT with REASON matches PATTERN.
+event_says() {
+  k get -n "$1" events --field-selector "involvedObject.name=$2,reason=$3" \
+    -o jsonpath='{.items[*].message}' | grep -q -- "$4"
+}
