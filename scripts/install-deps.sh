@@ -11,6 +11,7 @@ PACKAGES=(
   libgrpc-dev protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev protobuf-compiler-grpc
   libcurl4-openssl-dev libjansson-dev libyaml-dev libmicrohttpd-dev libcmocka-dev
   openssl curl jq ca-certificates psmisc
+  python3 # tests/cluster/up picks free ports with it
 )
 
 missing=()

@@ -42,7 +42,15 @@
 #define M_LIST "/csi.v1.Controller/ListVolumes"
 #define M_CTRL_CAPS "/csi.v1.Controller/ControllerGetCapabilities"
 
-/* Reconnect quickly after a driver restart: backoff 100 ms growing to 1 s. */
+/*
+ * Reconnect quickly after a driver restart: backoff 100 ms growing to 1 s.
+ * GRPC_ARG_MIN_RECONNECT_BACKOFF_MS is deliberately left at gRPC's default:
+ * despite its name it is the minimum connect timeout, and the handshake of
+ * an attempt started while no call is waiting only makes progress when
+ * gRPC's backup poller runs (every 5 s), so a 1 s value makes every such
+ * attempt time out "before receiving SETTINGS frame" and fail-fast calls
+ * keep failing long after the driver is back (seen with gRPC 1.51).
+ */
 #define RECONNECT_INITIAL_MS 100
 #define RECONNECT_MAX_MS 1000
 
@@ -96,6 +104,11 @@ int csi_endpoint_normalize(const char *in, char **target_out, struct err *e)
 		return err_set(e, CSI_ERR_LOCAL,
 			       "CSI endpoint '%s' is not a unix socket: want unix:///abs/path, "
 			       "unix:/abs/path or /abs/path", in);
+	/* "unix://x" would make x an authority: keep exactly one slash. */
+	while (path[1] == '/')
+		path++;
+	if (!path[1])
+		return err_set(e, CSI_ERR_LOCAL, "CSI endpoint '%s' names no socket", in);
 	if (strlen(path) > UNIX_PATH_MAX_LEN)
 		return err_set(e, CSI_ERR_LOCAL,
 			       "CSI endpoint '%s': socket path longer than %d bytes",
@@ -110,8 +123,8 @@ int csi_client_new(struct csi_client **out, const char *endpoint, long timeout_m
 	struct csi_client *c;
 	grpc_channel_credentials *creds;
 	char *target;
-	grpc_arg args[5];
-	grpc_channel_args chargs = { .num_args = 5, .args = args };
+	grpc_arg args[4];
+	grpc_channel_args chargs = { .num_args = 4, .args = args };
 
 	*out = NULL;
 	if (timeout_ms <= 0)
@@ -124,15 +137,12 @@ int csi_client_new(struct csi_client **out, const char *endpoint, long timeout_m
 			      .key = (char *)GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
 			      .value.integer = RECONNECT_INITIAL_MS };
 	args[1] = (grpc_arg){ .type = GRPC_ARG_INTEGER,
-			      .key = (char *)GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
-			      .value.integer = RECONNECT_MAX_MS };
-	args[2] = (grpc_arg){ .type = GRPC_ARG_INTEGER,
 			      .key = (char *)GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
 			      .value.integer = RECONNECT_MAX_MS };
-	args[3] = (grpc_arg){ .type = GRPC_ARG_INTEGER,
+	args[2] = (grpc_arg){ .type = GRPC_ARG_INTEGER,
 			      .key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
 			      .value.integer = CSI_MAX_REPLY_BYTES };
-	args[4] = (grpc_arg){ .type = GRPC_ARG_INTEGER,
+	args[3] = (grpc_arg){ .type = GRPC_ARG_INTEGER,
 			      .key = (char *)GRPC_ARG_MAX_SEND_MESSAGE_LENGTH,
 			      .value.integer = CSI_MAX_REQUEST_BYTES };
 
@@ -173,6 +183,14 @@ void csi_client_set_observer(struct csi_client *c, csi_observe_fn fn, void *ctx)
 void csi_client_set_wait_for_ready(struct csi_client *c, bool on)
 {
 	c->wait_for_ready = on;
+}
+
+/* "/csi.v1.Controller/CreateVolume" -> "CreateVolume", for messages. */
+static const char *short_name(const char *method)
+{
+	const char *slash = strrchr(method, '/');
+
+	return slash ? slash + 1 : method;
 }
 
 static bool slice_contains(grpc_slice s, const char *needle)
@@ -240,7 +258,7 @@ static int call_once(struct csi_client *c, const char *method, const uint8_t *re
 	if (cerr != GRPC_CALL_OK) {
 		/* Our bug, not the driver's: no event will come for this tag. */
 		rc = err_set(e, CSI_ERR_LOCAL, "%s: starting the call failed (grpc_call_error %d)",
-			     method, (int)cerr);
+			     short_name(method), (int)cerr);
 		goto out;
 	}
 	/* The call's deadline bounds this wait. */
@@ -253,7 +271,7 @@ static int call_once(struct csi_client *c, const char *method, const uint8_t *re
 		    slice_contains(details, "larger than max"))
 			/* gRPC refused a reply above our cap; not the driver's status. */
 			rc = err_set(e, CSI_ERR_LOCAL, "%s: reply exceeds the %d-byte cap: %.*s",
-				     method, CSI_MAX_REPLY_BYTES,
+				     short_name(method), CSI_MAX_REPLY_BYTES,
 				     (int)GRPC_SLICE_LENGTH(details),
 				     (const char *)GRPC_SLICE_START_PTR(details));
 		else if (GRPC_SLICE_LENGTH(details))
@@ -265,14 +283,16 @@ static int call_once(struct csi_client *c, const char *method, const uint8_t *re
 		goto out;
 	}
 	if (!recv_bb) {
-		rc = err_set(e, CSI_ERR_LOCAL, "%s: status OK but no reply message", method);
+		rc = err_set(e, CSI_ERR_LOCAL, "%s: status OK but no reply message",
+			     short_name(method));
 		goto out;
 	}
 	{
 		grpc_byte_buffer_reader reader;
 
 		if (!grpc_byte_buffer_reader_init(&reader, recv_bb)) {
-			rc = err_set(e, CSI_ERR_LOCAL, "%s: cannot read the reply", method);
+			rc = err_set(e, CSI_ERR_LOCAL, "%s: cannot read the reply",
+				     short_name(method));
 			goto out;
 		}
 		*reply = grpc_byte_buffer_reader_readall(&reader);
@@ -280,7 +300,8 @@ static int call_once(struct csi_client *c, const char *method, const uint8_t *re
 	}
 	if (GRPC_SLICE_LENGTH(*reply) > CSI_MAX_REPLY_BYTES) {
 		rc = err_set(e, CSI_ERR_LOCAL, "%s: reply of %zu bytes exceeds the %d-byte cap",
-			     method, (size_t)GRPC_SLICE_LENGTH(*reply), CSI_MAX_REPLY_BYTES);
+			     short_name(method), (size_t)GRPC_SLICE_LENGTH(*reply),
+			     CSI_MAX_REPLY_BYTES);
 		grpc_slice_unref(*reply);
 		*reply = grpc_empty_slice();
 		goto out;

@@ -825,6 +825,9 @@ int kube_watch(struct kube_client *c, const char *path, kube_watch_fn fn, void *
 		}
 	}
 
+	/* A stream that ended with no byte of body never reached watch_write. */
+	if (!w.status)
+		curl_easy_getinfo(w.h, CURLINFO_RESPONSE_CODE, &w.status);
 	if (w.rc == WATCH_FN_STOPPED) {
 		rc = 0;
 	} else if (w.rc) {
@@ -832,8 +835,6 @@ int kube_watch(struct kube_client *c, const char *path, kube_watch_fn fn, void *
 	} else if (cc != CURLE_OK) {
 		rc = map_curl(cc, errbuf, "watch", url, e);
 	} else if (w.status != 200) {
-		if (!w.status)
-			curl_easy_getinfo(w.h, CURLINFO_RESPONSE_CODE, &w.status);
 		rc = kube_status_error(w.status, w.errbody.data, w.errbody.len, "watch", path, e);
 	} else if (kube_ndjson_pending(&w.nd)) {
 		/* The stream ended without a final newline: finish that line. */

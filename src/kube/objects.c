@@ -168,6 +168,7 @@ static int get_quantity(struct dec *d, json_t *o, const char *prefix, const char
 			int64_t *out, bool *has)
 {
 	json_t *v = json_object_get(o, key);
+	struct err qe = ERR_INIT;
 	char *s;
 	int rc;
 
@@ -183,11 +184,15 @@ static int get_quantity(struct dec *d, json_t *o, const char *prefix, const char
 	if (!json_is_string(v))
 		return wrong_type(d, prefix, key, v, "a quantity string");
 	s = xstrndup(json_string_value(v), json_string_length(v));
-	rc = kube_quantity_parse(s, out, d->e);
+	rc = kube_quantity_parse(s, out, &qe);
 	free(s);
-	if (rc)
-		return err_set(d->e, KUBE_ERR_DECODE, "%s: %s.%s: %s", d->what, prefix, key,
-			       err_msg(d->e));
+	if (rc) {
+		/* Not err_set(d->e, ..., err_msg(d->e)): it frees the old message first. */
+		rc = err_set(d->e, KUBE_ERR_DECODE, "%s: %s.%s: %s", d->what, prefix, key,
+			     err_msg(&qe));
+		err_release(&qe);
+		return rc;
+	}
 	*has = true;
 	return 0;
 }

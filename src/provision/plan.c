@@ -328,6 +328,11 @@ bool plan_pv_should_delete(const struct kube_pv *pv, const struct plan_opts *o, 
 		*why = "the volume was not provisioned by us";
 		return false;
 	}
+	if (pv->meta.deleting) {
+		/* someone (or our own earlier sync) already deleted it */
+		*why = "the PersistentVolume is being deleted";
+		return false;
+	}
 	if (!str_eq(pv->phase, "Released")) {
 		*why = "the volume is not Released";
 		return false;

@@ -102,12 +102,12 @@ jp() { k get "$1" -o jsonpath="$2"; }
 
 # The hostpath driver's own record of its volumes, independent of our client.
 driver_has_volume() {
-  jq -e --arg id "$1" '[.Volumes[]? | select(.VolID == $id)] | length > 0' \
+  jq -e --arg id "$1" '.volumes[$id] != null' \
     "$CLUSTER_DIR/hostpath-state/state.json" >/dev/null
 }
 
 driver_volume_count() {
-  jq '[.Volumes[]?] | length' "$CLUSTER_DIR/hostpath-state/state.json"
+  jq '.volumes | length' "$CLUSTER_DIR/hostpath-state/state.json"
 }
 
 new_namespace() { k create namespace "$1" >/dev/null; }
