@@ -9,10 +9,14 @@
 
 int err_setv(struct err *e, int code, const char *fmt, va_list ap)
 {
+	char *msg;
+
 	if (!e)
 		return code;
+	/* format first: the arguments may include the old message */
+	msg = xvasprintf(fmt, ap);
 	free(e->msg);
-	e->msg = xvasprintf(fmt, ap);
+	e->msg = msg;
 	e->code = code;
 	return code;
 }
