@@ -5,8 +5,13 @@
  * DESIGN: the informer thread is the only writer of the cache. `lock` (a
  * rwlock) guards `cache` (key -> struct iobj *); readers hold it only to
  * take a reference. Handlers are called with no lock held, so a handler may
- * read this or any other informer. `stop_mu` guards the stop flag's condvar
- * used for interruptible back-off waits; lock order: never both at once.
+ * read this or any other informer. `stop_mu` guards `synced`, `paused` and
+ * `parked` and the condvar used for interruptible back-off waits, pauses
+ * and their acknowledgements; lock order: never both at once.
+ *
+ * `halt` is what a running list or watch looks at: it is raised by a stop
+ * and by a pause (and lowered again by a resume), so both interrupt the
+ * blocking watch within KUBE_WATCH_POLL_MS.
  */
 #include "informer/informer.h"
 
@@ -52,9 +57,12 @@ struct informer {
 	pthread_t thread;
 	bool started;
 	atomic_bool stop;
+	atomic_bool halt;		/* stop || paused */
 	pthread_mutex_t stop_mu;
-	pthread_cond_t stop_cond;	/* signalled on stop and on first sync */
+	pthread_cond_t stop_cond;	/* signalled on stop, pause, resume, park, first sync */
 	bool synced;			/* guarded by stop_mu */
+	bool paused;			/* guarded by stop_mu: asked to pause */
+	bool parked;			/* guarded by stop_mu: the thread is idle in a pause */
 
 	char *rv;			/* last resourceVersion seen; informer thread only */
 	int64_t next_resync;
@@ -121,6 +129,7 @@ struct informer *informer_new(struct kube_client *c, const struct informer_type 
 	pthread_mutex_init(&inf->stop_mu, NULL);
 	clock_cond_init(&inf->stop_cond);
 	atomic_init(&inf->stop, false);
+	atomic_init(&inf->halt, false);
 	return inf;
 }
 
@@ -167,13 +176,13 @@ static void forget(struct informer *inf, const char *key)
 	}
 }
 
-/* Wait up to ms unless stopped; returns true when stopped. */
+/* Wait up to ms unless stopped or paused; returns true when stopped. */
 static bool pause_ms(struct informer *inf, int64_t ms)
 {
 	struct timespec ts = clock_deadline_ms(ms);
 
 	pthread_mutex_lock(&inf->stop_mu);
-	while (!atomic_load(&inf->stop))
+	while (!atomic_load(&inf->halt))
 		if (pthread_cond_timedwait(&inf->stop_cond, &inf->stop_mu, &ts))
 			break;
 	pthread_mutex_unlock(&inf->stop_mu);
@@ -206,9 +215,17 @@ static void collect_gone(void *vctx, const char *key, void *value)
 	}
 }
 
+/* The type's path may carry a query already (a label selector). */
+static char query_sep(const struct informer *inf)
+{
+	return strchr(inf->type->path, '?') ? '&' : '?';
+}
+
 /*
  * List every page and replace the cache with the result, delivering the
  * difference to the handlers. Sets inf->rv to the list's resourceVersion.
+ * A list interrupted by a stop or pause is KUBE_ERR_CANCELLED and deletes
+ * nothing: what it did not reach is not known to be gone.
  */
 static int relist(struct informer *inf, struct err *e)
 {
@@ -223,8 +240,8 @@ static int relist(struct informer *inf, struct err *e)
 		char *path, *esc = cont ? kube_path_escape(cont) : NULL;
 		size_t i;
 
-		path = xasprintf("%s?limit=%d%s%s", inf->type->path, LIST_PAGE_SIZE,
-				 esc ? "&continue=" : "", esc ? esc : "");
+		path = xasprintf("%s%climit=%d%s%s", inf->type->path, query_sep(inf),
+				 LIST_PAGE_SIZE, esc ? "&continue=" : "", esc ? esc : "");
 		free(esc);
 		rc = kube_get(inf->client, path, &page, e);
 		free(path);
@@ -258,7 +275,11 @@ static int relist(struct informer *inf, struct err *e)
 			total++;
 		}
 		json_decref(page);
-	} while (cont && !atomic_load(&inf->stop));
+	} while (cont && !atomic_load(&inf->halt));
+	if (cont) {
+		rc = err_set(e, KUBE_ERR_CANCELLED, "%s: list interrupted", inf->type->name);
+		goto out;
+	}
 
 	/* whatever the cache holds that the list did not is gone */
 	pthread_rwlock_rdlock(&inf->lock);
@@ -307,7 +328,7 @@ static int on_watch_event(void *vctx, const char *type, json_t *obj)
 	} else {
 		store(inf, o);
 	}
-	return atomic_load(&inf->stop) ? 1 : 0;
+	return atomic_load(&inf->halt) ? 1 : 0;
 }
 
 static void resync(struct informer *inf)
@@ -325,6 +346,30 @@ static void resync(struct informer *inf)
 	informer_list_free(all, n);
 }
 
+/*
+ * While paused, wait (parked) until resumed or stopped. Returns true when
+ * stopped.
+ */
+static bool park(struct informer *inf)
+{
+	bool stopped;
+
+	pthread_mutex_lock(&inf->stop_mu);
+	if (inf->paused && !atomic_load(&inf->stop)) {
+		inf->parked = true;
+		pthread_cond_broadcast(&inf->stop_cond);
+		log_v(2, "%s: paused at resourceVersion %s", inf->type->name,
+		      inf->rv ? inf->rv : "?");
+		while (inf->paused && !atomic_load(&inf->stop))
+			pthread_cond_wait(&inf->stop_cond, &inf->stop_mu);
+		inf->parked = false;
+		log_v(2, "%s: resumed", inf->type->name);
+	}
+	stopped = atomic_load(&inf->stop);
+	pthread_mutex_unlock(&inf->stop_mu);
+	return stopped;
+}
+
 static void *run(void *arg)
 {
 	struct informer *inf = arg;
@@ -335,6 +380,8 @@ static void *run(void *arg)
 		struct err e = ERR_INIT;
 		int rc;
 
+		if (park(inf))
+			break;
 		if (need_list) {
 			rc = relist(inf, &e);
 			if (rc == 0) {
@@ -347,11 +394,13 @@ static void *run(void *arg)
 				pthread_mutex_unlock(&inf->stop_mu);
 			}
 		} else {
-			char *path = xasprintf("%s?watch=1&allowWatchBookmarks=true&timeoutSeconds=%d"
-					       "&resourceVersion=%s", inf->type->path,
+			char *path = xasprintf("%s%cwatch=1&allowWatchBookmarks=true&timeoutSeconds=%d"
+					       "&resourceVersion=%s", inf->type->path, query_sep(inf),
 					       WATCH_TIMEOUT_S, inf->rv ? inf->rv : "0");
 
-			rc = kube_watch(inf->client, path, on_watch_event, inf, &inf->stop, &e);
+			log_v(4, "%s: watching from resourceVersion %s", inf->type->name,
+			      inf->rv ? inf->rv : "0");
+			rc = kube_watch(inf->client, path, on_watch_event, inf, &inf->halt, &e);
 			free(path);
 			if (rc == KUBE_ERR_GONE) {
 				log_info("%s: watch expired (%s); listing again", inf->type->name,
@@ -422,10 +471,37 @@ bool informer_synced(struct informer *inf)
 	return ok;
 }
 
+bool informer_pause(struct informer *inf, int64_t timeout_ms)
+{
+	struct timespec ts = clock_deadline_ms(timeout_ms);
+	bool ok;
+
+	pthread_mutex_lock(&inf->stop_mu);
+	inf->paused = true;
+	atomic_store(&inf->halt, true);
+	pthread_cond_broadcast(&inf->stop_cond);
+	while (inf->started && !inf->parked && !atomic_load(&inf->stop))
+		if (pthread_cond_timedwait(&inf->stop_cond, &inf->stop_mu, &ts))
+			break;
+	ok = inf->parked;
+	pthread_mutex_unlock(&inf->stop_mu);
+	return ok;
+}
+
+void informer_resume(struct informer *inf)
+{
+	pthread_mutex_lock(&inf->stop_mu);
+	inf->paused = false;
+	atomic_store(&inf->halt, atomic_load(&inf->stop));
+	pthread_cond_broadcast(&inf->stop_cond);
+	pthread_mutex_unlock(&inf->stop_mu);
+}
+
 void informer_stop(struct informer *inf)
 {
 	pthread_mutex_lock(&inf->stop_mu);
 	atomic_store(&inf->stop, true);
+	atomic_store(&inf->halt, true);
 	pthread_cond_broadcast(&inf->stop_cond);
 	pthread_mutex_unlock(&inf->stop_mu);
 	if (inf->started) {

@@ -36,7 +36,9 @@ void iobj_unref(struct iobj *o);	/* accepts NULL */
 
 struct informer_type {
 	const char *name;		/* for logs: "persistentvolumeclaims" */
-	const char *path;		/* collection path: "/api/v1/persistentvolumeclaims" */
+	/* collection path: "/api/v1/persistentvolumeclaims", may end in a query
+	 * such as "?labelSelector=app%3Dx" */
+	const char *path;
 	size_t size;			/* of the decoded struct */
 	/* Decode a JSON object into `out` (zeroed, `size` bytes). */
 	int (*decode)(json_t *obj, void *out, struct err *e);
@@ -59,6 +61,15 @@ int informer_start(struct informer *inf, struct err *e);
 /* Wait until the first list is in the cache; false on timeout or stop. */
 bool informer_wait_synced(struct informer *inf, int64_t timeout_ms);
 bool informer_synced(struct informer *inf);
+/*
+ * Pause: interrupt the list or watch in progress and idle until
+ * informer_resume; the cache keeps its content and the informer its last
+ * resourceVersion, so a resume watches from there (and relists on 410 Gone).
+ * Waits up to timeout_ms for the thread to be idle; true when it is. For
+ * tests and tools: it lets them change the server behind the informer's back.
+ */
+bool informer_pause(struct informer *inf, int64_t timeout_ms);
+void informer_resume(struct informer *inf);
 /* Stop the thread and wait for it. */
 void informer_stop(struct informer *inf);
 void informer_free(struct informer *inf);	/* stops first; accepts NULL */

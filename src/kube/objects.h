@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * objects.h - compact C views of the Kubernetes objects a provisioner
- * reads: PersistentVolumeClaim, PersistentVolume, StorageClass.
+ * reads: PersistentVolumeClaim, PersistentVolume, StorageClass, Node,
+ * CSINode, Secret, VolumeAttachment, VolumeAttributesClass,
+ * CSIStorageCapacity, VolumeSnapshot, VolumeSnapshotContent and Lease.
  *
  * Each decoder copies only the fields below out of a jansson tree, so the
  * tree can be dropped right after and a cache holds a few hundred bytes
@@ -55,6 +57,8 @@ struct kube_pvc {
 	size_t n_access_modes;
 	int64_t request_bytes;		/* spec.resources.requests.storage, rounded up */
 	bool has_request;
+	int64_t limit_bytes;		/* spec.resources.limits.storage, rounded up */
+	bool has_limit;
 	char *volume_name;		/* spec.volumeName; NULL if unbound */
 	char *volume_mode;		/* NULL means Filesystem */
 	bool has_selector;		/* spec.selector present */
@@ -63,6 +67,8 @@ struct kube_pvc {
 	char *data_source_namespace;	/* dataSourceRef.namespace (cross-namespace) */
 	char *vac_name;			/* spec.volumeAttributesClassName */
 	char *phase;			/* status.phase */
+	int64_t status_capacity_bytes;	/* status.capacity.storage; 0 if unset */
+	bool has_status_capacity;
 };
 
 struct kube_pv {
@@ -71,8 +77,25 @@ struct kube_pv {
 	char *reclaim_policy;		/* spec.persistentVolumeReclaimPolicy */
 	char *phase;			/* status.phase */
 	char *claim_ns, *claim_name, *claim_uid;	/* spec.claimRef */
+	char *claim_rv;			/* spec.claimRef.resourceVersion */
 	char *storage_class_name;
 	int64_t capacity_bytes;		/* spec.capacity.storage; 0 if unset */
+	bool has_node_affinity;		/* spec.nodeAffinity present */
+};
+
+/*
+ * One term of a topology selector: every requirement must match
+ * (StorageClass allowedTopologies[i].matchLabelExpressions).
+ */
+struct kube_label_req {
+	char *key;
+	char **values;
+	size_t n_values;
+};
+
+struct kube_topology_term {
+	struct kube_label_req *reqs;
+	size_t n_reqs;
 };
 
 struct kube_storage_class {
@@ -84,7 +107,113 @@ struct kube_storage_class {
 	char **mount_options;
 	size_t n_mount_options;
 	bool allow_volume_expansion;
+	/* allowedTopologies: any term may match; none means no restriction */
+	struct kube_topology_term *allowed_topologies;
+	size_t n_allowed_topologies;
 };
+
+/* Node: name and labels are all a provisioner reads (both in meta). */
+struct kube_node {
+	struct kube_meta meta;
+};
+
+struct kube_csinode_driver {
+	char *name;
+	char *node_id;			/* nodeID */
+	char **topology_keys;
+	size_t n_topology_keys;
+};
+
+struct kube_csinode {
+	struct kube_meta meta;
+	struct kube_csinode_driver *drivers;	/* spec.drivers */
+	size_t n_drivers;
+};
+
+/* Largest decoded size of all of a Secret's data values together. */
+#define KUBE_SECRET_DATA_MAX ((size_t)1 << 20)
+
+/* Byte values (may hold NULs; each also NUL-terminated), in server order. */
+struct kube_bytesmap {
+	char **keys;
+	char **values;
+	size_t *lens;
+	size_t n;
+};
+
+/* The value for `key` (borrowed) and its length, or NULL. */
+const char *kube_bytesmap_get(const struct kube_bytesmap *m, const char *key, size_t *len);
+void kube_bytesmap_release(struct kube_bytesmap *m);
+
+struct kube_secret {
+	struct kube_meta meta;
+	char *type;			/* "Opaque" etc.; NULL if unset */
+	struct kube_bytesmap data;	/* data, base64-decoded */
+};
+
+struct kube_volume_attachment {
+	struct kube_meta meta;
+	char *attacher;			/* spec.attacher */
+	char *node_name;		/* spec.nodeName */
+	char *pv_name;			/* spec.source.persistentVolumeName */
+	bool attached;			/* status.attached */
+};
+
+struct kube_vac {
+	struct kube_meta meta;
+	char *driver_name;		/* driverName */
+	struct kube_strmap parameters;
+};
+
+struct kube_csi_capacity {
+	struct kube_meta meta;
+	char *storage_class_name;
+	int64_t capacity_bytes;		/* capacity */
+	bool has_capacity;
+	int64_t max_volume_bytes;	/* maximumVolumeSize */
+	bool has_max_volume;
+	bool has_node_topology;		/* nodeTopology present (NULL selects no node) */
+	struct kube_strmap node_topology;	/* nodeTopology.matchLabels */
+};
+
+struct kube_volume_snapshot {
+	struct kube_meta meta;
+	char *source_pvc;		/* spec.source.persistentVolumeClaimName */
+	char *source_content;		/* spec.source.volumeSnapshotContentName */
+	char *class_name;		/* spec.volumeSnapshotClassName */
+	char *bound_content;		/* status.boundVolumeSnapshotContentName */
+	bool ready;			/* status.readyToUse */
+	int64_t restore_bytes;		/* status.restoreSize (a quantity) */
+	bool has_restore_size;
+};
+
+struct kube_snapshot_content {
+	struct kube_meta meta;		/* annotations carry the snapshotter's secrets refs */
+	char *driver;			/* spec.driver */
+	char *snapshot_handle;		/* status.snapshotHandle, else spec.source.snapshotHandle */
+	char *source_volume_handle;	/* spec.source.volumeHandle */
+	char *deletion_policy;		/* spec.deletionPolicy */
+	char *ref_ns, *ref_name, *ref_uid;	/* spec.volumeSnapshotRef */
+	bool ready;			/* status.readyToUse */
+	int64_t restore_bytes;		/* status.restoreSize (an integer of bytes) */
+	bool has_restore_size;
+};
+
+struct kube_lease {
+	struct kube_meta meta;
+	char *holder;			/* spec.holderIdentity; NULL if free */
+	int64_t duration_s;		/* spec.leaseDurationSeconds */
+	int64_t acquire_us, renew_us;	/* spec.acquireTime/renewTime, µs since the epoch; 0 unset */
+	int64_t transitions;		/* spec.leaseTransitions */
+};
+
+/*
+ * Parse an RFC 3339 time as the API server writes it
+ * ("2024-05-01T10:00:00Z", "2024-05-01T10:00:00.123456Z", with an offset
+ * "+02:00" also accepted) into microseconds since the epoch. Digits beyond
+ * microseconds are dropped. KUBE_ERR_INVALID quoting `s` otherwise.
+ */
+int kube_time_parse(const char *s, int64_t *unix_us, struct err *e);
 
 /*
  * Decode `obj` into *out, which the caller owns and which is overwritten
@@ -94,11 +223,33 @@ int kube_meta_decode(json_t *metadata, const char *what, struct kube_meta *out, 
 int kube_pvc_decode(json_t *obj, struct kube_pvc *out, struct err *e);
 int kube_pv_decode(json_t *obj, struct kube_pv *out, struct err *e);
 int kube_storage_class_decode(json_t *obj, struct kube_storage_class *out, struct err *e);
+int kube_node_decode(json_t *obj, struct kube_node *out, struct err *e);
+int kube_csinode_decode(json_t *obj, struct kube_csinode *out, struct err *e);
+/* A data value that is not base64, or data past KUBE_SECRET_DATA_MAX, fails. */
+int kube_secret_decode(json_t *obj, struct kube_secret *out, struct err *e);
+int kube_volume_attachment_decode(json_t *obj, struct kube_volume_attachment *out,
+				  struct err *e);
+int kube_vac_decode(json_t *obj, struct kube_vac *out, struct err *e);
+int kube_csi_capacity_decode(json_t *obj, struct kube_csi_capacity *out, struct err *e);
+int kube_volume_snapshot_decode(json_t *obj, struct kube_volume_snapshot *out, struct err *e);
+int kube_snapshot_content_decode(json_t *obj, struct kube_snapshot_content *out,
+				 struct err *e);
+int kube_lease_decode(json_t *obj, struct kube_lease *out, struct err *e);
 
 /* Free the contents and zero the struct. Accept NULL. */
 void kube_meta_release(struct kube_meta *m);
 void kube_pvc_release(struct kube_pvc *p);
 void kube_pv_release(struct kube_pv *p);
 void kube_storage_class_release(struct kube_storage_class *s);
+void kube_topology_terms_free(struct kube_topology_term *t, size_t n);
+void kube_node_release(struct kube_node *n);
+void kube_csinode_release(struct kube_csinode *n);
+void kube_secret_release(struct kube_secret *s);	/* wipes the data first */
+void kube_volume_attachment_release(struct kube_volume_attachment *v);
+void kube_vac_release(struct kube_vac *v);
+void kube_csi_capacity_release(struct kube_csi_capacity *c);
+void kube_volume_snapshot_release(struct kube_volume_snapshot *s);
+void kube_snapshot_content_release(struct kube_snapshot_content *s);
+void kube_lease_release(struct kube_lease *l);
 
 #endif

@@ -27,10 +27,17 @@
 
 #define SYNC_TIMEOUT_MS 120000
 
+/* What a sync asks of the queue. */
+enum sync_result {
+	SYNC_DONE,		/* forget the key's failures */
+	SYNC_RETRY,		/* again after the key's next backoff delay */
+	SYNC_RETRY_SLOW,	/* again after --retry-interval-max (infeasible requests) */
+};
+
 struct worker {
 	struct controller *c;
 	struct wq *q;
-	int (*sync)(struct controller *c, const char *key);
+	enum sync_result (*sync)(struct controller *c, const char *key);
 };
 
 struct controller {
@@ -73,7 +80,10 @@ static void on_claim(void *ctx, enum informer_event ev, const char *key,
 	const struct kube_pvc *claim = iobj_data(cur);
 
 	(void)old;
-	if (ev == INFORMER_DELETE || (claim->volume_name && *claim->volume_name))
+	if (ev == INFORMER_DELETE)
+		return;
+	/* a bound claim needs us only while it still carries our mark */
+	if (claim->volume_name && *claim->volume_name && !plan_claim_marked(claim))
 		return;
 	wq_add(c->claim_q, key);
 }
@@ -97,7 +107,6 @@ static void on_class(void *ctx, enum informer_event ev, const char *key,
 	struct iobj **all;
 	size_t n;
 
-	(void)old;
 	(void)cur;
 	if (ev == INFORMER_DELETE || old == cur)	/* resyncs reach claims directly */
 		return;
@@ -116,66 +125,176 @@ static void on_class(void *ctx, enum informer_event ev, const char *key,
 	informer_list_free(all, n);
 }
 
-static void fill_csi_request(const struct plan_request *r, struct csi_create_volume_req *req,
-			     struct csi_volume_capability *caps, struct csi_kv *params)
+/* A CreateVolume request that borrows from a plan_request. */
+struct csi_request {
+	struct csi_create_volume_req req;
+	struct csi_volume_capability *caps;
+	struct csi_kv *params;
+};
+
+static void csi_request_init(struct csi_request *cr, const struct plan_request *r)
 {
+	struct csi_create_volume_req *req = &cr->req;
+
 	memset(req, 0, sizeof(*req));
+	cr->caps = xcalloc(r->n_access_modes + 1, sizeof(*cr->caps));
+	cr->params = xcalloc(r->n_params + 1, sizeof(*cr->params));
 	req->name = r->name;
 	req->required_bytes = r->required_bytes;
 	for (size_t i = 0; i < r->n_access_modes; i++) {
-		memset(&caps[i], 0, sizeof(caps[i]));
-		caps[i].block = r->block;
-		caps[i].fs_type = r->fs_type;
-		caps[i].mount_flags = (const char *const *)r->mount_flags;
-		caps[i].n_mount_flags = r->n_mount_flags;
-		caps[i].access_mode = r->access_modes[i];
+		cr->caps[i].block = r->block;
+		cr->caps[i].fs_type = r->fs_type;
+		cr->caps[i].mount_flags = (const char *const *)r->mount_flags;
+		cr->caps[i].n_mount_flags = r->n_mount_flags;
+		cr->caps[i].access_mode = r->access_modes[i];
 	}
-	req->caps = caps;
+	req->caps = cr->caps;
 	req->n_caps = r->n_access_modes;
 	for (size_t i = 0; i < r->n_params; i++) {
-		params[i].key = r->param_keys[i];
-		params[i].value = r->param_values[i];
+		cr->params[i].key = r->param_keys[i];
+		cr->params[i].value = r->param_values[i];
 	}
-	req->parameters.items = params;
+	req->parameters.items = cr->params;
 	req->parameters.n = r->n_params;
 }
 
-/* CreateVolume, then save the PV. Returns 0 when the PV exists. */
-static int provision(struct controller *c, const struct kube_pvc *claim,
-		     const struct kube_storage_class *class, const char *key)
+static void csi_request_release(struct csi_request *cr)
+{
+	free(cr->caps);
+	free(cr->params);
+}
+
+static void claim_event(struct controller *c, const struct kube_pvc *claim, const char *type,
+			const char *reason, const char *msg)
+{
+	event_emit(c->kube, c->o.component, "PersistentVolumeClaim", &claim->meta, type, reason,
+		   "%s", msg);
+}
+
+static char *claim_path(const struct kube_pvc *claim)
+{
+	return xasprintf("/api/v1/namespaces/%s/persistentvolumeclaims/%s", claim->meta.namespace,
+			 claim->meta.name);
+}
+
+/*
+ * Put our mark on the claim before its first CreateVolume. On success
+ * *marked holds the claim as the server returned it (caller releases).
+ */
+static int mark_claim(struct controller *c, const struct kube_pvc *claim, const char *volume,
+		      struct kube_pvc *marked, struct err *e)
+{
+	json_t *patch = plan_finalizer_patch(&claim->meta, FINALIZER_CLAIM, true, ANN_CLAIM_VOLUME,
+					     volume);
+	json_t *out = NULL;
+	char *path = claim_path(claim);
+	int rc;
+
+	rc = kube_patch(c->kube, path, "application/merge-patch+json", patch, &out, e);
+	if (!rc)
+		rc = kube_pvc_decode(out, marked, e);
+	json_decref(out);
+	json_decref(patch);
+	free(path);
+	return rc;
+}
+
+/* Remove our mark; the claim may then go away. */
+static int unmark_claim(struct controller *c, const struct kube_pvc *claim, struct err *e)
+{
+	json_t *patch = plan_unmark_patch(&claim->meta, FINALIZER_CLAIM, ANN_CLAIM_VOLUME);
+	char *path;
+	int rc;
+
+	if (!patch)
+		return 0;
+	path = claim_path(claim);
+	rc = kube_patch(c->kube, path, "application/json-patch+json", patch, NULL, e);
+	if (rc == KUBE_ERR_NOT_FOUND)
+		rc = 0;
+	json_decref(patch);
+	free(path);
+	return rc;
+}
+
+/* Whether the PV exists, asked of the API server (the cache may lag our own writes). */
+static int pv_exists_live(struct controller *c, const char *name, bool *exists, struct err *e)
+{
+	char *path = xasprintf("/api/v1/persistentvolumes/%s", name);
+	json_t *out = NULL;
+	int rc = kube_get(c->kube, path, &out, e);
+
+	free(path);
+	json_decref(out);
+	*exists = rc == 0;
+	if (rc == KUBE_ERR_NOT_FOUND)
+		rc = 0;
+	return rc;
+}
+
+/* CreateVolume, then save the PV, then clear our mark. */
+static enum sync_result provision(struct controller *c, const struct kube_pvc *claim,
+				  const struct kube_storage_class *class, const char *key)
 {
 	struct plan_request r;
-	struct csi_create_volume_req req;
-	struct csi_volume_capability *caps = NULL;
-	struct csi_kv *params = NULL;
+	struct csi_request cr = { 0 };
 	struct csi_volume vol;
 	struct plan_volume pv_in;
+	struct kube_pvc marked;
+	const struct kube_pvc *cur = claim;
 	const char **ckeys = NULL, **cvals = NULL;
 	struct err e = ERR_INIT;
+	enum sync_result res = SYNC_RETRY;
 	json_t *pv = NULL;
 	int rc;
 
 	memset(&vol, 0, sizeof(vol));
+	memset(&marked, 0, sizeof(marked));
 	if (plan_create_request(claim, class, &c->o.plan, &r, &e)) {
 		log_error("claim %s: cannot provision: %s", key, err_msg(&e));
-		event_emit(c->kube, c->o.component, "PersistentVolumeClaim", &claim->meta,
-			   EVENT_WARNING, "ProvisioningFailed", "%s", err_msg(&e));
+		claim_event(c, claim, EVENT_WARNING, "ProvisioningFailed", err_msg(&e));
 		err_release(&e);
-		return -1;
+		return SYNC_RETRY;
 	}
-	event_emit(c->kube, c->o.component, "PersistentVolumeClaim", &claim->meta, EVENT_NORMAL,
+	if (!plan_claim_marked(claim)) {
+		if (mark_claim(c, claim, r.name, &marked, &e)) {
+			log_error("claim %s: cannot mark the claim before provisioning, will retry: %s",
+				  key, err_msg(&e));
+			goto out;
+		}
+		cur = &marked;
+	}
+	event_emit(c->kube, c->o.component, "PersistentVolumeClaim", &cur->meta, EVENT_NORMAL,
 		   "Provisioning", "External provisioner is provisioning volume for claim \"%s\"", key);
-	caps = xcalloc(r.n_access_modes + 1, sizeof(*caps));
-	params = xcalloc(r.n_params + 1, sizeof(*params));
-	fill_csi_request(&r, &req, caps, params);
+	csi_request_init(&cr, &r);
 	log_v(2, "claim %s: CreateVolume %s (%lld bytes)", key, r.name, (long long)r.required_bytes);
-	rc = csi_create_volume(c->csi, &req, &vol, &e);
+	rc = csi_create_volume(c->csi, &cr.req, &vol, &e);
 	if (rc) {
+		enum plan_error_class cls = plan_classify_csi_error(rc);
+		char *msg = xasprintf("failed to provision volume with StorageClass \"%s\": %s%s",
+				      class->meta.name, err_msg(&e),
+				      cls == PLAN_ERR_INFEASIBLE ? " (the driver rejected the "
+				      "request as infeasible; retries are delayed)" : "");
+
 		log_error("claim %s: CreateVolume %s failed: %s", key, r.name, err_msg(&e));
-		event_emit(c->kube, c->o.component, "PersistentVolumeClaim", &claim->meta,
-			   EVENT_WARNING, "ProvisioningFailed",
-			   "failed to provision volume with StorageClass \"%s\": %s",
-			   class->meta.name, err_msg(&e));
+		claim_event(c, cur, EVENT_WARNING, "ProvisioningFailed", msg);
+		free(msg);
+		res = cls == PLAN_ERR_INFEASIBLE ? SYNC_RETRY_SLOW : SYNC_RETRY;
+		goto out;
+	}
+	if (vol.capacity_bytes && vol.capacity_bytes < r.required_bytes) {
+		struct err de = ERR_INIT;
+		char *msg = xasprintf("created volume capacity %lld less than requested capacity %lld",
+				      (long long)vol.capacity_bytes, (long long)r.required_bytes);
+
+		/* the mark stays until the volume is surely gone */
+		if (csi_delete_volume(c->csi, vol.volume_id, NULL, &de))
+			log_error("claim %s: deleting the undersized volume %s failed: %s", key,
+				  vol.volume_id, err_msg(&de));
+		log_error("claim %s: %s", key, msg);
+		claim_event(c, cur, EVENT_WARNING, "ProvisioningFailed", msg);
+		free(msg);
+		err_release(&de);
 		goto out;
 	}
 	ckeys = xcalloc(vol.context.n + 1, sizeof(char *));
@@ -184,61 +303,159 @@ static int provision(struct controller *c, const struct kube_pvc *claim,
 		ckeys[i] = vol.context.items[i].key;
 		cvals[i] = vol.context.items[i].value;
 	}
-	pv_in.volume_id = vol.volume_id;
-	pv_in.capacity_bytes = vol.capacity_bytes;
-	pv_in.context_keys = ckeys;
-	pv_in.context_values = cvals;
-	pv_in.n_context = vol.context.n;
+	pv_in = (struct plan_volume){ vol.volume_id, vol.capacity_bytes, ckeys, cvals, vol.context.n };
 	pv = plan_pv(claim, class, &c->o.plan, &r, &pv_in);
 	if (!pv) {
-		rc = err_set(&e, -1, "cannot build the PersistentVolume object");
-		log_error("claim %s: %s", key, err_msg(&e));
+		log_error("claim %s: cannot build the PersistentVolume object", key);
 		goto out;
 	}
 	rc = kube_create(c->kube, "/api/v1/persistentvolumes", pv, NULL, &e);
-	if (rc == KUBE_ERR_ALREADY_EXISTS) {
-		log_v(2, "claim %s: PersistentVolume %s already exists", key, r.name);
-		rc = 0;
-		goto out;
-	}
-	if (rc) {
+	if (rc && rc != KUBE_ERR_ALREADY_EXISTS) {
 		/* The volume exists; the next attempt finds it by name and saves again. */
 		log_error("claim %s: volume %s created but saving PersistentVolume %s failed, "
 			  "will retry: %s", key, vol.volume_id, r.name, err_msg(&e));
 		goto out;
 	}
-	log_info("claim %s: provisioned volume %s as PersistentVolume %s", key, vol.volume_id, r.name);
-	event_emit(c->kube, c->o.component, "PersistentVolumeClaim", &claim->meta, EVENT_NORMAL,
-		   "ProvisioningSucceeded", "Successfully provisioned volume %s", r.name);
+	if (rc == 0) {
+		log_info("claim %s: provisioned volume %s as PersistentVolume %s", key,
+			 vol.volume_id, r.name);
+		event_emit(c->kube, c->o.component, "PersistentVolumeClaim", &cur->meta, EVENT_NORMAL,
+			   "ProvisioningSucceeded", "Successfully provisioned volume %s", r.name);
+	}
+	err_release(&e);
+	if (unmark_claim(c, cur, &e)) {
+		log_warn("claim %s: PersistentVolume saved but clearing our mark failed, will "
+			 "retry: %s", key, err_msg(&e));
+		goto out;
+	}
+	res = SYNC_DONE;
 out:
 	json_decref(pv);
 	free(ckeys);
 	free(cvals);
 	csi_volume_release(&vol);
-	free(caps);
-	free(params);
+	csi_request_release(&cr);
 	plan_request_release(&r);
+	kube_pvc_release(&marked);
 	err_release(&e);
-	return rc;
+	return res;
 }
 
-static int sync_claim(struct controller *c, const char *key)
+/*
+ * The claim is being deleted while it carries our mark, and no PV was
+ * saved: a volume may exist that nothing else knows of. Ask the driver for
+ * it by name (CreateVolume is idempotent) and delete it, then clear the mark.
+ */
+static enum sync_result settle_deleted_claim(struct controller *c, const struct kube_pvc *claim,
+					     const struct kube_storage_class *class,
+					     const char *volume, const char *key)
+{
+	struct plan_request r;
+	struct csi_request cr = { 0 };
+	struct csi_volume vol;
+	struct err e = ERR_INIT;
+	enum sync_result res = SYNC_RETRY;
+	bool exists;
+	int rc;
+
+	memset(&vol, 0, sizeof(vol));
+	memset(&r, 0, sizeof(r));
+	if (pv_exists_live(c, volume, &exists, &e)) {
+		log_error("claim %s: cannot check PersistentVolume %s: %s", key, volume, err_msg(&e));
+		goto out;
+	}
+	if (exists)
+		goto unmark;	/* the PV accounts for the volume; its reclaim policy decides */
+	if (!class) {
+		log_error("claim %s: deleted before its volume %s was saved, and its StorageClass "
+			  "is gone: cannot ask the driver for the volume until it returns", key, volume);
+		goto out;
+	}
+	if (plan_create_request(claim, class, &c->o.plan, &r, &e)) {
+		/* such a request was never sent, so no volume can exist */
+		log_v(2, "claim %s: deleted; no volume was requested (%s)", key, err_msg(&e));
+		goto unmark;
+	}
+	free(r.name);
+	r.name = xstrdup(volume);
+	csi_request_init(&cr, &r);
+	rc = csi_create_volume(c->csi, &cr.req, &vol, &e);
+	if (rc) {
+		if (plan_classify_csi_error(rc) == PLAN_ERR_IN_BACKGROUND) {
+			log_error("claim %s: deleted while volume %s may be in creation; asking the "
+				  "driver again: %s", key, volume, err_msg(&e));
+			goto out;
+		}
+		log_v(2, "claim %s: deleted; the driver holds no volume %s (%s)", key, volume,
+		      err_msg(&e));
+		goto unmark;
+	}
+	rc = csi_delete_volume(c->csi, vol.volume_id, NULL, &e);
+	if (rc) {
+		log_error("claim %s: deleted before its volume was saved; deleting volume %s failed, "
+			  "will retry: %s", key, vol.volume_id, err_msg(&e));
+		goto out;
+	}
+	log_info("claim %s: deleted before its PersistentVolume was saved; deleted volume %s",
+		 key, vol.volume_id);
+unmark:
+	err_release(&e);
+	if (unmark_claim(c, claim, &e)) {
+		log_error("claim %s: clearing our mark failed, will retry: %s", key, err_msg(&e));
+		goto out;
+	}
+	res = SYNC_DONE;
+out:
+	csi_volume_release(&vol);
+	csi_request_release(&cr);
+	plan_request_release(&r);
+	err_release(&e);
+	return res;
+}
+
+static enum sync_result sync_claim(struct controller *c, const char *key)
 {
 	struct iobj *co = informer_get(c->claims, key), *so = NULL, *po = NULL;
 	const struct kube_pvc *claim;
 	const struct kube_storage_class *class = NULL;
-	const char *why, *class_name;
+	const char *why, *class_name, *marked_name;
 	struct err e = ERR_INIT;
 	char *pv_name = NULL;
-	int rc = 0;
+	enum sync_result res = SYNC_DONE;
+	bool marked, bound;
 
 	if (!co)
-		return 0;
+		return SYNC_DONE;
 	claim = iobj_data(co);
 	class_name = plan_claim_class(claim);
 	if (class_name && *class_name) {
 		so = informer_get(c->classes, class_name);
 		class = so ? iobj_data(so) : NULL;
+	}
+	marked = plan_claim_marked(claim);
+	bound = claim->volume_name && *claim->volume_name;
+	marked_name = kube_strmap_get(&claim->meta.annotations, ANN_CLAIM_VOLUME);
+	if (marked_name && *marked_name) {
+		pv_name = xstrdup(marked_name);
+	} else if (plan_volume_name(c->o.plan.prefix, claim->meta.uid, c->o.plan.uuid_length,
+				    &pv_name, &e)) {
+		log_error("claim %s: %s", key, err_msg(&e));
+		res = SYNC_RETRY;
+		goto out;
+	}
+	po = informer_get(c->volumes, pv_name);
+
+	if (claim->meta.deleting) {
+		if (marked)
+			res = settle_deleted_claim(c, claim, class, pv_name, key);
+		goto out;
+	}
+	if (marked && (bound || po)) {
+		if (unmark_claim(c, claim, &e)) {
+			log_error("claim %s: clearing our mark failed, will retry: %s", key, err_msg(&e));
+			res = SYNC_RETRY;
+		}
+		goto out;
 	}
 	switch (plan_claim(claim, class, &c->o.plan, &why)) {
 	case PLAN_IGNORE:
@@ -250,67 +467,118 @@ static int sync_claim(struct controller *c, const char *key)
 	case PLAN_PROVISION:
 		break;
 	}
-	rc = plan_volume_name(c->o.plan.prefix, claim->meta.uid, c->o.plan.uuid_length, &pv_name, &e);
-	if (rc) {
-		log_error("claim %s: %s", key, err_msg(&e));
-		goto out;
-	}
-	po = informer_get(c->volumes, pv_name);
 	if (po) {
 		log_v(4, "claim %s: PersistentVolume %s already exists", key, pv_name);
 		goto out;
 	}
-	rc = provision(c, claim, class, key);
+	res = provision(c, claim, class, key);
 out:
 	free(pv_name);
 	err_release(&e);
 	iobj_unref(po);
 	iobj_unref(so);
 	iobj_unref(co);
+	return res;
+}
+
+static void volume_event(struct controller *c, const struct kube_pv *pv, const char *type,
+			 const char *reason, const char *msg)
+{
+	event_emit(c->kube, c->o.component, "PersistentVolume", &pv->meta, type, reason, "%s", msg);
+}
+
+/* Add or remove our PV finalizer as the reclaim policy asks. */
+static int reconcile_pv_finalizer(struct controller *c, const struct kube_pv *pv, struct err *e)
+{
+	bool want = pv->reclaim_policy && !strcmp(pv->reclaim_policy, "Delete");
+	bool has = plan_has_finalizer(&pv->meta, FINALIZER_PV);
+	char *path;
+	json_t *patch;
+	int rc;
+
+	if (want == has || (want && pv->meta.deleting))
+		return 0;
+	path = xasprintf("/api/v1/persistentvolumes/%s", pv->meta.name);
+	if (want) {
+		patch = plan_finalizer_patch(&pv->meta, FINALIZER_PV, true, NULL, NULL);
+		rc = kube_patch(c->kube, path, "application/merge-patch+json", patch, NULL, e);
+	} else {
+		patch = plan_unmark_patch(&pv->meta, FINALIZER_PV, NULL);
+		rc = kube_patch(c->kube, path, "application/json-patch+json", patch, NULL, e);
+	}
+	if (rc == KUBE_ERR_NOT_FOUND)
+		rc = 0;
+	json_decref(patch);
+	free(path);
 	return rc;
 }
 
-static int sync_volume(struct controller *c, const char *name)
+static enum sync_result sync_volume(struct controller *c, const char *name)
 {
 	struct iobj *o = informer_get(c->volumes, name);
 	const struct kube_pv *pv;
 	struct err e = ERR_INIT;
+	enum sync_result res = SYNC_RETRY;
 	const char *why;
 	char *path = NULL;
-	int rc = 0;
+	json_t *patch = NULL;
+	int rc;
 
 	if (!o)
-		return 0;
+		return SYNC_DONE;
 	pv = iobj_data(o);
+	if (!plan_pv_is_ours(pv, &c->o.plan)) {
+		res = SYNC_DONE;
+		goto out;
+	}
 	if (!plan_pv_should_delete(pv, &c->o.plan, &why)) {
 		log_v(5, "volume %s: nothing to do: %s", name, why);
+		if (reconcile_pv_finalizer(c, pv, &e)) {
+			log_error("volume %s: cannot update our finalizer: %s", name, err_msg(&e));
+			goto out;
+		}
+		res = SYNC_DONE;
 		goto out;
 	}
 	log_v(2, "volume %s: DeleteVolume %s", name, pv->csi_volume_handle);
 	rc = csi_delete_volume(c->csi, pv->csi_volume_handle, NULL, &e);
 	if (rc) {
-		log_error("volume %s: DeleteVolume %s failed: %s", name, pv->csi_volume_handle,
-			  err_msg(&e));
-		event_emit(c->kube, c->o.component, "PersistentVolume", &pv->meta, EVENT_WARNING,
-			   "VolumeFailedDelete", "%s", err_msg(&e));
+		log_error("volume %s: DeleteVolume %s failed, will retry: %s", name,
+			  pv->csi_volume_handle, err_msg(&e));
+		volume_event(c, pv, EVENT_WARNING, "VolumeFailedDelete", err_msg(&e));
 		goto out;
 	}
 	path = xasprintf("/api/v1/persistentvolumes/%s", name);
-	rc = kube_delete(c->kube, path, pv->meta.uid, NULL, &e);
-	if (rc == KUBE_ERR_NOT_FOUND)
-		rc = 0;
-	if (rc) {
-		log_error("volume %s: the volume is deleted but deleting the PersistentVolume "
-			  "failed, will retry: %s", name, err_msg(&e));
-		goto out;
+	if (!pv->meta.deleting) {
+		rc = kube_delete(c->kube, path, pv->meta.uid, NULL, &e);
+		if (rc == KUBE_ERR_NOT_FOUND) {
+			res = SYNC_DONE;
+			goto out;
+		}
+		if (rc) {
+			log_error("volume %s: the volume is deleted but deleting the PersistentVolume "
+				  "failed, will retry: %s", name, err_msg(&e));
+			goto out;
+		}
+	}
+	patch = plan_unmark_patch(&pv->meta, FINALIZER_PV, NULL);
+	if (patch) {
+		rc = kube_patch(c->kube, path, "application/json-patch+json", patch, NULL, &e);
+		if (rc && rc != KUBE_ERR_NOT_FOUND) {
+			log_error("volume %s: removing our finalizer failed, will retry: %s", name,
+				  err_msg(&e));
+			goto out;
+		}
 	}
 	log_info("volume %s: deleted volume %s and its PersistentVolume", name,
 		 pv->csi_volume_handle);
+	res = SYNC_DONE;
 out:
+	json_decref(patch);
 	free(path);
 	err_release(&e);
 	iobj_unref(o);
-	return rc;
+	return res;
 }
 
 static void *work(void *arg)
@@ -319,11 +587,19 @@ static void *work(void *arg)
 	char *key;
 
 	while (wq_get(w->q, &key) == 0) {
-		if (w->sync(w->c, key) == 0) {
+		switch (w->sync(w->c, key)) {
+		case SYNC_DONE:
 			wq_forget(w->q, key);
-		} else {
+			break;
+		case SYNC_RETRY:
 			wq_add_rate_limited(w->q, key);
 			log_v(2, "%s: retry %u scheduled", key, wq_failures(w->q, key));
+			break;
+		case SYNC_RETRY_SLOW:
+			wq_add_after(w->q, key, w->c->o.retry_max_ms);
+			log_v(2, "%s: infeasible; next try in %lld ms", key,
+			      (long long)w->c->o.retry_max_ms);
+			break;
 		}
 		wq_done(w->q, key);
 		free(key);

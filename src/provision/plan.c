@@ -292,6 +292,8 @@ json_t *plan_pv(const struct kube_pvc *claim, const struct kube_storage_class *c
 	ann = json_pack("{s:s, s:s, s:s}", ANN_PROVISIONED_BY, o->provisioner,
 			ANN_DELETION_SECRET_NAME, "", ANN_DELETION_SECRET_NAMESPACE, "");
 	meta = json_pack("{s:s, s:o}", "name", req->name, "annotations", ann);
+	if (!class->reclaim_policy || !strcmp(class->reclaim_policy, "Delete"))
+		json_object_set_new(meta, "finalizers", json_pack("[s]", FINALIZER_PV));
 
 	spec = json_pack("{s:o, s:{s:s}, s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:o, s:s, s:s, s:s}",
 			 "accessModes", string_array(claim->access_modes, claim->n_access_modes),
@@ -313,13 +315,113 @@ json_t *plan_pv(const struct kube_pvc *claim, const struct kube_storage_class *c
 			 "metadata", meta, "spec", spec);
 }
 
+bool plan_has_finalizer(const struct kube_meta *m, const char *finalizer)
+{
+	for (size_t i = 0; i < m->n_finalizers; i++)
+		if (!strcmp(m->finalizers[i], finalizer))
+			return true;
+	return false;
+}
+
+bool plan_claim_marked(const struct kube_pvc *claim)
+{
+	return plan_has_finalizer(&claim->meta, FINALIZER_CLAIM) ||
+	       kube_strmap_get(&claim->meta.annotations, ANN_CLAIM_VOLUME);
+}
+
+json_t *plan_finalizer_patch(const struct kube_meta *m, const char *finalizer, bool add,
+			     const char *ann_key, const char *ann_value)
+{
+	json_t *list = json_array(), *meta;
+
+	for (size_t i = 0; i < m->n_finalizers; i++)
+		if (strcmp(m->finalizers[i], finalizer))
+			json_array_append_new(list, json_string(m->finalizers[i]));
+	if (add)
+		json_array_append_new(list, json_string(finalizer));
+	meta = json_pack("{s:o}", "finalizers", list);
+	if (m->resource_version)
+		json_object_set_new(meta, "resourceVersion", json_string(m->resource_version));
+	if (ann_key)
+		json_object_set_new(meta, "annotations",
+				    json_pack("{s:o}", ann_key,
+					      add && ann_value ? json_string(ann_value) : json_null()));
+	return json_pack("{s:o}", "metadata", meta);
+}
+
+/* "a/b~c" -> "a~1b~0c" (RFC 6901) */
+static char *json_pointer_escape(const char *s)
+{
+	char *out = xmalloc(2 * strlen(s) + 1), *o = out;
+
+	for (; *s; s++) {
+		if (*s == '~' || *s == '/') {
+			*o++ = '~';
+			*o++ = *s == '~' ? '0' : '1';
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+json_t *plan_unmark_patch(const struct kube_meta *m, const char *finalizer, const char *ann_key)
+{
+	json_t *ops = json_array();
+	char path[64];
+
+	for (size_t i = 0; i < m->n_finalizers; i++) {
+		if (strcmp(m->finalizers[i], finalizer))
+			continue;
+		snprintf(path, sizeof(path), "/metadata/finalizers/%zu", i);
+		json_array_append_new(ops, json_pack("{s:s, s:s, s:s}", "op", "test", "path", path,
+						     "value", finalizer));
+		json_array_append_new(ops, json_pack("{s:s, s:s}", "op", "remove", "path", path));
+		break;
+	}
+	if (ann_key && kube_strmap_get(&m->annotations, ann_key)) {
+		char *esc = json_pointer_escape(ann_key), *p = xasprintf("/metadata/annotations/%s", esc);
+
+		json_array_append_new(ops, json_pack("{s:s, s:s}", "op", "remove", "path", p));
+		free(p);
+		free(esc);
+	}
+	if (!json_array_size(ops)) {
+		json_decref(ops);
+		return NULL;
+	}
+	return ops;
+}
+
+enum plan_error_class plan_classify_csi_error(int code)
+{
+	switch (code) {
+	case 1:		/* CANCELLED */
+	case 4:		/* DEADLINE_EXCEEDED */
+	case 10:	/* ABORTED: an operation on this volume is already in flight */
+	case 14:	/* UNAVAILABLE */
+		return PLAN_ERR_IN_BACKGROUND;
+	case 3:		/* INVALID_ARGUMENT */
+		return PLAN_ERR_INFEASIBLE;
+	case 0:
+	case 2:		/* UNKNOWN */
+	case 5: case 6: case 7: case 8: case 9: case 11: case 12: case 13: case 15: case 16:
+		return PLAN_ERR_FINAL;
+	default:	/* not a gRPC status: we cannot know what the driver did */
+		return PLAN_ERR_IN_BACKGROUND;
+	}
+}
+
 bool plan_pv_is_ours(const struct kube_pv *pv, const struct plan_opts *o)
 {
 	const char *by = kube_strmap_get(&pv->meta.annotations, ANN_PROVISIONED_BY);
+	const char *migrated = kube_strmap_get(&pv->meta.annotations, ANN_MIGRATED_TO);
 
-	if (str_eq(by, o->provisioner))
-		return true;
-	return str_eq(kube_strmap_get(&pv->meta.annotations, ANN_MIGRATED_TO), o->provisioner);
+	if (by || migrated)
+		return str_eq(by, o->provisioner) || str_eq(migrated, o->provisioner);
+	/* a statically created PV of our driver: its reclaim policy is honoured too */
+	return str_eq(pv->csi_driver, o->driver);
 }
 
 bool plan_pv_should_delete(const struct kube_pv *pv, const struct plan_opts *o, const char **why)
@@ -328,9 +430,9 @@ bool plan_pv_should_delete(const struct kube_pv *pv, const struct plan_opts *o, 
 		*why = "the volume was not provisioned by us";
 		return false;
 	}
-	if (pv->meta.deleting) {
-		/* someone (or our own earlier sync) already deleted it */
-		*why = "the PersistentVolume is being deleted";
+	if (pv->meta.deleting && !plan_has_finalizer(&pv->meta, FINALIZER_PV)) {
+		/* deleted without our finalizer: nothing holds it for us any more */
+		*why = "the PersistentVolume is being deleted without our finalizer";
 		return false;
 	}
 	if (!str_eq(pv->phase, "Released")) {

@@ -29,6 +29,16 @@
 #define ANN_DELETION_SECRET_NAMESPACE "volume.kubernetes.io/provisioner-deletion-secret-namespace"
 #define ATTR_PROVISIONER_IDENTITY "storage.kubernetes.io/csiProvisionerIdentity"
 
+/*
+ * Our durable mark on a claim: set before the first CreateVolume, cleared
+ * when the PV is saved or DeleteVolume confirmed the volume is gone. While
+ * it is there the claim cannot vanish, so no volume exists unaccounted for.
+ */
+#define FINALIZER_CLAIM "csi-provisioner.dev/volume-accounting"
+#define ANN_CLAIM_VOLUME "csi-provisioner.dev/volume-name"
+/* On PVs whose volume we delete (upstream's name, so PVs move between the two). */
+#define FINALIZER_PV "external-provisioner.volume.kubernetes.io/finalizer"
+
 /* CSI access modes (csi.proto VolumeCapability.AccessMode.Mode). */
 enum plan_access_mode {
 	PLAN_AM_SINGLE_NODE_WRITER = 1,
@@ -107,6 +117,37 @@ struct plan_volume {
 json_t *plan_pv(const struct kube_pvc *claim, const struct kube_storage_class *class,
 		const struct plan_opts *o, const struct plan_request *req,
 		const struct plan_volume *vol);
+
+/* Whether the object lists this finalizer. */
+bool plan_has_finalizer(const struct kube_meta *m, const char *finalizer);
+
+/* Whether the claim carries our mark (finalizer or volume-name annotation). */
+bool plan_claim_marked(const struct kube_pvc *claim);
+
+/*
+ * Merge patches (caller owns the JSON) that add or remove `finalizer` on an
+ * object, guarded by its resourceVersion so a concurrent change is a
+ * conflict rather than lost. `ann_key`, when not NULL, is set to `ann_value`
+ * (add) or removed (remove) in the same patch.
+ */
+json_t *plan_finalizer_patch(const struct kube_meta *m, const char *finalizer, bool add,
+			     const char *ann_key, const char *ann_value);
+
+/*
+ * A JSON patch (caller owns it) that removes `finalizer` and, when present
+ * in `m`, the annotation `ann_key` (may be NULL). Each removal is guarded by
+ * a "test" of what `m` says is there, so a stale view fails cleanly instead
+ * of removing someone else's entry. NULL when there is nothing to remove.
+ */
+json_t *plan_unmark_patch(const struct kube_meta *m, const char *finalizer, const char *ann_key);
+
+/* How to treat a failed CSI call (upstream's classes, section 2.5). */
+enum plan_error_class {
+	PLAN_ERR_FINAL,		/* the driver answered; retry with backoff, nothing in flight */
+	PLAN_ERR_IN_BACKGROUND,	/* the driver may still be working: retry the same call */
+	PLAN_ERR_INFEASIBLE,	/* InvalidArgument: retry, but no sooner than the max interval */
+};
+enum plan_error_class plan_classify_csi_error(int code);
 
 /* Whether we provisioned this PV (and so may delete its volume). */
 bool plan_pv_is_ours(const struct kube_pv *pv, const struct plan_opts *o);

@@ -121,3 +121,10 @@ event_says() {
   k get -n "$1" events --field-selector "involvedObject.name=$2,reason=$3" \
     -o jsonpath='{.items[*].message}' | grep -q -- "$4"
 }
+
+# claim_unmarked NAMESPACE NAME - our provisioning mark is gone from the claim.
+claim_unmarked() {
+  local f
+  f=$(k get -n "$1" "pvc/$2" -o jsonpath='{.metadata.finalizers} {.metadata.annotations}')
+  [[ $f != *csi-provisioner.dev/* ]]
+}

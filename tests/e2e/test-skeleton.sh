@@ -27,6 +27,9 @@ test_claim_bound_then_deleted() {
     fail "no provisioner identity in volumeAttributes"
   handle=$(jp pv/$pv '{.spec.csi.volumeHandle}')
   driver_has_volume "$handle" || fail "driver has no volume $handle"
+  jp pv/$pv '{.metadata.finalizers}' | grep -q 'external-provisioner.volume.kubernetes.io/finalizer' ||
+    fail "the PV lacks our finalizer"
+  wait_until 30 "our mark to leave the bound claim" claim_unmarked sk1 data
   k get -n sk1 events --field-selector involvedObject.name=data,reason=ProvisioningSucceeded \
     -o name | grep -q . || fail "no ProvisioningSucceeded event"
 
@@ -46,6 +49,8 @@ test_retain_keeps_volume() {
   local pv handle
   pv=$(pv_of sk2 keep)
   handle=$(jp pv/$pv '{.spec.csi.volumeHandle}')
+  ! jp pv/$pv '{.metadata.finalizers}' | grep -q 'external-provisioner' ||
+    fail "a Retain PV carries our finalizer"
   k delete -n sk2 pvc/keep
   k wait "pv/$pv" --for=jsonpath='{.status.phase}'=Released --timeout=60s
   # the daemon saw the Released PV and decided to keep it

@@ -364,29 +364,40 @@ static void test_pv_object(void **state)
 static void test_should_delete(void **state)
 {
 	static const struct {
-		const char *ann, *phase, *policy;
+		const char *ann, *by, *driver, *phase, *policy, *extra_meta;
 		bool want;
 	} cases[] = {
-		{ ANN_PROVISIONED_BY, "Released", "Delete", true },
-		{ ANN_PROVISIONED_BY, "Bound", "Delete", false },
-		{ ANN_PROVISIONED_BY, "Released", "Retain", false },
-		{ "other/annotation", "Released", "Delete", false },
-		{ ANN_MIGRATED_TO, "Released", "Delete", true },
+		{ ANN_PROVISIONED_BY, "hostpath.csi.k8s.io", "hostpath.csi.k8s.io", "Released", "Delete", "", true },
+		{ ANN_PROVISIONED_BY, "hostpath.csi.k8s.io", "hostpath.csi.k8s.io", "Bound", "Delete", "", false },
+		{ ANN_PROVISIONED_BY, "hostpath.csi.k8s.io", "hostpath.csi.k8s.io", "Released", "Retain", "", false },
+		{ ANN_MIGRATED_TO, "hostpath.csi.k8s.io", "other.csi", "Released", "Delete", "", true },
+		/* provisioned by someone else, even if for our driver */
+		{ ANN_PROVISIONED_BY, "other", "hostpath.csi.k8s.io", "Released", "Delete", "", false },
+		/* a static PV of our driver: its reclaim policy is honoured */
+		{ "unrelated/annotation", "x", "hostpath.csi.k8s.io", "Released", "Delete", "", true },
+		{ "unrelated/annotation", "x", "other.csi", "Released", "Delete", "", false },
+		/* deleted while our finalizer holds it: still ours to finish */
+		{ ANN_PROVISIONED_BY, "hostpath.csi.k8s.io", "hostpath.csi.k8s.io", "Released", "Delete",
+		  ",\"deletionTimestamp\":\"2026-01-01T00:00:00Z\",\"finalizers\":[\"" FINALIZER_PV "\"]", true },
+		/* deleted without it: not ours any more */
+		{ ANN_PROVISIONED_BY, "hostpath.csi.k8s.io", "hostpath.csi.k8s.io", "Released", "Delete",
+		  ",\"deletionTimestamp\":\"2026-01-01T00:00:00Z\"", false },
 	};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct kube_pv pv;
 		struct err e = ERR_INIT;
-		char json[1024];
+		char json[2048];
 		const char *why;
 		json_t *j;
 
 		snprintf(json, sizeof(json),
 			 "{\"metadata\":{\"name\":\"pv\",\"uid\":\"u\",\"annotations\":"
-			 "{\"%s\":\"hostpath.csi.k8s.io\"}},\"spec\":{\"persistentVolumeReclaimPolicy\":"
-			 "\"%s\",\"csi\":{\"driver\":\"hostpath.csi.k8s.io\",\"volumeHandle\":\"h\"}},"
-			 "\"status\":{\"phase\":\"%s\"}}", cases[i].ann, cases[i].policy, cases[i].phase);
+			 "{\"%s\":\"%s\"}%s},\"spec\":{\"persistentVolumeReclaimPolicy\":"
+			 "\"%s\",\"csi\":{\"driver\":\"%s\",\"volumeHandle\":\"h\"}},"
+			 "\"status\":{\"phase\":\"%s\"}}", cases[i].ann, cases[i].by, cases[i].extra_meta,
+			 cases[i].policy, cases[i].driver, cases[i].phase);
 		j = json_loads(json, 0, NULL);
 		assert_non_null(j);
 		memset(&pv, 0, sizeof(pv));
@@ -396,6 +407,54 @@ static void test_should_delete(void **state)
 		kube_pv_release(&pv);
 		json_decref(j);
 	}
+}
+
+/* The patches that set and clear our marks say exactly what they change. */
+static void test_mark_patches(void **state)
+{
+	struct kube_pvc c;
+	json_t *p;
+	char *s;
+
+	(void)state;
+	make_claim(&c, ",\"finalizers\":[\"kubernetes.io/pvc-protection\"]", NULL);
+	assert_false(plan_claim_marked(&c));
+	p = plan_finalizer_patch(&c.meta, FINALIZER_CLAIM, true, ANN_CLAIM_VOLUME, "pvc-x");
+	s = json_dumps(p, JSON_SORT_KEYS | JSON_COMPACT);
+	assert_string_equal(s, "{\"metadata\":{\"annotations\":{\"" ANN_CLAIM_VOLUME "\":\"pvc-x\"},"
+			    "\"finalizers\":[\"kubernetes.io/pvc-protection\",\"" FINALIZER_CLAIM "\"],"
+			    "\"resourceVersion\":\"7\"}}");
+	free(s);
+	json_decref(p);
+	assert_null(plan_unmark_patch(&c.meta, FINALIZER_CLAIM, ANN_CLAIM_VOLUME));
+	kube_pvc_release(&c);
+
+	make_claim(&c, ",\"finalizers\":[\"kubernetes.io/pvc-protection\",\"" FINALIZER_CLAIM "\"]",
+		   NULL);
+	assert_true(plan_claim_marked(&c));
+	p = plan_unmark_patch(&c.meta, FINALIZER_CLAIM, ANN_STORAGE_PROVISIONER);
+	s = json_dumps(p, JSON_SORT_KEYS | JSON_COMPACT);
+	assert_string_equal(s, "[{\"op\":\"test\",\"path\":\"/metadata/finalizers/1\",\"value\":\""
+			    FINALIZER_CLAIM "\"},{\"op\":\"remove\",\"path\":\"/metadata/finalizers/1\"},"
+			    "{\"op\":\"remove\",\"path\":\"/metadata/annotations/"
+			    "volume.kubernetes.io~1storage-provisioner\"}]");
+	free(s);
+	json_decref(p);
+	kube_pvc_release(&c);
+}
+
+static void test_error_classes(void **state)
+{
+	(void)state;
+	assert_int_equal(plan_classify_csi_error(4), PLAN_ERR_IN_BACKGROUND);
+	assert_int_equal(plan_classify_csi_error(14), PLAN_ERR_IN_BACKGROUND);
+	assert_int_equal(plan_classify_csi_error(1), PLAN_ERR_IN_BACKGROUND);
+	assert_int_equal(plan_classify_csi_error(10), PLAN_ERR_IN_BACKGROUND);
+	assert_int_equal(plan_classify_csi_error(100), PLAN_ERR_IN_BACKGROUND);
+	assert_int_equal(plan_classify_csi_error(3), PLAN_ERR_INFEASIBLE);
+	assert_int_equal(plan_classify_csi_error(8), PLAN_ERR_FINAL);
+	assert_int_equal(plan_classify_csi_error(13), PLAN_ERR_FINAL);
+	assert_int_equal(plan_classify_csi_error(6), PLAN_ERR_FINAL);
 }
 
 int main(void)
@@ -409,6 +468,8 @@ int main(void)
 		cmocka_unit_test(test_request_parameters),
 		cmocka_unit_test(test_pv_object),
 		cmocka_unit_test(test_should_delete),
+		cmocka_unit_test(test_mark_patches),
+		cmocka_unit_test(test_error_classes),
 	};
 
 	return cmocka_run_group_tests_name("plan", tests, NULL, NULL);
