@@ -62,6 +62,8 @@ static const struct opt opts[] = {
 	  "filesystem type when the StorageClass names none (default: the driver decides)" },
 	{ "extra-create-metadata", NULL, OPT_BOOL, OFF(extra_create_metadata), "false", 0, 0,
 	  "pass the claim name and namespace and the PV name to CreateVolume as parameters" },
+	{ "controller-publish-readonly", NULL, OPT_BOOL, OFF(controller_publish_readonly), "false", 0, 0,
+	  "mark a PV readOnly when its only access mode is ReadOnlyMany" },
 	{ "help", NULL, OPT_BOOL, OFF(show_help), "false", 0, 0, "print this help and exit" },
 	{ "version", NULL, OPT_BOOL, OFF(show_version), "false", 0, 0, "print the version and exit" },
 };

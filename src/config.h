@@ -33,6 +33,7 @@ struct config {
 	int64_t kube_api_burst;		/* --kube-api-burst */
 	char *default_fstype;		/* --default-fstype */
 	bool extra_create_metadata;	/* --extra-create-metadata */
+	bool controller_publish_readonly; /* --controller-publish-readonly */
 	bool show_help;			/* --help */
 	bool show_version;		/* --version */
 };

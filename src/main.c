@@ -153,6 +153,7 @@ int main(int argc, char **argv)
 	copts.plan.uuid_length = cfg.volume_name_uuid_length;
 	copts.plan.default_fstype = cfg.default_fstype;
 	copts.plan.extra_create_metadata = cfg.extra_create_metadata;
+	copts.plan.controller_publish_readonly = cfg.controller_publish_readonly;
 	copts.plan.single_node_multi_writer = ccaps.single_node_multi_writer;
 	copts.plan.class_whitelist = cfg.class_whitelist;
 	copts.workers = (int)cfg.worker_threads;

@@ -123,6 +123,7 @@ int csi_client_new(struct csi_client **out, const char *endpoint, long timeout_m
 	struct csi_client *c;
 	grpc_channel_credentials *creds;
 	char *target;
+	int rc;
 	grpc_arg args[4];
 	grpc_channel_args chargs = { .num_args = 4, .args = args };
 
@@ -130,8 +131,9 @@ int csi_client_new(struct csi_client **out, const char *endpoint, long timeout_m
 	if (timeout_ms <= 0)
 		return err_set(e, CSI_ERR_LOCAL, "CSI call timeout must be positive, not %ld ms",
 			       timeout_ms);
-	if (csi_endpoint_normalize(endpoint, &target, e))
-		return e ? e->code : CSI_ERR_LOCAL;
+	rc = csi_endpoint_normalize(endpoint, &target, e);
+	if (rc)
+		return rc;
 
 	args[0] = (grpc_arg){ .type = GRPC_ARG_INTEGER,
 			      .key = (char *)GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
@@ -428,6 +430,7 @@ static void pace(int64_t since_ms, int64_t interval_ms, int64_t end_ms)
 int csi_wait_ready(struct csi_client *c, long max_wait_ms, struct err *e)
 {
 	int64_t start = clock_now_ms(), end = start + max_wait_ms, last_log = start;
+	char *last = NULL;	/* why the latest probe did not succeed */
 	int attempts = 0;
 
 	for (;;) {
@@ -446,23 +449,29 @@ int csi_wait_ready(struct csi_client *c, long max_wait_ms, struct err *e)
 		if (!rc && ready) {
 			log_info("csi: driver at %s is ready (%.1fs)", c->target,
 				 (double)(clock_now_ms() - start) / 1000.0);
+			free(last);
 			err_release(e);
 			return 0;
 		}
-		if (rc && rc != CSI_DEADLINE_EXCEEDED && rc != CSI_UNAVAILABLE)
+		if (rc && rc != CSI_DEADLINE_EXCEEDED && rc != CSI_UNAVAILABLE) {
+			free(last);
 			return err_prefix(e, "probing the driver at %s", c->target);
+		}
+		free(last);
+		last = rc ? xasprintf("%s: %s", csi_code_name(rc), err_msg(e))
+			  : xstrdup("it reports not ready");
 		if (clock_now_ms() - last_log >= READY_LOG_EVERY_MS) {
 			last_log = clock_now_ms();
 			log_info("csi: still waiting for the driver at %s (%.0fs, %d probes): %s",
-				 c->target, (double)(last_log - start) / 1000.0, attempts,
-				 rc ? err_msg(e) : "it reports not ready");
+				 c->target, (double)(last_log - start) / 1000.0, attempts, last);
 		}
 		/* Not ready, or failed fast: do not spin. */
 		pace(now, READY_PACE_MS, end);
 	}
-	return err_set(e, CSI_DEADLINE_EXCEEDED,
-		       "driver at %s not ready after %ld ms (%d probes)", c->target, max_wait_ms,
-		       attempts);
+	err_set(e, CSI_DEADLINE_EXCEEDED, "driver at %s not ready after %ld ms (probes: %d): %s",
+		c->target, max_wait_ms, attempts, last ? last : "no time to probe");
+	free(last);
+	return CSI_DEADLINE_EXCEEDED;
 }
 
 int csi_get_plugin_info(struct csi_client *c, char **name, char **vendor_version,

@@ -23,7 +23,8 @@
  *
  * Secrets (the `secrets` maps) are never logged at any verbosity; neither
  * are parameters or mount flags. Logging is limited to method names, volume
- * names/ids, status codes and durations (at log_v(4)).
+ * names/ids, status codes, status messages and durations (log_v(4) for the
+ * outcome of each call, log_v(5) when it starts).
  *
  * Threads: after csi_client_new returns, any number of threads may make
  * calls on one client concurrently. Configuration setters

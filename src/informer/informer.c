@@ -232,7 +232,7 @@ static int relist(struct informer *inf, struct err *e)
 	struct hmap seen = HMAP_INIT;
 	struct seen_ctx gctx = { &seen, inf, NULL, 0, 0 };
 	char *cont = NULL, *list_rv = NULL;
-	size_t total = 0;
+	size_t total = 0, pages = 0;
 	int rc = 0;
 
 	do {
@@ -257,6 +257,8 @@ static int relist(struct informer *inf, struct err *e)
 		if (!list_rv)
 			list_rv = xstrdup(json_string_value(json_object_get(meta, "resourceVersion")));
 		items = json_object_get(page, "items");
+		log_v(4, "%s: list page %zu: %zu objects%s", inf->type->name, ++pages,
+		      json_array_size(items), cont ? ", more to come" : "");
 		json_array_foreach(items, i, item) {
 			struct err de = ERR_INIT;
 			struct iobj *o = decode(inf, item, &de);

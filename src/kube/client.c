@@ -356,9 +356,23 @@ static size_t body_write(char *data, size_t size, size_t n, void *p)
 	return n;
 }
 
-static int map_curl(CURLcode cc, const char *errbuf, const char *verb, const char *url,
-		    struct err *e)
+/* Where the CA comes from, for TLS messages. Caller frees. */
+static char *ca_source(const struct kube_client *c)
 {
+	if (c->insecure)
+		return xstrdup("none (insecure-skip-tls-verify)");
+	if (c->ca_data)
+		return xstrdup("certificate-authority-data");
+	if (c->ca_file)
+		return xasprintf("'%s'", c->ca_file);
+	return xstrdup("the system CA bundle");
+}
+
+static int map_curl(const struct kube_client *c, CURLcode cc, const char *errbuf,
+		    const char *verb, const char *url, struct err *e)
+{
+	const char *what = NULL;
+	char *ca = NULL;
 	int code;
 
 	switch (cc) {
@@ -369,26 +383,46 @@ static int map_curl(CURLcode cc, const char *errbuf, const char *verb, const cha
 		code = KUBE_ERR_CANCELLED;
 		break;
 	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_CRL_BADFILE:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
 	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		ca = ca_source(c);
+		what = "TLS: the API server's certificate does not verify against CA ";
+		code = KUBE_ERR_TLS;
+		break;
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CRL_BADFILE:
+		ca = ca_source(c);
+		what = "TLS: cannot load CA ";
+		code = KUBE_ERR_TLS;
+		break;
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CLIENTCERT:
+		what = "TLS: the client certificate or key was refused or cannot be loaded";
+		code = KUBE_ERR_TLS;
+		break;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CIPHER:
 	case CURLE_SSL_ENGINE_NOTFOUND:
 	case CURLE_SSL_ENGINE_SETFAILED:
 	case CURLE_SSL_ENGINE_INITFAILED:
-	case CURLE_SSL_CLIENTCERT:
+		what = "TLS handshake failed";
 		code = KUBE_ERR_TLS;
 		break;
 	default:
 		code = KUBE_ERR_TRANSPORT;
 	}
-	return err_set(e, code, "%s %s: %s%s%s%s", verb, url, curl_easy_strerror(cc),
-		       errbuf && *errbuf ? " (" : "", errbuf ? errbuf : "",
-		       errbuf && *errbuf ? ")" : "");
+	/* curl's own text is kept in parentheses: it names the precise cause */
+	if (what)
+		err_set(e, code, "%s %s: %s%s (%s%s%s)", verb, url, what, ca ? ca : "",
+			curl_easy_strerror(cc), errbuf && *errbuf ? ": " : "",
+			errbuf ? errbuf : "");
+	else
+		err_set(e, code, "%s %s: %s%s%s%s", verb, url, curl_easy_strerror(cc),
+			errbuf && *errbuf ? " (" : "", errbuf ? errbuf : "",
+			errbuf && *errbuf ? ")" : "");
+	free(ca);
+	return code;
 }
 
 /* Options every request shares: URL, TLS, auth, headers. */
@@ -509,7 +543,7 @@ static int perform(struct kube_client *c, const struct request *r, const char *a
 			rc = err_set(e, KUBE_ERR_TOO_LARGE, "%s %s: response larger than %zu bytes",
 				     r->verb, r->path, x->max);
 		else
-			rc = map_curl(cc, errbuf, r->verb, url, e);
+			rc = map_curl(c, cc, errbuf, r->verb, url, e);
 		goto out;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a->status);
@@ -546,6 +580,30 @@ static void throttle(struct kube_client *c, const char *verb, const char *path)
 	if (waited >= 1000)
 		log_v(2, "waited %" PRId64 " ms due to client-side throttling, not priority and fairness, request: %s %s",
 		      waited, verb, path);
+}
+
+/*
+ * The server says only "Unauthorized": add which request and which
+ * credential it refused, so the reader knows what to fix.
+ */
+static void explain_auth(struct kube_client *c, int rc, const char *verb, const char *path,
+			 struct err *e)
+{
+	char *cred;
+
+	if (rc != KUBE_ERR_UNAUTHORIZED)
+		return;
+	if (c->tok.file)
+		cred = xasprintf("the bearer token from file '%s'", c->tok.file);
+	else if (c->tok.static_token)
+		cred = xstrdup("the bearer token of the configuration");
+	else if (c->cert_file || c->cert_data)
+		cred = xstrdup("the client certificate");
+	else
+		cred = xstrdup("an anonymous request (no credentials configured)");
+	err_set(e, rc, "%s %s: %s: the API server did not accept %s", verb, path, err_msg(e),
+		cred);
+	free(cred);
 }
 
 /* Run a request with retries; *out (may be NULL) gets the decoded 2xx body. */
@@ -607,6 +665,7 @@ static int request(struct kube_client *c, const struct request *r, json_t **out,
 				       x.body.len > KUBE_ERROR_BODY_MAX ? KUBE_ERROR_BODY_MAX
 									: x.body.len,
 				       r->verb, r->path, e);
+		explain_auth(c, rc, r->verb, r->path, e);
 		goto out;
 	}
 	if (out) {
@@ -833,9 +892,10 @@ int kube_watch(struct kube_client *c, const char *path, kube_watch_fn fn, void *
 	} else if (w.rc) {
 		rc = w.rc;	/* e already says why */
 	} else if (cc != CURLE_OK) {
-		rc = map_curl(cc, errbuf, "watch", url, e);
+		rc = map_curl(c, cc, errbuf, "watch", url, e);
 	} else if (w.status != 200) {
 		rc = kube_status_error(w.status, w.errbody.data, w.errbody.len, "watch", path, e);
+		explain_auth(c, rc, "watch", path, e);
 	} else if (kube_ndjson_pending(&w.nd)) {
 		/* The stream ended without a final newline: finish that line. */
 		rc = kube_ndjson_feed(&w.nd, "\n", 1, watch_line, &w, e);

@@ -21,6 +21,7 @@
 #include "csi/client.h"
 #include "informer/informer.h"
 #include "kube/client.h"
+#include "kube/kubeconfig.h"
 #include "kube/objects.h"
 #include "provision/events.h"
 #include "workqueue/workqueue.h"
@@ -232,6 +233,48 @@ static int pv_exists_live(struct controller *c, const char *name, bool *exists, 
 	return rc;
 }
 
+/*
+ * Read a Secret's data for a CSI call (caller releases *out with
+ * csi_map_release). Fetched on every attempt, as upstream does, so a fixed
+ * Secret is picked up by the next retry. Values are never logged.
+ */
+static int fetch_secret(struct controller *c, const struct secret_ref *ref, struct csi_map *out,
+			struct err *e)
+{
+	char *path = xasprintf("/api/v1/namespaces/%s/secrets/%s", ref->namespace, ref->name);
+	json_t *obj = NULL, *data, *v;
+	const char *k;
+	size_t n = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = kube_get(c->kube, path, &obj, e);
+	free(path);
+	if (rc) {
+		err_prefix(e, "cannot get secret \"%s/%s\"", ref->namespace, ref->name);
+		return rc;
+	}
+	data = json_object_get(obj, "data");
+	out->items = xcalloc(json_object_size(data) + 1, sizeof(*out->items));
+	json_object_foreach(data, k, v) {
+		const char *b64 = json_string_value(v);
+		size_t len;
+		char *val = b64 ? kube_base64_decode(b64, strlen(b64), &len) : NULL;
+
+		if (!val) {
+			csi_map_release(out);
+			json_decref(obj);
+			return err_set(e, KUBE_ERR_DECODE, "secret \"%s/%s\": key \"%s\" is not "
+				       "valid base64", ref->namespace, ref->name, k);
+		}
+		out->items[n].key = xstrdup(k);
+		out->items[n].value = val;
+		out->n = ++n;
+	}
+	json_decref(obj);
+	return 0;
+}
+
 /* CreateVolume, then save the PV, then clear our mark. */
 static enum sync_result provision(struct controller *c, const struct kube_pvc *claim,
 				  const struct kube_storage_class *class, const char *key)
@@ -241,6 +284,7 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 	struct csi_volume vol;
 	struct plan_volume pv_in;
 	struct kube_pvc marked;
+	struct csi_map secrets = { NULL, 0 };
 	const struct kube_pvc *cur = claim;
 	const char **ckeys = NULL, **cvals = NULL;
 	struct err e = ERR_INIT;
@@ -267,6 +311,13 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 	event_emit(c->kube, c->o.component, "PersistentVolumeClaim", &cur->meta, EVENT_NORMAL,
 		   "Provisioning", "External provisioner is provisioning volume for claim \"%s\"", key);
 	csi_request_init(&cr, &r);
+	if (r.secrets[SECRET_PROVISIONER].name &&
+	    fetch_secret(c, &r.secrets[SECRET_PROVISIONER], &secrets, &e)) {
+		log_error("claim %s: %s", key, err_msg(&e));
+		claim_event(c, cur, EVENT_WARNING, "ProvisioningFailed", err_msg(&e));
+		goto out;
+	}
+	cr.req.secrets = secrets;
 	log_v(2, "claim %s: CreateVolume %s (%lld bytes)", key, r.name, (long long)r.required_bytes);
 	rc = csi_create_volume(c->csi, &cr.req, &vol, &e);
 	if (rc) {
@@ -288,7 +339,7 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 				      (long long)vol.capacity_bytes, (long long)r.required_bytes);
 
 		/* the mark stays until the volume is surely gone */
-		if (csi_delete_volume(c->csi, vol.volume_id, NULL, &de))
+		if (csi_delete_volume(c->csi, vol.volume_id, &secrets, &de))
 			log_error("claim %s: deleting the undersized volume %s failed: %s", key,
 				  vol.volume_id, err_msg(&de));
 		log_error("claim %s: %s", key, msg);
@@ -335,6 +386,7 @@ out:
 	free(cvals);
 	csi_volume_release(&vol);
 	csi_request_release(&cr);
+	csi_map_release(&secrets);
 	plan_request_release(&r);
 	kube_pvc_release(&marked);
 	err_release(&e);
@@ -353,6 +405,7 @@ static enum sync_result settle_deleted_claim(struct controller *c, const struct 
 	struct plan_request r;
 	struct csi_request cr = { 0 };
 	struct csi_volume vol;
+	struct csi_map secrets = { NULL, 0 };
 	struct err e = ERR_INIT;
 	enum sync_result res = SYNC_RETRY;
 	bool exists;
@@ -379,6 +432,12 @@ static enum sync_result settle_deleted_claim(struct controller *c, const struct 
 	free(r.name);
 	r.name = xstrdup(volume);
 	csi_request_init(&cr, &r);
+	if (r.secrets[SECRET_PROVISIONER].name &&
+	    fetch_secret(c, &r.secrets[SECRET_PROVISIONER], &secrets, &e)) {
+		log_error("claim %s: deleted before its volume was saved; %s", key, err_msg(&e));
+		goto out;
+	}
+	cr.req.secrets = secrets;
 	rc = csi_create_volume(c->csi, &cr.req, &vol, &e);
 	if (rc) {
 		if (plan_classify_csi_error(rc) == PLAN_ERR_IN_BACKGROUND) {
@@ -390,7 +449,7 @@ static enum sync_result settle_deleted_claim(struct controller *c, const struct 
 		      err_msg(&e));
 		goto unmark;
 	}
-	rc = csi_delete_volume(c->csi, vol.volume_id, NULL, &e);
+	rc = csi_delete_volume(c->csi, vol.volume_id, &secrets, &e);
 	if (rc) {
 		log_error("claim %s: deleted before its volume was saved; deleting volume %s failed, "
 			  "will retry: %s", key, vol.volume_id, err_msg(&e));
@@ -408,6 +467,7 @@ unmark:
 out:
 	csi_volume_release(&vol);
 	csi_request_release(&cr);
+	csi_map_release(&secrets);
 	plan_request_release(&r);
 	err_release(&e);
 	return res;
@@ -513,10 +573,53 @@ static int reconcile_pv_finalizer(struct controller *c, const struct kube_pv *pv
 	return rc;
 }
 
+/*
+ * The secret for DeleteVolume: from the PV's deletion annotations when both
+ * are there ("" = none; a Secret gone since is tolerated, as upstream), else
+ * from the class with only the claim's name and namespace to expand.
+ */
+static int deletion_secrets(struct controller *c, const struct kube_pv *pv, struct csi_map *out,
+			    struct err *e)
+{
+	const char *name = kube_strmap_get(&pv->meta.annotations, ANN_DELETION_SECRET_NAME);
+	const char *ns = kube_strmap_get(&pv->meta.annotations, ANN_DELETION_SECRET_NAMESPACE);
+	struct secret_ref ref = { NULL, NULL };
+	struct iobj *so = NULL;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (name && ns) {
+		if (!*name && !*ns)
+			return 0;
+		ref.name = xstrdup(name);
+		ref.namespace = xstrdup(ns);
+		rc = fetch_secret(c, &ref, out, e);
+		if (rc == KUBE_ERR_NOT_FOUND) {
+			log_warn("volume %s: %s; deleting without secrets", pv->meta.name, err_msg(e));
+			rc = 0;
+		}
+		goto out;
+	}
+	so = pv->storage_class_name ? informer_get(c->classes, pv->storage_class_name) : NULL;
+	if (so) {
+		const struct kube_storage_class *class = iobj_data(so);
+		struct secret_context ctx = { pv->meta.name, pv->claim_name, pv->claim_ns, NULL };
+
+		rc = secret_ref_resolve(&class->parameters, SECRET_PROVISIONER, &ctx, &ref, e);
+		if (!rc && ref.name)
+			rc = fetch_secret(c, &ref, out, e);
+	}
+out:
+	secret_ref_release(&ref);
+	iobj_unref(so);
+	return rc;
+}
+
 static enum sync_result sync_volume(struct controller *c, const char *name)
 {
 	struct iobj *o = informer_get(c->volumes, name);
 	const struct kube_pv *pv;
+	struct csi_map secrets = { NULL, 0 };
 	struct err e = ERR_INIT;
 	enum sync_result res = SYNC_RETRY;
 	const char *why;
@@ -540,8 +643,13 @@ static enum sync_result sync_volume(struct controller *c, const char *name)
 		res = SYNC_DONE;
 		goto out;
 	}
+	if (deletion_secrets(c, pv, &secrets, &e)) {
+		log_error("volume %s: %s", name, err_msg(&e));
+		volume_event(c, pv, EVENT_WARNING, "VolumeFailedDelete", err_msg(&e));
+		goto out;
+	}
 	log_v(2, "volume %s: DeleteVolume %s", name, pv->csi_volume_handle);
-	rc = csi_delete_volume(c->csi, pv->csi_volume_handle, NULL, &e);
+	rc = csi_delete_volume(c->csi, pv->csi_volume_handle, &secrets, &e);
 	if (rc) {
 		log_error("volume %s: DeleteVolume %s failed, will retry: %s", name,
 			  pv->csi_volume_handle, err_msg(&e));
@@ -574,6 +682,7 @@ static enum sync_result sync_volume(struct controller *c, const char *name)
 		 pv->csi_volume_handle);
 	res = SYNC_DONE;
 out:
+	csi_map_release(&secrets);
 	json_decref(patch);
 	free(path);
 	err_release(&e);

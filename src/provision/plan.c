@@ -234,6 +234,14 @@ int plan_create_request(const struct kube_pvc *claim, const struct kube_storage_
 		for (size_t i = 0; i < class->n_mount_options; i++)
 			out->mount_flags[out->n_mount_flags++] = xstrdup(class->mount_options[i]);
 	}
+	{
+		struct secret_context ctx = { out->name, claim->meta.name, claim->meta.namespace,
+					      &claim->meta.annotations };
+
+		for (int k = 0; k < SECRET_KINDS; k++)
+			if (secret_ref_resolve(params, k, &ctx, &out->secrets[k], e))
+				goto fail;
+	}
 	if (o->extra_create_metadata) {
 		add_param(out, &alloc, CSI_PREFIX "pvc/name", claim->meta.name);
 		add_param(out, &alloc, CSI_PREFIX "pvc/namespace", claim->meta.namespace);
@@ -261,8 +269,22 @@ void plan_request_release(struct plan_request *r)
 	}
 	free(r->param_keys);
 	free(r->param_values);
+	for (int k = 0; k < SECRET_KINDS; k++)
+		secret_ref_release(&r->secrets[k]);
 	memset(r, 0, sizeof(*r));
 }
+
+/* The secret references a PV carries in spec.csi. */
+static const struct {
+	enum secret_kind kind;
+	const char *field;
+} pv_secret_fields[] = {
+	{ SECRET_CONTROLLER_PUBLISH, "controllerPublishSecretRef" },
+	{ SECRET_NODE_STAGE, "nodeStageSecretRef" },
+	{ SECRET_NODE_PUBLISH, "nodePublishSecretRef" },
+	{ SECRET_CONTROLLER_EXPAND, "controllerExpandSecretRef" },
+	{ SECRET_NODE_EXPAND, "nodeExpandSecretRef" },
+};
 
 static json_t *string_array(char *const *items, size_t n)
 {
@@ -288,9 +310,31 @@ json_t *plan_pv(const struct kube_pvc *claim, const struct kube_storage_class *c
 			"volumeAttributes", attrs);
 	if (!req->block && req->fs_type)
 		json_object_set_new(csi, "fsType", json_string(req->fs_type));
+	if (o->controller_publish_readonly && req->n_access_modes == 1 &&
+	    req->access_modes[0] == PLAN_AM_MULTI_NODE_READER_ONLY)
+		json_object_set_new(csi, "readOnly", json_true());
+	for (size_t i = 0; i < sizeof(pv_secret_fields) / sizeof(pv_secret_fields[0]); i++) {
+		const struct secret_ref *ref = &req->secrets[pv_secret_fields[i].kind];
 
+		if (ref->name)
+			json_object_set_new(csi, pv_secret_fields[i].field,
+					    json_pack("{s:s, s:s}", "name", ref->name,
+						      "namespace", ref->namespace));
+	}
+
+	/* always present, "" when there is no secret: DeleteVolume reads them back */
 	ann = json_pack("{s:s, s:s, s:s}", ANN_PROVISIONED_BY, o->provisioner,
-			ANN_DELETION_SECRET_NAME, "", ANN_DELETION_SECRET_NAMESPACE, "");
+			ANN_DELETION_SECRET_NAME,
+			req->secrets[SECRET_PROVISIONER].name ? req->secrets[SECRET_PROVISIONER].name : "",
+			ANN_DELETION_SECRET_NAMESPACE,
+			req->secrets[SECRET_PROVISIONER].namespace ?
+			req->secrets[SECRET_PROVISIONER].namespace : "");
+	if (req->secrets[SECRET_CONTROLLER_MODIFY].name) {
+		json_object_set_new(ann, ANN_MODIFY_SECRET_NAME,
+				    json_string(req->secrets[SECRET_CONTROLLER_MODIFY].name));
+		json_object_set_new(ann, ANN_MODIFY_SECRET_NAMESPACE,
+				    json_string(req->secrets[SECRET_CONTROLLER_MODIFY].namespace));
+	}
 	meta = json_pack("{s:s, s:o}", "name", req->name, "annotations", ann);
 	if (!class->reclaim_policy || !strcmp(class->reclaim_policy, "Delete"))
 		json_object_set_new(meta, "finalizers", json_pack("[s]", FINALIZER_PV));

@@ -17,6 +17,7 @@
 
 #include "base/err.h"
 #include "kube/objects.h"
+#include "provision/secrets.h"
 
 /* Annotations and names shared with Kubernetes and upstream. */
 #define ANN_STORAGE_PROVISIONER "volume.kubernetes.io/storage-provisioner"
@@ -27,6 +28,8 @@
 #define ANN_MIGRATED_TO "pv.kubernetes.io/migrated-to"
 #define ANN_DELETION_SECRET_NAME "volume.kubernetes.io/provisioner-deletion-secret-name"
 #define ANN_DELETION_SECRET_NAMESPACE "volume.kubernetes.io/provisioner-deletion-secret-namespace"
+#define ANN_MODIFY_SECRET_NAME "volume.kubernetes.io/controller-modify-secret-name"
+#define ANN_MODIFY_SECRET_NAMESPACE "volume.kubernetes.io/controller-modify-secret-namespace"
 #define ATTR_PROVISIONER_IDENTITY "storage.kubernetes.io/csiProvisionerIdentity"
 
 /*
@@ -60,6 +63,7 @@ struct plan_opts {
 	const char *default_fstype;	/* NULL = none */
 	bool extra_create_metadata;
 	bool single_node_multi_writer;	/* driver has SINGLE_NODE_MULTI_WRITER */
+	bool controller_publish_readonly; /* --controller-publish-readonly */
 	char *const *class_whitelist;	/* NULL-terminated; NULL = every class */
 };
 
@@ -97,6 +101,7 @@ struct plan_request {
 	size_t n_mount_flags;
 	char **param_keys, **param_values;	/* what the driver gets as parameters */
 	size_t n_params;
+	struct secret_ref secrets[SECRET_KINDS];	/* resolved from the class */
 };
 
 /* Build the request, or fail with a message an operator can act on. */

@@ -258,8 +258,10 @@ static void test_request_parameters(void **state)
 	(void)state;
 	make_claim(&c, NULL, NULL);
 	make_class(&sc, ",\"parameters\":{\"replicas\":\"3\",\"csi.storage.k8s.io/fstype\":\"xfs\","
-		   "\"csi.storage.k8s.io/provisioner-secret-name\":\"s\","
-		   "\"csiProvisionerSecretName\":\"old\"},\"mountOptions\":[\"noatime\"]");
+		   "\"csi.storage.k8s.io/provisioner-secret-name\":\"s-${pvc.name}\","
+		   "\"csi.storage.k8s.io/provisioner-secret-namespace\":\"${pvc.namespace}\","
+		   "\"csiNodeStageSecretName\":\"old\",\"csiNodeStageSecretNamespace\":\"kube-system\"},"
+		   "\"mountOptions\":[\"noatime\"]");
 	o.extra_create_metadata = true;
 	assert_int_equal(plan_create_request(&c, &sc, &o, &r, &e), 0);
 	assert_string_equal(r.name, "pvc-" UID);
@@ -269,13 +271,17 @@ static void test_request_parameters(void **state)
 	assert_int_equal(r.n_mount_flags, 1);
 	assert_string_equal(r.mount_flags[0], "noatime");
 	assert_string_equal(param(&r, "replicas"), "3");
-	assert_string_equal(param(&r, "csiProvisionerSecretName"), "old");
+	assert_string_equal(param(&r, "csiNodeStageSecretName"), "old");	/* passed through */
+	assert_string_equal(r.secrets[SECRET_PROVISIONER].name, "s-data");
+	assert_string_equal(r.secrets[SECRET_PROVISIONER].namespace, "ns");
+	assert_string_equal(r.secrets[SECRET_NODE_STAGE].name, "old");
+	assert_null(r.secrets[SECRET_NODE_PUBLISH].name);
 	assert_null(param(&r, "csi.storage.k8s.io/fstype"));
 	assert_null(param(&r, "csi.storage.k8s.io/provisioner-secret-name"));
 	assert_string_equal(param(&r, "csi.storage.k8s.io/pvc/name"), "data");
 	assert_string_equal(param(&r, "csi.storage.k8s.io/pvc/namespace"), "ns");
 	assert_string_equal(param(&r, "csi.storage.k8s.io/pv/name"), "pvc-" UID);
-	assert_int_equal(r.n_params, 5);
+	assert_int_equal(r.n_params, 6);
 	plan_request_release(&r);
 	kube_storage_class_release(&sc);
 

@@ -35,7 +35,8 @@ static int setup(void **state)
 	struct err e = ERR_INIT;
 
 	fx->f = fake_driver_start();
-	if (csi_client_new(&fx->c, fake_driver_endpoint(fx->f), 5000, &e))
+	/* Generous: a 4 MiB reply under valgrind or TSan is slow. */
+	if (csi_client_new(&fx->c, fake_driver_endpoint(fx->f), 30000, &e))
 		fail_msg("csi_client_new: %s", err_msg(&e));
 	*state = fx;
 	return 0;
