@@ -300,14 +300,6 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 		err_release(&e);
 		return SYNC_RETRY;
 	}
-	if (!plan_claim_marked(claim)) {
-		if (mark_claim(c, claim, r.name, &marked, &e)) {
-			log_error("claim %s: cannot mark the claim before provisioning, will retry: %s",
-				  key, err_msg(&e));
-			goto out;
-		}
-		cur = &marked;
-	}
 	event_emit(c->kube, c->o.component, "PersistentVolumeClaim", &cur->meta, EVENT_NORMAL,
 		   "Provisioning", "External provisioner is provisioning volume for claim \"%s\"", key);
 	csi_request_init(&cr, &r);
@@ -318,6 +310,15 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 		goto out;
 	}
 	cr.req.secrets = secrets;
+	/* marked only now: whatever could fail before the first CreateVolume has */
+	if (!plan_claim_marked(claim)) {
+		if (mark_claim(c, claim, r.name, &marked, &e)) {
+			log_error("claim %s: cannot mark the claim before provisioning, will retry: %s",
+				  key, err_msg(&e));
+			goto out;
+		}
+		cur = &marked;
+	}
 	log_v(2, "claim %s: CreateVolume %s (%lld bytes)", key, r.name, (long long)r.required_bytes);
 	rc = csi_create_volume(c->csi, &cr.req, &vol, &e);
 	if (rc) {

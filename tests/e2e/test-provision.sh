@@ -1,0 +1,91 @@
+# tests/e2e/test-provision.sh - provisioning rules end to end: secrets and
+# templates, and bad classes that must leave a claim Pending with a Warning
+# event that names the problem.
+
+# Secrets named by the class (with templates) are fetched for CreateVolume
+# and DeleteVolume, and the PV carries the references the node side needs.
+test_secrets_and_templates() {
+  new_namespace sec1
+  k create secret generic -n sec1 prov-data --from-literal=password=not-logged >/dev/null
+  make_class sec1-class Delete 'parameters:
+  csi.storage.k8s.io/provisioner-secret-name: prov-${pvc.name}
+  csi.storage.k8s.io/provisioner-secret-namespace: ${pvc.namespace}
+  csi.storage.k8s.io/node-stage-secret-name: stage-${pvc.annotations['"'"'team'"'"']}
+  csi.storage.k8s.io/node-stage-secret-namespace: kube-system
+  csiNodePublishSecretName: pub
+  csiNodePublishSecretNamespace: ${pvc.namespace}'
+  k apply -f - <<YAML
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: data
+  namespace: sec1
+  annotations:
+    team: blue
+spec:
+  storageClassName: sec1-class
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests:
+      storage: 1Mi
+YAML
+  start_daemon main --csi-address="$CSI_ENDPOINT" --v=5
+  wait_bound sec1 data
+  local pv
+  pv=$(pv_of sec1 data)
+  [[ $(jp pv/$pv '{.metadata.annotations.volume\.kubernetes\.io/provisioner-deletion-secret-namespace}/{.metadata.annotations.volume\.kubernetes\.io/provisioner-deletion-secret-name}') == sec1/prov-data ]] ||
+    fail "deletion secret annotations"
+  [[ $(jp pv/$pv '{.spec.csi.nodeStageSecretRef.namespace}/{.spec.csi.nodeStageSecretRef.name}') == kube-system/stage-blue ]] ||
+    fail "nodeStageSecretRef"
+  [[ $(jp pv/$pv '{.spec.csi.nodePublishSecretRef.namespace}/{.spec.csi.nodePublishSecretRef.name}') == sec1/pub ]] ||
+    fail "nodePublishSecretRef from the deprecated keys"
+  [[ -z $(jp pv/$pv '{.spec.csi.controllerPublishSecretRef}') ]] || fail "unexpected controllerPublishSecretRef"
+  ! grep -q not-logged "$TEST_DIR/daemon-main.log" || fail "a secret value reached the log"
+  k delete -n sec1 pvc/data --wait=false
+  k wait "pv/$pv" --for=delete --timeout=60s
+  k delete namespace sec1 --wait=false
+  stop_daemon main
+}
+
+# Each bad class gets a Warning event naming what to fix; the claim stays
+# Pending without our mark (nothing was sent to the driver), and the daemon
+# serves a good claim meanwhile.
+test_bad_classes_get_events() {
+  new_namespace bad1
+  make_class bad1-missing-secret Delete 'parameters:
+  csi.storage.k8s.io/provisioner-secret-name: nowhere
+  csi.storage.k8s.io/provisioner-secret-namespace: bad1'
+  make_class bad1-template Delete 'parameters:
+  csi.storage.k8s.io/provisioner-secret-name: ${foo}
+  csi.storage.k8s.io/provisioner-secret-namespace: bad1'
+  make_class bad1-fstypes Delete 'parameters:
+  csi.storage.k8s.io/fstype: ext4
+  fstype: xfs'
+  make_class bad1-half-secret Delete 'parameters:
+  csi.storage.k8s.io/provisioner-secret-name: only-name'
+  make_class bad1-good Delete
+  make_claim bad1 missing bad1-missing-secret
+  make_claim bad1 template bad1-template
+  make_claim bad1 fstypes bad1-fstypes
+  make_claim bad1 half bad1-half-secret
+  make_claim bad1 good bad1-good
+  start_daemon main --csi-address="$CSI_ENDPOINT" --retry-interval-start=1s --retry-interval-max=2s
+  wait_bound bad1 good
+  wait_until 30 "missing secret event" event_says bad1 missing ProvisioningFailed 'cannot get secret "bad1/nowhere"'
+  wait_until 30 "bad template event" event_says bad1 template ProvisioningFailed 'invalid tokens: \["foo"\]'
+  wait_until 30 "two fstypes event" event_says bad1 fstypes ProvisioningFailed 'sets both'
+  wait_until 30 "half secret event" event_says bad1 half ProvisioningFailed 'needs both'
+  local c
+  for c in missing template fstypes half; do
+    [[ $(k get -n bad1 pvc/$c -o jsonpath='{.status.phase}') == Pending ]] || fail "$c is not Pending"
+    claim_unmarked bad1 $c || fail "$c carries our mark though nothing was sent to the driver"
+  done
+  # A claim without our mark goes away at once when deleted.
+  k delete -n bad1 pvc/missing --timeout=30s
+  # The secret appears: the next retry fetches it and provisions.
+  k create secret generic -n bad1 nowhere --from-literal=k=v >/dev/null
+  make_claim bad1 late bad1-missing-secret
+  wait_bound bad1 late
+  k delete namespace bad1 --wait=false
+  stop_daemon main
+}
