@@ -64,6 +64,16 @@ static const struct opt opts[] = {
 	  "pass the claim name and namespace and the PV name to CreateVolume as parameters" },
 	{ "controller-publish-readonly", NULL, OPT_BOOL, OFF(controller_publish_readonly), "false", 0, 0,
 	  "mark a PV readOnly when its only access mode is ReadOnlyMany" },
+	{ "leader-election", NULL, OPT_BOOL, OFF(leader_election), "false", 0, 0,
+	  "run several replicas: only the holder of a Lease provisions" },
+	{ "leader-election-namespace", NULL, OPT_STRING, OFF(leader_election_namespace), NULL, 0, 0,
+	  "namespace of the Lease (default: $POD_NAMESPACE, else the service account's, else default)" },
+	{ "leader-election-lease-duration", NULL, OPT_DURATION, OFF(le_lease_duration_ms), "15s", 1,
+	  INT64_MAX, "how long a standby waits after the last renewal before taking over" },
+	{ "leader-election-renew-deadline", NULL, OPT_DURATION, OFF(le_renew_deadline_ms), "10s", 1,
+	  INT64_MAX, "how long the leader keeps trying to renew before it gives up" },
+	{ "leader-election-retry-period", NULL, OPT_DURATION, OFF(le_retry_period_ms), "5s", 1,
+	  INT64_MAX, "interval between attempts to take or renew the Lease" },
 	{ "help", NULL, OPT_BOOL, OFF(show_help), "false", 0, 0, "print this help and exit" },
 	{ "version", NULL, OPT_BOOL, OFF(show_version), "false", 0, 0, "print the version and exit" },
 };
@@ -235,6 +245,12 @@ int config_parse(struct config *c, int argc, char *const argv[],
 	if (c->retry_start_ms > c->retry_max_ms)
 		return err_set(e, -1, "--retry-interval-start (%" PRId64 "ms) is longer than "
 			       "--retry-interval-max (%" PRId64 "ms)", c->retry_start_ms, c->retry_max_ms);
+	if (c->le_renew_deadline_ms >= c->le_lease_duration_ms)
+		return err_set(e, -1, "--leader-election-renew-deadline must be shorter than "
+			       "--leader-election-lease-duration");
+	if (c->le_retry_period_ms >= c->le_renew_deadline_ms)
+		return err_set(e, -1, "--leader-election-retry-period must be shorter than "
+			       "--leader-election-renew-deadline");
 	if (c->volume_name_uuid_length == 0)
 		return err_set(e, -1, "invalid value \"0\" for flag --volume-name-uuid-length: "
 			       "must be -1 (whole UID) or 1-32");

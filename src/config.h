@@ -34,6 +34,11 @@ struct config {
 	char *default_fstype;		/* --default-fstype */
 	bool extra_create_metadata;	/* --extra-create-metadata */
 	bool controller_publish_readonly; /* --controller-publish-readonly */
+	bool leader_election;		/* --leader-election */
+	char *leader_election_namespace; /* --leader-election-namespace; NULL = pod's namespace */
+	int64_t le_lease_duration_ms;	/* --leader-election-lease-duration */
+	int64_t le_renew_deadline_ms;	/* --leader-election-renew-deadline */
+	int64_t le_retry_period_ms;	/* --leader-election-retry-period */
 	bool show_help;			/* --help */
 	bool show_version;		/* --version */
 };

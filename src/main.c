@@ -20,11 +20,13 @@
 #include "csi/client.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
+#include "leader/leader.h"
 #include "provision/controller.h"
 
 #define RESYNC_MS (15 * 60 * 1000)
 #define KUBE_TIMEOUT_MS 30000
 #define PROBE_STEP_MS 1000
+#define SA_NAMESPACE_FILE "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 static const char *env_lookup(const char *name)
 {
@@ -37,6 +39,52 @@ static bool stop_requested(const sigset_t *set)
 	struct timespec zero = { 0, 0 };
 
 	return sigtimedwait(set, NULL, &zero) > 0;
+}
+
+/* Wait up to ms for SIGTERM/SIGINT; true when one came. */
+static bool wait_signal(const sigset_t *set, int64_t ms, int *sig)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+	int s = sigtimedwait(set, NULL, &ts);
+
+	if (s > 0 && sig)
+		*sig = s;
+	return s > 0;
+}
+
+/* The Lease's namespace: the flag, the pod's namespace, the service account's, "default". */
+static char *lease_namespace(const struct config *cfg)
+{
+	char *data = NULL;
+	size_t len;
+	struct err e = ERR_INIT;
+
+	if (cfg->leader_election_namespace && *cfg->leader_election_namespace)
+		return xstrdup(cfg->leader_election_namespace);
+	if (getenv("POD_NAMESPACE") && *getenv("POD_NAMESPACE"))
+		return xstrdup(getenv("POD_NAMESPACE"));
+	if (kube_read_file(SA_NAMESPACE_FILE, 256, &data, &len, &e) == 0 && len) {
+		while (len && (data[len - 1] == '\n' || data[len - 1] == ' '))
+			data[--len] = '\0';
+		if (len)
+			return data;
+	}
+	free(data);
+	err_release(&e);
+	return xstrdup("default");
+}
+
+/* hostname plus a random suffix: replicas on one host stay distinct. */
+static char *leader_identity(void)
+{
+	char host[256] = "unknown";
+	struct timeval tv;
+	unsigned seed;
+
+	gethostname(host, sizeof(host) - 1);
+	gettimeofday(&tv, NULL);
+	seed = (unsigned)(tv.tv_usec ^ (getpid() << 16));
+	return xasprintf("%s_%08x", host, (unsigned)rand_r(&seed) ^ (unsigned)tv.tv_sec);
 }
 
 static char *make_identity(const char *driver)
@@ -57,7 +105,8 @@ int main(int argc, char **argv)
 	struct csi_client *csi = NULL;
 	struct csi_controller_caps ccaps;
 	struct kube_config *kcfg = NULL;
-	struct kube_client *kube = NULL;
+	struct kube_client *kube = NULL, *le_kube = NULL;
+	struct leader *leader = NULL;
 	struct kube_client_opts kopts;
 	struct controller *ctl = NULL;
 	struct controller_opts copts;
@@ -164,6 +213,40 @@ int main(int argc, char **argv)
 	log_info("provisioning for \"%s\" (driver %s, identity %s)", copts.plan.provisioner, driver,
 		 identity);
 
+	if (cfg.leader_election) {
+		struct leader_opts lo;
+		char *ns = lease_namespace(&cfg), *name = leader_lease_name(copts.plan.provisioner);
+		char *who = leader_identity();
+
+		/* a client of its own: provisioning traffic must never starve renewals */
+		if (kube_client_new(&le_kube, kcfg, &kopts, &e)) {
+			log_error("cannot create the leader election client: %s", err_msg(&e));
+			free(ns);
+			free(name);
+			free(who);
+			goto out;
+		}
+		lo = (struct leader_opts){ ns, name, who, cfg.le_lease_duration_ms,
+					   cfg.le_renew_deadline_ms, cfg.le_retry_period_ms };
+		leader = leader_new(le_kube, &lo);
+		log_info("leader election: %s is a candidate for lease %s/%s", who, ns, name);
+		free(ns);
+		free(name);
+		free(who);
+		for (;;) {
+			if (leader_try_acquire(leader, &e) == 0)
+				break;
+			if (e.code != KUBE_ERR_CONFLICT)
+				log_warn("leader election: %s", err_msg(&e));
+			err_release(&e);
+			if (wait_signal(&sigs, cfg.le_retry_period_ms, &sig)) {
+				log_info("stopped while waiting to lead");
+				status = 0;
+				goto out;
+			}
+		}
+	}
+
 	ctl = controller_new(kube, csi, &copts);
 	if (controller_start(ctl, &e)) {
 		log_error("cannot start: %s", err_msg(&e));
@@ -171,13 +254,19 @@ int main(int argc, char **argv)
 	}
 	log_info("running");
 	for (;;) {
-		if (sigwait(&sigs, &sig) == 0 && (sig == SIGTERM || sig == SIGINT))
+		if (wait_signal(&sigs, 1000, &sig))
 			break;
+		if (leader && leader_lost(leader)) {
+			log_error("leader election: lease lost; exiting so a standby takes over");
+			goto out;
+		}
 	}
 	log_info("received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	status = 0;
 out:
 	controller_free(ctl);
+	leader_free(leader);	/* after the workers stopped: then hand the lease over */
+	kube_client_free(le_kube);
 	kube_client_free(kube);
 	kube_config_free(kcfg);
 	csi_client_free(csi);

@@ -126,6 +126,10 @@ static void test_bad_values(void **state)
 		{ "RETRY_INTERVAL", "abc", NULL, "RETRY_INTERVAL", "abc" },
 		{ "VERBOSE", "loud", NULL, "VERBOSE", "loud" },
 		{ NULL, NULL, "--retry-interval-start=10m", "--retry-interval-start", "--retry-interval-max" },
+		{ NULL, NULL, "--leader-election-renew-deadline=20s", "--leader-election-renew-deadline",
+		  "--leader-election-lease-duration" },
+		{ NULL, NULL, "--leader-election-retry-period=10s", "--leader-election-retry-period",
+		  "--leader-election-renew-deadline" },
 	};
 
 	(void)state;
