@@ -287,6 +287,7 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 	struct csi_map secrets = { NULL, 0 };
 	const struct kube_pvc *cur = claim;
 	const char **ckeys = NULL, **cvals = NULL;
+	struct plan_segment *segs = NULL;
 	struct err e = ERR_INIT;
 	enum sync_result res = SYNC_RETRY;
 	json_t *pv = NULL;
@@ -355,7 +356,20 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 		ckeys[i] = vol.context.items[i].key;
 		cvals[i] = vol.context.items[i].value;
 	}
-	pv_in = (struct plan_volume){ vol.volume_id, vol.capacity_bytes, ckeys, cvals, vol.context.n };
+	segs = xcalloc(vol.n_accessible_topology + 1, sizeof(*segs));
+	for (size_t t = 0; t < vol.n_accessible_topology; t++) {
+		const struct csi_map *m = &vol.accessible_topology[t];
+
+		segs[t].keys = xcalloc(m->n + 1, sizeof(char *));
+		segs[t].values = xcalloc(m->n + 1, sizeof(char *));
+		for (size_t i = 0; i < m->n; i++) {
+			((const char **)segs[t].keys)[i] = m->items[i].key;
+			((const char **)segs[t].values)[i] = m->items[i].value;
+		}
+		segs[t].n = m->n;
+	}
+	pv_in = (struct plan_volume){ vol.volume_id, vol.capacity_bytes, ckeys, cvals, vol.context.n,
+				      segs, vol.n_accessible_topology };
 	pv = plan_pv(claim, class, &c->o.plan, &r, &pv_in);
 	if (!pv) {
 		log_error("claim %s: cannot build the PersistentVolume object", key);
@@ -382,6 +396,11 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 	}
 	res = SYNC_DONE;
 out:
+	for (size_t t = 0; segs && t < vol.n_accessible_topology; t++) {
+		free((void *)segs[t].keys);
+		free((void *)segs[t].values);
+	}
+	free(segs);
 	json_decref(pv);
 	free(ckeys);
 	free(cvals);

@@ -351,6 +351,22 @@ json_t *plan_pv(const struct kube_pvc *claim, const struct kube_storage_class *c
 			 class->reclaim_policy ? class->reclaim_policy : "Delete",
 			 "storageClassName", plan_claim_class(claim),
 			 "volumeMode", req->block ? "Block" : "Filesystem");
+	if (vol->n_topology) {
+		/* one term per accessible segment (terms are ORed), each key In [value] */
+		json_t *terms = json_array();
+
+		for (size_t t = 0; t < vol->n_topology; t++) {
+			json_t *exprs = json_array();
+
+			for (size_t i = 0; i < vol->topology[t].n; i++)
+				json_array_append_new(exprs, json_pack("{s:s, s:s, s:[s]}",
+					"key", vol->topology[t].keys[i], "operator", "In",
+					"values", vol->topology[t].values[i]));
+			json_array_append_new(terms, json_pack("{s:o}", "matchExpressions", exprs));
+		}
+		json_object_set_new(spec, "nodeAffinity",
+				    json_pack("{s:{s:o}}", "required", "nodeSelectorTerms", terms));
+	}
 	if (class->n_mount_options && !req->block)
 		json_object_set_new(spec, "mountOptions",
 				    string_array(class->mount_options, class->n_mount_options));

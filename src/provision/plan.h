@@ -109,6 +109,13 @@ int plan_create_request(const struct kube_pvc *claim, const struct kube_storage_
 			const struct plan_opts *o, struct plan_request *out, struct err *e);
 void plan_request_release(struct plan_request *r);
 
+/* One topology segment, borrowed. */
+struct plan_segment {
+	const char *const *keys;
+	const char *const *values;
+	size_t n;
+};
+
 /* What the driver answered, borrowed. */
 struct plan_volume {
 	const char *volume_id;
@@ -116,6 +123,9 @@ struct plan_volume {
 	const char *const *context_keys;
 	const char *const *context_values;
 	size_t n_context;
+	/* accessible_topology: one segment (key/value pairs) per entry */
+	const struct plan_segment *topology;
+	size_t n_topology;
 };
 
 /* The PersistentVolume to create for the claim; caller owns the JSON. */

@@ -27,6 +27,8 @@ test_claim_bound_then_deleted() {
     fail "no provisioner identity in volumeAttributes"
   handle=$(jp pv/$pv '{.spec.csi.volumeHandle}')
   driver_has_volume "$handle" || fail "driver has no volume $handle"
+  [[ $(jp pv/$pv '{.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].key}={.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values[0]}') == "topology.hostpath.csi/node=$CSI_NODE_ID" ]] ||
+    fail "PV nodeAffinity does not carry the driver's accessible topology"
   jp pv/$pv '{.metadata.finalizers}' | grep -q 'external-provisioner.volume.kubernetes.io/finalizer' ||
     fail "the PV lacks our finalizer"
   wait_until 30 "our mark to leave the bound claim" claim_unmarked sk1 data

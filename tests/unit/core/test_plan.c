@@ -317,7 +317,10 @@ static void test_pv_object(void **state)
 	struct kube_pvc c;
 	struct kube_storage_class sc;
 	struct plan_request r;
-	struct plan_volume vol = { "vol-1", 2147483648LL, ckeys, cvals, 2 };
+	static const char *const tkeys[] = { "topology.hostpath.csi/node", "zone" };
+	static const char *const tvals[] = { "node-1", "z1" };
+	const struct plan_segment seg = { tkeys, tvals, 2 };
+	struct plan_volume vol = { "vol-1", 2147483648LL, ckeys, cvals, 2, &seg, 1 };
 	struct err e = ERR_INIT;
 	json_t *pv, *spec, *csi;
 
@@ -354,6 +357,17 @@ static void test_pv_object(void **state)
 	/* the driver's volume_context wins over our identity, as upstream */
 	assert_string_equal(json_string_value(json_object_get(json_object_get(csi, "volumeAttributes"),
 							      ATTR_PROVISIONER_IDENTITY)), "driver-says");
+	{
+		json_t *term = json_array_get(json_object_get(json_object_get(json_object_get(spec,
+			"nodeAffinity"), "required"), "nodeSelectorTerms"), 0);
+		json_t *expr = json_array_get(json_object_get(term, "matchExpressions"), 1);
+		char *dump = json_dumps(expr, JSON_SORT_KEYS | JSON_COMPACT);
+
+		assert_string_equal(dump, "{\"key\":\"zone\",\"operator\":\"In\",\"values\":[\"z1\"]}");
+		free(dump);
+	}
+	/* Retain: no finalizer of ours */
+	assert_null(json_object_get(json_object_get(pv, "metadata"), "finalizers"));
 	json_decref(pv);
 
 	/* capacity 0 from the driver means the requested size */
