@@ -74,6 +74,10 @@ static const struct opt opts[] = {
 	  INT64_MAX, "how long the leader keeps trying to renew before it gives up" },
 	{ "leader-election-retry-period", NULL, OPT_DURATION, OFF(le_retry_period_ms), "5s", 1,
 	  INT64_MAX, "interval between attempts to take or renew the Lease" },
+	{ "http-endpoint", NULL, OPT_STRING, OFF(http_endpoint), NULL, 0, 0,
+	  "serve metrics and health checks on host:port (\":8080\" = all interfaces)" },
+	{ "metrics-path", NULL, OPT_STRING, OFF(metrics_path), "/metrics", 0, 0,
+	  "path of the Prometheus metrics on --http-endpoint" },
 	{ "help", NULL, OPT_BOOL, OFF(show_help), "false", 0, 0, "print this help and exit" },
 	{ "version", NULL, OPT_BOOL, OFF(show_version), "false", 0, 0, "print the version and exit" },
 };
@@ -258,6 +262,9 @@ int config_parse(struct config *c, int argc, char *const argv[],
 		return err_set(e, -1, "--volume-name-prefix must not be empty");
 	if (!c->csi_address || !*c->csi_address)
 		return err_set(e, -1, "--csi-address must not be empty");
+	if (c->metrics_path && c->metrics_path[0] != '/')
+		return err_set(e, -1, "invalid value \"%s\" for flag --metrics-path: must start with /",
+			       c->metrics_path);
 	if (c->provisioner && !*c->provisioner) {
 		free(c->provisioner);
 		c->provisioner = NULL;

@@ -39,6 +39,8 @@ struct config {
 	int64_t le_lease_duration_ms;	/* --leader-election-lease-duration */
 	int64_t le_renew_deadline_ms;	/* --leader-election-renew-deadline */
 	int64_t le_retry_period_ms;	/* --leader-election-retry-period */
+	char *http_endpoint;		/* --http-endpoint; NULL = no HTTP server */
+	char *metrics_path;		/* --metrics-path */
 	bool show_help;			/* --help */
 	bool show_version;		/* --version */
 };

@@ -6,7 +6,9 @@
  * and collected here with sigwait, so SIGTERM always means an orderly stop:
  * intake stops, workers finish their current call, and we exit 0.
  */
+#include <dirent.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +22,129 @@
 #include "csi/client.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
+#include "http/server.h"
 #include "leader/leader.h"
+#include "metrics/metrics.h"
 #include "provision/controller.h"
 
 #define RESYNC_MS (15 * 60 * 1000)
 #define KUBE_TIMEOUT_MS 30000
 #define PROBE_STEP_MS 1000
 #define SA_NAMESPACE_FILE "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+/* What the HTTP checks and metric collectors read; written before they run. */
+struct app {
+	struct controller *_Atomic ctl;
+	struct leader *leader;
+	struct csi_client *csi;
+	struct metric *csi_ops, *leading, *rss, *cpu, *fds, *start_time;
+	const char *driver;
+	const char *lease_name;
+};
+
+static bool ready_check(void *ctx, const char **why)
+{
+	struct app *a = ctx;
+	struct controller *ctl = atomic_load(&a->ctl);
+
+	if (a->leader && !leader_is_leader(a->leader)) {
+		*why = "standing by for the leader";
+		return true;	/* a standby is healthy and ready to take over */
+	}
+	if (!ctl || !controller_synced(ctl)) {
+		*why = "caches not synced yet";
+		return false;
+	}
+	return true;
+}
+
+static bool leader_check(void *ctx, const char **why)
+{
+	struct app *a = ctx;
+
+	if (a->leader && leader_lost(a->leader)) {
+		*why = "lease lost";
+		return false;
+	}
+	return true;
+}
+
+static void on_csi_call(void *ctx, const char *method, int code, double seconds)
+{
+	struct app *a = ctx;
+	const char *labels[] = { a->driver, method, csi_code_name(code) };
+
+	metric_observe(a->csi_ops, labels, seconds);
+}
+
+/* Process gauges from /proc, as the Go client library exports them. */
+static void collect_process(void *ctx, struct metrics *m)
+{
+	struct app *a = ctx;
+	FILE *f;
+	long pages = 0, ticks = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	unsigned long utime = 0, stime = 0;
+	int nfd = 0;
+	DIR *d;
+	struct dirent *de;
+
+	(void)m;
+	if ((f = fopen("/proc/self/statm", "r"))) {
+		if (fscanf(f, "%*s %ld", &pages) != 1)
+			pages = 0;
+		fclose(f);
+	}
+	if ((f = fopen("/proc/self/stat", "r"))) {
+		/* fields 14, 15 (utime, stime) and 22 (starttime); comm is in parentheses */
+		char buf[1024], *p;
+
+		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')'))) {
+			/* after ")": p reaches field idx + 3, so utime (14) at 11, stime (15) at 12 */
+			for (int idx = 0; *p && idx <= 12; idx++) {
+				while (*p && *p != ' ')
+					p++;
+				while (*p == ' ')
+					p++;
+				if (idx == 11)
+					utime = strtoul(p, NULL, 10);
+				else if (idx == 12)
+					stime = strtoul(p, NULL, 10);
+			}
+		}
+		fclose(f);
+	}
+	if ((d = opendir("/proc/self/fd"))) {
+		while ((de = readdir(d)))
+			nfd += de->d_name[0] != '.';
+		closedir(d);
+	}
+	metric_set(a->rss, NULL, (double)pages * page);
+	metric_set(a->cpu, NULL, (double)(utime + stime) / ticks);
+	metric_set(a->fds, NULL, nfd - 1);	/* less the one opendir holds */
+	if (a->leading) {
+		const char *labels[] = { a->lease_name };
+
+		metric_set(a->leading, labels, a->leader && leader_is_leader(a->leader) ? 1 : 0);
+	}
+}
+
+static const double csi_buckets[] = { 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 25, 50, 120, 300, 600 };
+static const char *const csi_labels[] = { "driver_name", "method_name", "grpc_status_code", NULL };
+static const char *const leader_labels[] = { "name", NULL };
+
+static void register_metrics(struct app *a, struct metrics *m)
+{
+	a->csi_ops = metrics_add(m, METRIC_HISTOGRAM, "csi_sidecar_operations_seconds",
+				 "Duration of CSI calls", csi_labels, csi_buckets,
+				 sizeof(csi_buckets) / sizeof(csi_buckets[0]));
+	a->rss = metrics_add(m, METRIC_GAUGE, "process_resident_memory_bytes",
+			     "Resident memory in bytes", NULL, NULL, 0);
+	a->cpu = metrics_add(m, METRIC_GAUGE, "process_cpu_seconds_total",
+			     "User and system CPU time in seconds", NULL, NULL, 0);
+	a->fds = metrics_add(m, METRIC_GAUGE, "process_open_fds", "Open file descriptors",
+			     NULL, NULL, 0);
+	metrics_add_collector(m, collect_process, a);
+}
 
 static const char *env_lookup(const char *name)
 {
@@ -107,6 +225,10 @@ int main(int argc, char **argv)
 	struct kube_config *kcfg = NULL;
 	struct kube_client *kube = NULL, *le_kube = NULL;
 	struct leader *leader = NULL;
+	struct metrics *metrics = metrics_new();
+	struct http_server *http = NULL;
+	struct app app;
+	char *lease_name = NULL;
 	struct kube_client_opts kopts;
 	struct controller *ctl = NULL;
 	struct controller_opts copts;
@@ -177,6 +299,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_info("CSI driver %s %s is ready", driver, vendor_version ? vendor_version : "");
+	memset(&app, 0, sizeof(app));
+	app.csi = csi;
+	app.driver = driver;
+	register_metrics(&app, metrics);
+	csi_client_set_observer(csi, on_csi_call, &app);
 
 	if (kube_config_load(&kcfg, cfg.kubeconfig, &e)) {
 		log_error("cannot load the Kubernetes client configuration: %s", err_msg(&e));
@@ -214,8 +341,27 @@ int main(int argc, char **argv)
 		 identity);
 
 	if (cfg.leader_election) {
+		app.leading = metrics_add(metrics, METRIC_GAUGE, "leader_election_master_status",
+					  "1 while this replica leads", leader_labels, NULL, 0);
+		lease_name = leader_lease_name(copts.plan.provisioner);
+		app.lease_name = lease_name;
+	}
+	if (cfg.http_endpoint && *cfg.http_endpoint) {
+		struct http_opts ho = { cfg.http_endpoint, cfg.metrics_path, metrics, ready_check,
+					cfg.leader_election ? leader_check : NULL, &app };
+
+		if (http_server_start(&http, &ho, &e)) {
+			log_error("%s", err_msg(&e));
+			goto out;
+		}
+		log_info("serving metrics and health checks on %s (port %d)", cfg.http_endpoint,
+			 http_server_port(http));
+	}
+	copts.metrics = metrics;
+
+	if (cfg.leader_election) {
 		struct leader_opts lo;
-		char *ns = lease_namespace(&cfg), *name = leader_lease_name(copts.plan.provisioner);
+		char *ns = lease_namespace(&cfg), *name = xstrdup(lease_name);
 		char *who = leader_identity();
 
 		/* a client of its own: provisioning traffic must never starve renewals */
@@ -229,6 +375,7 @@ int main(int argc, char **argv)
 		lo = (struct leader_opts){ ns, name, who, cfg.le_lease_duration_ms,
 					   cfg.le_renew_deadline_ms, cfg.le_retry_period_ms };
 		leader = leader_new(le_kube, &lo);
+		app.leader = leader;
 		log_info("leader election: %s is a candidate for lease %s/%s", who, ns, name);
 		free(ns);
 		free(name);
@@ -248,6 +395,7 @@ int main(int argc, char **argv)
 	}
 
 	ctl = controller_new(kube, csi, &copts);
+	atomic_store(&app.ctl, ctl);
 	if (controller_start(ctl, &e)) {
 		log_error("cannot start: %s", err_msg(&e));
 		goto out;
@@ -264,12 +412,15 @@ int main(int argc, char **argv)
 	log_info("received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	status = 0;
 out:
+	http_server_free(http);	/* first: its checks read what follows */
 	controller_free(ctl);
 	leader_free(leader);	/* after the workers stopped: then hand the lease over */
 	kube_client_free(le_kube);
 	kube_client_free(kube);
 	kube_config_free(kcfg);
 	csi_client_free(csi);
+	metrics_free(metrics);
+	free(lease_name);
 	err_release(&e);
 	free(driver);
 	free(vendor_version);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "csi/client.h"
@@ -23,6 +24,7 @@
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "kube/objects.h"
+#include "metrics/metrics.h"
 #include "provision/events.h"
 #include "workqueue/workqueue.h"
 
@@ -51,7 +53,69 @@ struct controller {
 	struct worker claim_worker, volume_worker;
 	pthread_t *threads;
 	size_t nthreads;
+
+	/* metric families, NULL without a registry */
+	struct metric *provision_total, *provision_failed, *provision_seconds;
+	struct metric *delete_total, *delete_failed, *delete_seconds;
+	struct metric *queue_depth, *queue_retries;
 };
+
+static const double op_buckets[] = { 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 25, 50, 120, 300, 600 };
+static const char *const class_source_labels[] = { "class", "source", NULL };
+static const char *const class_labels[] = { "class", NULL };
+static const char *const queue_labels[] = { "name", NULL };
+
+static void count(struct metric *f, const char *const *values, double v)
+{
+	if (f)
+		metric_add(f, values, v);
+}
+
+static void observe(struct metric *f, const char *const *values, double v)
+{
+	if (f)
+		metric_observe(f, values, v);
+}
+
+static void collect_queues(void *ctx, struct metrics *m)
+{
+	struct controller *c = ctx;
+	const char *claims[] = { "claims" }, *volumes[] = { "volumes" };
+
+	(void)m;
+	metric_set(c->queue_depth, claims, (double)wq_len(c->claim_q));
+	metric_set(c->queue_depth, volumes, (double)wq_len(c->volume_q));
+}
+
+static void register_metrics(struct controller *c, struct metrics *m)
+{
+	if (!m)
+		return;
+	c->provision_total = metrics_add(m, METRIC_COUNTER,
+		"controller_persistentvolumeclaim_provision_total",
+		"Claims provisioned (PersistentVolume saved)", class_source_labels, NULL, 0);
+	c->provision_failed = metrics_add(m, METRIC_COUNTER,
+		"controller_persistentvolumeclaim_provision_failed_total",
+		"Failed provisioning attempts", class_source_labels, NULL, 0);
+	c->provision_seconds = metrics_add(m, METRIC_HISTOGRAM,
+		"controller_persistentvolumeclaim_provision_duration_seconds",
+		"Duration of successful provisioning attempts", class_source_labels,
+		op_buckets, sizeof(op_buckets) / sizeof(op_buckets[0]));
+	c->delete_total = metrics_add(m, METRIC_COUNTER, "controller_persistentvolume_delete_total",
+		"Volumes deleted with their PersistentVolume", class_labels, NULL, 0);
+	c->delete_failed = metrics_add(m, METRIC_COUNTER,
+		"controller_persistentvolume_delete_failed_total", "Failed deletion attempts",
+		class_labels, NULL, 0);
+	c->delete_seconds = metrics_add(m, METRIC_HISTOGRAM,
+		"controller_persistentvolume_delete_duration_seconds",
+		"Duration of successful deletions", class_labels,
+		op_buckets, sizeof(op_buckets) / sizeof(op_buckets[0]));
+	c->queue_depth = metrics_add(m, METRIC_GAUGE, "workqueue_depth",
+		"Keys ready to be processed", queue_labels, NULL, 0);
+	c->queue_retries = metrics_add(m, METRIC_COUNTER, "workqueue_retries_total",
+		"Keys requeued after a failure", queue_labels, NULL, 0);
+	metrics_add_collector(m, collect_queues, c);
+}
 
 /* Informer adapters: the kube decoders with the informer's generic shape. */
 static int decode_pvc(json_t *j, void *out, struct err *e) { return kube_pvc_decode(j, out, e); }
@@ -551,7 +615,18 @@ static enum sync_result sync_claim(struct controller *c, const char *key)
 		log_v(4, "claim %s: PersistentVolume %s already exists", key, pv_name);
 		goto out;
 	}
-	res = provision(c, claim, class, key);
+	{
+		const char *labels[] = { class->meta.name, "" };
+		int64_t start = clock_now_ms();
+
+		res = provision(c, claim, class, key);
+		if (res == SYNC_DONE) {
+			count(c->provision_total, labels, 1);
+			observe(c->provision_seconds, labels, (clock_now_ms() - start) / 1000.0);
+		} else {
+			count(c->provision_failed, labels, 1);
+		}
+	}
 out:
 	free(pv_name);
 	err_release(&e);
@@ -642,7 +717,8 @@ static enum sync_result sync_volume(struct controller *c, const char *name)
 	struct csi_map secrets = { NULL, 0 };
 	struct err e = ERR_INIT;
 	enum sync_result res = SYNC_RETRY;
-	const char *why;
+	const char *why, *labels[1] = { NULL };
+	int64_t start = 0;
 	char *path = NULL;
 	json_t *patch = NULL;
 	int rc;
@@ -668,6 +744,8 @@ static enum sync_result sync_volume(struct controller *c, const char *name)
 		volume_event(c, pv, EVENT_WARNING, "VolumeFailedDelete", err_msg(&e));
 		goto out;
 	}
+	labels[0] = pv->storage_class_name ? pv->storage_class_name : "";
+	start = clock_now_ms();
 	log_v(2, "volume %s: DeleteVolume %s", name, pv->csi_volume_handle);
 	rc = csi_delete_volume(c->csi, pv->csi_volume_handle, &secrets, &e);
 	if (rc) {
@@ -700,8 +778,12 @@ static enum sync_result sync_volume(struct controller *c, const char *name)
 	}
 	log_info("volume %s: deleted volume %s and its PersistentVolume", name,
 		 pv->csi_volume_handle);
+	count(c->delete_total, labels, 1);
+	observe(c->delete_seconds, labels, (clock_now_ms() - start) / 1000.0);
 	res = SYNC_DONE;
 out:
+	if (res != SYNC_DONE && labels[0])
+		count(c->delete_failed, labels, 1);
 	csi_map_release(&secrets);
 	json_decref(patch);
 	free(path);
@@ -721,6 +803,8 @@ static void *work(void *arg)
 			wq_forget(w->q, key);
 			break;
 		case SYNC_RETRY:
+			count(w->c->queue_retries, w->q == w->c->claim_q ? (const char *[]){ "claims" }
+			      : (const char *[]){ "volumes" }, 1);
 			wq_add_rate_limited(w->q, key);
 			log_v(2, "%s: retry %u scheduled", key, wq_failures(w->q, key));
 			break;
@@ -752,6 +836,7 @@ struct controller *controller_new(struct kube_client *kube, struct csi_client *c
 	informer_add_handler(c->claims, on_claim, c);
 	informer_add_handler(c->volumes, on_volume, c);
 	informer_add_handler(c->classes, on_class, c);
+	register_metrics(c, o->metrics);
 	return c;
 }
 
@@ -782,6 +867,12 @@ int controller_start(struct controller *c, struct err *e)
 		c->nthreads++;
 	}
 	return 0;
+}
+
+bool controller_synced(struct controller *c)
+{
+	return informer_synced(c->claims) && informer_synced(c->volumes) &&
+	       informer_synced(c->classes);
 }
 
 void controller_stop(struct controller *c)

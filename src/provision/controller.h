@@ -10,6 +10,7 @@
 #ifndef PROVISION_CONTROLLER_H
 #define PROVISION_CONTROLLER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/err.h"
@@ -18,6 +19,7 @@
 struct kube_client;
 struct csi_client;
 struct controller;
+struct metrics;
 
 struct controller_opts {
 	struct plan_opts plan;		/* strings borrowed for the controller's life */
@@ -25,6 +27,7 @@ struct controller_opts {
 	int64_t retry_start_ms, retry_max_ms;
 	int64_t resync_ms;
 	const char *component;		/* event source */
+	struct metrics *metrics;	/* NULL = none; borrowed */
 };
 
 /* Clients and options are borrowed until controller_free. */
@@ -34,6 +37,8 @@ struct controller *controller_new(struct kube_client *kube, struct csi_client *c
 int controller_start(struct controller *c, struct err *e);
 /* Stop intake, let workers finish their current key, join everything. */
 void controller_stop(struct controller *c);
+/* Whether every informer has its first list (for /readyz). */
+bool controller_synced(struct controller *c);
 void controller_free(struct controller *c);	/* accepts NULL */
 
 #endif

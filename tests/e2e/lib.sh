@@ -128,3 +128,13 @@ claim_unmarked() {
   f=$(k get -n "$1" "pvc/$2" -o jsonpath='{.metadata.finalizers} {.metadata.annotations}')
   [[ $f != *csi-provisioner.dev/* ]]
 }
+
+# free_port - a TCP port on 127.0.0.1 that nothing listens on right now.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# metric_value URL SERIES - the value of one exposition line, exact series match.
+metric_value() {
+  curl -fsS "$1" | awk -v s="$2" 'index($0, s " ") == 1 { print $NF; found = 1 } END { exit !found }'
+}

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * metrics.c - a small Prometheus registry (see metrics.h).
+ *
+ * DESIGN: `mu` guards every family's series map and values. Collectors run
+ * before rendering without `mu` held (they call metric_set, which takes it).
+ * Series keys are the label values joined by \x1f, a byte that cannot
+ * appear in our label values.
+ */
+#include "metrics/metrics.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/hmap.h"
+#include "base/xalloc.h"
+
+struct series {
+	char **values;		/* label values */
+	double value;		/* counter/gauge; histogram sum */
+	unsigned long long count;
+	unsigned long long *bucket_counts;
+};
+
+struct metric {
+	enum metric_type type;
+	const char *name, *help;
+	const char *const *labels;
+	size_t nlabels;
+	const double *buckets;
+	size_t nbuckets;
+	struct hmap series;
+	char **order;		/* keys in creation order, for stable output */
+	size_t norder, order_alloc;
+	struct metrics *owner;
+};
+
+struct collector {
+	metrics_collect_fn fn;
+	void *ctx;
+};
+
+struct metrics {
+	pthread_mutex_t mu;
+	struct metric **families;
+	size_t n, alloc;
+	struct collector *collectors;
+	size_t ncollectors, collectors_alloc;
+};
+
+struct metrics *metrics_new(void)
+{
+	struct metrics *m = xcalloc(1, sizeof(*m));
+
+	pthread_mutex_init(&m->mu, NULL);
+	return m;
+}
+
+struct metric *metrics_add(struct metrics *m, enum metric_type type, const char *name,
+			   const char *help, const char *const *labels,
+			   const double *buckets, size_t nbuckets)
+{
+	struct metric *f = xcalloc(1, sizeof(*f));
+
+	f->type = type;
+	f->name = name;
+	f->help = help;
+	f->labels = labels;
+	while (labels && labels[f->nlabels])
+		f->nlabels++;
+	f->buckets = buckets;
+	f->nbuckets = nbuckets;
+	f->owner = m;
+	pthread_mutex_lock(&m->mu);
+	m->families = xgrow(m->families, m->n + 1, &m->alloc, sizeof(*m->families));
+	m->families[m->n++] = f;
+	pthread_mutex_unlock(&m->mu);
+	return f;
+}
+
+void metrics_add_collector(struct metrics *m, metrics_collect_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&m->mu);
+	m->collectors = xgrow(m->collectors, m->ncollectors + 1, &m->collectors_alloc,
+			      sizeof(*m->collectors));
+	m->collectors[m->ncollectors++] = (struct collector){ fn, ctx };
+	pthread_mutex_unlock(&m->mu);
+}
+
+/* Find or create the series; caller holds mu. */
+static struct series *series_of(struct metric *f, const char *const *values)
+{
+	struct buf key;
+	struct series *s;
+
+	buf_init(&key, (size_t)-1 / 2);
+	for (size_t i = 0; i < f->nlabels; i++) {
+		const char *v = values && values[i] ? values[i] : "";
+
+		buf_append(&key, v, strlen(v));
+		buf_append(&key, "\x1f", 1);
+	}
+	buf_append(&key, "", 0);
+	s = hmap_get(&f->series, key.data);
+	if (!s) {
+		s = xcalloc(1, sizeof(*s));
+		s->values = xcalloc(f->nlabels + 1, sizeof(char *));
+		for (size_t i = 0; i < f->nlabels; i++)
+			s->values[i] = xstrdup(values && values[i] ? values[i] : "");
+		if (f->type == METRIC_HISTOGRAM)
+			s->bucket_counts = xcalloc(f->nbuckets + 1, sizeof(*s->bucket_counts));
+		hmap_put(&f->series, key.data, s);
+		f->order = xgrow(f->order, f->norder + 1, &f->order_alloc, sizeof(char *));
+		f->order[f->norder++] = xstrdup(key.data);
+	}
+	buf_release(&key);
+	return s;
+}
+
+void metric_add(struct metric *f, const char *const *values, double delta)
+{
+	pthread_mutex_lock(&f->owner->mu);
+	series_of(f, values)->value += delta;
+	pthread_mutex_unlock(&f->owner->mu);
+}
+
+void metric_set(struct metric *f, const char *const *values, double v)
+{
+	pthread_mutex_lock(&f->owner->mu);
+	series_of(f, values)->value = v;
+	pthread_mutex_unlock(&f->owner->mu);
+}
+
+void metric_observe(struct metric *f, const char *const *values, double v)
+{
+	struct series *s;
+
+	pthread_mutex_lock(&f->owner->mu);
+	s = series_of(f, values);
+	s->value += v;
+	s->count++;
+	for (size_t i = 0; i < f->nbuckets; i++)
+		if (v <= f->buckets[i])
+			s->bucket_counts[i]++;
+	pthread_mutex_unlock(&f->owner->mu);
+}
+
+/* Label values escaped as the exposition format asks: \\ \" \n. */
+static int put_labels(struct buf *out, const struct metric *f, const struct series *s,
+		      const char *extra_name, const char *extra_value)
+{
+	int rc = 0;
+	bool any = f->nlabels || extra_name;
+
+	if (!any)
+		return 0;
+	rc |= buf_append(out, "{", 1);
+	for (size_t i = 0; i <= f->nlabels; i++) {
+		const char *name = i < f->nlabels ? f->labels[i] : extra_name;
+		const char *v = i < f->nlabels ? s->values[i] : extra_value;
+
+		if (!name)
+			break;
+		rc |= buf_appendf(out, "%s%s=\"", i ? "," : "", name);
+		for (const char *p = v; *p; p++) {
+			if (*p == '\\' || *p == '"')
+				rc |= buf_appendf(out, "\\%c", *p);
+			else if (*p == '\n')
+				rc |= buf_append(out, "\\n", 2);
+			else
+				rc |= buf_append(out, p, 1);
+		}
+		rc |= buf_append(out, "\"", 1);
+	}
+	rc |= buf_append(out, "}", 1);
+	return rc;
+}
+
+static int put_number(struct buf *out, double v)
+{
+	if (isinf(v))
+		return buf_appendf(out, " %s\n", v > 0 ? "+Inf" : "-Inf");
+	if (v == (double)(long long)v && fabs(v) < 1e15)
+		return buf_appendf(out, " %lld\n", (long long)v);
+	return buf_appendf(out, " %.17g\n", v);
+}
+
+int metrics_render(struct metrics *m, struct buf *out)
+{
+	static const char *const types[] = { "counter", "gauge", "histogram" };
+	size_t ncollectors;
+	int rc = 0;
+
+	pthread_mutex_lock(&m->mu);
+	ncollectors = m->ncollectors;
+	pthread_mutex_unlock(&m->mu);
+	for (size_t i = 0; i < ncollectors; i++)
+		m->collectors[i].fn(m->collectors[i].ctx, m);
+
+	pthread_mutex_lock(&m->mu);
+	for (size_t i = 0; i < m->n; i++) {
+		struct metric *f = m->families[i];
+
+		rc |= buf_appendf(out, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name,
+				  types[f->type]);
+		for (size_t k = 0; k < f->norder; k++) {
+			struct series *s = hmap_get(&f->series, f->order[k]);
+
+			if (f->type != METRIC_HISTOGRAM) {
+				rc |= buf_appendf(out, "%s", f->name);
+				rc |= put_labels(out, f, s, NULL, NULL);
+				rc |= put_number(out, s->value);
+				continue;
+			}
+			for (size_t b = 0; b <= f->nbuckets; b++) {
+				char le[32];
+
+				if (b < f->nbuckets)
+					snprintf(le, sizeof(le), "%g", f->buckets[b]);
+				else
+					snprintf(le, sizeof(le), "+Inf");
+				rc |= buf_appendf(out, "%s_bucket", f->name);
+				rc |= put_labels(out, f, s, "le", le);
+				rc |= put_number(out, (double)(b < f->nbuckets ? s->bucket_counts[b]
+									  : s->count));
+			}
+			rc |= buf_appendf(out, "%s_sum", f->name);
+			rc |= put_labels(out, f, s, NULL, NULL);
+			rc |= put_number(out, s->value);
+			rc |= buf_appendf(out, "%s_count", f->name);
+			rc |= put_labels(out, f, s, NULL, NULL);
+			rc |= put_number(out, (double)s->count);
+		}
+	}
+	pthread_mutex_unlock(&m->mu);
+	return rc ? -1 : 0;
+}
+
+static void free_series(void *ctx, const char *key, void *value)
+{
+	struct series *s = value;
+	struct metric *f = ctx;
+
+	(void)key;
+	for (size_t i = 0; i < f->nlabels; i++)
+		free(s->values[i]);
+	free(s->values);
+	free(s->bucket_counts);
+	free(s);
+}
+
+void metrics_free(struct metrics *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->n; i++) {
+		struct metric *f = m->families[i];
+
+		hmap_each(&f->series, free_series, f);
+		hmap_release(&f->series);
+		for (size_t k = 0; k < f->norder; k++)
+			free(f->order[k]);
+		free(f->order);
+		free(f);
+	}
+	free(m->families);
+	free(m->collectors);
+	pthread_mutex_destroy(&m->mu);
+	free(m);
+}
