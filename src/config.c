@@ -78,6 +78,10 @@ static const struct opt opts[] = {
 	  "serve metrics and health checks on host:port (\":8080\" = all interfaces)" },
 	{ "metrics-path", NULL, OPT_STRING, OFF(metrics_path), "/metrics", 0, 0,
 	  "path of the Prometheus metrics on --http-endpoint" },
+	{ "strict-topology", NULL, OPT_BOOL, OFF(strict_topology), "false", 0, 0,
+	  "with WaitForFirstConsumer, allow only the selected node's topology" },
+	{ "immediate-topology", NULL, OPT_BOOL, OFF(immediate_topology), "true", 0, 0,
+	  "with Immediate binding, send every node's topology as requisite (false: none)" },
 	{ "help", NULL, OPT_BOOL, OFF(show_help), "false", 0, 0, "print this help and exit" },
 	{ "version", NULL, OPT_BOOL, OFF(show_version), "false", 0, 0, "print the version and exit" },
 };

@@ -222,6 +222,7 @@ int main(int argc, char **argv)
 	struct err e = ERR_INIT;
 	struct csi_client *csi = NULL;
 	struct csi_controller_caps ccaps;
+	struct csi_plugin_caps pcaps;
 	struct kube_config *kcfg = NULL;
 	struct kube_client *kube = NULL, *le_kube = NULL;
 	struct leader *leader = NULL;
@@ -289,6 +290,10 @@ int main(int argc, char **argv)
 		log_error("GetPluginInfo failed: %s", err_msg(&e));
 		goto out;
 	}
+	if (csi_get_plugin_capabilities(csi, &pcaps, &e)) {
+		log_error("GetPluginCapabilities failed: %s", err_msg(&e));
+		goto out;
+	}
 	if (csi_controller_get_capabilities(csi, &ccaps, &e)) {
 		log_error("ControllerGetCapabilities failed: %s", err_msg(&e));
 		goto out;
@@ -337,6 +342,9 @@ int main(int argc, char **argv)
 	copts.retry_max_ms = cfg.retry_max_ms;
 	copts.resync_ms = RESYNC_MS;
 	copts.component = "csi-provisioner";
+	copts.topology = pcaps.accessibility_constraints;
+	copts.strict_topology = cfg.strict_topology;
+	copts.immediate_topology = cfg.immediate_topology;
 	log_info("provisioning for \"%s\" (driver %s, identity %s)", copts.plan.provisioner, driver,
 		 identity);
 

@@ -176,6 +176,12 @@ const char *csi_client_target(const struct csi_client *c)
 	return c->target;
 }
 
+bool csi_client_connected(struct csi_client *c)
+{
+	/* try_to_connect = 1: an IDLE channel starts connecting, without waiting. */
+	return grpc_channel_check_connectivity_state(c->channel, 1) == GRPC_CHANNEL_READY;
+}
+
 void csi_client_set_observer(struct csi_client *c, csi_observe_fn fn, void *ctx)
 {
 	c->observe = fn;

@@ -245,6 +245,17 @@ void csi_client_free(struct csi_client *c);
 /* The gRPC target in use ("unix:/path"); borrowed from the client. */
 const char *csi_client_target(const struct csi_client *c);
 
+/*
+ * Whether the channel is connected to the driver right now (gRPC state
+ * READY). Cheap and non-blocking: it reads the channel's state and never
+ * waits, so a health endpoint may call it on every request, from any
+ * thread. A channel that is idle (no call yet, or none for a long while) is
+ * asked to connect, so a later query answers true when the driver is up;
+ * the first query on a fresh client is therefore false. False also while
+ * connecting, after the driver went away and while reconnecting.
+ */
+bool csi_client_connected(struct csi_client *c);
+
 /* Install the observer (fn NULL removes it). ctx is borrowed while installed. */
 void csi_client_set_observer(struct csi_client *c, csi_observe_fn fn, void *ctx);
 

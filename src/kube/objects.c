@@ -17,6 +17,13 @@
 #include "kube/quantity.h"
 #include "kube/status.h"
 
+/*
+ * kubectl apply's copy of the whole object: often the largest annotation,
+ * never read by a provisioner (and never a valid secret name for a
+ * template), so the cache does not keep it.
+ */
+#define ANN_LAST_APPLIED "kubectl.kubernetes.io/last-applied-configuration"
+
 struct dec {
 	const char *what;	/* "persistentvolumeclaim 'ns/name'" */
 	struct err *e;
@@ -134,8 +141,9 @@ static int get_strlist(struct dec *d, json_t *o, const char *prefix, const char 
 	return 0;
 }
 
-static int get_strmap(struct dec *d, json_t *o, const char *prefix, const char *key,
-		      struct kube_strmap *m)
+/* A map of strings; an entry whose key is `skip` (may be NULL) is not kept. */
+static int get_strmap_skip(struct dec *d, json_t *o, const char *prefix, const char *key,
+			   const char *skip, struct kube_strmap *m)
 {
 	json_t *v = json_object_get(o, key), *val;
 	const char *k;
@@ -158,11 +166,19 @@ static int get_strmap(struct dec *d, json_t *o, const char *prefix, const char *
 			kube_strmap_release(m);
 			return rc;
 		}
+		if (skip && !strcmp(k, skip))
+			continue;
 		m->keys[m->n] = xstrdup(k);
 		m->values[m->n] = xstrndup(json_string_value(val), json_string_length(val));
 		m->n++;
 	}
 	return 0;
+}
+
+static int get_strmap(struct dec *d, json_t *o, const char *prefix, const char *key,
+		      struct kube_strmap *m)
+{
+	return get_strmap_skip(d, o, prefix, key, NULL, m);
 }
 
 /* A quantity (string, or a number as the API server also accepts) in bytes. */
@@ -249,7 +265,8 @@ static int meta_decode(struct dec *d, json_t *md, struct kube_meta *m)
 	    (rc = get_str(d, md, "metadata", "uid", &m->uid)) ||
 	    (rc = get_str(d, md, "metadata", "resourceVersion", &m->resource_version)) ||
 	    (rc = get_int(d, md, "metadata", "generation", &m->generation)) ||
-	    (rc = get_strmap(d, md, "metadata", "annotations", &m->annotations)) ||
+	    (rc = get_strmap_skip(d, md, "metadata", "annotations", ANN_LAST_APPLIED,
+				  &m->annotations)) ||
 	    (rc = get_strmap(d, md, "metadata", "labels", &m->labels)) ||
 	    (rc = get_strlist(d, md, "metadata", "finalizers", &m->finalizers,
 			      &m->n_finalizers)))

@@ -40,6 +40,7 @@ struct kube_strmap {
 const char *kube_strmap_get(const struct kube_strmap *m, const char *key);
 void kube_strmap_release(struct kube_strmap *m);
 
+/* metadata; annotations leave out kubectl.kubernetes.io/last-applied-configuration */
 struct kube_meta {
 	char *name, *namespace;	/* namespace NULL for cluster-scoped objects */
 	char *uid, *resource_version;

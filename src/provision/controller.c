@@ -26,6 +26,7 @@
 #include "kube/objects.h"
 #include "metrics/metrics.h"
 #include "provision/events.h"
+#include "provision/topology.h"
 #include "workqueue/workqueue.h"
 
 #define SYNC_TIMEOUT_MS 120000
@@ -49,6 +50,7 @@ struct controller {
 	struct controller_opts o;
 
 	struct informer *claims, *volumes, *classes;
+	struct informer *nodes, *csinodes;	/* only with topology */
 	struct wq *claim_q, *volume_q;
 	struct worker claim_worker, volume_worker;
 	pthread_t *threads;
@@ -124,6 +126,19 @@ static int decode_pv(json_t *j, void *out, struct err *e) { return kube_pv_decod
 static void release_pv(void *p) { kube_pv_release(p); }
 static int decode_sc(json_t *j, void *out, struct err *e) { return kube_storage_class_decode(j, out, e); }
 static void release_sc(void *p) { kube_storage_class_release(p); }
+
+static int decode_node(json_t *j, void *out, struct err *e) { return kube_node_decode(j, out, e); }
+static void release_node(void *p) { kube_node_release(p); }
+static int decode_csinode(json_t *j, void *out, struct err *e) { return kube_csinode_decode(j, out, e); }
+static void release_csinode(void *p) { kube_csinode_release(p); }
+
+static const struct informer_type node_type = {
+	"nodes", "/api/v1/nodes", sizeof(struct kube_node), decode_node, release_node,
+};
+static const struct informer_type csinode_type = {
+	"csinodes", "/apis/storage.k8s.io/v1/csinodes", sizeof(struct kube_csinode),
+	decode_csinode, release_csinode,
+};
 
 static const struct informer_type pvc_type = {
 	"persistentvolumeclaims", "/api/v1/persistentvolumeclaims",
@@ -275,9 +290,26 @@ static int unmark_claim(struct controller *c, const struct kube_pvc *claim, stru
 		return 0;
 	path = claim_path(claim);
 	rc = kube_patch(c->kube, path, "application/json-patch+json", patch, NULL, e);
+	json_decref(patch);
+	if (rc == KUBE_ERR_INVALID || rc == KUBE_ERR_CONFLICT) {
+		/* our view was stale (a "test" failed): read the claim and try once more */
+		json_t *obj = NULL;
+		struct kube_pvc fresh;
+
+		memset(&fresh, 0, sizeof(fresh));
+		err_release(e);
+		rc = kube_get(c->kube, path, &obj, e);
+		if (!rc)
+			rc = kube_pvc_decode(obj, &fresh, e);
+		json_decref(obj);
+		patch = rc ? NULL : plan_unmark_patch(&fresh.meta, FINALIZER_CLAIM, ANN_CLAIM_VOLUME);
+		if (patch)
+			rc = kube_patch(c->kube, path, "application/json-patch+json", patch, NULL, e);
+		json_decref(patch);
+		kube_pvc_release(&fresh);
+	}
 	if (rc == KUBE_ERR_NOT_FOUND)
 		rc = 0;
-	json_decref(patch);
 	free(path);
 	return rc;
 }
@@ -339,6 +371,113 @@ static int fetch_secret(struct controller *c, const struct secret_ref *ref, stru
 	return 0;
 }
 
+#define ANN_ALPHA_SELECTED_NODE "volume.alpha.kubernetes.io/selected-node"
+
+static const char *selected_node(const struct kube_pvc *claim)
+{
+	const char *n = kube_strmap_get(&claim->meta.annotations, ANN_SELECTED_NODE);
+
+	if (!n || !*n)
+		n = kube_strmap_get(&claim->meta.annotations, ANN_ALPHA_SELECTED_NODE);
+	return n && *n ? n : NULL;
+}
+
+/* Topology requirements from the caches; see topology.h for the rules. */
+static int claim_topology(struct controller *c, const struct kube_pvc *claim,
+			  const struct kube_storage_class *class, struct topo_result *out,
+			  struct err *e)
+{
+	struct topo_input in;
+	struct iobj *no = NULL, *cno = NULL, **nodes = NULL, **csinodes = NULL;
+	const void **nv = NULL, **cv = NULL;
+	size_t nn = 0, nc = 0;
+	int rc;
+
+	memset(&in, 0, sizeof(in));
+	in.driver = c->o.plan.driver;
+	in.class = class;
+	in.claim_name = claim->meta.name;
+	in.selected_node_name = selected_node(claim);
+	in.strict = c->o.strict_topology;
+	in.immediate = c->o.immediate_topology;
+	if (in.selected_node_name) {
+		no = informer_get(c->nodes, in.selected_node_name);
+		cno = informer_get(c->csinodes, in.selected_node_name);
+		in.selected_node = no ? iobj_data(no) : NULL;
+		in.selected_csinode = cno ? iobj_data(cno) : NULL;
+	}
+	nodes = informer_list(c->nodes, &nn);
+	csinodes = informer_list(c->csinodes, &nc);
+	nv = xcalloc(nn + 1, sizeof(*nv));
+	cv = xcalloc(nc + 1, sizeof(*cv));
+	for (size_t i = 0; i < nn; i++)
+		nv[i] = iobj_data(nodes[i]);
+	for (size_t i = 0; i < nc; i++)
+		cv[i] = iobj_data(csinodes[i]);
+	in.nodes = (const struct kube_node *const *)nv;
+	in.n_nodes = nn;
+	in.csinodes = (const struct kube_csinode *const *)cv;
+	in.n_csinodes = nc;
+	rc = topo_requirements(&in, out, e);
+	free(nv);
+	free(cv);
+	informer_list_free(nodes, nn);
+	informer_list_free(csinodes, nc);
+	iobj_unref(no);
+	iobj_unref(cno);
+	return rc;
+}
+
+/* Segments as the CSI client takes them (borrowing the strings). */
+static struct csi_map *segments_to_csi(const struct topo_segment *segs, size_t n)
+{
+	struct csi_map *maps = xcalloc(n + 1, sizeof(*maps));
+
+	for (size_t i = 0; i < n; i++) {
+		maps[i].items = xcalloc(segs[i].n + 1, sizeof(*maps[i].items));
+		for (size_t k = 0; k < segs[i].n; k++) {
+			maps[i].items[k].key = segs[i].keys[k];
+			maps[i].items[k].value = segs[i].values[k];
+		}
+		maps[i].n = segs[i].n;
+	}
+	return maps;
+}
+
+static void free_csi_segments(struct csi_map *maps, size_t n)
+{
+	for (size_t i = 0; maps && i < n; i++)
+		free(maps[i].items);
+	free(maps);
+}
+
+/*
+ * The selected node cannot host the volume: drop the annotation so the
+ * scheduler picks again (upstream's "reschedule").
+ */
+static enum sync_result reschedule(struct controller *c, const struct kube_pvc *claim,
+				   const char *key, const char *why)
+{
+	json_t *patch = plan_unmark_patch(&claim->meta, "", ANN_SELECTED_NODE);
+	struct err e = ERR_INIT;
+	char *path = claim_path(claim), *msg;
+	enum sync_result res = SYNC_DONE;
+
+	msg = xasprintf("%s; asking the scheduler for another node", why);
+	log_info("claim %s: %s", key, msg);
+	claim_event(c, claim, EVENT_WARNING, "ProvisioningFailed", msg);
+	if (patch && kube_patch(c->kube, path, "application/json-patch+json", patch, NULL, &e)) {
+		log_error("claim %s: removing %s failed, will retry: %s", key, ANN_SELECTED_NODE,
+			  err_msg(&e));
+		res = SYNC_RETRY;
+	}
+	json_decref(patch);
+	err_release(&e);
+	free(path);
+	free(msg);
+	return res;
+}
+
 /* CreateVolume, then save the PV, then clear our mark. */
 static enum sync_result provision(struct controller *c, const struct kube_pvc *claim,
 				  const struct kube_storage_class *class, const char *key)
@@ -349,6 +488,8 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 	struct plan_volume pv_in;
 	struct kube_pvc marked;
 	struct csi_map secrets = { NULL, 0 };
+	struct topo_result topo = { 0 };
+	struct csi_map *req_segs = NULL, *pref_segs = NULL;
 	const struct kube_pvc *cur = claim;
 	const char **ckeys = NULL, **cvals = NULL;
 	struct plan_segment *segs = NULL;
@@ -375,6 +516,25 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 		goto out;
 	}
 	cr.req.secrets = secrets;
+	if (c->o.topology) {
+		int trc = claim_topology(c, claim, class, &topo, &e);
+
+		if (trc == TOPO_ERR_RESCHEDULE) {
+			res = reschedule(c, claim, key, err_msg(&e));
+			goto out;
+		}
+		if (trc) {
+			log_error("claim %s: %s", key, err_msg(&e));
+			claim_event(c, cur, EVENT_WARNING, "ProvisioningFailed", err_msg(&e));
+			goto out;
+		}
+		req_segs = segments_to_csi(topo.requisite, topo.n_requisite);
+		pref_segs = segments_to_csi(topo.preferred, topo.n_preferred);
+		cr.req.requisite = req_segs;
+		cr.req.n_requisite = topo.n_requisite;
+		cr.req.preferred = pref_segs;
+		cr.req.n_preferred = topo.n_preferred;
+	}
 	/* marked only now: whatever could fail before the first CreateVolume has */
 	if (!plan_claim_marked(claim)) {
 		if (mark_claim(c, claim, r.name, &marked, &e)) {
@@ -394,6 +554,18 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 				      "request as infeasible; retries are delayed)" : "");
 
 		log_error("claim %s: CreateVolume %s failed: %s", key, r.name, err_msg(&e));
+		if (rc == CSI_RESOURCE_EXHAUSTED && c->o.topology && selected_node(claim)) {
+			/* the driver said no: nothing was created, so our mark can go too */
+			res = reschedule(c, cur, key, msg);
+			free(msg);
+			err_release(&e);
+			if (res == SYNC_DONE && unmark_claim(c, cur, &e)) {
+				log_error("claim %s: clearing our mark failed, will retry: %s", key,
+					  err_msg(&e));
+				res = SYNC_RETRY;
+			}
+			goto out;
+		}
 		claim_event(c, cur, EVENT_WARNING, "ProvisioningFailed", msg);
 		free(msg);
 		res = cls == PLAN_ERR_INFEASIBLE ? SYNC_RETRY_SLOW : SYNC_RETRY;
@@ -471,6 +643,9 @@ out:
 	csi_volume_release(&vol);
 	csi_request_release(&cr);
 	csi_map_release(&secrets);
+	free_csi_segments(req_segs, topo.n_requisite);
+	free_csi_segments(pref_segs, topo.n_preferred);
+	topo_result_release(&topo);
 	plan_request_release(&r);
 	kube_pvc_release(&marked);
 	err_release(&e);
@@ -836,23 +1011,29 @@ struct controller *controller_new(struct kube_client *kube, struct csi_client *c
 	informer_add_handler(c->claims, on_claim, c);
 	informer_add_handler(c->volumes, on_volume, c);
 	informer_add_handler(c->classes, on_class, c);
+	if (o->topology) {
+		c->nodes = informer_new(kube, &node_type, o->resync_ms);
+		c->csinodes = informer_new(kube, &csinode_type, o->resync_ms);
+	}
 	register_metrics(c, o->metrics);
 	return c;
 }
 
 int controller_start(struct controller *c, struct err *e)
 {
-	struct informer *infs[] = { c->classes, c->volumes, c->claims };
+	/* classes, volumes and nodes first, so the first claims find them cached */
+	struct informer *infs[] = { c->classes, c->volumes, c->nodes, c->csinodes, c->claims };
+	const char *names[] = { "storageclasses", "persistentvolumes", "nodes", "csinodes",
+				"persistentvolumeclaims" };
 	int rc;
 
-	/* classes and volumes first, so the first claims find them cached */
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < sizeof(infs) / sizeof(infs[0]); i++) {
+		if (!infs[i])
+			continue;
 		if (informer_start(infs[i], e))
 			return -1;
 		if (!informer_wait_synced(infs[i], SYNC_TIMEOUT_MS))
-			return err_set(e, -1, "timed out waiting for the first list of %s",
-				       i == 0 ? "storageclasses" : i == 1 ? "persistentvolumes"
-						: "persistentvolumeclaims");
+			return err_set(e, -1, "timed out waiting for the first list of %s", names[i]);
 	}
 	log_info("caches synced: %zu claims, %zu volumes, %zu classes",
 		 informer_count(c->claims), informer_count(c->volumes), informer_count(c->classes));
@@ -880,6 +1061,10 @@ void controller_stop(struct controller *c)
 	informer_stop(c->claims);
 	informer_stop(c->volumes);
 	informer_stop(c->classes);
+	if (c->nodes)
+		informer_stop(c->nodes);
+	if (c->csinodes)
+		informer_stop(c->csinodes);
 	wq_shutdown(c->claim_q);
 	wq_shutdown(c->volume_q);
 	for (size_t i = 0; i < c->nthreads; i++)
@@ -895,6 +1080,8 @@ void controller_free(struct controller *c)
 	informer_free(c->claims);
 	informer_free(c->volumes);
 	informer_free(c->classes);
+	informer_free(c->nodes);
+	informer_free(c->csinodes);
 	wq_free(c->claim_q);
 	wq_free(c->volume_q);
 	free(c->threads);

@@ -28,6 +28,9 @@ struct controller_opts {
 	int64_t resync_ms;
 	const char *component;		/* event source */
 	struct metrics *metrics;	/* NULL = none; borrowed */
+	bool topology;			/* driver has VOLUME_ACCESSIBILITY_CONSTRAINTS */
+	bool strict_topology;		/* --strict-topology */
+	bool immediate_topology;	/* --immediate-topology */
 };
 
 /* Clients and options are borrowed until controller_free. */
