@@ -7,9 +7,10 @@
 # packages) and tests/peers/build (pinned upstream peers, cached per machine).
 
 BUILD ?= build
+ASAN_BUILD ?= build-asan
 MESON_FLAGS ?=
 
-.PHONY: all deps build peers check unit e2e demo clean
+.PHONY: all deps build build-asan peers check unit e2e demo clean
 
 all: build
 
@@ -22,11 +23,19 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
+# The same tree under AddressSanitizer and UndefinedBehaviorSanitizer: the
+# unit tests and a share of the end-to-end tests run on it too.
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false $(MESON_FLAGS)
+
+build-asan: deps $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+
 peers: deps
 	@tests/peers/build >/dev/null
 
-check: build peers
-	@tests/run
+check: build build-asan peers
+	@ASAN_BUILD=$(ASAN_BUILD) tests/run
 
 unit: build
 	@tests/run --unit-only
@@ -38,4 +47,4 @@ demo: build peers
 	@scripts/demo
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -343,6 +343,7 @@ int main(int argc, char **argv)
 	copts.resync_ms = RESYNC_MS;
 	copts.component = "csi-provisioner";
 	copts.topology = pcaps.accessibility_constraints;
+	copts.publish_unpublish = ccaps.publish_unpublish;
 	copts.strict_topology = cfg.strict_topology;
 	copts.immediate_topology = cfg.immediate_topology;
 	log_info("provisioning for \"%s\" (driver %s, identity %s)", copts.plan.provisioner, driver,

@@ -163,7 +163,12 @@ static void store(struct informer *inf, struct iobj *o)
 	free(key);
 }
 
-static void forget(struct informer *inf, const char *key)
+/*
+ * Drop `key` from the cache and tell the handlers, with the object's final
+ * state from a DELETED event when there is one (`final`, borrowed), else
+ * the last cached state (a deletion found by a relist).
+ */
+static void forget(struct informer *inf, const char *key, const struct iobj *final)
 {
 	struct iobj *old;
 
@@ -171,7 +176,7 @@ static void forget(struct informer *inf, const char *key)
 	old = hmap_remove(&inf->cache, key);
 	pthread_rwlock_unlock(&inf->lock);
 	if (old) {
-		notify(inf, INFORMER_DELETE, key, NULL, old);
+		notify(inf, INFORMER_DELETE, key, NULL, final ? final : old);
 		iobj_unref(old);
 	}
 }
@@ -288,7 +293,7 @@ static int relist(struct informer *inf, struct err *e)
 	hmap_each(&inf->cache, collect_gone, &gctx);
 	pthread_rwlock_unlock(&inf->lock);
 	for (size_t i = 0; i < gctx.ngone; i++) {
-		forget(inf, gctx.gone[i]);
+		forget(inf, gctx.gone[i], NULL);
 		free(gctx.gone[i]);
 	}
 	free(gctx.gone);
@@ -324,7 +329,7 @@ static int on_watch_event(void *vctx, const char *type, json_t *obj)
 	set_rv(inf, ((struct kube_meta *)o->data)->resource_version);
 	if (!strcmp(type, "DELETED")) {
 		key = informer_key_of(o->data);
-		forget(inf, key);
+		forget(inf, key, o);
 		free(key);
 		iobj_unref(o);
 	} else {

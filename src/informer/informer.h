@@ -48,7 +48,11 @@ struct informer_type {
 
 enum informer_event { INFORMER_ADD, INFORMER_UPDATE, INFORMER_DELETE };
 
-/* `old` is NULL for ADD; `cur` is the last known object for DELETE. Borrowed. */
+/*
+ * `old` is NULL for ADD. For DELETE, `cur` is the object as the DELETED
+ * event carried it (its final resourceVersion), or the last cached state
+ * when a relist found it gone. Borrowed for the call.
+ */
 typedef void (*informer_handler_fn)(void *ctx, enum informer_event ev, const char *key,
 				    const struct iobj *old, const struct iobj *cur);
 

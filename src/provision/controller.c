@@ -51,6 +51,7 @@ struct controller {
 
 	struct informer *claims, *volumes, *classes;
 	struct informer *nodes, *csinodes;	/* only with topology */
+	struct informer *attachments;		/* only when the driver publishes */
 	struct wq *claim_q, *volume_q;
 	struct worker claim_worker, volume_worker;
 	pthread_t *threads;
@@ -139,6 +140,30 @@ static const struct informer_type csinode_type = {
 	"csinodes", "/apis/storage.k8s.io/v1/csinodes", sizeof(struct kube_csinode),
 	decode_csinode, release_csinode,
 };
+
+static int decode_va(json_t *j, void *out, struct err *e)
+{
+	return kube_volume_attachment_decode(j, out, e);
+}
+static void release_va(void *p) { kube_volume_attachment_release(p); }
+
+static const struct informer_type va_type = {
+	"volumeattachments", "/apis/storage.k8s.io/v1/volumeattachments",
+	sizeof(struct kube_volume_attachment), decode_va, release_va,
+};
+
+/* A VolumeAttachment is gone: a PV waiting for detach may be deleted now. */
+static void on_attachment(void *ctx, enum informer_event ev, const char *key,
+			  const struct iobj *old, const struct iobj *cur)
+{
+	struct controller *c = ctx;
+	const struct kube_volume_attachment *va = iobj_data(cur);
+
+	(void)key;
+	(void)old;
+	if (ev == INFORMER_DELETE && va->pv_name)
+		wq_add(c->volume_q, va->pv_name);
+}
 
 static const struct informer_type pvc_type = {
 	"persistentvolumeclaims", "/api/v1/persistentvolumeclaims",
@@ -914,6 +939,31 @@ static enum sync_result sync_volume(struct controller *c, const char *name)
 		res = SYNC_DONE;
 		goto out;
 	}
+	if (c->attachments) {
+		/* never delete a volume a node may still use */
+		struct iobj **vas;
+		size_t n;
+		const char *node = NULL;
+
+		vas = informer_list(c->attachments, &n);
+		for (size_t i = 0; i < n && !node; i++) {
+			const struct kube_volume_attachment *va = iobj_data(vas[i]);
+
+			if (va->pv_name && !strcmp(va->pv_name, name))
+				node = va->node_name ? va->node_name : "?";
+		}
+		if (node) {
+			char *msg = xasprintf("persistentvolume %s is still attached to node %s", name,
+					      node);
+
+			log_info("volume %s: %s; waiting for the detach", name, msg);
+			volume_event(c, pv, EVENT_WARNING, "VolumeFailedDelete", msg);
+			free(msg);
+			informer_list_free(vas, n);
+			goto out;
+		}
+		informer_list_free(vas, n);
+	}
 	if (deletion_secrets(c, pv, &secrets, &e)) {
 		log_error("volume %s: %s", name, err_msg(&e));
 		volume_event(c, pv, EVENT_WARNING, "VolumeFailedDelete", err_msg(&e));
@@ -1011,6 +1061,10 @@ struct controller *controller_new(struct kube_client *kube, struct csi_client *c
 	informer_add_handler(c->claims, on_claim, c);
 	informer_add_handler(c->volumes, on_volume, c);
 	informer_add_handler(c->classes, on_class, c);
+	if (o->publish_unpublish) {
+		c->attachments = informer_new(kube, &va_type, o->resync_ms);
+		informer_add_handler(c->attachments, on_attachment, c);
+	}
 	if (o->topology) {
 		c->nodes = informer_new(kube, &node_type, o->resync_ms);
 		c->csinodes = informer_new(kube, &csinode_type, o->resync_ms);
@@ -1022,9 +1076,10 @@ struct controller *controller_new(struct kube_client *kube, struct csi_client *c
 int controller_start(struct controller *c, struct err *e)
 {
 	/* classes, volumes and nodes first, so the first claims find them cached */
-	struct informer *infs[] = { c->classes, c->volumes, c->nodes, c->csinodes, c->claims };
+	struct informer *infs[] = { c->classes, c->volumes, c->nodes, c->csinodes, c->attachments,
+				    c->claims };
 	const char *names[] = { "storageclasses", "persistentvolumes", "nodes", "csinodes",
-				"persistentvolumeclaims" };
+				"volumeattachments", "persistentvolumeclaims" };
 	int rc;
 
 	for (size_t i = 0; i < sizeof(infs) / sizeof(infs[0]); i++) {
@@ -1065,6 +1120,8 @@ void controller_stop(struct controller *c)
 		informer_stop(c->nodes);
 	if (c->csinodes)
 		informer_stop(c->csinodes);
+	if (c->attachments)
+		informer_stop(c->attachments);
 	wq_shutdown(c->claim_q);
 	wq_shutdown(c->volume_q);
 	for (size_t i = 0; i < c->nthreads; i++)
@@ -1082,6 +1139,7 @@ void controller_free(struct controller *c)
 	informer_free(c->classes);
 	informer_free(c->nodes);
 	informer_free(c->csinodes);
+	informer_free(c->attachments);
 	wq_free(c->claim_q);
 	wq_free(c->volume_q);
 	free(c->threads);

@@ -29,6 +29,7 @@ struct controller_opts {
 	const char *component;		/* event source */
 	struct metrics *metrics;	/* NULL = none; borrowed */
 	bool topology;			/* driver has VOLUME_ACCESSIBILITY_CONSTRAINTS */
+	bool publish_unpublish;		/* driver has PUBLISH_UNPUBLISH_VOLUME */
 	bool strict_topology;		/* --strict-topology */
 	bool immediate_topology;	/* --immediate-topology */
 };

@@ -177,6 +177,11 @@ int plan_create_request(const struct kube_pvc *claim, const struct kube_storage_
 	memset(out, 0, sizeof(*out));
 	if (plan_volume_name(o->prefix, claim->meta.uid, o->uuid_length, &out->name, e))
 		goto fail;
+	if (claim->has_selector) {
+		err_set(e, -1, "claim Selector is not supported: dynamically provisioned volumes "
+			"cannot be chosen by label; remove spec.selector");
+		goto fail;
+	}
 	if (!claim->has_request) {
 		err_set(e, -1, "the claim has no spec.resources.requests.storage");
 		goto fail;

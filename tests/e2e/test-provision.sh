@@ -89,3 +89,42 @@ test_bad_classes_get_events() {
   k delete namespace bad1 --wait=false
   stop_daemon main
 }
+
+# A driver that attaches volumes: a Released PV whose VolumeAttachment still
+# exists is not deleted until the attachment is gone.
+test_attached_volume_waits_for_detach() {
+  new_namespace att1
+  make_class att1-class Delete
+  mkdir -p "$TEST_DIR/drv"
+  "$PEERS_BIN/csi-hostpath" --endpoint="unix://$TEST_DIR/drv/csi.sock" --nodeid="$CSI_NODE_ID" \
+    --drivername="$CSI_DRIVER_NAME" --statedir="$TEST_DIR/drv/state" --enable-attach \
+    >"$TEST_DIR/driver.log" 2>&1 &
+  echo $! >"$TEST_DIR/daemon-driver.pid"   # stopped with the daemons, by PID
+  wait_until 30 "the attaching driver's socket" test -S "$TEST_DIR/drv/csi.sock"
+  start_daemon main --csi-address="unix://$TEST_DIR/drv/csi.sock" --v=4 \
+    --retry-interval-start=1s --retry-interval-max=2s
+  make_claim att1 data att1-class
+  wait_bound att1 data
+  local pv
+  pv=$(pv_of att1 data)
+  k apply -f - <<YAML
+apiVersion: storage.k8s.io/v1
+kind: VolumeAttachment
+metadata:
+  name: att1-va
+spec:
+  attacher: $CSI_DRIVER_NAME
+  nodeName: $CSI_NODE_ID
+  source:
+    persistentVolumeName: $pv
+YAML
+  k delete -n att1 pvc/data --wait=false
+  k wait "pv/$pv" --for=jsonpath='{.status.phase}'=Released --timeout=60s
+  wait_log main 30 "persistentvolume $pv is still attached to node $CSI_NODE_ID"
+  k get "pv/$pv" >/dev/null || fail "the PV was deleted while attached"
+  k delete volumeattachment/att1-va
+  k wait "pv/$pv" --for=delete --timeout=60s
+  k delete namespace att1 --wait=false
+  stop_daemon main
+  stop_daemon driver
+}

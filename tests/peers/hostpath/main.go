@@ -133,6 +133,8 @@ type driver struct {
 	csi.UnimplementedControllerServer
 	csi.UnimplementedNodeServer
 
+	attach bool // report PUBLISH_UNPUBLISH_VOLUME
+
 	name          string
 	nodeID        string
 	stateDir      string
@@ -290,6 +292,11 @@ func (d *driver) ControllerGetCapabilities(context.Context, *csi.ControllerGetCa
 		csi.ControllerServiceCapability_RPC_EXPAND_VOLUME,
 		csi.ControllerServiceCapability_RPC_SINGLE_NODE_MULTI_WRITER,
 	} {
+		caps = append(caps, &csi.ControllerServiceCapability{Type: &csi.ControllerServiceCapability_Rpc{
+			Rpc: &csi.ControllerServiceCapability_RPC{Type: t}}})
+	}
+	if d.attach {
+		t := csi.ControllerServiceCapability_RPC_PUBLISH_UNPUBLISH_VOLUME
 		caps = append(caps, &csi.ControllerServiceCapability{Type: &csi.ControllerServiceCapability_Rpc{
 			Rpc: &csi.ControllerServiceCapability_RPC{Type: t}}})
 	}
@@ -710,6 +717,7 @@ func main() {
 	flag.StringVar(&d.stateDir, "statedir", "/csi-data-dir", "directory for volumes and state.json")
 	flag.StringVar(&d.topologyKey, "topology-key", "topology.hostpath.csi/node", "topology segment key")
 	flag.BoolVar(&d.topology, "enable-topology", true, "report topology (VOLUME_ACCESSIBILITY_CONSTRAINTS)")
+	flag.BoolVar(&d.attach, "enable-attach", false, "report PUBLISH_UNPUBLISH_VOLUME (volumes need attaching)")
 	flag.Var((capacityFlag)(d.capacity), "capacity", "KIND=SIZE capacity pool, repeatable (StorageClass parameter 'kind' selects one)")
 	maxSize := flag.String("max-volume-size", "1Ti", "largest volume CreateVolume accepts")
 	flag.DurationVar(&d.createDelay, "create-delay", 0, "sleep this long in every CreateVolume")
