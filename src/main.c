@@ -344,6 +344,8 @@ int main(int argc, char **argv)
 	copts.component = "csi-provisioner";
 	copts.topology = pcaps.accessibility_constraints;
 	copts.publish_unpublish = ccaps.publish_unpublish;
+	copts.clone = ccaps.clone_volume;
+	copts.snapshot = ccaps.create_delete_snapshot;
 	copts.strict_topology = cfg.strict_topology;
 	copts.immediate_topology = cfg.immediate_topology;
 	log_info("provisioning for \"%s\" (driver %s, identity %s)", copts.plan.provisioner, driver,

@@ -2,25 +2,33 @@
 /*
  * client.c - the Kubernetes REST client over libcurl (see client.h).
  *
- * DESIGN. libcurl handles are single-threaded, so each call takes an easy
- * handle from a small pool of idle ones and gives it back afterwards; the
- * handle keeps its live connection across curl_easy_reset, so a busy
- * process reuses warm TLS connections instead of opening one per request.
- * All handles use one CURLSH share that holds the DNS cache and the TLS
- * session cache (resumed handshakes are cheap), guarded by one mutex per
- * curl_lock_data kind. The connection cache is deliberately NOT shared:
- * libcurl documents a shared connection cache as unsafe across concurrent
- * threads (known bug "A shared connection cache is not thread-safe").
- * Watches run on their own multi handle so the watching thread can wake
- * every KUBE_WATCH_POLL_MS to look at the stop flag; they hold their own
- * connection for their lifetime. The goal (a later issue) is one
- * multiplexed HTTP/2 connection driven by a single multi handle; callers
- * only see the verbs in client.h, so that change stays inside this file.
+ * DESIGN. One transport thread owns one libcurl multi handle with HTTP/2
+ * multiplexing (CURLPIPE_MULTIPLEX, and CURLOPT_PIPEWAIT on every transfer),
+ * so every request and every watch of the process shares ONE connection to
+ * the API server, as client-go does; a new connection is made only when
+ * that one breaks (or, over plain HTTP/1.1, per concurrent transfer).
+ * Callers prepare an easy handle on their own thread (taken from a small
+ * pool of idle ones), submit it with a queue entry and curl_multi_wakeup,
+ * and wait on their transfer's condvar until the transport thread reports
+ * it done. A plain request's body is written by the transport thread into
+ * the caller's buffer, which the caller reads only after completion. A
+ * watch's bytes are handed over through the transfer's `in` buffer: the
+ * watching thread takes them, splits lines and calls the caller's callback
+ * on its own thread (a slow handler never stalls other streams); when `in`
+ * holds more than WATCH_SOFT_MAX bytes the transport pauses that stream
+ * (CURL_WRITEFUNC_PAUSE) until the watcher asks to resume it. A watcher
+ * that stops (stop flag, callback, error) asks the transport to remove its
+ * transfer and waits until it has. The transport thread never calls into
+ * libcurl with tp.mu held, since libcurl may call back (write callback,
+ * share locks) from inside curl_easy_pause or curl_multi_perform.
  *
- * Locks, all leaves (none is held while taking another, or across a curl
- * call): pool_lock guards the idle handle stack; tok.lock guards the
- * cached bearer token; bucket.lock (ratelimit.c) guards the token bucket;
- * share_locks[] are taken by libcurl itself through the share callbacks.
+ * Locks, all leaves except as noted (none is held across a curl call):
+ * tp.mu guards the transport's queue, `stopping`, and each transfer's
+ * done/result/queued/in/paused fields (one lock: transfers are short-lived
+ * and the critical sections tiny); pool_lock guards the idle handle stack;
+ * tok.lock guards the cached bearer token; bucket.lock (ratelimit.c) guards
+ * the token bucket; share_locks[] are taken by libcurl itself, on the
+ * transport thread only.
  * curl_global_init runs once, under pthread_once, before any handle.
  */
 #include "kube/client.h"
@@ -65,6 +73,46 @@ struct token_cache {
 	ino_t ino;
 };
 
+
+/* ---- transport types (code below) ---- */
+
+/* A watch buffers up to this much unread data before its stream is paused. */
+#define WATCH_SOFT_MAX ((size_t)1 << 20)
+/* How long the transport thread sleeps when nothing happens. */
+#define TRANSPORT_IDLE_MS 1000
+
+enum tp_op { TP_ADD, TP_CANCEL, TP_UNPAUSE };
+
+/* One transfer in the multi handle. Owned by the submitting thread. */
+struct tx {
+	CURL *h;
+	pthread_cond_t cond;	/* signalled on done, on data, on op processed */
+	/* guarded by tp.mu: */
+	bool done;
+	CURLcode result;
+	unsigned queued;	/* ops of this tx still in the queue */
+	bool in_multi;		/* transport thread only */
+	/* watches only, guarded by tp.mu: */
+	bool streaming;
+	struct buf in;		/* received, not yet taken by the watcher */
+	bool paused;
+};
+
+struct tp_item {
+	enum tp_op op;
+	struct tx *tx;
+};
+
+struct transport {
+	pthread_mutex_t mu;
+	CURLM *multi;
+	pthread_t thread;
+	bool started;
+	bool stopping;		/* guarded by mu */
+	struct tp_item *queue;	/* guarded by mu */
+	size_t nqueue, aqueue;
+};
+
 struct kube_client {
 	char *server;
 	char *ca_file, *ca_data;
@@ -84,6 +132,8 @@ struct kube_client {
 	pthread_mutex_t pool_lock;	/* guards pool and n_pool */
 	CURL *pool[POOL_MAX];
 	size_t n_pool;
+
+	struct transport tp;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;

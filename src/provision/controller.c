@@ -25,6 +25,7 @@
 #include "kube/kubeconfig.h"
 #include "kube/objects.h"
 #include "metrics/metrics.h"
+#include "provision/datasource.h"
 #include "provision/events.h"
 #include "provision/topology.h"
 #include "workqueue/workqueue.h"
@@ -185,10 +186,18 @@ static void on_claim(void *ctx, enum informer_event ev, const char *key,
 	const struct kube_pvc *claim = iobj_data(cur);
 
 	(void)old;
+	if (ds_kind_of(claim) == DS_CLONE && claim->meta.namespace) {
+		/* a clone's progress (or its deletion) may free its source's finalizer */
+		char *src = xasprintf("%s/%s", claim->meta.namespace, claim->data_source_name);
+
+		wq_add(c->claim_q, src);
+		free(src);
+	}
 	if (ev == INFORMER_DELETE)
 		return;
-	/* a bound claim needs us only while it still carries our mark */
-	if (claim->volume_name && *claim->volume_name && !plan_claim_marked(claim))
+	/* a bound claim needs us only while it carries our mark or a source finalizer */
+	if (claim->volume_name && *claim->volume_name && !plan_claim_marked(claim) &&
+	    !plan_has_finalizer(&claim->meta, FINALIZER_CLONE_SOURCE))
 		return;
 	wq_add(c->claim_q, key);
 }
@@ -503,6 +512,159 @@ static enum sync_result reschedule(struct controller *c, const struct kube_pvc *
 	return res;
 }
 
+/* Add `finalizer` to the object at `path` unless `m` shows it already. */
+static int ensure_finalizer(struct controller *c, const char *path, const struct kube_meta *m,
+			    const char *finalizer, struct err *e)
+{
+	json_t *patch;
+	int rc;
+
+	if (plan_has_finalizer(m, finalizer))
+		return 0;
+	patch = plan_finalizer_patch(m, finalizer, true, NULL, NULL);
+	rc = kube_patch(c->kube, path, "application/merge-patch+json", patch, NULL, e);
+	json_decref(patch);
+	return rc;
+}
+
+/* A data source, resolved for CreateVolume. */
+struct source {
+	enum ds_kind kind;
+	char *volume_id, *snapshot_id;
+	char *snapshot_path;		/* to drop our finalizer after success */
+};
+
+static void source_release(struct source *s)
+{
+	free(s->volume_id);
+	free(s->snapshot_id);
+	free(s->snapshot_path);
+	memset(s, 0, sizeof(*s));
+}
+
+/*
+ * Check the claim's data source and protect it while we copy from it.
+ * Returns 0, or -1 with a message for a ProvisioningFailed event.
+ */
+static int resolve_source(struct controller *c, const struct kube_pvc *claim, struct source *out,
+			  struct err *e)
+{
+	const char *id;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	out->kind = ds_kind_of(claim);
+	if (claim->data_source_namespace && *claim->data_source_namespace &&
+	    strcmp(claim->data_source_namespace, claim->meta.namespace))
+		return err_set(e, -1, "data sources in another namespace (%s) are not supported",
+			       claim->data_source_namespace);
+	if (out->kind == DS_CLONE) {
+		char *key = xasprintf("%s/%s", claim->meta.namespace, claim->data_source_name);
+		struct iobj *so = informer_get(c->claims, key), *po = NULL;
+		const struct kube_pvc *src = so ? iobj_data(so) : NULL;
+
+		free(key);
+		if (!c->o.clone) {
+			err_set(e, -1, "the CSI driver cannot clone volumes (no CLONE_VOLUME capability)");
+			goto clone_out;
+		}
+		if (src && src->volume_name)
+			po = informer_get(c->volumes, src->volume_name);
+		if (ds_check_clone(claim, src, po ? iobj_data(po) : NULL, c->o.plan.driver, &id, e))
+			goto clone_out;
+		out->volume_id = xstrdup(id);
+		{
+			char *path = claim_path(src);
+
+			rc = ensure_finalizer(c, path, &src->meta, FINALIZER_CLONE_SOURCE, e);
+			free(path);
+		}
+		if (rc)
+			err_prefix(e, "cannot protect source claim %s/%s while cloning it",
+				   claim->meta.namespace, claim->data_source_name);
+clone_out:
+		iobj_unref(po);
+		iobj_unref(so);
+		return rc;
+	}
+	if (out->kind == DS_SNAPSHOT) {
+		struct kube_volume_snapshot snap;
+		struct kube_snapshot_content content;
+		json_t *sj = NULL, *cj = NULL;
+		char *cpath = NULL;
+		bool have_snap = false, have_content = false;
+
+		memset(&snap, 0, sizeof(snap));
+		memset(&content, 0, sizeof(content));
+		if (!c->o.snapshot)
+			return err_set(e, -1, "the CSI driver cannot restore snapshots (no "
+				       "CREATE_DELETE_SNAPSHOT capability)");
+		out->snapshot_path = xasprintf("/apis/" SNAPSHOT_GROUP "/v1/namespaces/%s/"
+					       "volumesnapshots/%s", claim->meta.namespace,
+					       claim->data_source_name);
+		rc = kube_get(c->kube, out->snapshot_path, &sj, e);
+		if (rc && rc != KUBE_ERR_NOT_FOUND)
+			goto snap_out;
+		have_snap = !rc && !kube_volume_snapshot_decode(sj, &snap, e);
+		if (!rc && !have_snap)
+			goto snap_fail;
+		if (have_snap && snap.bound_content) {
+			cpath = xasprintf("/apis/" SNAPSHOT_GROUP "/v1/volumesnapshotcontents/%s",
+					  snap.bound_content);
+			rc = kube_get(c->kube, cpath, &cj, e);
+			if (rc && rc != KUBE_ERR_NOT_FOUND)
+				goto snap_out;
+			have_content = !rc && !kube_snapshot_content_decode(cj, &content, e);
+			if (!rc && !have_content)
+				goto snap_fail;
+		}
+		err_release(e);
+		if (ds_check_snapshot(claim, have_snap ? &snap : NULL,
+				      have_content ? &content : NULL, c->o.plan.driver, true, &id, e))
+			goto snap_fail;
+		out->snapshot_id = xstrdup(id);
+		rc = ensure_finalizer(c, out->snapshot_path, &snap.meta, FINALIZER_SNAPSHOT_SOURCE, e);
+		if (rc == KUBE_ERR_FORBIDDEN) {
+			/* upstream tolerates missing rights here: the restore still works */
+			err_release(e);
+			rc = 0;
+		}
+		goto snap_out;
+snap_fail:
+		rc = -1;
+snap_out:
+		free(cpath);
+		json_decref(sj);
+		json_decref(cj);
+		kube_volume_snapshot_release(&snap);
+		kube_snapshot_content_release(&content);
+		return rc;
+	}
+	return 0;
+}
+
+/* Our snapshot finalizer is only needed while we restore from it. */
+static void release_snapshot_source(struct controller *c, const struct source *s)
+{
+	json_t *obj = NULL, *patch = NULL;
+	struct kube_volume_snapshot snap;
+	struct err e = ERR_INIT;
+
+	memset(&snap, 0, sizeof(snap));
+	if (s->kind != DS_SNAPSHOT || !s->snapshot_path)
+		return;
+	if (!kube_get(c->kube, s->snapshot_path, &obj, &e) &&
+	    !kube_volume_snapshot_decode(obj, &snap, &e) &&
+	    (patch = plan_unmark_patch(&snap.meta, FINALIZER_SNAPSHOT_SOURCE, NULL)) &&
+	    kube_patch(c->kube, s->snapshot_path, "application/json-patch+json", patch, NULL, &e))
+		log_warn("removing our finalizer from snapshot %s failed: %s", s->snapshot_path,
+			 err_msg(&e));
+	json_decref(patch);
+	json_decref(obj);
+	kube_volume_snapshot_release(&snap);
+	err_release(&e);
+}
+
 /* CreateVolume, then save the PV, then clear our mark. */
 static enum sync_result provision(struct controller *c, const struct kube_pvc *claim,
 				  const struct kube_storage_class *class, const char *key)
@@ -515,6 +677,7 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 	struct csi_map secrets = { NULL, 0 };
 	struct topo_result topo = { 0 };
 	struct csi_map *req_segs = NULL, *pref_segs = NULL;
+	struct source src = { 0 };
 	const struct kube_pvc *cur = claim;
 	const char **ckeys = NULL, **cvals = NULL;
 	struct plan_segment *segs = NULL;
@@ -531,9 +694,22 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 		err_release(&e);
 		return SYNC_RETRY;
 	}
+	if (ds_kind_of(claim) == DS_EXTERNAL) {
+		claim_event(c, claim, EVENT_NORMAL, "Provisioning",
+			    "Assuming an external populator will provision the volume");
+		plan_request_release(&r);
+		return SYNC_DONE;
+	}
 	event_emit(c->kube, c->o.component, "PersistentVolumeClaim", &cur->meta, EVENT_NORMAL,
 		   "Provisioning", "External provisioner is provisioning volume for claim \"%s\"", key);
 	csi_request_init(&cr, &r);
+	if (resolve_source(c, claim, &src, &e)) {
+		log_error("claim %s: %s", key, err_msg(&e));
+		claim_event(c, cur, EVENT_WARNING, "ProvisioningFailed", err_msg(&e));
+		goto out;
+	}
+	cr.req.source_volume_id = src.volume_id;
+	cr.req.source_snapshot_id = src.snapshot_id;
 	if (r.secrets[SECRET_PROVISIONER].name &&
 	    fetch_secret(c, &r.secrets[SECRET_PROVISIONER], &secrets, &e)) {
 		log_error("claim %s: %s", key, err_msg(&e));
@@ -611,6 +787,19 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 		err_release(&de);
 		goto out;
 	}
+	if (src.kind != DS_NONE && !vol.has_content_source) {
+		struct err de = ERR_INIT;
+
+		/* the driver ignored the source: an empty volume is not what was asked */
+		if (csi_delete_volume(c->csi, vol.volume_id, &secrets, &de))
+			log_error("claim %s: deleting volume %s (created without its content "
+				  "source) failed: %s", key, vol.volume_id, err_msg(&de));
+		log_error("claim %s: volume content source missing in the driver's reply", key);
+		claim_event(c, cur, EVENT_WARNING, "ProvisioningFailed",
+			    "volume content source missing");
+		err_release(&de);
+		goto out;
+	}
 	ckeys = xcalloc(vol.context.n + 1, sizeof(char *));
 	cvals = xcalloc(vol.context.n + 1, sizeof(char *));
 	for (size_t i = 0; i < vol.context.n; i++) {
@@ -650,6 +839,7 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 			   "ProvisioningSucceeded", "Successfully provisioned volume %s", r.name);
 	}
 	err_release(&e);
+	release_snapshot_source(c, &src);
 	if (unmark_claim(c, cur, &e)) {
 		log_warn("claim %s: PersistentVolume saved but clearing our mark failed, will "
 			 "retry: %s", key, err_msg(&e));
@@ -671,6 +861,7 @@ out:
 	free_csi_segments(req_segs, topo.n_requisite);
 	free_csi_segments(pref_segs, topo.n_preferred);
 	topo_result_release(&topo);
+	source_release(&src);
 	plan_request_release(&r);
 	kube_pvc_release(&marked);
 	err_release(&e);
@@ -757,6 +948,48 @@ out:
 	return res;
 }
 
+/*
+ * A source claim being deleted keeps our cloning finalizer while any
+ * pending claim still clones it; then the finalizer goes.
+ */
+static enum sync_result release_clone_source(struct controller *c, const struct kube_pvc *source,
+					     const char *key)
+{
+	struct iobj **all;
+	size_t n;
+	bool in_use = false;
+	struct err e = ERR_INIT;
+	json_t *patch;
+	char *path;
+	enum sync_result res = SYNC_DONE;
+
+	all = informer_list(c->claims, &n);
+	for (size_t i = 0; i < n && !in_use; i++) {
+		const struct kube_pvc *p = iobj_data(all[i]);
+
+		in_use = ds_kind_of(p) == DS_CLONE && !strcmp(p->data_source_name, source->meta.name) &&
+			 p->meta.namespace && !strcmp(p->meta.namespace, source->meta.namespace) &&
+			 !(p->volume_name && *p->volume_name);
+	}
+	informer_list_free(all, n);
+	if (in_use) {
+		log_v(2, "claim %s: still the source of a pending clone; keeping it", key);
+		return SYNC_DONE;	/* the clone's progress requeues us */
+	}
+	patch = plan_unmark_patch(&source->meta, FINALIZER_CLONE_SOURCE, NULL);
+	path = claim_path(source);
+	if (patch && kube_patch(c->kube, path, "application/json-patch+json", patch, NULL, &e) &&
+	    e.code != KUBE_ERR_NOT_FOUND) {
+		log_error("claim %s: removing the cloning finalizer failed, will retry: %s", key,
+			  err_msg(&e));
+		res = SYNC_RETRY;
+	}
+	json_decref(patch);
+	free(path);
+	err_release(&e);
+	return res;
+}
+
 static enum sync_result sync_claim(struct controller *c, const char *key)
 {
 	struct iobj *co = informer_get(c->claims, key), *so = NULL, *po = NULL;
@@ -792,6 +1025,8 @@ static enum sync_result sync_claim(struct controller *c, const char *key)
 	if (claim->meta.deleting) {
 		if (marked)
 			res = settle_deleted_claim(c, claim, class, pv_name, key);
+		if (res == SYNC_DONE && plan_has_finalizer(&claim->meta, FINALIZER_CLONE_SOURCE))
+			res = release_clone_source(c, claim, key);
 		goto out;
 	}
 	if (marked && (bound || po)) {

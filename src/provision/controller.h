@@ -30,6 +30,8 @@ struct controller_opts {
 	struct metrics *metrics;	/* NULL = none; borrowed */
 	bool topology;			/* driver has VOLUME_ACCESSIBILITY_CONSTRAINTS */
 	bool publish_unpublish;		/* driver has PUBLISH_UNPUBLISH_VOLUME */
+	bool clone;			/* driver has CLONE_VOLUME */
+	bool snapshot;			/* driver has CREATE_DELETE_SNAPSHOT */
 	bool strict_topology;		/* --strict-topology */
 	bool immediate_topology;	/* --immediate-topology */
 };

@@ -128,3 +128,70 @@ YAML
   stop_daemon main
   stop_daemon driver
 }
+
+# make_clone NAMESPACE NAME CLASS SOURCE SIZE
+make_clone() {
+  k apply -f - <<YAML
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: $2
+  namespace: $1
+spec:
+  storageClassName: $3
+  accessModes: [ReadWriteOnce]
+  dataSource:
+    kind: PersistentVolumeClaim
+    name: $4
+  resources:
+    requests:
+      storage: $5
+YAML
+}
+
+has_clone_finalizer() {
+  k get -n "$1" "pvc/$2" -o jsonpath='{.metadata.finalizers}' | grep -q 'provisioner.storage.kubernetes.io/cloning-protection'
+}
+
+# A clone gets the source's volume as its content source; the source is
+# protected while a clone of it is pending, and released afterwards.
+test_clone_from_claim() {
+  new_namespace cl1
+  make_class cl1-class Delete
+  start_daemon main --csi-address="$CSI_ENDPOINT" --v=4 --retry-interval-start=1s --retry-interval-max=2s
+  make_claim cl1 src cl1-class 2Mi
+  wait_bound cl1 src
+  make_clone cl1 copy cl1-class src 2Mi
+  wait_bound cl1 copy
+  has_clone_finalizer cl1 src || fail "the source claim lacks the cloning finalizer"
+  # too small a clone: an event that says why; the pending clone keeps the source
+  make_clone cl1 small cl1-class src 1Mi
+  wait_until 30 "an event about the size" event_says cl1 small ProvisioningFailed 'less than its source'
+  k delete -n cl1 pvc/src --wait=false
+  wait_log main 30 "claim cl1/src: still the source of a pending clone"
+  k get -n cl1 pvc/src >/dev/null || fail "the source went away under a pending clone"
+  k delete -n cl1 pvc/small
+  k wait -n cl1 pvc/src --for=delete --timeout=60s
+  # a source of another kind is a populator's business, not ours
+  k apply -f - <<YAML
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: populated
+  namespace: cl1
+spec:
+  storageClassName: cl1-class
+  accessModes: [ReadWriteOnce]
+  dataSourceRef:
+    apiGroup: example.com
+    kind: Sample
+    name: s1
+  resources:
+    requests:
+      storage: 1Mi
+YAML
+  wait_until 30 "the populator event" event_says cl1 populated Provisioning 'external populator'
+  [[ -z $(pv_of cl1 populated) ]] || fail "we provisioned a claim meant for a populator"
+  k delete namespace cl1 --wait=false
+  stop_daemon main
+}
