@@ -12,6 +12,7 @@ PACKAGES=(
   libcurl4-openssl-dev libjansson-dev libyaml-dev libmicrohttpd-dev libcmocka-dev
   openssl curl jq ca-certificates psmisc
   python3 # tests/cluster/up picks free ports with it
+  clang libclang-rt-14-dev # tests/fuzz/build: libFuzzer targets, run briefly by the unit suite
 )
 
 missing=()

@@ -97,11 +97,14 @@ drop_pvs() {
 
 apiserver_ready() { k get --raw /readyz >/dev/null 2>&1; }
 
+# exited PID: gone, or a zombie nobody reaped yet (it serves nothing).
+exited() { [[ ! -e /proc/$1 || $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) == Z ]]; }
+
 # The API server runs (restart it if a failed test left it down) and is ready.
 ensure_apiserver() {
   local pid
   pid=$(cat "$CLUSTER_DIR/pids/kube-apiserver.pid")
-  if ! kill -0 "$pid" 2>/dev/null; then
+  if exited "$pid"; then
     "$CLUSTER_DIR/cmd/kube-apiserver"
   fi
   wait_until 90 "kube-apiserver /readyz" apiserver_ready
@@ -119,7 +122,7 @@ test_kube_informer_pages_then_events_in_order() {
   [[ $(grep -c 'persistentvolumes: list page [0-9]*:' "$TEST_DIR/daemon-pv.log") -ge 3 ]] ||
     fail "the first list did not come in pages"
   wait_same 30 pv pv
-  [[ $(grep -c ' kube-page-' "$TEST_DIR/pv.d/cache") -eq 1200 ]] || fail "not every PV is cached"
+  [[ $(grep -c '^kube-page-' "$TEST_DIR/pv.d/cache") -eq 1200 ]] || fail "not every PV is cached"
 
   local rv1 rv2 rv3
   rv1=$(pv_json kube-ev events | k create -f - -o jsonpath='{.metadata.resourceVersion}')
@@ -153,7 +156,7 @@ test_kube_informer_survives_apiserver_restart() {
 
   pid=$(cat "$CLUSTER_DIR/pids/kube-apiserver.pid")
   kill -9 "$pid"
-  wait_until 30 "kube-apiserver (pid $pid) to exit" process_gone "$pid"
+  wait_until 30 "kube-apiserver (pid $pid) to exit" exited "$pid"
   wait_log rs 30 "persistentvolumes: (watch|list) failed, retrying"
   "$CLUSTER_DIR/cmd/kube-apiserver"
   wait_until 90 "kube-apiserver /readyz after the restart" apiserver_ready
@@ -180,12 +183,14 @@ etcd_revision() {
 # the compaction, so this runs on a second cluster started without it.
 test_kube_informer_relists_after_410_gone() {
   local c2=$TEST_DIR/c2
-  trap 'stop_daemons; "$ROOT/tests/cluster/down" "$c2"' EXIT
+  # expanded now: the trap runs after this function's locals are gone
+  trap "stop_daemons; $(printf '%q' "$ROOT/tests/cluster/down") $(printf '%q' "$c2")" EXIT
   KUBE_APISERVER_EXTRA_ARGS=--watch-cache=false "$ROOT/tests/cluster/up" "$c2" >"$TEST_DIR/c2-up.log" 2>&1 ||
     { tail -30 "$TEST_DIR/c2-up.log"; fail "second cluster did not start"; }
   # shellcheck disable=SC1091
   source "$c2/env"
   grep -q -- '--watch-cache=false' "$c2/cmd/kube-apiserver" || fail "second cluster has the watch cache on"
+  wait_until 90 "the second kube-apiserver /readyz" apiserver_ready
   make_pvs gone kube-gone 5
   kube_tool gone pv
   wait_synced_tool gone
@@ -344,5 +349,8 @@ YAML
   grep -q '^kube-kinds/kube-kinds-lease ' "$TEST_DIR/lease.d/cache" || fail "lease not cached"
   stop_daemons
   k delete namespace kube-kinds --wait=false >/dev/null
-  k delete sc/kube-kinds-topo volumeattachment/kube-kinds-va volumeattributesclass/kube-kinds-gold >/dev/null
+  # nobody here runs the controller that removes vac-protection
+  k patch volumeattributesclass/kube-kinds-gold --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null
+  k delete sc/kube-kinds-topo volumeattachment/kube-kinds-va volumeattributesclass/kube-kinds-gold \
+    --timeout=60s >/dev/null
 }

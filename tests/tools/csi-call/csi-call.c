@@ -7,7 +7,8 @@
  *
  * Commands: probe | info | caps | capacity [k=v ...] |
  *           create NAME BYTES [k=v | secret:k=v | mutable:k=v | topo:k=v ...] |
- *           delete ID [secret:k=v ...] | list | loop N
+ *           delete ID [secret:k=v ...] | list | loop N (one probe a second,
+ *           with the channel's connected state after each)
  * Options:  --timeout=DUR (per call, default 10s), --wait=DUR (csi_wait_ready
  *           first), --fail-fast (no gRPC wait-for-ready), --block,
  *           --mode=N (access mode, default 1), --fs-type=T, --v=N.
@@ -160,7 +161,10 @@ static int parse_option(struct options *o, const char *a)
 	return -1;
 }
 
-/* `loop N`: N probes one second apart on one client, printing each outcome. */
+/*
+ * `loop N`: N probes one second apart on one client (one channel), printing
+ * each outcome and whether the channel is connected after it.
+ */
 static int cmd_loop(struct csi_client *c, long n, struct err *e)
 {
 	int rc = 0;
@@ -173,9 +177,11 @@ static int cmd_loop(struct csi_client *c, long n, struct err *e)
 			nanosleep(&pause, NULL);	/* pacing for a human, not sync */
 		rc = csi_probe(c, &ready, e);
 		if (rc)
-			printf("probe %ld: %s: %s\n", i + 1, csi_code_name(rc), err_msg(e));
+			printf("probe %ld: %s: %s connected=%s\n", i + 1, csi_code_name(rc),
+			       err_msg(e), csi_client_connected(c) ? "true" : "false");
 		else
-			printf("probe %ld: OK ready=%s\n", i + 1, ready ? "true" : "false");
+			printf("probe %ld: OK ready=%s connected=%s\n", i + 1,
+			       ready ? "true" : "false", csi_client_connected(c) ? "true" : "false");
 		fflush(stdout);
 	}
 	return rc;

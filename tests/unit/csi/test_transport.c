@@ -368,6 +368,43 @@ static void no_driver(void **state)
 	err_release(&e);
 }
 
+/* Poll csi_client_connected until it says `want` or 10 s pass. */
+static bool connected_becomes(struct csi_client *c, bool want)
+{
+	int64_t end = clock_now_ms() + 10000;
+
+	while (clock_now_ms() < end) {
+		if (csi_client_connected(c) == want)
+			return true;
+		usleep(10000);	/* poll interval; the deadline bounds the wait */
+	}
+	return false;
+}
+
+/* connected: false before any call, true once a call went through, false
+ * again after the driver went away (and the channel does not crash). */
+static void connected_follows_the_driver(void **state)
+{
+	struct fake_driver *f = fake_driver_start();
+	struct csi_client *c;
+	struct err e = ERR_INIT;
+	bool ready;
+
+	assert_int_equal(csi_client_new(&c, fake_driver_endpoint(f), 5000, &e), 0);
+	assert_false(csi_client_connected(c));
+	fake_driver_script(f, 0, NULL, NULL, 0, false);
+	assert_int_equal(csi_probe(c, &ready, &e), 0);
+	assert_true(connected_becomes(c, true));
+	fake_driver_stop(f);
+	assert_true(connected_becomes(c, false));
+	/* Fail-fast: the driver is gone, the call says so at once. */
+	csi_client_set_wait_for_ready(c, false);
+	assert_int_equal(csi_probe(c, &ready, &e), CSI_UNAVAILABLE);
+	assert_false(csi_client_connected(c));
+	csi_client_free(c);
+	err_release(&e);
+}
+
 static void bad_arguments(void **state)
 {
 	struct csi_client *c = (struct csi_client *)1;
@@ -428,6 +465,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(wait_ready_retries_not_ready, setup, teardown),
 		cmocka_unit_test_setup_teardown(wait_ready_stops_at_other_errors, setup, teardown),
 		cmocka_unit_test(no_driver),
+		cmocka_unit_test(connected_follows_the_driver),
 		cmocka_unit_test(bad_arguments),
 		cmocka_unit_test_setup_teardown(secrets_never_logged, setup, teardown),
 	};

@@ -28,6 +28,7 @@ static const char pvc_json[] =
 	"  \"resourceVersion\":\"123\",\"generation\":2,"
 	"  \"deletionTimestamp\":\"2024-01-01T00:00:00Z\","
 	"  \"annotations\":{\"volume.kubernetes.io/storage-provisioner\":\"hostpath.csi.k8s.io\","
+	"   \"kubectl.kubernetes.io/last-applied-configuration\":\"{}\","
 	"   \"volume.kubernetes.io/selected-node\":\"node-1\"},"
 	"  \"labels\":{\"app\":\"db\"},"
 	"  \"finalizers\":[\"kubernetes.io/pvc-protection\"]},"
@@ -55,6 +56,10 @@ static void test_pvc_good(void **state)
 	assert_string_equal(kube_strmap_get(&p.meta.annotations,
 					    "volume.kubernetes.io/selected-node"), "node-1");
 	assert_null(kube_strmap_get(&p.meta.annotations, "missing"));
+	/* not cached: nobody reads it, and it is the largest annotation */
+	assert_null(kube_strmap_get(&p.meta.annotations,
+				    "kubectl.kubernetes.io/last-applied-configuration"));
+	assert_int_equal(p.meta.annotations.n, 2);
 	assert_string_equal(kube_strmap_get(&p.meta.labels, "app"), "db");
 	assert_int_equal(p.meta.n_finalizers, 1);
 	assert_string_equal(p.meta.finalizers[0], "kubernetes.io/pvc-protection");

@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * test_informer.c - src/informer against an in-process fake API server
+ * (fake_apiserver.c): paginated lists, events in order, resume after a cut
+ * watch without a relist, 410 Gone -> relist delivering the difference,
+ * bookmarks moving the resourceVersion, undecodable objects skipped, and
+ * pause/resume.
+ *
+ * Every wait is for a condition with a deadline (the recorder's condvar).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+
+#include <cmocka.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "fake_apiserver.h"
+#include "informer/informer.h"
+#include "kube/client.h"
+#include "kube/kubeconfig.h"
+#include "kube/objects.h"
+
+#define PATH "/api/v1/persistentvolumes"
+#define DEADLINE_MS 10000
+
+static int dec_pv(json_t *o, void *out, struct err *e) { return kube_pv_decode(o, out, e); }
+static void rel_pv(void *p) { kube_pv_release(p); }
+
+static const struct informer_type pv_type = {
+	"persistentvolumes", PATH, sizeof(struct kube_pv), dec_pv, rel_pv,
+};
+
+/* What the handler saw: "ADD name rv" lines, in order. */
+struct recorder {
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	char **lines;
+	size_t n, alloc;
+};
+
+static void on_event(void *ctx, enum informer_event ev, const char *key,
+		     const struct iobj *old, const struct iobj *cur)
+{
+	static const char *const names[] = { "ADD", "UPDATE", "DELETE" };
+	struct recorder *r = ctx;
+	const struct kube_meta *m = iobj_data(cur);
+
+	(void)old;
+	pthread_mutex_lock(&r->mu);
+	r->lines = xgrow(r->lines, r->n + 1, &r->alloc, sizeof(char *));
+	r->lines[r->n++] = xasprintf("%s %s %s", names[ev], key, m->resource_version);
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Wait until the recorder has a line equal to `want`; its index or -1. */
+static long wait_line(struct recorder *r, const char *want)
+{
+	struct timespec ts = clock_deadline_ms(DEADLINE_MS);
+	size_t i = 0;
+	long found = -1;
+
+	pthread_mutex_lock(&r->mu);
+	for (;;) {
+		for (; i < r->n; i++)
+			if (!strcmp(r->lines[i], want)) {
+				found = (long)i;
+				goto out;
+			}
+		if (pthread_cond_timedwait(&r->cond, &r->mu, &ts))
+			break;
+	}
+out:
+	pthread_mutex_unlock(&r->mu);
+	return found;
+}
+
+static size_t count_lines(struct recorder *r, const char *prefix)
+{
+	size_t i, c = 0;
+
+	pthread_mutex_lock(&r->mu);
+	for (i = 0; i < r->n; i++)
+		c += !strncmp(r->lines[i], prefix, strlen(prefix));
+	pthread_mutex_unlock(&r->mu);
+	return c;
+}
+
+struct fixture {
+	struct fake *fake;
+	struct kube_client *client;
+	struct informer *inf;
+	struct recorder rec;
+};
+
+static int setup(void **state)
+{
+	struct fixture *fx = xcalloc(1, sizeof(*fx));
+	struct kube_config cfg = { 0 };
+	struct kube_client_opts o = { .qps = -1 };
+	struct err e = ERR_INIT;
+
+	fx->fake = fake_start(PATH);
+	assert_non_null(fx->fake);
+	cfg.server = (char *)fake_url(fx->fake);
+	assert_int_equal(kube_client_new(&fx->client, &cfg, &o, &e), 0);
+	pthread_mutex_init(&fx->rec.mu, NULL);
+	clock_cond_init(&fx->rec.cond);
+	fx->inf = informer_new(fx->client, &pv_type, 0);
+	informer_add_handler(fx->inf, on_event, &fx->rec);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	informer_free(fx->inf);
+	fake_stop(fx->fake);
+	kube_client_free(fx->client);
+	for (size_t i = 0; i < fx->rec.n; i++)
+		free(fx->rec.lines[i]);
+	free(fx->rec.lines);
+	pthread_mutex_destroy(&fx->rec.mu);
+	pthread_cond_destroy(&fx->rec.cond);
+	free(fx);
+	return 0;
+}
+
+static void start(struct fixture *fx)
+{
+	struct err e = ERR_INIT;
+
+	assert_int_equal(informer_start(fx->inf, &e), 0);
+	assert_true(informer_wait_synced(fx->inf, DEADLINE_MS));
+}
+
+/* The cached resourceVersion of `key`, or "" when not cached. */
+static void cached_rv(struct fixture *fx, const char *key, char *out, size_t n)
+{
+	struct iobj *o = informer_get(fx->inf, key);
+
+	snprintf(out, n, "%s", o ? ((const struct kube_meta *)iobj_data(o))->resource_version : "");
+	iobj_unref(o);
+}
+
+static void expect(struct fixture *fx, const char *line)
+{
+	if (wait_line(&fx->rec, line) < 0)
+		fail_msg("no event '%s' within %d ms", line, DEADLINE_MS);
+}
+
+static void test_list_in_pages(void **state)
+{
+	struct fixture *fx = *state;
+	char name[32], line[64];
+
+	for (int i = 0; i < 1234; i++) {
+		snprintf(name, sizeof(name), "pv-%04d", i);
+		fake_put(fx->fake, name, false);
+	}
+	start(fx);
+	assert_int_equal(informer_count(fx->inf), 1234);
+	assert_int_equal(fake_lists(fx->fake), 3);	/* 500 + 500 + 234 */
+	assert_int_equal(count_lines(&fx->rec, "ADD "), 1234);
+	snprintf(line, sizeof(line), "ADD pv-1233 %d", 100 + 1234);
+	expect(fx, line);
+}
+
+static void test_events_in_order(void **state)
+{
+	struct fixture *fx = *state;
+	int64_t a, b, c;
+	char l1[64], l2[64], l3[64];
+	long i1, i2, i3;
+
+	fake_put(fx->fake, "old", false);
+	start(fx);
+	assert_true(fake_wait_watching(fx->fake, 1, DEADLINE_MS));
+	a = fake_put(fx->fake, "x", false);
+	b = fake_put(fx->fake, "x", false);
+	c = fake_delete(fx->fake, "x");
+	snprintf(l1, sizeof(l1), "ADD x %lld", (long long)a);
+	snprintf(l2, sizeof(l2), "UPDATE x %lld", (long long)b);
+	snprintf(l3, sizeof(l3), "DELETE x %lld", (long long)c);
+	i3 = wait_line(&fx->rec, l3);
+	i1 = wait_line(&fx->rec, l1);
+	i2 = wait_line(&fx->rec, l2);
+	assert_true(i1 >= 0 && i2 >= 0 && i3 >= 0);
+	assert_true(i1 < i2 && i2 < i3);
+	assert_null(informer_get(fx->inf, "x"));
+	assert_int_equal(fake_lists(fx->fake), 1);
+}
+
+/* A watch cut by the server resumes from the last resourceVersion, no relist. */
+static void test_cut_watch_resumes_without_relist(void **state)
+{
+	struct fixture *fx = *state;
+	char line[64], rv[32], want[32];
+	int64_t rb, rc;
+
+	fake_put(fx->fake, "a", false);
+	start(fx);
+	assert_true(fake_wait_watching(fx->fake, 1, DEADLINE_MS));
+	rb = fake_put(fx->fake, "b", false);
+	snprintf(line, sizeof(line), "ADD b %lld", (long long)rb);
+	expect(fx, line);
+	fake_cut_watches(fx->fake);
+	rc = fake_put(fx->fake, "c", false);	/* the cut watch does not send it */
+	snprintf(line, sizeof(line), "ADD c %lld", (long long)rc);
+	expect(fx, line);
+	assert_int_equal(fake_lists(fx->fake), 1);
+	assert_int_equal(fake_watches(fx->fake), 2);
+	fake_last_watch_rv(fx->fake, rv, sizeof(rv));
+	snprintf(want, sizeof(want), "%lld", (long long)rb);
+	assert_string_equal(rv, want);	/* what followed b, not everything */
+}
+
+/* 410 Gone: list again and deliver the difference as add/update/delete. */
+static void test_gone_relists_and_delivers_difference(void **state)
+{
+	struct fixture *fx = *state;
+	char line[64], rv[32];
+	int64_t ra, rc;
+
+	fake_put(fx->fake, "keep", false);
+	fake_put(fx->fake, "change", false);
+	fake_put(fx->fake, "drop", false);
+	start(fx);
+	assert_true(informer_pause(fx->inf, DEADLINE_MS));
+	ra = fake_put(fx->fake, "new", false);
+	rc = fake_put(fx->fake, "change", false);
+	fake_delete(fx->fake, "drop");
+	fake_compact(fx->fake);
+	informer_resume(fx->inf);
+	snprintf(line, sizeof(line), "ADD new %lld", (long long)ra);
+	expect(fx, line);
+	snprintf(line, sizeof(line), "UPDATE change %lld", (long long)rc);
+	expect(fx, line);
+	if (wait_line(&fx->rec, "DELETE drop 103") < 0)
+		fail_msg("no DELETE of 'drop' (with its last known resourceVersion)");
+	assert_int_equal(fake_lists(fx->fake), 2);
+	assert_int_equal(informer_count(fx->inf), 3);
+	cached_rv(fx, "change", rv, sizeof(rv));
+	snprintf(line, sizeof(line), "%lld", (long long)rc);
+	assert_string_equal(rv, line);
+	assert_null(informer_get(fx->inf, "drop"));
+}
+
+/* A BOOKMARK moves the resourceVersion the next watch starts from. */
+static void test_bookmark_moves_resource_version(void **state)
+{
+	struct fixture *fx = *state;
+	char rv[32], want[32];
+
+	fake_put(fx->fake, "a", false);
+	start(fx);
+	assert_true(fake_wait_watching(fx->fake, 1, DEADLINE_MS));
+	snprintf(want, sizeof(want), "%lld", (long long)fake_bookmark(fx->fake));
+	/* the watch ends after the bookmark, as at timeoutSeconds */
+	fake_end_watches(fx->fake);
+	assert_true(fake_wait_watch_requests(fx->fake, 2, DEADLINE_MS));
+	fake_last_watch_rv(fx->fake, rv, sizeof(rv));
+	assert_string_equal(rv, want);
+	assert_int_equal(count_lines(&fx->rec, "ADD "), 1);	/* a bookmark is no object */
+	assert_int_equal(fake_lists(fx->fake), 1);
+}
+
+/* An object that does not decode is skipped; the rest of the page is kept. */
+static void test_undecodable_object_skipped(void **state)
+{
+	struct fixture *fx = *state;
+	struct iobj *o;
+
+	fake_put(fx->fake, "good-1", false);
+	fake_put(fx->fake, "bad", true);
+	fake_put(fx->fake, "good-2", false);
+	start(fx);
+	assert_int_equal(informer_count(fx->inf), 2);
+	assert_null(informer_get(fx->inf, "bad"));
+	o = informer_get(fx->inf, "good-2");
+	assert_non_null(o);
+	iobj_unref(o);
+}
+
+/* While paused nothing is delivered; on resume the watch catches up. */
+static void test_pause_then_resume_catches_up(void **state)
+{
+	struct fixture *fx = *state;
+	char line[64];
+	int64_t r;
+	size_t w;
+
+	start(fx);
+	assert_true(informer_pause(fx->inf, DEADLINE_MS));
+	w = fake_watches(fx->fake);
+	r = fake_put(fx->fake, "while-paused", false);
+	assert_int_equal(count_lines(&fx->rec, "ADD "), 0);
+	assert_int_equal(fake_watches(fx->fake), w);	/* a paused informer does not watch */
+	informer_resume(fx->inf);
+	snprintf(line, sizeof(line), "ADD while-paused %lld", (long long)r);
+	expect(fx, line);
+	assert_int_equal(fake_lists(fx->fake), 1);	/* resumed, not relisted */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_list_in_pages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cut_watch_resumes_without_relist, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gone_relists_and_delivers_difference, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bookmark_moves_resource_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_undecodable_object_skipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pause_then_resume_catches_up, setup, teardown),
+	};
+	int failed;
+
+	log_set_level(0);
+	failed = cmocka_run_group_tests_name("informer", tests, NULL, NULL);
+	printf("tests: %zu passed, %d failed\n", sizeof(tests) / sizeof(tests[0]) - (size_t)failed,
+	       failed);
+	return failed ? 1 : 0;
+}
