@@ -346,6 +346,7 @@ int main(int argc, char **argv)
 	copts.publish_unpublish = ccaps.publish_unpublish;
 	copts.clone = ccaps.clone_volume;
 	copts.snapshot = ccaps.create_delete_snapshot;
+	copts.modify_volume = ccaps.modify_volume;
 	copts.strict_topology = cfg.strict_topology;
 	copts.immediate_topology = cfg.immediate_topology;
 	log_info("provisioning for \"%s\" (driver %s, identity %s)", copts.plan.provisioner, driver,

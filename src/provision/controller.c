@@ -643,6 +643,50 @@ snap_out:
 	return 0;
 }
 
+/*
+ * The claim's VolumeAttributesClass parameters, read live (upstream does
+ * too: a class is immutable, but it may have been created a moment ago).
+ * `out` owns its strings; release with csi_map_release.
+ */
+static int vac_parameters(struct controller *c, const struct kube_pvc *claim, struct csi_map *out,
+			  struct err *e)
+{
+	char *path;
+	json_t *obj = NULL;
+	struct kube_vac vac;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!claim->vac_name || !*claim->vac_name)
+		return 0;
+	if (!c->o.modify_volume)
+		return err_set(e, -1, "the claim names VolumeAttributesClass %s but the CSI driver "
+			       "cannot modify volumes (no MODIFY_VOLUME capability)", claim->vac_name);
+	memset(&vac, 0, sizeof(vac));
+	path = xasprintf("/apis/storage.k8s.io/v1/volumeattributesclasses/%s", claim->vac_name);
+	rc = kube_get(c->kube, path, &obj, e);
+	free(path);
+	if (rc) {
+		err_prefix(e, "cannot get VolumeAttributesClass %s", claim->vac_name);
+		return rc;
+	}
+	rc = kube_vac_decode(obj, &vac, e);
+	json_decref(obj);
+	if (!rc && (!vac.driver_name || strcmp(vac.driver_name, c->o.plan.driver)))
+		rc = err_set(e, -1, "VolumeAttributesClass %s is for driver %s, not %s",
+			     claim->vac_name, vac.driver_name ? vac.driver_name : "?", c->o.plan.driver);
+	if (!rc) {
+		out->items = xcalloc(vac.parameters.n + 1, sizeof(*out->items));
+		for (size_t i = 0; i < vac.parameters.n; i++) {
+			out->items[i].key = xstrdup(vac.parameters.keys[i]);
+			out->items[i].value = xstrdup(vac.parameters.values[i]);
+		}
+		out->n = vac.parameters.n;
+	}
+	kube_vac_release(&vac);
+	return rc;
+}
+
 /* Our snapshot finalizer is only needed while we restore from it. */
 static void release_snapshot_source(struct controller *c, const struct source *s)
 {
@@ -678,6 +722,7 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 	struct topo_result topo = { 0 };
 	struct csi_map *req_segs = NULL, *pref_segs = NULL;
 	struct source src = { 0 };
+	struct csi_map mutable_params = { NULL, 0 };
 	const struct kube_pvc *cur = claim;
 	const char **ckeys = NULL, **cvals = NULL;
 	struct plan_segment *segs = NULL;
@@ -710,6 +755,12 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 	}
 	cr.req.source_volume_id = src.volume_id;
 	cr.req.source_snapshot_id = src.snapshot_id;
+	if (vac_parameters(c, claim, &mutable_params, &e)) {
+		log_error("claim %s: %s", key, err_msg(&e));
+		claim_event(c, cur, EVENT_WARNING, "ProvisioningFailed", err_msg(&e));
+		goto out;
+	}
+	cr.req.mutable_parameters = mutable_params;
 	if (r.secrets[SECRET_PROVISIONER].name &&
 	    fetch_secret(c, &r.secrets[SECRET_PROVISIONER], &secrets, &e)) {
 		log_error("claim %s: %s", key, err_msg(&e));
@@ -862,6 +913,7 @@ out:
 	free_csi_segments(pref_segs, topo.n_preferred);
 	topo_result_release(&topo);
 	source_release(&src);
+	csi_map_release(&mutable_params);
 	plan_request_release(&r);
 	kube_pvc_release(&marked);
 	err_release(&e);

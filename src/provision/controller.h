@@ -32,6 +32,7 @@ struct controller_opts {
 	bool publish_unpublish;		/* driver has PUBLISH_UNPUBLISH_VOLUME */
 	bool clone;			/* driver has CLONE_VOLUME */
 	bool snapshot;			/* driver has CREATE_DELETE_SNAPSHOT */
+	bool modify_volume;		/* driver has MODIFY_VOLUME */
 	bool strict_topology;		/* --strict-topology */
 	bool immediate_topology;	/* --immediate-topology */
 };

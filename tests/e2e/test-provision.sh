@@ -195,3 +195,68 @@ YAML
   k delete namespace cl1 --wait=false
   stop_daemon main
 }
+
+# A claim's VolumeAttributesClass: its parameters go to CreateVolume as
+# mutable parameters and the PV names the class; a driver that cannot modify
+# volumes, or a class for another driver, is an event that says so.
+test_volume_attributes_class() {
+  new_namespace vac1
+  make_class vac1-class Delete
+  k apply -f - <<YAML
+apiVersion: storage.k8s.io/v1
+kind: VolumeAttributesClass
+metadata:
+  name: vac1-gold
+driverName: $CSI_DRIVER_NAME
+parameters:
+  iops: "500"
+---
+apiVersion: storage.k8s.io/v1
+kind: VolumeAttributesClass
+metadata:
+  name: vac1-other
+driverName: other.example.com
+parameters:
+  iops: "1"
+YAML
+  vac_claim() {
+    k apply -f - <<YAML
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: $1
+  namespace: vac1
+spec:
+  storageClassName: vac1-class
+  volumeAttributesClassName: $2
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests:
+      storage: 1Mi
+YAML
+  }
+  # the shared driver has no MODIFY_VOLUME
+  start_daemon plain --csi-address="$CSI_ENDPOINT"
+  vac_claim refused vac1-gold
+  wait_until 30 "the MODIFY_VOLUME event" event_says vac1 refused ProvisioningFailed 'no MODIFY_VOLUME capability'
+  stop_daemon plain
+  k delete -n vac1 pvc/refused
+
+  mkdir -p "$TEST_DIR/drv"
+  "$PEERS_BIN/csi-hostpath" --endpoint="unix://$TEST_DIR/drv/csi.sock" --nodeid="$CSI_NODE_ID" \
+    --drivername="$CSI_DRIVER_NAME" --statedir="$TEST_DIR/drv/state" --enable-modify \
+    >"$TEST_DIR/driver.log" 2>&1 &
+  echo $! >"$TEST_DIR/daemon-driver.pid"
+  wait_until 30 "the modifying driver's socket" test -S "$TEST_DIR/drv/csi.sock"
+  start_daemon main --csi-address="unix://$TEST_DIR/drv/csi.sock"
+  vac_claim gold vac1-gold
+  wait_bound vac1 gold
+  [[ $(jp "pv/$(pv_of vac1 gold)" '{.spec.volumeAttributesClassName}') == vac1-gold ]] ||
+    fail "the PV does not name the VolumeAttributesClass"
+  vac_claim wrong vac1-other
+  wait_until 30 "the wrong-driver event" event_says vac1 wrong ProvisioningFailed 'is for driver other.example.com'
+  k delete namespace vac1 --wait=false
+  k delete volumeattributesclass/vac1-gold volumeattributesclass/vac1-other --wait=false
+  stop_daemon main
+  stop_daemon driver
+}

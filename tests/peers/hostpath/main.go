@@ -134,6 +134,7 @@ type driver struct {
 	csi.UnimplementedNodeServer
 
 	attach bool // report PUBLISH_UNPUBLISH_VOLUME
+	modify bool // report MODIFY_VOLUME
 
 	name          string
 	nodeID        string
@@ -295,8 +296,14 @@ func (d *driver) ControllerGetCapabilities(context.Context, *csi.ControllerGetCa
 		caps = append(caps, &csi.ControllerServiceCapability{Type: &csi.ControllerServiceCapability_Rpc{
 			Rpc: &csi.ControllerServiceCapability_RPC{Type: t}}})
 	}
+	var extra []csi.ControllerServiceCapability_RPC_Type
 	if d.attach {
-		t := csi.ControllerServiceCapability_RPC_PUBLISH_UNPUBLISH_VOLUME
+		extra = append(extra, csi.ControllerServiceCapability_RPC_PUBLISH_UNPUBLISH_VOLUME)
+	}
+	if d.modify {
+		extra = append(extra, csi.ControllerServiceCapability_RPC_MODIFY_VOLUME)
+	}
+	for _, t := range extra {
 		caps = append(caps, &csi.ControllerServiceCapability{Type: &csi.ControllerServiceCapability_Rpc{
 			Rpc: &csi.ControllerServiceCapability_RPC{Type: t}}})
 	}
@@ -718,6 +725,7 @@ func main() {
 	flag.StringVar(&d.topologyKey, "topology-key", "topology.hostpath.csi/node", "topology segment key")
 	flag.BoolVar(&d.topology, "enable-topology", true, "report topology (VOLUME_ACCESSIBILITY_CONSTRAINTS)")
 	flag.BoolVar(&d.attach, "enable-attach", false, "report PUBLISH_UNPUBLISH_VOLUME (volumes need attaching)")
+	flag.BoolVar(&d.modify, "enable-modify", false, "report MODIFY_VOLUME (mutable parameters accepted)")
 	flag.Var((capacityFlag)(d.capacity), "capacity", "KIND=SIZE capacity pool, repeatable (StorageClass parameter 'kind' selects one)")
 	maxSize := flag.String("max-volume-size", "1Ti", "largest volume CreateVolume accepts")
 	flag.DurationVar(&d.createDelay, "create-delay", 0, "sleep this long in every CreateVolume")
