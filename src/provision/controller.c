@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "base/hmap.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "csi/client.h"
@@ -55,6 +56,13 @@ struct controller {
 	struct informer *attachments;		/* only when the driver publishes */
 	struct wq *claim_q, *volume_q;
 	struct worker claim_worker, volume_worker;
+	/*
+	 * Claims whose request the driver called infeasible: key -> struct
+	 * slow_entry. Until `until`, any sync of the key (an update event would
+	 * otherwise requeue it at once) only reschedules it. Guarded by slow_mu.
+	 */
+	pthread_mutex_t slow_mu;
+	struct hmap slow;
 	pthread_t *threads;
 	size_t nthreads;
 
@@ -1042,6 +1050,52 @@ static enum sync_result release_clone_source(struct controller *c, const struct 
 	return res;
 }
 
+struct slow_entry {
+	int64_t until;
+	char *class_uid;	/* a changed class (new UID) lifts the delay, as upstream */
+};
+
+static void slow_entry_free(struct slow_entry *s)
+{
+	if (s) {
+		free(s->class_uid);
+		free(s);
+	}
+}
+
+/* Remaining delay in ms for an infeasible claim, or 0 to go ahead. */
+static int64_t slow_remaining(struct controller *c, const char *key, const char *class_uid)
+{
+	struct slow_entry *s;
+	int64_t left = 0;
+
+	pthread_mutex_lock(&c->slow_mu);
+	s = hmap_get(&c->slow, key);
+	if (s) {
+		left = s->until - clock_now_ms();
+		if (left <= 0 || !class_uid || !s->class_uid || strcmp(class_uid, s->class_uid)) {
+			slow_entry_free(hmap_remove(&c->slow, key));
+			left = 0;
+		}
+	}
+	pthread_mutex_unlock(&c->slow_mu);
+	return left;
+}
+
+static void slow_set(struct controller *c, const char *key, const char *class_uid, bool on)
+{
+	struct slow_entry *s = NULL;
+
+	if (on) {
+		s = xcalloc(1, sizeof(*s));
+		s->until = clock_now_ms() + c->o.retry_max_ms;
+		s->class_uid = xstrdup(class_uid);
+	}
+	pthread_mutex_lock(&c->slow_mu);
+	slow_entry_free(on ? hmap_put(&c->slow, key, s) : hmap_remove(&c->slow, key));
+	pthread_mutex_unlock(&c->slow_mu);
+}
+
 static enum sync_result sync_claim(struct controller *c, const char *key)
 {
 	struct iobj *co = informer_get(c->claims, key), *so = NULL, *po = NULL;
@@ -1104,9 +1158,15 @@ static enum sync_result sync_claim(struct controller *c, const char *key)
 	}
 	{
 		const char *labels[] = { class->meta.name, "" };
-		int64_t start = clock_now_ms();
+		int64_t start = clock_now_ms(), left = slow_remaining(c, key, class->meta.uid);
 
+		if (left > 0) {
+			log_v(4, "claim %s: infeasible; next try in %lld ms", key, (long long)left);
+			wq_add_after(c->claim_q, key, left);
+			goto out;
+		}
 		res = provision(c, claim, class, key);
+		slow_set(c, key, class->meta.uid, res == SYNC_RETRY_SLOW);
 		if (res == SYNC_DONE) {
 			count(c->provision_total, labels, 1);
 			observe(c->provision_seconds, labels, (clock_now_ms() - start) / 1000.0);
@@ -1340,6 +1400,7 @@ struct controller *controller_new(struct kube_client *kube, struct csi_client *c
 	c->kube = kube;
 	c->csi = csi;
 	c->o = *o;
+	pthread_mutex_init(&c->slow_mu, NULL);
 	c->claim_q = wq_new("claims", o->retry_start_ms, o->retry_max_ms);
 	c->volume_q = wq_new("volumes", o->retry_start_ms, o->retry_max_ms);
 	c->claims = informer_new(kube, &pvc_type, o->resync_ms);
@@ -1416,6 +1477,13 @@ void controller_stop(struct controller *c)
 	c->nthreads = 0;
 }
 
+static void free_slow(void *ctx, const char *key, void *value)
+{
+	(void)ctx;
+	(void)key;
+	slow_entry_free(value);
+}
+
 void controller_free(struct controller *c)
 {
 	if (!c)
@@ -1429,6 +1497,9 @@ void controller_free(struct controller *c)
 	informer_free(c->attachments);
 	wq_free(c->claim_q);
 	wq_free(c->volume_q);
+	hmap_each(&c->slow, free_slow, NULL);
+	hmap_release(&c->slow);
+	pthread_mutex_destroy(&c->slow_mu);
 	free(c->threads);
 	free(c);
 }

@@ -134,6 +134,9 @@ type driver struct {
 	csi.UnimplementedNodeServer
 
 	attach bool // report PUBLISH_UNPUBLISH_VOLUME
+	// undersize: CreateVolume reports this many bytes less than it was asked
+	// for (a misbehaving driver, for tests of the capacity check)
+	undersize int64
 	modify bool // report MODIFY_VOLUME
 
 	name          string
@@ -313,7 +316,7 @@ func (d *driver) ControllerGetCapabilities(context.Context, *csi.ControllerGetCa
 func (d *driver) toCSIVolume(v *volume) *csi.Volume {
 	out := &csi.Volume{
 		VolumeId:           v.ID,
-		CapacityBytes:      v.CapacityBytes,
+		CapacityBytes:      v.CapacityBytes - d.undersize,
 		AccessibleTopology: d.accessibleTopology(),
 	}
 	switch {
@@ -726,6 +729,7 @@ func main() {
 	flag.BoolVar(&d.topology, "enable-topology", true, "report topology (VOLUME_ACCESSIBILITY_CONSTRAINTS)")
 	flag.BoolVar(&d.attach, "enable-attach", false, "report PUBLISH_UNPUBLISH_VOLUME (volumes need attaching)")
 	flag.BoolVar(&d.modify, "enable-modify", false, "report MODIFY_VOLUME (mutable parameters accepted)")
+	flag.Int64Var(&d.undersize, "undersize-bytes", 0, "report volumes this many bytes smaller than created (tests)")
 	flag.Var((capacityFlag)(d.capacity), "capacity", "KIND=SIZE capacity pool, repeatable (StorageClass parameter 'kind' selects one)")
 	maxSize := flag.String("max-volume-size", "1Ti", "largest volume CreateVolume accepts")
 	flag.DurationVar(&d.createDelay, "create-delay", 0, "sleep this long in every CreateVolume")

@@ -1,0 +1,107 @@
+# tests/e2e/test-driver-requests.sh - what the driver is asked, and how the
+# daemon treats its answers: csi-faultproxy (see test-csi.sh for the fp_*
+# helpers) sits between our daemon and the cluster's driver, records every
+# request and injects faults.
+
+# The driver receives exactly the request the class and claim describe.
+test_driver_gets_exact_request() {
+  trap csi_cleanup EXIT
+  new_namespace req1
+  k create secret generic -n req1 prov --from-literal=password=hunter2 >/dev/null
+  make_class req1-class Delete 'parameters:
+  replicas: "3"
+  csi.storage.k8s.io/fstype: xfs
+  csi.storage.k8s.io/provisioner-secret-name: prov
+  csi.storage.k8s.io/provisioner-secret-namespace: req1
+mountOptions: [noatime, nodiratime]'
+  fp_start
+  start_daemon main --csi-address="$FP_ENDPOINT" --extra-create-metadata
+  make_claim req1 data req1-class 3Mi ReadWriteMany
+  wait_bound req1 data
+  local uid pv
+  uid=$(k get -n req1 pvc/data -o jsonpath='{.metadata.uid}')
+  pv=pvc-$uid
+  fp_jq --arg pv "$pv" '[.[] | select(.name == "CreateVolume")] | length == 1 and (.[0].request |
+      .name == $pv and .capacity_range.required_bytes == 3145728 and
+      (.capacity_range.limit_bytes // 0) == 0 and
+      .parameters == {"replicas": "3", "csi.storage.k8s.io/pvc/name": "data",
+                      "csi.storage.k8s.io/pvc/namespace": "req1", "csi.storage.k8s.io/pv/name": $pv} and
+      .secrets == {"password": "<redacted>"} and
+      (.volume_capabilities | length == 1) and
+      .volume_capabilities[0].mount.fs_type == "xfs" and
+      .volume_capabilities[0].mount.mount_flags == ["noatime", "nodiratime"] and
+      .volume_capabilities[0].access_mode.mode == "MULTI_NODE_MULTI_WRITER")'
+  [[ $(jp pv/$pv '{.spec.csi.fsType}') == xfs ]] || fail "PV fsType"
+  [[ $(jp pv/$pv '{.spec.mountOptions[*]}') == "noatime nodiratime" ]] || fail "PV mountOptions"
+  ! grep -rq hunter2 "$TEST_DIR" || fail "the secret's value was written somewhere"
+  k delete -n req1 pvc/data --wait=false
+  k wait "pv/$pv" --for=delete --timeout=60s
+  fp_jq '[.[] | select(.name == "DeleteVolume")] | length == 1 and
+      .[0].request.secrets == {"password": "<redacted>"}'
+  k delete namespace req1 --wait=false
+}
+
+# A failing DeleteVolume is retried until it works, with a Warning event.
+test_failing_delete_is_retried() {
+  trap csi_cleanup EXIT
+  new_namespace del1
+  make_class del1-class Delete
+  fp_start
+  start_daemon main --csi-address="$FP_ENDPOINT" --retry-interval-start=1s --retry-interval-max=2s
+  make_claim del1 data del1-class
+  wait_bound del1 data
+  local pv
+  pv=$(pv_of del1 data)
+  fp_rules 'DeleteVolume fail code=INTERNAL message="backend busy" count=2'
+  k delete -n del1 pvc/data --wait=false
+  k wait "pv/$pv" --for=delete --timeout=60s
+  fp_jq '[.[] | select(.name == "DeleteVolume")] | length == 3 and .[0].code_name == "Internal"
+      and .[2].code_name == "OK"'
+  k get -n default events --field-selector "involvedObject.name=$pv,reason=VolumeFailedDelete" \
+    -o jsonpath='{.items[*].message}' | grep -q 'backend busy' || fail "no VolumeFailedDelete event"
+  k delete namespace del1 --wait=false
+}
+
+# InvalidArgument is infeasible: an event says so and the next try waits
+# for --retry-interval-max instead of the short backoff.
+test_infeasible_request_waits_longer() {
+  trap csi_cleanup EXIT
+  new_namespace inf1
+  make_class inf1-class Delete
+  fp_start
+  fp_rules 'CreateVolume fail code=INVALID_ARGUMENT message="unsupported replicas" count=1'
+  start_daemon main --csi-address="$FP_ENDPOINT" --retry-interval-start=1s --retry-interval-max=5s
+  local t0
+  make_claim inf1 data inf1-class
+  wait_until 30 "the first CreateVolume" fp_count_at_least CreateVolume done 1
+  t0=$SECONDS
+  wait_until 30 "the infeasible event" event_says inf1 data ProvisioningFailed 'infeasible'
+  wait_bound inf1 data 60
+  # the short backoff would have retried after 1 s; the infeasible delay is 5 s
+  (( SECONDS - t0 >= 4 )) || fail "retried after $((SECONDS - t0)) s, sooner than --retry-interval-max"
+  k delete namespace inf1 --wait=false
+}
+
+# A driver that reports less than was asked: the volume is deleted again and
+# the claim stays Pending with an event that says why.
+test_undersized_volume_is_refused() {
+  new_namespace small1
+  make_class small1-class Delete
+  mkdir -p "$TEST_DIR/drv"
+  "$PEERS_BIN/csi-hostpath" --endpoint="unix://$TEST_DIR/drv/csi.sock" --nodeid="$CSI_NODE_ID" \
+    --drivername="$CSI_DRIVER_NAME" --statedir="$TEST_DIR/drv/state" --undersize-bytes=4096 \
+    >"$TEST_DIR/driver.log" 2>&1 &
+  echo $! >"$TEST_DIR/daemon-driver.pid"
+  wait_until 30 "the driver's socket" test -S "$TEST_DIR/drv/csi.sock"
+  start_daemon main --csi-address="unix://$TEST_DIR/drv/csi.sock" --retry-interval-start=1s \
+    --retry-interval-max=2s
+  make_claim small1 data small1-class 1Mi
+  wait_until 30 "the capacity event" event_says small1 data ProvisioningFailed \
+    'created volume capacity 1044480 less than requested capacity 1048576'
+  wait_until 30 "the undersized volume to be deleted" \
+    jq -e '(.volumes // {}) | length == 0' "$TEST_DIR/drv/state/state.json"
+  [[ $(k get -n small1 pvc/data -o jsonpath='{.status.phase}') == Pending ]] || fail "not Pending"
+  k delete namespace small1 --wait=false
+  stop_daemon main
+  stop_daemon driver
+}
