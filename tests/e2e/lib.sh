@@ -138,3 +138,8 @@ free_port() {
 metric_value() {
   curl -fsS "$1" | awk -v s="$2" 'index($0, s " ") == 1 { print $NF; found = 1 } END { exit !found }'
 }
+
+pv_has_finalizer() {
+  k get "pv/$1" -o jsonpath='{.metadata.finalizers}' | grep -q 'external-provisioner.volume.kubernetes.io/finalizer'
+}
+pv_lacks_finalizer() { ! pv_has_finalizer "$1"; }

@@ -35,6 +35,12 @@ test_claim_bound_then_deleted() {
   k get -n sk1 events --field-selector involvedObject.name=data,reason=ProvisioningSucceeded \
     -o name | grep -q . || fail "no ProvisioningSucceeded event"
 
+  # reclaim policy changed to Retain: our finalizer goes; back to Delete: it returns
+  k patch "pv/$pv" --type=merge -p '{"spec":{"persistentVolumeReclaimPolicy":"Retain"}}' >/dev/null
+  wait_until 30 "our finalizer to leave a Retain PV" pv_lacks_finalizer "$pv"
+  k patch "pv/$pv" --type=merge -p '{"spec":{"persistentVolumeReclaimPolicy":"Delete"}}' >/dev/null
+  wait_until 30 "our finalizer to return" pv_has_finalizer "$pv"
+
   k delete -n sk1 pvc/data --wait=false
   k wait "pv/$pv" --for=delete --timeout=60s
   wait_until 30 "the driver to forget volume $handle" driver_lacks_volume "$handle"

@@ -381,6 +381,46 @@ static void test_pv_object(void **state)
 	kube_storage_class_release(&sc);
 }
 
+/* --controller-publish-readonly marks a PV readOnly only for a lone ReadOnlyMany. */
+static void test_pv_read_only(void **state)
+{
+	static const struct {
+		const char *modes;
+		bool flag, want;
+	} cases[] = {
+		{ "[\"ReadOnlyMany\"]", true, true },
+		{ "[\"ReadOnlyMany\"]", false, false },
+		{ "[\"ReadOnlyMany\",\"ReadWriteOnce\"]", true, false },
+		{ "[\"ReadWriteOnce\"]", true, false },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct kube_pvc c;
+		struct kube_storage_class sc;
+		struct plan_request r;
+		struct plan_opts o = base_opts;
+		struct plan_volume vol = { "v", 0, NULL, NULL, 0, NULL, 0 };
+		struct err e = ERR_INIT;
+		char spec[128];
+		json_t *pv;
+
+		snprintf(spec, sizeof(spec), ",\"accessModes\":%s", cases[i].modes);
+		make_claim(&c, NULL, spec);
+		make_class(&sc, NULL);
+		o.controller_publish_readonly = cases[i].flag;
+		assert_int_equal(plan_create_request(&c, &sc, &o, &r, &e), 0);
+		pv = plan_pv(&c, &sc, &o, &r, &vol);
+		if (json_is_true(json_object_get(json_object_get(json_object_get(pv, "spec"), "csi"),
+						 "readOnly")) != cases[i].want)
+			fail_msg("case %zu: readOnly != %d", i, cases[i].want);
+		json_decref(pv);
+		plan_request_release(&r);
+		kube_pvc_release(&c);
+		kube_storage_class_release(&sc);
+	}
+}
+
 static void test_should_delete(void **state)
 {
 	static const struct {
@@ -487,6 +527,7 @@ int main(void)
 		cmocka_unit_test(test_request_errors),
 		cmocka_unit_test(test_request_parameters),
 		cmocka_unit_test(test_pv_object),
+		cmocka_unit_test(test_pv_read_only),
 		cmocka_unit_test(test_should_delete),
 		cmocka_unit_test(test_mark_patches),
 		cmocka_unit_test(test_error_classes),
