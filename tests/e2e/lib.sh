@@ -143,3 +143,16 @@ pv_has_finalizer() {
   k get "pv/$1" -o jsonpath='{.metadata.finalizers}' | grep -q 'external-provisioner.volume.kubernetes.io/finalizer'
 }
 pv_lacks_finalizer() { ! pv_has_finalizer "$1"; }
+
+# start_private_driver [DRIVER-FLAGS...] - a driver of our own in $TEST_DIR/drv,
+# with extra flags (e.g. --enable-attach); sets PRIVATE_ENDPOINT. It is stopped
+# with the daemons (as "driver"), by PID.
+start_private_driver() {
+  mkdir -p "$TEST_DIR/drv"
+  "$PEERS_BIN/csi-hostpath" --endpoint="unix://$TEST_DIR/drv/csi.sock" --nodeid="$CSI_NODE_ID" \
+    --drivername="$CSI_DRIVER_NAME" --statedir="$TEST_DIR/drv/state" "$@" \
+    >"$TEST_DIR/driver.log" 2>&1 &
+  echo $! >"$TEST_DIR/daemon-driver.pid"
+  PRIVATE_ENDPOINT=unix://$TEST_DIR/drv/csi.sock
+  wait_until 30 "the private driver's socket" test -S "$TEST_DIR/drv/csi.sock"
+}

@@ -87,13 +87,8 @@ test_infeasible_request_waits_longer() {
 test_undersized_volume_is_refused() {
   new_namespace small1
   make_class small1-class Delete
-  mkdir -p "$TEST_DIR/drv"
-  "$PEERS_BIN/csi-hostpath" --endpoint="unix://$TEST_DIR/drv/csi.sock" --nodeid="$CSI_NODE_ID" \
-    --drivername="$CSI_DRIVER_NAME" --statedir="$TEST_DIR/drv/state" --undersize-bytes=4096 \
-    >"$TEST_DIR/driver.log" 2>&1 &
-  echo $! >"$TEST_DIR/daemon-driver.pid"
-  wait_until 30 "the driver's socket" test -S "$TEST_DIR/drv/csi.sock"
-  start_daemon main --csi-address="unix://$TEST_DIR/drv/csi.sock" --retry-interval-start=1s \
+  start_private_driver --undersize-bytes=4096
+  start_daemon main --csi-address="$PRIVATE_ENDPOINT" --retry-interval-start=1s \
     --retry-interval-max=2s
   make_claim small1 data small1-class 1Mi
   wait_until 30 "the capacity event" event_says small1 data ProvisioningFailed \

@@ -95,13 +95,8 @@ test_bad_classes_get_events() {
 test_attached_volume_waits_for_detach() {
   new_namespace att1
   make_class att1-class Delete
-  mkdir -p "$TEST_DIR/drv"
-  "$PEERS_BIN/csi-hostpath" --endpoint="unix://$TEST_DIR/drv/csi.sock" --nodeid="$CSI_NODE_ID" \
-    --drivername="$CSI_DRIVER_NAME" --statedir="$TEST_DIR/drv/state" --enable-attach \
-    >"$TEST_DIR/driver.log" 2>&1 &
-  echo $! >"$TEST_DIR/daemon-driver.pid"   # stopped with the daemons, by PID
-  wait_until 30 "the attaching driver's socket" test -S "$TEST_DIR/drv/csi.sock"
-  start_daemon main --csi-address="unix://$TEST_DIR/drv/csi.sock" --v=4 \
+  start_private_driver --enable-attach
+  start_daemon main --csi-address="$PRIVATE_ENDPOINT" --v=4 \
     --retry-interval-start=1s --retry-interval-max=2s
   make_claim att1 data att1-class
   wait_bound att1 data
@@ -242,13 +237,8 @@ YAML
   stop_daemon plain
   k delete -n vac1 pvc/refused
 
-  mkdir -p "$TEST_DIR/drv"
-  "$PEERS_BIN/csi-hostpath" --endpoint="unix://$TEST_DIR/drv/csi.sock" --nodeid="$CSI_NODE_ID" \
-    --drivername="$CSI_DRIVER_NAME" --statedir="$TEST_DIR/drv/state" --enable-modify \
-    >"$TEST_DIR/driver.log" 2>&1 &
-  echo $! >"$TEST_DIR/daemon-driver.pid"
-  wait_until 30 "the modifying driver's socket" test -S "$TEST_DIR/drv/csi.sock"
-  start_daemon main --csi-address="unix://$TEST_DIR/drv/csi.sock"
+  start_private_driver --enable-modify
+  start_daemon main --csi-address="$PRIVATE_ENDPOINT"
   vac_claim gold vac1-gold
   wait_bound vac1 gold
   [[ $(jp "pv/$(pv_of vac1 gold)" '{.spec.volumeAttributesClassName}') == vac1-gold ]] ||
