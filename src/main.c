@@ -224,7 +224,7 @@ int main(int argc, char **argv)
 	struct csi_controller_caps ccaps;
 	struct csi_plugin_caps pcaps;
 	struct kube_config *kcfg = NULL;
-	struct kube_client *kube = NULL, *le_kube = NULL;
+	struct kube_client *kube = NULL, *le_kube = NULL, *ev_kube = NULL;
 	struct leader *leader = NULL;
 	struct metrics *metrics = metrics_new();
 	struct http_server *http = NULL;
@@ -325,6 +325,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	/* events get a client (and a rate limit) of their own: they must not slow provisioning */
+	if (kube_client_new(&ev_kube, kcfg, &kopts, &e)) {
+		log_error("cannot create the events client: %s", err_msg(&e));
+		goto out;
+	}
+
 	identity = make_identity(driver);
 	memset(&copts, 0, sizeof(copts));
 	copts.plan.provisioner = cfg.provisioner ? cfg.provisioner : driver;
@@ -370,6 +376,7 @@ int main(int argc, char **argv)
 			 http_server_port(http));
 	}
 	copts.metrics = metrics;
+	copts.events_kube = ev_kube;
 
 	if (cfg.leader_election) {
 		struct leader_opts lo;
@@ -428,6 +435,7 @@ out:
 	controller_free(ctl);
 	leader_free(leader);	/* after the workers stopped: then hand the lease over */
 	kube_client_free(le_kube);
+	kube_client_free(ev_kube);
 	kube_client_free(kube);
 	kube_config_free(kcfg);
 	csi_client_free(csi);

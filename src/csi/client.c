@@ -41,6 +41,8 @@
 #define M_CAPACITY "/csi.v1.Controller/GetCapacity"
 #define M_LIST "/csi.v1.Controller/ListVolumes"
 #define M_CTRL_CAPS "/csi.v1.Controller/ControllerGetCapabilities"
+#define M_CREATE_SNAPSHOT "/csi.v1.Controller/CreateSnapshot"
+#define M_DELETE_SNAPSHOT "/csi.v1.Controller/DeleteSnapshot"
 
 /*
  * Reconnect quickly after a driver restart: backoff 100 ms growing to 1 s.
@@ -408,6 +410,17 @@ static int dec_list(const uint8_t *p, size_t n, void *out, struct err *e)
 	return csi_codec_decode_list_volumes(p, n, out, e);
 }
 
+static int dec_create_snapshot(const uint8_t *p, size_t n, void *out, struct err *e)
+{
+	return csi_codec_decode_create_snapshot(p, n, out, e);
+}
+
+static int dec_delete_snapshot(const uint8_t *p, size_t n, void *out, struct err *e)
+{
+	(void)out;
+	return csi_codec_decode_delete_snapshot(p, n, e);
+}
+
 /* Empty requests (Probe, GetPluginInfo, ...) are zero bytes on the wire. */
 static const uint8_t empty_req[1];
 
@@ -579,6 +592,39 @@ int csi_list_volumes(struct csi_client *c, int32_t max_entries, const char *star
 		return local_failure(c, M_LIST, rc);
 	rc = rpc(c, M_LIST, NULL, buf ? buf : empty_req, len, c->timeout_ms,
 		 c->wait_for_ready, dec_list, out, e);
+	free(buf);
+	return rc;
+}
+
+int csi_create_snapshot(struct csi_client *c, const struct csi_create_snapshot_req *req,
+			struct csi_snapshot *out, struct err *e)
+{
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = csi_codec_encode_create_snapshot(req, &buf, &len, e);
+	if (rc)
+		return local_failure(c, M_CREATE_SNAPSHOT, rc);
+	rc = rpc(c, M_CREATE_SNAPSHOT, req->name, buf ? buf : empty_req, len, c->timeout_ms,
+		 c->wait_for_ready, dec_create_snapshot, out, e);
+	free(buf);
+	return rc;
+}
+
+int csi_delete_snapshot(struct csi_client *c, const char *snapshot_id,
+			const struct csi_map *secrets, struct err *e)
+{
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	rc = csi_codec_encode_delete_snapshot(snapshot_id, secrets, &buf, &len, e);
+	if (rc)
+		return local_failure(c, M_DELETE_SNAPSHOT, rc);
+	rc = rpc(c, M_DELETE_SNAPSHOT, snapshot_id, buf ? buf : empty_req, len, c->timeout_ms,
+		 c->wait_for_ready, dec_delete_snapshot, NULL, e);
 	free(buf);
 	return rc;
 }

@@ -4,7 +4,8 @@
  * driver's unix socket, and a blocking call per RPC that the provisioner
  * needs (Identity: GetPluginInfo, GetPluginCapabilities, Probe; Controller:
  * CreateVolume, DeleteVolume, GetCapacity, ListVolumes,
- * ControllerGetCapabilities).
+ * ControllerGetCapabilities; CreateSnapshot and DeleteSnapshot, which the
+ * provisioner itself never calls but tests and tools do).
  *
  * Return convention of every csi_* call that talks to the driver:
  *   0                the driver answered OK and the reply decoded;
@@ -209,6 +210,28 @@ struct csi_volume_list {
 
 void csi_volume_list_release(struct csi_volume_list *l);
 
+/* CreateSnapshot arguments; everything borrowed for the call. */
+struct csi_create_snapshot_req {
+	const char *source_volume_id;	/* required */
+	const char *name;		/* required: the idempotency key */
+	struct csi_map secrets, parameters;
+};
+
+/* A snapshot as the driver describes it; owned, freed with csi_snapshot_release. */
+struct csi_snapshot {
+	int64_t size_bytes;		/* 0 = unknown */
+	char *snapshot_id;		/* never NULL or "" after a successful create */
+	char *source_volume_id;		/* NULL when the driver left it out */
+	bool has_creation_time;
+	int64_t creation_seconds;	/* Unix time, when has_creation_time */
+	int32_t creation_nanos;
+	bool ready_to_use;
+	char *group_snapshot_id;	/* NULL unless part of a group snapshot */
+};
+
+/* Free the contents and zero the struct. Accepts NULL. */
+void csi_snapshot_release(struct csi_snapshot *s);
+
 /*
  * Turn a --csi-address value into a gRPC target. Accepted:
  * "unix:///abs/path", "unix:/abs/path" and "/abs/path", all giving
@@ -304,5 +327,16 @@ int csi_get_capacity(struct csi_client *c, const struct csi_get_capacity_req *re
 /* One page: max_entries 0 = driver's choice, starting_token NULL = first. */
 int csi_list_volumes(struct csi_client *c, int32_t max_entries, const char *starting_token,
 		     struct csi_volume_list *out, struct err *e);
+
+/*
+ * A reply without a snapshot_id is CSI_ERR_LOCAL. A snapshot that is not
+ * ready_to_use yet is a success; call again with the same name to follow it.
+ */
+int csi_create_snapshot(struct csi_client *c, const struct csi_create_snapshot_req *req,
+			struct csi_snapshot *out, struct err *e);
+
+/* secrets may be NULL. */
+int csi_delete_snapshot(struct csi_client *c, const char *snapshot_id,
+			const struct csi_map *secrets, struct err *e);
 
 #endif

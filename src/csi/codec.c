@@ -100,6 +100,12 @@ DEFINE_MAP_ENCODER(enc_capacity_params, Csi__V1__GetCapacityRequest__ParametersE
 		   CSI__V1__GET_CAPACITY_REQUEST__PARAMETERS_ENTRY__INIT)
 DEFINE_MAP_ENCODER(enc_segments, Csi__V1__Topology__SegmentsEntry,
 		   CSI__V1__TOPOLOGY__SEGMENTS_ENTRY__INIT)
+DEFINE_MAP_ENCODER(enc_snapshot_secrets, Csi__V1__CreateSnapshotRequest__SecretsEntry,
+		   CSI__V1__CREATE_SNAPSHOT_REQUEST__SECRETS_ENTRY__INIT)
+DEFINE_MAP_ENCODER(enc_snapshot_params, Csi__V1__CreateSnapshotRequest__ParametersEntry,
+		   CSI__V1__CREATE_SNAPSHOT_REQUEST__PARAMETERS_ENTRY__INIT)
+DEFINE_MAP_ENCODER(enc_delete_snapshot_secrets, Csi__V1__DeleteSnapshotRequest__SecretsEntry,
+		   CSI__V1__DELETE_SNAPSHOT_REQUEST__SECRETS_ENTRY__INIT)
 
 static Csi__V1__Topology *enc_topology(struct arena *a, const struct csi_map *m)
 {
@@ -374,6 +380,52 @@ int csi_codec_encode_list_volumes(int32_t max_entries, const char *starting_toke
 	return pack(&m.base, "ListVolumes", out, len, e);
 }
 
+int csi_codec_encode_create_snapshot(const struct csi_create_snapshot_req *req,
+				     uint8_t **out, size_t *len, struct err *e)
+{
+	Csi__V1__CreateSnapshotRequest m = CSI__V1__CREATE_SNAPSHOT_REQUEST__INIT;
+	struct arena a = { 0 };
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	if (!req || !req->name || !*req->name)
+		return err_set(e, CSI_ERR_LOCAL, "CreateSnapshot: the snapshot name is required");
+	if (!req->source_volume_id || !*req->source_volume_id)
+		return err_set(e, CSI_ERR_LOCAL, "CreateSnapshot '%s': the source volume id is "
+			       "required", req->name);
+	if (check_map(&req->secrets, "CreateSnapshot secrets", e) ||
+	    check_map(&req->parameters, "CreateSnapshot parameters", e))
+		return err_prefix(e, "CreateSnapshot '%s'", req->name);
+	m.source_volume_id = str(req->source_volume_id);
+	m.name = str(req->name);
+	m.secrets = enc_snapshot_secrets(&a, &req->secrets, &m.n_secrets);
+	m.parameters = enc_snapshot_params(&a, &req->parameters, &m.n_parameters);
+	rc = pack(&m.base, "CreateSnapshot", out, len, e);
+	arena_release(&a);
+	return rc;
+}
+
+int csi_codec_encode_delete_snapshot(const char *snapshot_id, const struct csi_map *secrets,
+				     uint8_t **out, size_t *len, struct err *e)
+{
+	Csi__V1__DeleteSnapshotRequest m = CSI__V1__DELETE_SNAPSHOT_REQUEST__INIT;
+	struct arena a = { 0 };
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	if (!snapshot_id || !*snapshot_id)
+		return err_set(e, CSI_ERR_LOCAL, "DeleteSnapshot: the snapshot id is required");
+	if (check_map(secrets, "DeleteSnapshot secrets", e))
+		return err_prefix(e, "DeleteSnapshot '%s'", snapshot_id);
+	m.snapshot_id = str(snapshot_id);
+	m.secrets = enc_delete_snapshot_secrets(&a, secrets, &m.n_secrets);
+	rc = pack(&m.base, "DeleteSnapshot", out, len, e);
+	arena_release(&a);
+	return rc;
+}
+
 /* ---- decoding ---- */
 
 static int undecodable(struct err *e, const char *method, size_t n)
@@ -457,6 +509,16 @@ void csi_volume_release(struct csi_volume *v)
 		csi_map_release(&v->accessible_topology[i]);
 	free(v->accessible_topology);
 	memset(v, 0, sizeof(*v));
+}
+
+void csi_snapshot_release(struct csi_snapshot *s)
+{
+	if (!s)
+		return;
+	free(s->snapshot_id);
+	free(s->source_volume_id);
+	free(s->group_snapshot_id);
+	memset(s, 0, sizeof(*s));
 }
 
 void csi_volume_list_release(struct csi_volume_list *l)
@@ -739,4 +801,42 @@ out:
 		csi_volume_list_release(out);
 	csi__v1__list_volumes_response__free_unpacked(r, NULL);
 	return rc;
+}
+
+int csi_codec_decode_create_snapshot(const uint8_t *p, size_t n, struct csi_snapshot *out,
+				     struct err *e)
+{
+	Csi__V1__CreateSnapshotResponse *r = csi__v1__create_snapshot_response__unpack(NULL, n, p);
+	const Csi__V1__Snapshot *ps;
+
+	memset(out, 0, sizeof(*out));
+	if (!r)
+		return undecodable(e, "CreateSnapshot", n);
+	ps = r->snapshot;
+	if (!ps || !ps->snapshot_id || !*ps->snapshot_id) {
+		csi__v1__create_snapshot_response__free_unpacked(r, NULL);
+		return err_set(e, CSI_ERR_LOCAL, "CreateSnapshot: the driver returned no snapshot_id");
+	}
+	out->size_bytes = ps->size_bytes;
+	out->snapshot_id = xstrdup(ps->snapshot_id);
+	out->source_volume_id = dup_nonempty(ps->source_volume_id);
+	if (ps->creation_time) {
+		out->has_creation_time = true;
+		out->creation_seconds = ps->creation_time->seconds;
+		out->creation_nanos = ps->creation_time->nanos;
+	}
+	out->ready_to_use = ps->ready_to_use;
+	out->group_snapshot_id = dup_nonempty(ps->group_snapshot_id);
+	csi__v1__create_snapshot_response__free_unpacked(r, NULL);
+	return 0;
+}
+
+int csi_codec_decode_delete_snapshot(const uint8_t *p, size_t n, struct err *e)
+{
+	Csi__V1__DeleteSnapshotResponse *r = csi__v1__delete_snapshot_response__unpack(NULL, n, p);
+
+	if (!r)
+		return undecodable(e, "DeleteSnapshot", n);
+	csi__v1__delete_snapshot_response__free_unpacked(r, NULL);
+	return 0;
 }

@@ -33,6 +33,10 @@ int csi_codec_encode_get_capacity(const struct csi_get_capacity_req *req,
 				  uint8_t **out, size_t *len, struct err *e);
 int csi_codec_encode_list_volumes(int32_t max_entries, const char *starting_token,
 				  uint8_t **out, size_t *len, struct err *e);
+int csi_codec_encode_create_snapshot(const struct csi_create_snapshot_req *req,
+				     uint8_t **out, size_t *len, struct err *e);
+int csi_codec_encode_delete_snapshot(const char *snapshot_id, const struct csi_map *secrets,
+				     uint8_t **out, size_t *len, struct err *e);
 
 int csi_codec_decode_probe(const uint8_t *p, size_t n, bool *ready, struct err *e);
 int csi_codec_decode_plugin_info(const uint8_t *p, size_t n, char **name,
@@ -48,5 +52,8 @@ int csi_codec_decode_get_capacity(const uint8_t *p, size_t n, struct csi_capacit
 				  struct err *e);
 int csi_codec_decode_list_volumes(const uint8_t *p, size_t n, struct csi_volume_list *out,
 				  struct err *e);
+int csi_codec_decode_create_snapshot(const uint8_t *p, size_t n, struct csi_snapshot *out,
+				     struct err *e);
+int csi_codec_decode_delete_snapshot(const uint8_t *p, size_t n, struct err *e);
 
 #endif

@@ -54,6 +54,7 @@ struct controller {
 	struct informer *claims, *volumes, *classes;
 	struct informer *nodes, *csinodes;	/* only with topology */
 	struct informer *attachments;		/* only when the driver publishes */
+	struct event_sink *events;
 	struct wq *claim_q, *volume_q;
 	struct worker claim_worker, volume_worker;
 	/*
@@ -63,6 +64,13 @@ struct controller {
 	 */
 	pthread_mutex_t slow_mu;
 	struct hmap slow;
+	/*
+	 * PV UIDs whose volume we deleted and whose PV is on its way out: a
+	 * sync of the stale cached copy must not call DeleteVolume again
+	 * (upstream issue #89). Cleared when the PV's DELETE event arrives.
+	 * Guarded by slow_mu.
+	 */
+	struct hmap deleted;
 	pthread_t *threads;
 	size_t nthreads;
 
@@ -187,6 +195,17 @@ static const struct informer_type sc_type = {
 	sizeof(struct kube_storage_class), decode_sc, release_sc,
 };
 
+/* Keys of the claims queue that stand for a VolumeSnapshot, not a claim. */
+#define SNAPSHOT_KEY_PREFIX "snapshot:"
+
+static void enqueue_snapshot(struct controller *c, const char *ns, const char *name)
+{
+	char *key = xasprintf(SNAPSHOT_KEY_PREFIX "%s/%s", ns, name);
+
+	wq_add(c->claim_q, key);
+	free(key);
+}
+
 static void on_claim(void *ctx, enum informer_event ev, const char *key,
 		     const struct iobj *old, const struct iobj *cur)
 {
@@ -194,6 +213,9 @@ static void on_claim(void *ctx, enum informer_event ev, const char *key,
 	const struct kube_pvc *claim = iobj_data(cur);
 
 	(void)old;
+	if (ds_kind_of(claim) == DS_SNAPSHOT && claim->meta.namespace &&
+	    (ev == INFORMER_DELETE || claim->meta.deleting || (claim->volume_name && *claim->volume_name)))
+		enqueue_snapshot(c, claim->meta.namespace, claim->data_source_name);
 	if (ds_kind_of(claim) == DS_CLONE && claim->meta.namespace) {
 		/* a clone's progress (or its deletion) may free its source's finalizer */
 		char *src = xasprintf("%s/%s", claim->meta.namespace, claim->data_source_name);
@@ -214,9 +236,18 @@ static void on_volume(void *ctx, enum informer_event ev, const char *key,
 		      const struct iobj *old, const struct iobj *cur)
 {
 	struct controller *c = ctx;
+	const struct kube_pv *pv = iobj_data(cur);
 
 	(void)old;
-	if (ev == INFORMER_DELETE || !plan_pv_is_ours(iobj_data(cur), &c->o.plan))
+	if (ev == INFORMER_DELETE) {
+		if (pv->meta.uid) {
+			pthread_mutex_lock(&c->slow_mu);
+			hmap_remove(&c->deleted, pv->meta.uid);
+			pthread_mutex_unlock(&c->slow_mu);
+		}
+		return;
+	}
+	if (!plan_pv_is_ours(pv, &c->o.plan))
 		return;
 	wq_add(c->volume_q, key);
 }
@@ -289,7 +320,7 @@ static void csi_request_release(struct csi_request *cr)
 static void claim_event(struct controller *c, const struct kube_pvc *claim, const char *type,
 			const char *reason, const char *msg)
 {
-	event_emit(c->kube, c->o.component, "PersistentVolumeClaim", &claim->meta, type, reason,
+	event_emit(c->events, "PersistentVolumeClaim", &claim->meta, type, reason,
 		   "%s", msg);
 }
 
@@ -695,26 +726,64 @@ static int vac_parameters(struct controller *c, const struct kube_pvc *claim, st
 	return rc;
 }
 
-/* Our snapshot finalizer is only needed while we restore from it. */
-static void release_snapshot_source(struct controller *c, const struct source *s)
+/*
+ * Our finalizer protects a VolumeSnapshot while some pending claim restores
+ * from it. Once none does (restored, deleted, or gone elsewhere), it goes.
+ * Runs for "snapshot:ns/name" keys, queued whenever such a claim changes.
+ */
+static enum sync_result sync_snapshot_source(struct controller *c, const char *ns_name)
 {
+	const char *slash = strchr(ns_name, '/');
+	char *ns, *path = NULL;
+	const char *name;
+	struct iobj **all;
+	size_t n;
+	bool in_use = false;
 	json_t *obj = NULL, *patch = NULL;
 	struct kube_volume_snapshot snap;
 	struct err e = ERR_INIT;
+	enum sync_result res = SYNC_DONE;
+	int rc;
 
+	if (!slash)
+		return SYNC_DONE;
+	ns = xstrndup(ns_name, slash - ns_name);
+	name = slash + 1;
 	memset(&snap, 0, sizeof(snap));
-	if (s->kind != DS_SNAPSHOT || !s->snapshot_path)
-		return;
-	if (!kube_get(c->kube, s->snapshot_path, &obj, &e) &&
-	    !kube_volume_snapshot_decode(obj, &snap, &e) &&
-	    (patch = plan_unmark_patch(&snap.meta, FINALIZER_SNAPSHOT_SOURCE, NULL)) &&
-	    kube_patch(c->kube, s->snapshot_path, "application/json-patch+json", patch, NULL, &e))
-		log_warn("removing our finalizer from snapshot %s failed: %s", s->snapshot_path,
-			 err_msg(&e));
+	all = informer_list(c->claims, &n);
+	for (size_t i = 0; i < n && !in_use; i++) {
+		const struct kube_pvc *p = iobj_data(all[i]);
+
+		in_use = ds_kind_of(p) == DS_SNAPSHOT && !strcmp(p->data_source_name, name) &&
+			 p->meta.namespace && !strcmp(p->meta.namespace, ns) && !p->meta.deleting &&
+			 !(p->volume_name && *p->volume_name);
+	}
+	informer_list_free(all, n);
+	if (in_use)
+		goto out;
+	path = xasprintf("/apis/" SNAPSHOT_GROUP "/v1/namespaces/%s/volumesnapshots/%s", ns, name);
+	rc = kube_get(c->kube, path, &obj, &e);
+	if (rc == KUBE_ERR_NOT_FOUND)
+		goto out;
+	if (!rc)
+		rc = kube_volume_snapshot_decode(obj, &snap, &e);
+	if (!rc && (patch = plan_unmark_patch(&snap.meta, FINALIZER_SNAPSHOT_SOURCE, NULL)))
+		rc = kube_patch(c->kube, path, "application/json-patch+json", patch, NULL, &e);
+	if (rc && rc != KUBE_ERR_NOT_FOUND) {
+		log_error("snapshot %s: removing our finalizer failed, will retry: %s", ns_name,
+			  err_msg(&e));
+		res = SYNC_RETRY;
+	} else if (patch) {
+		log_v(2, "snapshot %s: no pending claim restores from it; finalizer removed", ns_name);
+	}
+out:
 	json_decref(patch);
 	json_decref(obj);
 	kube_volume_snapshot_release(&snap);
 	err_release(&e);
+	free(path);
+	free(ns);
+	return res;
 }
 
 /* CreateVolume, then save the PV, then clear our mark. */
@@ -753,7 +822,7 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 		plan_request_release(&r);
 		return SYNC_DONE;
 	}
-	event_emit(c->kube, c->o.component, "PersistentVolumeClaim", &cur->meta, EVENT_NORMAL,
+	event_emit(c->events, "PersistentVolumeClaim", &cur->meta, EVENT_NORMAL,
 		   "Provisioning", "External provisioner is provisioning volume for claim \"%s\"", key);
 	csi_request_init(&cr, &r);
 	if (resolve_source(c, claim, &src, &e)) {
@@ -894,11 +963,12 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 	if (rc == 0) {
 		log_info("claim %s: provisioned volume %s as PersistentVolume %s", key,
 			 vol.volume_id, r.name);
-		event_emit(c->kube, c->o.component, "PersistentVolumeClaim", &cur->meta, EVENT_NORMAL,
+		event_emit(c->events, "PersistentVolumeClaim", &cur->meta, EVENT_NORMAL,
 			   "ProvisioningSucceeded", "Successfully provisioned volume %s", r.name);
 	}
 	err_release(&e);
-	release_snapshot_source(c, &src);
+	if (src.kind == DS_SNAPSHOT)	/* its finalizer goes once no pending claim needs it */
+		enqueue_snapshot(c, claim->meta.namespace, claim->data_source_name);
 	if (unmark_claim(c, cur, &e)) {
 		log_warn("claim %s: PersistentVolume saved but clearing our mark failed, will "
 			 "retry: %s", key, err_msg(&e));
@@ -1098,7 +1168,7 @@ static void slow_set(struct controller *c, const char *key, const char *class_ui
 
 static enum sync_result sync_claim(struct controller *c, const char *key)
 {
-	struct iobj *co = informer_get(c->claims, key), *so = NULL, *po = NULL;
+	struct iobj *co, *so = NULL, *po = NULL;
 	const struct kube_pvc *claim;
 	const struct kube_storage_class *class = NULL;
 	const char *why, *class_name, *marked_name;
@@ -1107,6 +1177,9 @@ static enum sync_result sync_claim(struct controller *c, const char *key)
 	enum sync_result res = SYNC_DONE;
 	bool marked, bound;
 
+	if (!strncmp(key, SNAPSHOT_KEY_PREFIX, strlen(SNAPSHOT_KEY_PREFIX)))
+		return sync_snapshot_source(c, key + strlen(SNAPSHOT_KEY_PREFIX));
+	co = informer_get(c->claims, key);
 	if (!co)
 		return SYNC_DONE;
 	claim = iobj_data(co);
@@ -1186,7 +1259,7 @@ out:
 static void volume_event(struct controller *c, const struct kube_pv *pv, const char *type,
 			 const char *reason, const char *msg)
 {
-	event_emit(c->kube, c->o.component, "PersistentVolume", &pv->meta, type, reason, "%s", msg);
+	event_emit(c->events, "PersistentVolume", &pv->meta, type, reason, "%s", msg);
 }
 
 /* Add or remove our PV finalizer as the reclaim policy asks. */
@@ -1277,6 +1350,18 @@ static enum sync_result sync_volume(struct controller *c, const char *name)
 		res = SYNC_DONE;
 		goto out;
 	}
+	if (pv->meta.uid) {
+		bool done;
+
+		pthread_mutex_lock(&c->slow_mu);
+		done = hmap_has(&c->deleted, pv->meta.uid);
+		pthread_mutex_unlock(&c->slow_mu);
+		if (done) {
+			log_v(4, "volume %s: already deleted; waiting for the PV to go", name);
+			res = SYNC_DONE;
+			goto out;
+		}
+	}
 	if (!plan_pv_should_delete(pv, &c->o.plan, &why)) {
 		log_v(5, "volume %s: nothing to do: %s", name, why);
 		if (reconcile_pv_finalizer(c, pv, &e)) {
@@ -1350,6 +1435,11 @@ static enum sync_result sync_volume(struct controller *c, const char *name)
 	}
 	log_info("volume %s: deleted volume %s and its PersistentVolume", name,
 		 pv->csi_volume_handle);
+	if (pv->meta.uid) {
+		pthread_mutex_lock(&c->slow_mu);
+		hmap_put(&c->deleted, pv->meta.uid, NULL);
+		pthread_mutex_unlock(&c->slow_mu);
+	}
 	count(c->delete_total, labels, 1);
 	observe(c->delete_seconds, labels, (clock_now_ms() - start) / 1000.0);
 	res = SYNC_DONE;
@@ -1401,6 +1491,7 @@ struct controller *controller_new(struct kube_client *kube, struct csi_client *c
 	c->csi = csi;
 	c->o = *o;
 	pthread_mutex_init(&c->slow_mu, NULL);
+	c->events = event_sink_new(o->events_kube ? o->events_kube : kube, o->component, 4096);
 	c->claim_q = wq_new("claims", o->retry_start_ms, o->retry_max_ms);
 	c->volume_q = wq_new("volumes", o->retry_start_ms, o->retry_max_ms);
 	c->claims = informer_new(kube, &pvc_type, o->resync_ms);
@@ -1495,10 +1586,12 @@ void controller_free(struct controller *c)
 	informer_free(c->nodes);
 	informer_free(c->csinodes);
 	informer_free(c->attachments);
+	event_sink_free(c->events, 2000);	/* the workers are gone: flush what they said */
 	wq_free(c->claim_q);
 	wq_free(c->volume_q);
 	hmap_each(&c->slow, free_slow, NULL);
 	hmap_release(&c->slow);
+	hmap_release(&c->deleted);
 	pthread_mutex_destroy(&c->slow_mu);
 	free(c->threads);
 	free(c);

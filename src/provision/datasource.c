@@ -104,7 +104,7 @@ int ds_check_snapshot(const struct kube_pvc *claim, const struct kube_volume_sna
 		return err_set(e, -1, "snapshot %s/%s was taken by driver %s, not %s",
 			       claim->meta.namespace, name, content->driver ? content->driver : "?",
 			       provisioner);
-	if (!snap->ready && !content->ready)
+	if (!snap->ready)
 		return err_set(e, -1, "snapshot %s/%s is not ready to use yet", claim->meta.namespace,
 			       name);
 	if (!content->snapshot_handle || !*content->snapshot_handle)

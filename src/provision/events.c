@@ -1,33 +1,227 @@
 // SPDX-License-Identifier: Apache-2.0
-/* events.c - Kubernetes Events on the objects we act on (see events.h). */
+/*
+ * events.c - Kubernetes Events, sent in the background (see events.h).
+ *
+ * DESIGN: `mu` guards the queue, the stop flag and `seen`; the sender
+ * thread takes an event off the queue under `mu` and sends it without it.
+ * `seen` maps "uid|type|reason|message" to what we know of the Event object
+ * (its namespace, name and count) so repeats become count bumps. It is
+ * bounded: when full it is cleared (at worst a repeat becomes a new object).
+ */
 #include "provision/events.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
+#include "base/hmap.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "kube/client.h"
 
-void event_emit(struct kube_client *c, const char *component, const char *kind,
-		const struct kube_meta *obj, const char *type, const char *reason,
-		const char *fmt, ...)
+#define SEEN_MAX 4096
+
+struct pending {
+	struct pending *next;
+	char *key;		/* correlation key */
+	char *ns;		/* the Event's namespace */
+	json_t *body;		/* the Event to create */
+};
+
+struct sent {
+	char *name;
+	int count;
+};
+
+struct event_sink {
+	struct kube_client *kube;
+	char *component;
+	size_t max, n;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	struct pending *head, *tail;
+	struct hmap queued;	/* key -> NULL: repeats of what is queued are dropped */
+	struct hmap seen;	/* key -> struct sent * */
+	bool stopping;
+	int64_t flush_until;
+	pthread_t thread;
+	bool started;
+};
+
+static void now_stamp(char *buf, size_t n)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void free_sent(void *ctx, const char *key, void *value)
+{
+	struct sent *s = value;
+
+	(void)ctx;
+	(void)key;
+	free(s->name);
+	free(s);
+}
+
+static void pending_free(struct pending *p)
+{
+	free(p->key);
+	free(p->ns);
+	json_decref(p->body);
+	free(p);
+}
+
+/* Create the Event, or bump the count of the one created before. */
+static void send_one(struct event_sink *s, struct pending *p, struct sent *prev)
+{
+	struct err e = ERR_INIT;
+	char stamp[32], *path;
+	json_t *out = NULL;
+	int rc;
+
+	now_stamp(stamp, sizeof(stamp));
+	if (prev) {
+		json_t *patch = json_pack("{s:i, s:s}", "count", prev->count + 1, "lastTimestamp", stamp);
+
+		path = xasprintf("/api/v1/namespaces/%s/events/%s", p->ns, prev->name);
+		rc = kube_patch(s->kube, path, "application/merge-patch+json", patch, NULL, &e);
+		json_decref(patch);
+		free(path);
+		if (rc == 0) {
+			pthread_mutex_lock(&s->mu);
+			prev->count++;
+			pthread_mutex_unlock(&s->mu);
+			goto out;
+		}
+		/* the old Event expired or is gone: record a new one */
+		err_release(&e);
+	}
+	path = xasprintf("/api/v1/namespaces/%s/events", p->ns);
+	rc = kube_create(s->kube, path, p->body, &out, &e);
+	free(path);
+	if (rc) {
+		log_v(2, "cannot record event: %s", err_msg(&e));
+		goto out;
+	}
+	{
+		const char *name = json_string_value(json_object_get(json_object_get(out, "metadata"),
+								      "name"));
+		struct sent *rec;
+
+		if (!name)
+			goto out;
+		rec = xcalloc(1, sizeof(*rec));
+		rec->name = xstrdup(name);
+		rec->count = 1;
+		pthread_mutex_lock(&s->mu);
+		if (s->seen.count >= SEEN_MAX) {
+			hmap_each(&s->seen, free_sent, NULL);
+			hmap_release(&s->seen);
+		}
+		{
+			struct sent *old = hmap_put(&s->seen, p->key, rec);
+
+			if (old)
+				free_sent(NULL, NULL, old);
+		}
+		pthread_mutex_unlock(&s->mu);
+	}
+out:
+	json_decref(out);
+	err_release(&e);
+}
+
+static void *run(void *arg)
+{
+	struct event_sink *s = arg;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		struct pending *p;
+		struct sent *prev;
+
+		while (!s->head && !s->stopping)
+			pthread_cond_wait(&s->cond, &s->mu);
+		if (!s->head || (s->stopping && clock_now_ms() > s->flush_until))
+			break;
+		p = s->head;
+		s->head = p->next;
+		if (!s->head)
+			s->tail = NULL;
+		s->n--;
+		hmap_remove(&s->queued, p->key);
+		prev = hmap_get(&s->seen, p->key);
+		pthread_mutex_unlock(&s->mu);
+		send_one(s, p, prev);
+		pending_free(p);
+		pthread_mutex_lock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+struct event_sink *event_sink_new(struct kube_client *c, const char *component, size_t max_queued)
+{
+	struct event_sink *s = xcalloc(1, sizeof(*s));
+
+	s->kube = c;
+	s->component = xstrdup(component);
+	s->max = max_queued;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	s->started = pthread_create(&s->thread, NULL, run, s) == 0;
+	return s;
+}
+
+void event_sink_free(struct event_sink *s, long flush_ms)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stopping = true;
+	s->flush_until = clock_now_ms() + flush_ms;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->mu);
+	if (s->started)
+		pthread_join(s->thread, NULL);
+	while (s->head) {
+		struct pending *p = s->head;
+
+		s->head = p->next;
+		pending_free(p);
+	}
+	hmap_release(&s->queued);
+	hmap_each(&s->seen, free_sent, NULL);
+	hmap_release(&s->seen);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cond);
+	free(s->component);
+	free(s);
+}
+
+void event_emit(struct event_sink *s, const char *kind, const struct kube_meta *obj,
+		const char *type, const char *reason, const char *fmt, ...)
 {
 	const char *ns = obj->namespace && *obj->namespace ? obj->namespace : "default";
-	struct err e = ERR_INIT;
-	char stamp[32], *msg, *path, *gen;
-	json_t *ev, *involved;
-	struct tm tm;
-	time_t now = time(NULL);
+	struct pending *p;
+	char stamp[32], *msg, *gen;
+	json_t *involved;
 	va_list ap;
 
+	if (!s)
+		return;
 	va_start(ap, fmt);
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-
+	now_stamp(stamp, sizeof(stamp));
 	involved = json_pack("{s:s, s:s, s:s, s:s}", "kind", kind, "apiVersion", "v1",
 			     "name", obj->name, "uid", obj->uid ? obj->uid : "");
 	if (obj->namespace && *obj->namespace)
@@ -35,21 +229,38 @@ void event_emit(struct kube_client *c, const char *component, const char *kind,
 	if (obj->resource_version)
 		json_object_set_new(involved, "resourceVersion", json_string(obj->resource_version));
 	gen = xasprintf("%s.", obj->name);
-	ev = json_pack("{s:{s:s, s:s}, s:o, s:s, s:s, s:s, s:{s:s}, s:s, s:s, s:i, s:s}",
-		       "metadata", "generateName", gen, "namespace", ns,
-		       "involvedObject", involved,
-		       "type", type, "reason", reason, "message", msg,
-		       "source", "component", component,
-		       "firstTimestamp", stamp, "lastTimestamp", stamp, "count", 1,
-		       "reportingComponent", component);
-	path = xasprintf("/api/v1/namespaces/%s/events", ns);
-	if (!ev)
-		log_v(2, "cannot build event %s for %s %s", reason, kind, obj->name);
-	else if (kube_create(c, path, ev, NULL, &e))
-		log_v(2, "cannot record event %s for %s %s: %s", reason, kind, obj->name, err_msg(&e));
-	err_release(&e);
-	json_decref(ev);
-	free(path);
+	p = xcalloc(1, sizeof(*p));
+	p->key = xasprintf("%s|%s|%s|%s", obj->uid ? obj->uid : obj->name, type, reason, msg);
+	p->ns = xstrdup(ns);
+	p->body = json_pack("{s:{s:s, s:s}, s:o, s:s, s:s, s:s, s:{s:s}, s:s, s:s, s:i, s:s}",
+			    "metadata", "generateName", gen, "namespace", ns,
+			    "involvedObject", involved,
+			    "type", type, "reason", reason, "message", msg,
+			    "source", "component", s->component,
+			    "firstTimestamp", stamp, "lastTimestamp", stamp, "count", 1,
+			    "reportingComponent", s->component);
 	free(gen);
 	free(msg);
+	pthread_mutex_lock(&s->mu);
+	if (!p->body || s->stopping || hmap_has(&s->queued, p->key)) {
+		pthread_mutex_unlock(&s->mu);
+		pending_free(p);
+		return;
+	}
+	if (s->n >= s->max) {
+		pthread_mutex_unlock(&s->mu);
+		log_warn("event queue full (%zu): dropping %s %s on %s %s", s->max, type, reason, kind,
+			 obj->name);
+		pending_free(p);
+		return;
+	}
+	hmap_put(&s->queued, p->key, NULL);
+	if (s->tail)
+		s->tail->next = p;
+	else
+		s->head = p;
+	s->tail = p;
+	s->n++;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->mu);
 }

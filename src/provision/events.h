@@ -1,28 +1,43 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * events.h - Kubernetes Events on the objects we act on.
+ * events.h - Kubernetes Events on the objects we act on, sent in the
+ * background.
  *
  * An Event is how an operator running `kubectl describe pvc` learns why a
- * claim is Pending. Emitting one is best effort: a failure to record it is
- * logged at verbosity 2 and otherwise ignored, never failing the sync.
+ * claim is Pending. Events are best effort and must never slow
+ * provisioning: event_emit only queues; one sender thread posts them with
+ * an API client of its own (its own rate limit). Repeats of an event
+ * already sent (same object, type, reason and message) bump its count
+ * instead of adding an object, as client-go's correlator does; a repeat
+ * still queued is dropped; a full queue drops the newest and says so in
+ * the log.
  */
 #ifndef PROVISION_EVENTS_H
 #define PROVISION_EVENTS_H
 
+#include <stddef.h>
+
 #include "kube/objects.h"
 
 struct kube_client;
+struct event_sink;
 
 #define EVENT_NORMAL "Normal"
 #define EVENT_WARNING "Warning"
 
+/* The client is borrowed until event_sink_free; `component` is copied. */
+struct event_sink *event_sink_new(struct kube_client *c, const char *component, size_t max_queued);
+
+/* Send what is queued for up to flush_ms, then stop. Accepts NULL. */
+void event_sink_free(struct event_sink *s, long flush_ms);
+
 /*
- * Record an event about `obj` (kind "PersistentVolumeClaim" or
+ * Queue an event about `obj` (kind "PersistentVolumeClaim" or
  * "PersistentVolume"; a cluster-scoped object's event goes to "default").
- * `component` names the reporter.
+ * Thread-safe; never blocks on the network.
  */
-void event_emit(struct kube_client *c, const char *component, const char *kind,
-		const struct kube_meta *obj, const char *type, const char *reason,
-		const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+void event_emit(struct event_sink *s, const char *kind, const struct kube_meta *obj,
+		const char *type, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
 
 #endif

@@ -156,3 +156,16 @@ start_private_driver() {
   PRIVATE_ENDPOINT=unix://$TEST_DIR/drv/csi.sock
   wait_until 30 "the private driver's socket" test -S "$TEST_DIR/drv/csi.sock"
 }
+
+# finish_namespace NS - delete a test's namespace and wait, while the test's
+# daemon still runs, until its claims are gone and every PV they had with
+# reclaim policy Delete is deleted: the next test starts from a clean cluster.
+finish_namespace() {
+  k delete namespace "$1" --wait=false >/dev/null
+  k wait "namespace/$1" --for=delete --timeout=90s >/dev/null
+  wait_until 90 "the Delete PVs of namespace $1 to go" no_delete_pvs_of "$1"
+}
+
+no_delete_pvs_of() {
+  [[ -z $(k get pv -o jsonpath="{range .items[?(@.spec.claimRef.namespace==\"$1\")]}{.spec.persistentVolumeReclaimPolicy}{'\n'}{end}" | grep -x Delete) ]]
+}

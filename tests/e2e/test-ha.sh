@@ -29,6 +29,9 @@ test_leader_election_failover() {
   wait_bound ha1 second
   daemon_log b | grep -q "claim ha1/second: provisioned" || fail "the new leader did not provision"
 
+  # the leader cleans up the claims' volumes, then stops and hands the Lease over
+  k delete -n ha1 pvc --all --wait=false
+  wait_until 90 "the Delete PVs of ha1 to go" no_delete_pvs_of ha1
   stop_daemon b
   daemon_log b | grep -q "released lease" || fail "no release on SIGTERM"
   [[ -z $(k get -n ha1 lease/hostpath-csi-k8s-io -o jsonpath='{.spec.holderIdentity}') ]] ||

@@ -34,7 +34,7 @@ test_metrics_and_health() {
   k wait "pv/$pv" --for=delete --timeout=60s
   wait_until 10 "the delete counter" metric_value "$url/metrics" \
     'controller_persistentvolume_delete_total{class="met1-class"}'
-  k delete namespace met1 --wait=false
+  finish_namespace met1
   stop_daemon main
 }
 

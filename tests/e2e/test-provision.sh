@@ -43,7 +43,7 @@ YAML
   ! grep -q not-logged "$TEST_DIR/daemon-main.log" || fail "a secret value reached the log"
   k delete -n sec1 pvc/data --wait=false
   k wait "pv/$pv" --for=delete --timeout=60s
-  k delete namespace sec1 --wait=false
+  finish_namespace sec1
   stop_daemon main
 }
 
@@ -86,7 +86,7 @@ test_bad_classes_get_events() {
   k create secret generic -n bad1 nowhere --from-literal=k=v >/dev/null
   make_claim bad1 late bad1-missing-secret
   wait_bound bad1 late
-  k delete namespace bad1 --wait=false
+  finish_namespace bad1
   stop_daemon main
 }
 
@@ -119,7 +119,7 @@ YAML
   k get "pv/$pv" >/dev/null || fail "the PV was deleted while attached"
   k delete volumeattachment/att1-va
   k wait "pv/$pv" --for=delete --timeout=60s
-  k delete namespace att1 --wait=false
+  finish_namespace att1
   stop_daemon main
   stop_daemon driver
 }
@@ -187,7 +187,7 @@ spec:
 YAML
   wait_until 30 "the populator event" event_says cl1 populated Provisioning 'external populator'
   [[ -z $(pv_of cl1 populated) ]] || fail "we provisioned a claim meant for a populator"
-  k delete namespace cl1 --wait=false
+  finish_namespace cl1
   stop_daemon main
 }
 
@@ -245,7 +245,7 @@ YAML
     fail "the PV does not name the VolumeAttributesClass"
   vac_claim wrong vac1-other
   wait_until 30 "the wrong-driver event" event_says vac1 wrong ProvisioningFailed 'is for driver other.example.com'
-  k delete namespace vac1 --wait=false
+  finish_namespace vac1
   k delete volumeattributesclass/vac1-gold volumeattributesclass/vac1-other --wait=false
   stop_daemon main
   stop_daemon driver

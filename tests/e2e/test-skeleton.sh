@@ -81,7 +81,7 @@ test_whitelist_leaves_other_classes_pending() {
   wait_log main 30 "claim sk3/denied: ignored: .*whitelist"
   [[ $(k get -n sk3 pvc/denied -o jsonpath='{.status.phase}') == Pending ]] || fail "denied claim is not Pending"
   [[ -z $(pv_of sk3 denied) ]] || fail "denied claim got a volume"
-  k delete namespace sk3 --wait=false
+  finish_namespace sk3
   stop_daemon main
 }
 
@@ -104,7 +104,9 @@ test_flag_beats_environment() {
   wait_log envonly 30 "claim sk4/other: ignored: the claim is not annotated for this provisioner"
   [[ $(k get -n sk4 pvc/other -o jsonpath='{.status.phase}') == Pending ]] || fail "other is not Pending"
   stop_daemon envonly
-  k delete namespace sk4 --wait=false
+  start_daemon cleanup --csi-address="$CSI_ENDPOINT"
+  finish_namespace sk4
+  stop_daemon cleanup
 }
 
 # Bad configuration stops start-up with a message naming the flag and the value.
@@ -135,7 +137,7 @@ test_bad_class_gets_event() {
   wait_until 30 "a ProvisioningFailed event naming the key" \
     event_says sk5 bad ProvisioningFailed 'csi.storage.k8s.io/no-such-key' 
   [[ $(k get -n sk5 pvc/bad -o jsonpath='{.status.phase}') == Pending ]] || fail "bad claim is not Pending"
-  k delete namespace sk5 --wait=false
+  finish_namespace sk5
   stop_daemon main
 }
 
@@ -155,6 +157,6 @@ test_retry_until_driver_returns() {
   wait_log main 30 "claim sk6/data: CreateVolume .* failed"
   "$CLUSTER_DIR/cmd/csi-driver"
   wait_bound sk6 data 60
-  k delete namespace sk6 --wait=false
+  finish_namespace sk6
   stop_daemon main
 }

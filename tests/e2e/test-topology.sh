@@ -74,7 +74,7 @@ YAML
   wait_until 30 "selected-node to be removed from 'nowhere'" selected_node_gone topo1 nowhere
   [[ $(k get -n topo1 pvc/waiting -o jsonpath='{.status.phase}') == Pending ]] || fail "waiting is not Pending"
   [[ -z $(pv_of topo1 waiting) ]] || fail "waiting got a volume without a node"
-  k delete namespace topo1 --wait=false
+  finish_namespace topo1
   k delete node/topo1-node-2 csinode/topo1-node-2 --wait=false
   stop_daemon main
 }

@@ -8,12 +8,15 @@
  * Commands: probe | info | caps | capacity [k=v ...] |
  *           create NAME BYTES [k=v | secret:k=v | mutable:k=v | topo:k=v ...] |
  *           delete ID [secret:k=v ...] | list | loop N (one probe a second,
- *           with the channel's connected state after each)
+ *           with the channel's connected state after each) |
+ *           snapshot SOURCE_VOLUME_ID NAME [k=v | secret:k=v ...] |
+ *           delete-snapshot ID [secret:k=v ...]
  * Options:  --timeout=DUR (per call, default 10s), --wait=DUR (csi_wait_ready
  *           first), --fail-fast (no gRPC wait-for-ready), --block,
  *           --mode=N (access mode, default 1), --fs-type=T, --v=N.
  *
- * Results go to stdout as key=value lines (list: one volume id per line);
+ * Results go to stdout as key=value lines (list: one volume id per line;
+ * snapshot: "snapshot_id=ID size_bytes=N ready=true|false");
  * errors to stderr. The exit status is the call's code: 0, the gRPC status
  * (1..16), 100 for a local failure, 64 for a usage error.
  */
@@ -41,7 +44,9 @@ static void usage(void)
 		"                [--fs-type=T] [--v=N] ENDPOINT COMMAND [ARGS]\n"
 		"commands: probe | info | caps | capacity [k=v ...] | list | loop N |\n"
 		"          create NAME BYTES [k=v|secret:k=v|mutable:k=v|topo:k=v ...] |\n"
-		"          delete ID [secret:k=v ...]\n");
+		"          delete ID [secret:k=v ...] |\n"
+		"          snapshot SOURCE_VOLUME_ID NAME [k=v|secret:k=v ...] |\n"
+		"          delete-snapshot ID [secret:k=v ...]\n");
 }
 
 static int parse_long(const char *s, long min, long *out)
@@ -321,6 +326,46 @@ int main(int argc, char **argv)
 		rc = csi_delete_volume(c, id, &sm, &e);
 		if (!rc)
 			printf("deleted=%s\n", id);
+	} else if (!strcmp(cmd, "snapshot") && argc - i >= 2) {
+		struct kvset params = { 0 }, secrets = { 0 };
+		struct csi_create_snapshot_req req = { 0 };
+		struct csi_snapshot snap;
+
+		req.source_volume_id = argv[i++];
+		req.name = argv[i++];
+		for (; i < argc; i++) {
+			int bad = !strncmp(argv[i], "secret:", 7) ? kv_add(&secrets, argv[i] + 7)
+								 : kv_add(&params, argv[i]);
+
+			if (bad) {
+				fprintf(stderr, "csi-call: bad argument '%s'\n", argv[i]);
+				rc = EXIT_USAGE;
+				goto out;
+			}
+		}
+		req.parameters = kv_map(&params);
+		req.secrets = kv_map(&secrets);
+		rc = csi_create_snapshot(c, &req, &snap, &e);
+		if (!rc)
+			printf("snapshot_id=%s size_bytes=%" PRId64 " ready=%s\n", snap.snapshot_id,
+			       snap.size_bytes, snap.ready_to_use ? "true" : "false");
+		csi_snapshot_release(&snap);
+	} else if (!strcmp(cmd, "delete-snapshot") && argc - i >= 1) {
+		struct kvset secrets = { 0 };
+		struct csi_map sm;
+		const char *id = argv[i++];
+
+		for (; i < argc; i++) {
+			if (strncmp(argv[i], "secret:", 7) || kv_add(&secrets, argv[i] + 7)) {
+				fprintf(stderr, "csi-call: bad argument '%s'\n", argv[i]);
+				rc = EXIT_USAGE;
+				goto out;
+			}
+		}
+		sm = kv_map(&secrets);
+		rc = csi_delete_snapshot(c, id, &sm, &e);
+		if (!rc)
+			printf("deleted_snapshot=%s\n", id);
 	} else if (!strcmp(cmd, "capacity")) {
 		struct kvset params = { 0 };
 		struct csi_volume_capability cap = {

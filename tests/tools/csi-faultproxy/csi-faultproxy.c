@@ -102,7 +102,11 @@ struct pcall {
 	char *method;		/* full path */
 	const char *name;	/* short name, inside method */
 	bool closed;		/* tag_close has been plucked */
-	int cancelled;		/* from RECV_CLOSE_ON_SERVER */
+	int cancelled;		/* from RECV_CLOSE_ON_SERVER, once closed */
+	unsigned long seq;	/* the record's number */
+	grpc_slice req;		/* the request bytes */
+	int64_t deadline_ms;	/* left when the call arrived; -1 = none */
+	int64_t start_ms;
 };
 
 /* What happened to a call, for its record line. */
@@ -117,7 +121,10 @@ struct outcome {
 	bool held, released, dropped_conns;
 	int dropped;
 	int64_t delayed_ms;
+	bool recorded;
 };
+
+static void record(struct pcall *c, struct outcome *o);
 
 static int64_t mono_ms(void)
 {
@@ -348,13 +355,20 @@ static void answer(struct pcall *c, int code, const char *message, grpc_byte_buf
 	ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
 	ops[n].data.send_status_from_server.status = (grpc_status_code)code;
 	ops[n++].data.send_status_from_server.status_details = &details;
+	o->code = code;
+	free(o->message);
+	o->message = xstrdup(message ? message : "");
+	/*
+	 * Record before answering, so a test that has its answer finds the
+	 * call in the record; first notice a caller that is already gone.
+	 */
+	if (!c->closed)
+		pluck(c, &tag_close, mono_ms(), NULL);
+	record(c, o);
 	if (grpc_call_start_batch(c->call, ops, n, &tag_send, NULL) != GRPC_CALL_OK)
 		BUG("starting the answer batch failed");
 	pluck(c, &tag_send, -1, NULL);
 	grpc_slice_unref(details);
-	o->code = code;
-	free(o->message);
-	o->message = xstrdup(message ? message : "");
 }
 
 /*
@@ -570,23 +584,26 @@ static void put_decoded(struct buf *b, const char *key, const ProtobufCMessageDe
 		protobuf_c_message_free_unpacked(m, NULL);
 }
 
-static void record(struct pcall *c, unsigned long seq, grpc_slice req, int64_t deadline_ms,
-		   int64_t start_ms, const struct outcome *o)
+/* Write the call's record line (once) and count it done. */
+static void record(struct pcall *c, struct outcome *o)
 {
 	struct proxy *p = c->p;
 	const ProtobufCMethodDescriptor *md = method_descriptor(c->method);
 	struct buf b;
 
+	if (o->recorded)
+		return;
+	o->recorded = true;
 	buf_init(&b, RECORD_MAX_LINE + 4096);
-	buf_appendf(&b, "{\"seq\":%lu,\"method\":", seq);
+	buf_appendf(&b, "{\"seq\":%lu,\"method\":", c->seq);
 	pbjson_string(&b, c->method, strlen(c->method));
 	buf_appendf(&b, ",\"name\":");
 	pbjson_string(&b, c->name, strlen(c->name));
 	buf_appendf(&b, ",\"rule\":\"%s\",\"rule_line\":%d,\"request_bytes\":%zu",
-		    o->rule, o->rule_line, (size_t)GRPC_SLICE_LENGTH(req));
-	put_decoded(&b, "request", md ? md->input : NULL, req);
-	if (deadline_ms >= 0)
-		buf_appendf(&b, ",\"deadline_ms\":%lld", (long long)deadline_ms);
+		    o->rule, o->rule_line, (size_t)GRPC_SLICE_LENGTH(c->req));
+	put_decoded(&b, "request", md ? md->input : NULL, c->req);
+	if (c->deadline_ms >= 0)
+		buf_appendf(&b, ",\"deadline_ms\":%lld", (long long)c->deadline_ms);
 	if (o->delayed_ms)
 		buf_appendf(&b, ",\"delayed_ms\":%lld", (long long)o->delayed_ms);
 	if (o->held)
@@ -611,8 +628,9 @@ static void record(struct pcall *c, unsigned long seq, grpc_slice req, int64_t d
 		else
 			put_decoded(&b, "reply", md ? md->output : NULL, o->reply);
 	}
-	buf_appendf(&b, ",\"cancelled\":%s,\"ms\":%lld}\n", c->cancelled ? "true" : "false",
-		    (long long)(mono_ms() - start_ms));
+	buf_appendf(&b, ",\"cancelled\":%s,\"ms\":%lld}\n",
+		    c->closed && c->cancelled ? "true" : "false",
+		    (long long)(mono_ms() - c->start_ms));
 
 	pthread_mutex_lock(&p->mu);
 	if (p->record) {
@@ -631,11 +649,8 @@ static void handle(struct pcall *c)
 	struct proxy *p = c->p;
 	struct outcome o = { .rule = "pass", .code = -1, .driver_code = -1 };
 	grpc_byte_buffer *req_bb = NULL;
-	grpc_slice req = grpc_empty_slice();
 	struct fp_rule rule = { .action = FP_PASS };
 	const struct fp_rule *r;
-	int64_t start = mono_ms(), deadline_ms = -1;
-	unsigned long seq;
 	grpc_op ops[1];
 	bool ok = false;
 	gpr_timespec left;
@@ -643,10 +658,12 @@ static void handle(struct pcall *c)
 	c->method = xstrndup((const char *)GRPC_SLICE_START_PTR(c->details.method),
 			     GRPC_SLICE_LENGTH(c->details.method));
 	c->name = strrchr(c->method, '/') ? strrchr(c->method, '/') + 1 : c->method;
+	c->start_ms = mono_ms();
+	c->deadline_ms = -1;
 	left = gpr_time_sub(gpr_convert_clock_type(c->details.deadline, GPR_CLOCK_MONOTONIC),
 			    gpr_now(GPR_CLOCK_MONOTONIC));
 	if (gpr_time_cmp(c->details.deadline, gpr_inf_future(c->details.deadline.clock_type)))
-		deadline_ms = gpr_time_to_millis(left) > 0 ? gpr_time_to_millis(left) : 0;
+		c->deadline_ms = gpr_time_to_millis(left) > 0 ? gpr_time_to_millis(left) : 0;
 
 	memset(ops, 0, sizeof(ops));
 	ops[0].op = GRPC_OP_RECV_MESSAGE;
@@ -659,12 +676,13 @@ static void handle(struct pcall *c)
 	ops[0].data.recv_close_on_server.cancelled = &c->cancelled;
 	if (grpc_call_start_batch(c->call, ops, 1, &tag_close, NULL) != GRPC_CALL_OK)
 		BUG("starting the close batch failed");
-	req = read_all(req_bb);
+	c->req = read_all(req_bb);
 
 	pthread_mutex_lock(&p->mu);
-	seq = ++p->seq;
+	c->seq = ++p->seq;
 	stats_of(p, c->name)->seen++;
-	r = fp_rules_take(&p->rules, c->method);
+	/* A call whose request never arrived uses up no rule. */
+	r = ok && req_bb ? fp_rules_take(&p->rules, c->method) : NULL;
 	if (r) {
 		rule = *r;
 		rule.method = NULL;
@@ -702,14 +720,15 @@ static void handle(struct pcall *c)
 		pthread_mutex_unlock(&p->mu);
 		if (gone)
 			goto out;
-		o.released = true;
 		pthread_mutex_lock(&p->mu);
 		gone = p->stopping;
 		pthread_mutex_unlock(&p->mu);
 		if (gone) {
+			/* Not a release: the caller is told, the driver never asked. */
 			answer(c, GRPC_STATUS_UNAVAILABLE, "csi-faultproxy is stopping", NULL, &o);
 			goto out;
 		}
+		o.released = true;
 	}
 
 	switch (rule.action) {
@@ -749,7 +768,7 @@ static void handle(struct pcall *c)
 		grpc_byte_buffer *reply;
 		char *msg;
 
-		forward(c, req, &st, &details, &reply);
+		forward(c, c->req, &st, &details, &reply);
 		o.driver_code = (int)st;
 		msg = xstrndup((const char *)GRPC_SLICE_START_PTR(details),
 			       GRPC_SLICE_LENGTH(details));
@@ -775,10 +794,10 @@ static void handle(struct pcall *c)
 out:
 	if (!c->closed)
 		pluck(c, &tag_close, -1, NULL);
-	record(c, seq, req, deadline_ms, start, &o);
+	record(c, &o);
 	if (req_bb)
 		grpc_byte_buffer_destroy(req_bb);
-	grpc_slice_unref(req);
+	grpc_slice_unref(c->req);
 	if (o.has_reply)
 		grpc_slice_unref(o.reply);
 	free(o.message);

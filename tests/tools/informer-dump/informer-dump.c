@@ -6,6 +6,7 @@
  *
  *   informer-dump [OPTIONS] watch RESOURCE DIR
  *   informer-dump [OPTIONS] get PATH
+ *   informer-dump [OPTIONS] stress THREADS COUNT PATH HOLDFILE
  *
  * watch: RESOURCE is one of pv pvc sc node csinode secret va vac csc vs vsc
  * lease. The tool creates in DIR:
@@ -23,6 +24,12 @@
  * get: one GET of an absolute API path; prints "ok" and, for a list, the
  * item count; on failure prints "error KUBE_ERR_<NAME>: message" to stderr
  * and exits 1.
+ *
+ * stress: THREADS threads each GET PATH COUNT times, half of them on one
+ * client and half on a kube_client_new_sibling of it (with a rate limit of
+ * its own), while one more thread watches PATH; prints "ok N requests" (or the first
+ * error, exit 1), then writes "done" to HOLDFILE and waits, still holding
+ * its connections, until HOLDFILE is removed, so a test can count them.
  *
  * Options: --kubeconfig=PATH (else $KUBECONFIG), --selector=LABELSELECTOR
  * (watch only), --v=N. Usage errors exit 64.
@@ -114,6 +121,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: informer-dump [--kubeconfig=PATH] [--selector=SEL] [--v=N] watch RESOURCE DIR\n"
 		"       informer-dump [--kubeconfig=PATH] [--v=N] get PATH\n"
+		"       informer-dump [--kubeconfig=PATH] [--v=N] stress THREADS COUNT PATH HOLDFILE\n"
 		"resources: pv pvc sc node csinode secret va vac csc vs vsc lease\n");
 }
 
@@ -376,6 +384,121 @@ static int run_get(struct kube_client *c, const char *path)
 	return 0;
 }
 
+struct stress {
+	struct kube_client *c, *sibling;
+	const char *path;
+	long count;
+	atomic_long ok, failed;
+	atomic_bool stop;
+};
+
+static int stress_event(void *ctx, const char *type, json_t *obj)
+{
+	(void)ctx;
+	(void)type;
+	(void)obj;
+	return 0;
+}
+
+static void *stress_watch(void *arg)
+{
+	struct stress *s = arg;
+	char *path = xasprintf("%s?watch=1&timeoutSeconds=60", s->path);
+
+	while (!atomic_load(&s->stop)) {
+		struct err e = ERR_INIT;
+
+		if (kube_watch(s->c, path, stress_event, s, &s->stop, &e) &&
+		    e.code != KUBE_ERR_CANCELLED)
+			log_error("stress watch: %s", err_msg(&e));
+		err_release(&e);
+	}
+	free(path);
+	return NULL;
+}
+
+struct stress_thread {
+	struct stress *s;
+	struct kube_client *c;
+};
+
+static void *stress_get(void *arg)
+{
+	struct stress_thread *st = arg;
+	struct stress *s = st->s;
+
+	for (long i = 0; i < s->count; i++) {
+		struct err e = ERR_INIT;
+		json_t *out = NULL;
+
+		if (kube_get(st->c, s->path, &out, &e)) {
+			if (atomic_fetch_add(&s->failed, 1) == 0)
+				fprintf(stderr, "error %s: %s\n", kube_code_name(e.code), err_msg(&e));
+		} else {
+			atomic_fetch_add(&s->ok, 1);
+		}
+		json_decref(out);
+		err_release(&e);
+	}
+	return NULL;
+}
+
+static int run_stress(struct kube_client *c, const char *threads, const char *count,
+		      const char *path, const char *hold)
+{
+	struct stress s = { .c = c, .path = path };
+	struct kube_client_opts o = { .qps = -1 };
+	long nt = strtol(threads, NULL, 10);
+	struct stress_thread *sts;
+	struct err e = ERR_INIT;
+	pthread_t *th, watcher;
+	FILE *f;
+	int rc = 0;
+
+	s.count = strtol(count, NULL, 10);
+	if (nt < 1 || nt > 256 || s.count < 1) {
+		usage();
+		return EXIT_USAGE;
+	}
+	if (kube_client_new_sibling(&s.sibling, c, &o, &e)) {
+		fprintf(stderr, "error %s: %s\n", kube_code_name(e.code), err_msg(&e));
+		err_release(&e);
+		return 1;
+	}
+	th = xcalloc((size_t)nt, sizeof(*th));
+	sts = xcalloc((size_t)nt, sizeof(*sts));
+	pthread_create(&watcher, NULL, stress_watch, &s);
+	for (long i = 0; i < nt; i++) {
+		sts[i].s = &s;
+		sts[i].c = i % 2 ? s.sibling : c;
+		pthread_create(&th[i], NULL, stress_get, &sts[i]);
+	}
+	for (long i = 0; i < nt; i++)
+		pthread_join(th[i], NULL);
+	free(th);
+	free(sts);
+	if (atomic_load(&s.failed)) {
+		atomic_store(&s.stop, true);
+		pthread_join(watcher, NULL);
+		kube_client_free(s.sibling);
+		return 1;
+	}
+	printf("ok %ld requests\n", atomic_load(&s.ok));
+	fflush(stdout);
+	f = fopen(hold, "w");
+	if (f) {
+		fputs("done\n", f);
+		fclose(f);
+	}
+	/* hold the connections (and the watch) until the test has counted them */
+	while (f && access(hold, F_OK) == 0)
+		usleep(50 * 1000);	/* poll interval of the hand-back, not a sync */
+	atomic_store(&s.stop, true);
+	pthread_join(watcher, NULL);
+	kube_client_free(s.sibling);	/* before its base: either order works */
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const char *kubeconfig = NULL, *selector = NULL;
@@ -406,7 +529,8 @@ int main(int argc, char **argv)
 	}
 	argc -= i;
 	argv += i;
-	if (!(argc == 3 && !strcmp(argv[0], "watch")) && !(argc == 2 && !strcmp(argv[0], "get"))) {
+	if (!(argc == 3 && !strcmp(argv[0], "watch")) && !(argc == 2 && !strcmp(argv[0], "get")) &&
+	    !(argc == 5 && !strcmp(argv[0], "stress"))) {
 		usage();
 		return EXIT_USAGE;
 	}
@@ -418,6 +542,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[0], "get"))
 		rc = run_get(c, argv[1]);
+	else if (!strcmp(argv[0], "stress"))
+		rc = run_stress(c, argv[1], argv[2], argv[3], argv[4]);
 	else
 		rc = run_watch(c, argv[1], argv[2], selector);
 	kube_client_free(c);

@@ -660,6 +660,117 @@ static void map_entry_cap_is_local(void **state)
 	free(entries);
 }
 
+/* ---- snapshots (CreateSnapshot / DeleteSnapshot) ---- */
+
+static void create_snapshot_request_round_trip(void **state)
+{
+	const struct csi_create_snapshot_req req = {
+		.source_volume_id = "vol-src", .name = "snap-1",
+		.secrets = { secrets_kv, 1 }, .parameters = { params_kv, 2 },
+	};
+	struct csi_create_snapshot_req bad = { .source_volume_id = "vol-src" };
+	struct err e = ERR_INIT;
+	uint8_t *buf;
+	size_t len;
+	Csi__V1__CreateSnapshotRequest *m;
+
+	assert_int_equal(csi_codec_encode_create_snapshot(&req, &buf, &len, &e), 0);
+	m = csi__v1__create_snapshot_request__unpack(NULL, len, buf);
+	assert_non_null(m);
+	assert_string_equal(m->source_volume_id, "vol-src");
+	assert_string_equal(m->name, "snap-1");
+	assert_int_equal(m->n_secrets, 1);
+	assert_string_equal(ENTRY_GET(m->secrets, m->n_secrets, "password"), "hunter2");
+	assert_int_equal(m->n_parameters, 2);
+	assert_string_equal(ENTRY_GET(m->parameters, m->n_parameters, "type"), "fast");
+	assert_string_equal(ENTRY_GET(m->parameters, m->n_parameters, "zone-policy"), "any");
+	csi__v1__create_snapshot_request__free_unpacked(m, NULL);
+	free(buf);
+
+	/* name and source volume are both required */
+	assert_int_equal(csi_codec_encode_create_snapshot(&bad, &buf, &len, &e), CSI_ERR_LOCAL);
+	assert_non_null(strstr(err_msg(&e), "name"));
+	bad = (struct csi_create_snapshot_req){ .name = "snap-1" };
+	assert_int_equal(csi_codec_encode_create_snapshot(&bad, &buf, &len, &e), CSI_ERR_LOCAL);
+	assert_non_null(strstr(err_msg(&e), "source volume"));
+	assert_null(buf);
+	err_release(&e);
+}
+
+static void delete_snapshot_request_round_trip(void **state)
+{
+	const struct csi_map secrets = { secrets_kv, 1 };
+	struct err e = ERR_INIT;
+	uint8_t *buf;
+	size_t len;
+	Csi__V1__DeleteSnapshotRequest *m;
+
+	assert_int_equal(csi_codec_encode_delete_snapshot("snap-9", &secrets, &buf, &len, &e), 0);
+	m = csi__v1__delete_snapshot_request__unpack(NULL, len, buf);
+	assert_non_null(m);
+	assert_string_equal(m->snapshot_id, "snap-9");
+	assert_int_equal(m->n_secrets, 1);
+	assert_string_equal(ENTRY_GET(m->secrets, m->n_secrets, "password"), "hunter2");
+	csi__v1__delete_snapshot_request__free_unpacked(m, NULL);
+	free(buf);
+	assert_int_equal(csi_codec_encode_delete_snapshot("", NULL, &buf, &len, &e), CSI_ERR_LOCAL);
+	err_release(&e);
+}
+
+static void create_snapshot_reply_decode(void **state)
+{
+	Csi__V1__Timestamp ts = CSI__V1__TIMESTAMP__INIT;
+	Csi__V1__Snapshot snap = CSI__V1__SNAPSHOT__INIT;
+	Csi__V1__CreateSnapshotResponse r = CSI__V1__CREATE_SNAPSHOT_RESPONSE__INIT;
+	struct csi_snapshot out;
+	struct err e = ERR_INIT;
+	uint8_t *buf;
+	size_t len;
+
+	ts.seconds = 1700000000;
+	ts.nanos = 42;
+	snap.size_bytes = 2097152;
+	snap.snapshot_id = "snap-7";
+	snap.source_volume_id = "vol-src";
+	snap.creation_time = &ts;
+	snap.ready_to_use = true;
+	r.snapshot = &snap;
+	buf = pack_msg(&r.base, &len);
+	assert_int_equal(csi_codec_decode_create_snapshot(buf, len, &out, &e), 0);
+	free(buf);
+	assert_string_equal(out.snapshot_id, "snap-7");
+	assert_string_equal(out.source_volume_id, "vol-src");
+	assert_int_equal(out.size_bytes, 2097152);
+	assert_true(out.has_creation_time);
+	assert_int_equal(out.creation_seconds, 1700000000);
+	assert_int_equal(out.creation_nanos, 42);
+	assert_true(out.ready_to_use);
+	assert_null(out.group_snapshot_id);
+	csi_snapshot_release(&out);
+	csi_snapshot_release(NULL);
+
+	/* not ready yet, no time: still a snapshot */
+	snap.ready_to_use = false;
+	snap.creation_time = NULL;
+	buf = pack_msg(&r.base, &len);
+	assert_int_equal(csi_codec_decode_create_snapshot(buf, len, &out, &e), 0);
+	free(buf);
+	assert_false(out.ready_to_use);
+	assert_false(out.has_creation_time);
+	csi_snapshot_release(&out);
+
+	/* no snapshot_id: ours to report, nothing to use */
+	snap.snapshot_id = "";
+	buf = pack_msg(&r.base, &len);
+	assert_int_equal(csi_codec_decode_create_snapshot(buf, len, &out, &e), CSI_ERR_LOCAL);
+	free(buf);
+	assert_non_null(strstr(err_msg(&e), "snapshot_id"));
+	assert_null(out.snapshot_id);
+	assert_int_equal(csi_codec_decode_create_snapshot((const uint8_t *)"", 0, &out, &e),
+			 CSI_ERR_LOCAL);
+	err_release(&e);
+}
+
 /* ---- garbage ---- */
 
 typedef int (*decode_any)(const uint8_t *p, size_t n, struct err *e);
@@ -716,9 +827,19 @@ static int any_list(const uint8_t *p, size_t n, struct err *e)
 	return rc;
 }
 
+static int any_create_snapshot(const uint8_t *p, size_t n, struct err *e)
+{
+	struct csi_snapshot s;
+	int rc = csi_codec_decode_create_snapshot(p, n, &s, e);
+
+	csi_snapshot_release(&s);
+	return rc;
+}
+
 static const decode_any decoders[] = {
 	any_probe, any_info, any_plugin_caps, any_ctrl_caps, any_create,
-	csi_codec_decode_delete_volume, any_capacity, any_list,
+	csi_codec_decode_delete_volume, any_capacity, any_list, any_create_snapshot,
+	csi_codec_decode_delete_snapshot,
 };
 
 /* Byte strings that are not valid protobuf for any of our messages. */
@@ -795,6 +916,9 @@ int main(void)
 		cmocka_unit_test(get_capacity_reply_wrappers),
 		cmocka_unit_test(list_volumes_reply),
 		cmocka_unit_test(map_entry_cap_is_local),
+		cmocka_unit_test(create_snapshot_request_round_trip),
+		cmocka_unit_test(delete_snapshot_request_round_trip),
+		cmocka_unit_test(create_snapshot_reply_decode),
 		cmocka_unit_test(garbage_replies_are_local_errors),
 		cmocka_unit_test(random_replies_never_crash),
 	};
