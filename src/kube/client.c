@@ -22,6 +22,11 @@
  * libcurl with tp.mu held, since libcurl may call back (write callback,
  * share locks) from inside curl_easy_pause or curl_multi_perform.
  *
+ * The transport (thread, multi handle, and the CURLSH share holding the
+ * DNS cache and TLS sessions, which the multi's connections point into) is
+ * reference-counted so kube_client_new_sibling clients can ride on the same
+ * connection; the last kube_client_free stops it.
+ *
  * Locks, all leaves except as noted (none is held across a curl call):
  * tp.mu guards the transport's queue, `stopping`, and each transfer's
  * done/result/queued/in/paused fields (one lock: transfers are short-lived
@@ -36,6 +41,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -78,6 +84,16 @@ struct token_cache {
 
 /* A watch buffers up to this much unread data before its stream is paused. */
 #define WATCH_SOFT_MAX ((size_t)1 << 20)
+/* Streams we are willing to open on the one connection; past the server's
+ * own limit libcurl opens a second connection rather than queueing. */
+#define TP_MAX_STREAMS 1000L
+/*
+ * Plain (non-watch) transfers in flight at once; more wait in our queue.
+ * Past the server's streams-per-connection limit (100 on kube-apiserver)
+ * libcurl would open a new connection for every waiting transfer, so we
+ * stay below it: watches (few, long) plus these.
+ */
+#define TP_MAX_PLAIN 64
 /* How long the transport thread sleeps when nothing happens. */
 #define TRANSPORT_IDLE_MS 1000
 
@@ -104,8 +120,17 @@ struct tp_item {
 };
 
 struct transport {
+	atomic_int refs;	/* clients using it (kube_client_new_sibling) */
+	/* DNS cache and TLS sessions of every handle; lives as long as the
+	 * multi handle, whose connections point into it */
+	CURLSH *share;
+	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 	pthread_mutex_t mu;
 	CURLM *multi;
+	/* transport thread only: plain transfers in the multi, and those waiting */
+	size_t plain_running;
+	struct tx **deferred;
+	size_t ndeferred, adeferred, deferred_head;
 	pthread_t thread;
 	bool started;
 	bool stopping;		/* guarded by mu */
@@ -126,15 +151,15 @@ struct kube_client {
 	struct token_cache tok;
 	struct kube_bucket bucket;
 
-	CURLSH *share;
-	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
-
 	pthread_mutex_t pool_lock;	/* guards pool and n_pool */
 	CURL *pool[POOL_MAX];
 	size_t n_pool;
 
-	struct transport tp;
+	struct transport *tp;	/* shared with sibling clients */
 };
+
+static int tp_new(struct transport **out, struct err *e);
+static void tp_unref(struct transport *tp);
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
@@ -146,21 +171,21 @@ static void curl_init(void)
 
 static void share_lock(CURL *h, curl_lock_data d, curl_lock_access a, void *p)
 {
-	struct kube_client *c = p;
+	struct transport *tp = p;
 
 	(void)h;
 	(void)a;
 	if (d >= 0 && d < CURL_LOCK_DATA_LAST)
-		pthread_mutex_lock(&c->share_locks[d]);
+		pthread_mutex_lock(&tp->share_locks[d]);
 }
 
 static void share_unlock(CURL *h, curl_lock_data d, void *p)
 {
-	struct kube_client *c = p;
+	struct transport *tp = p;
 
 	(void)h;
 	if (d >= 0 && d < CURL_LOCK_DATA_LAST)
-		pthread_mutex_unlock(&c->share_locks[d]);
+		pthread_mutex_unlock(&tp->share_locks[d]);
 }
 
 static char *memdup0(const char *p, size_t n)
@@ -182,7 +207,6 @@ int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
 	const curl_version_info_data *vi;
 	struct kube_client *c;
 	double qps;
-	int i;
 
 	*out = NULL;
 	if (!o)
@@ -222,19 +246,52 @@ int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
 	kube_bucket_init(&c->bucket, qps, o->burst > 0 ? o->burst : KUBE_DEFAULT_BURST,
 			 clock_now_ms());
 
-	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
-		pthread_mutex_init(&c->share_locks[i], NULL);
 	pthread_mutex_init(&c->pool_lock, NULL);
-	c->share = curl_share_init();
-	if (!c->share) {
+	if (tp_new(&c->tp, e)) {
+		int rc = e ? e->code : KUBE_ERR_OTHER;
+
 		kube_client_free(c);
-		return err_set(e, KUBE_ERR_INVALID, "cannot create a libcurl share handle");
+		return rc ? rc : KUBE_ERR_OTHER;
 	}
-	curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
-	curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-	curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
-	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	*out = c;
+	return 0;
+}
+
+int kube_client_new_sibling(struct kube_client **out, struct kube_client *base,
+			    const struct kube_client_opts *o, struct err *e)
+{
+	struct kube_client_opts def = { 0 };
+	struct kube_client *c;
+	double qps;
+
+	*out = NULL;
+	if (!base)
+		return err_set(e, KUBE_ERR_INVALID, "no client to share a connection with");
+	if (!o)
+		o = &def;
+	c = xcalloc(1, sizeof(*c));
+	c->server = xstrdup(base->server);
+	c->ca_file = xstrdup(base->ca_file);
+	c->ca_data = memdup0(base->ca_data, base->ca_len);
+	c->ca_len = base->ca_len;
+	c->insecure = base->insecure;
+	c->cert_file = xstrdup(base->cert_file);
+	c->key_file = xstrdup(base->key_file);
+	c->cert_data = memdup0(base->cert_data, base->cert_len);
+	c->cert_len = base->cert_len;
+	c->key_data = memdup0(base->key_data, base->key_len);
+	c->key_len = base->key_len;
+	c->user_agent = o->user_agent ? xstrdup(o->user_agent) : xstrdup(base->user_agent);
+	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : KUBE_DEFAULT_TIMEOUT_MS;
+	pthread_mutex_init(&c->tok.lock, NULL);
+	c->tok.static_token = xstrdup(base->tok.static_token);
+	c->tok.file = xstrdup(base->tok.file);
+	qps = o->qps == 0 ? KUBE_DEFAULT_QPS : o->qps;
+	kube_bucket_init(&c->bucket, qps, o->burst > 0 ? o->burst : KUBE_DEFAULT_BURST,
+			 clock_now_ms());
+	pthread_mutex_init(&c->pool_lock, NULL);
+	c->tp = base->tp;
+	atomic_fetch_add(&c->tp->refs, 1);
 	*out = c;
 	return 0;
 }
@@ -245,12 +302,10 @@ void kube_client_free(struct kube_client *c)
 
 	if (!c)
 		return;
+	/* the handles first: the transport holds the share they point to */
 	for (i = 0; i < c->n_pool; i++)
 		curl_easy_cleanup(c->pool[i]);
-	if (c->share)
-		curl_share_cleanup(c->share);
-	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
-		pthread_mutex_destroy(&c->share_locks[i]);
+	tp_unref(c->tp);
 	pthread_mutex_destroy(&c->pool_lock);
 	kube_bucket_release(&c->bucket);
 	pthread_mutex_destroy(&c->tok.lock);
@@ -318,6 +373,267 @@ static void handle_put(struct kube_client *c, CURL *h)
 	pthread_mutex_unlock(&c->pool_lock);
 	if (h)
 		curl_easy_cleanup(h);
+}
+
+
+/* ---- the transport thread (see DESIGN at the top) ---- */
+
+static void tx_init(struct tx *t, CURL *h, bool streaming)
+{
+	memset(t, 0, sizeof(*t));
+	t->h = h;
+	t->streaming = streaming;
+	clock_cond_init(&t->cond);
+	buf_init(&t->in, KUBE_WATCH_LINE_MAX + WATCH_SOFT_MAX);
+	curl_easy_setopt(h, CURLOPT_PRIVATE, t);
+}
+
+static void tx_release(struct tx *t)
+{
+	pthread_cond_destroy(&t->cond);
+	buf_release(&t->in);
+}
+
+/* Queue an op for the transport thread. Caller holds tp->mu, then wakes it. */
+static void tp_push(struct transport *tp, enum tp_op op, struct tx *t)
+{
+	tp->queue = xgrow(tp->queue, tp->nqueue + 1, &tp->aqueue, sizeof(*tp->queue));
+	tp->queue[tp->nqueue].op = op;
+	tp->queue[tp->nqueue].tx = t;
+	tp->nqueue++;
+	t->queued++;
+}
+
+static void tp_submit(struct transport *tp, enum tp_op op, struct tx *t)
+{
+	pthread_mutex_lock(&tp->mu);
+	tp_push(tp, op, t);
+	pthread_mutex_unlock(&tp->mu);
+	curl_multi_wakeup(tp->multi);
+}
+
+/* Transport thread: the transfer is over (it is out of the multi handle). */
+static void tp_finish(struct transport *tp, struct tx *t, CURLcode rc)
+{
+	pthread_mutex_lock(&tp->mu);
+	t->done = true;
+	t->result = rc;
+	pthread_cond_broadcast(&t->cond);
+	pthread_mutex_unlock(&tp->mu);
+}
+
+/* Transport thread: put a transfer into the multi handle. */
+static void tp_add(struct transport *tp, struct tx *t)
+{
+	if (curl_multi_add_handle(tp->multi, t->h) == CURLM_OK) {
+		t->in_multi = true;
+		if (!t->streaming)
+			tp->plain_running++;
+	} else {
+		tp_finish(tp, t, CURLE_FAILED_INIT);
+	}
+}
+
+/* Transport thread: a transfer left the multi handle. */
+static void tp_removed(struct transport *tp, struct tx *t)
+{
+	t->in_multi = false;
+	if (!t->streaming)
+		tp->plain_running--;
+}
+
+/* Transport thread: start waiting plain transfers while there is room. */
+static void tp_start_deferred(struct transport *tp)
+{
+	while (tp->deferred_head < tp->ndeferred && tp->plain_running < TP_MAX_PLAIN)
+		tp_add(tp, tp->deferred[tp->deferred_head++]);
+	if (tp->deferred_head == tp->ndeferred)
+		tp->deferred_head = tp->ndeferred = 0;
+}
+
+static void tp_run_ops(struct transport *tp, struct tp_item *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct tx *t = items[i].tx;
+
+		switch (items[i].op) {
+		case TP_ADD:
+			if (!t->streaming && tp->plain_running >= TP_MAX_PLAIN) {
+				/* its owner waits for done: only this thread touches it now */
+				tp->deferred = xgrow(tp->deferred, tp->ndeferred + 1,
+						     &tp->adeferred, sizeof(*tp->deferred));
+				tp->deferred[tp->ndeferred++] = t;
+			} else {
+				tp_add(tp, t);
+			}
+			break;
+		case TP_CANCEL:
+			/* only watches are cancelled, and watches are never deferred */
+			if (t->in_multi) {
+				curl_multi_remove_handle(tp->multi, t->h);
+				tp_removed(tp, t);
+				tp_finish(tp, t, CURLE_ABORTED_BY_CALLBACK);
+			}
+			break;
+		case TP_UNPAUSE:
+			/* may call the write callback right here, which takes tp->mu */
+			if (t->in_multi)
+				curl_easy_pause(t->h, CURLPAUSE_CONT);
+			break;
+		}
+		/* after this the owner may free t: do not touch it again */
+		pthread_mutex_lock(&tp->mu);
+		t->queued--;
+		pthread_cond_broadcast(&t->cond);
+		pthread_mutex_unlock(&tp->mu);
+	}
+}
+
+static void *tp_main(void *arg)
+{
+	struct transport *tp = arg;
+
+	for (;;) {
+		struct tp_item *items;
+		size_t n;
+		bool stopping;
+		int running;
+		CURLMsg *msg;
+		CURLMcode mc;
+
+		pthread_mutex_lock(&tp->mu);
+		items = tp->queue;
+		n = tp->nqueue;
+		tp->queue = NULL;
+		tp->nqueue = tp->aqueue = 0;
+		stopping = tp->stopping;
+		pthread_mutex_unlock(&tp->mu);
+		tp_run_ops(tp, items, n);
+		free(items);
+		if (stopping)
+			break;
+
+		mc = curl_multi_perform(tp->multi, &running);
+		if (mc != CURLM_OK)
+			log_warn("kube transport: curl_multi_perform: %s", curl_multi_strerror(mc));
+		while ((msg = curl_multi_info_read(tp->multi, &running))) {
+			CURL *h = msg->easy_handle;
+			CURLcode rc = msg->data.result;
+			struct tx *t = NULL;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&t);
+			curl_multi_remove_handle(tp->multi, h);	/* msg is invalid from here */
+			if (!t)
+				BUG("a transfer without its tx");
+			tp_removed(tp, t);
+			tp_finish(tp, t, rc);
+		}
+		tp_start_deferred(tp);
+		mc = curl_multi_poll(tp->multi, NULL, 0, TRANSPORT_IDLE_MS, NULL);
+		if (mc != CURLM_OK)
+			log_warn("kube transport: curl_multi_poll: %s", curl_multi_strerror(mc));
+	}
+	return NULL;
+}
+
+static void tp_free(struct transport *tp);
+
+static int tp_new(struct transport **out, struct err *e)
+{
+	struct transport *tp = xcalloc(1, sizeof(*tp));
+	sigset_t all, old;
+	int rc, i;
+
+	*out = NULL;
+	atomic_init(&tp->refs, 1);
+	pthread_mutex_init(&tp->mu, NULL);
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&tp->share_locks[i], NULL);
+	tp->share = curl_share_init();
+	tp->multi = curl_multi_init();
+	if (!tp->share || !tp->multi) {
+		tp_free(tp);
+		return err_set(e, KUBE_ERR_INVALID, "cannot create libcurl share and multi handles");
+	}
+	curl_share_setopt(tp->share, CURLSHOPT_LOCKFUNC, share_lock);
+	curl_share_setopt(tp->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	curl_share_setopt(tp->share, CURLSHOPT_USERDATA, tp);
+	curl_share_setopt(tp->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(tp->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	curl_multi_setopt(tp->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	/* libcurl's default is 100 streams a connection; the server's SETTINGS
+	 * still cap it (kube-apiserver: --http2-max-streams-per-connection) */
+	curl_multi_setopt(tp->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, (long)TP_MAX_STREAMS);
+	/* The thread is ours, not the application's: no process signal goes to it,
+	 * whatever mask the caller had (a daemon collects SIGTERM with sigwait). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&tp->thread, NULL, tp_main, tp);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		tp_free(tp);
+		return err_set(e, KUBE_ERR_OTHER, "cannot start the kube transport thread: %s",
+			       strerror(rc));
+	}
+	tp->started = true;
+	*out = tp;
+	return 0;
+}
+
+/* Stop the thread and free; no transfer may be in flight (kube_client_free's rule). */
+static void tp_free(struct transport *tp)
+{
+	int i;
+
+	if (tp->started) {
+		pthread_mutex_lock(&tp->mu);
+		tp->stopping = true;
+		pthread_mutex_unlock(&tp->mu);
+		curl_multi_wakeup(tp->multi);
+		pthread_join(tp->thread, NULL);
+	}
+	if (tp->multi)
+		curl_multi_cleanup(tp->multi);	/* closes the connection */
+	if (tp->share)
+		curl_share_cleanup(tp->share);
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&tp->share_locks[i]);
+	free(tp->queue);
+	free(tp->deferred);
+	pthread_mutex_destroy(&tp->mu);
+	free(tp);
+}
+
+/* Drop a client's reference; the last one stops the thread. Accepts NULL. */
+static void tp_unref(struct transport *tp)
+{
+	if (tp && atomic_fetch_sub(&tp->refs, 1) == 1)
+		tp_free(tp);
+}
+
+/* Wait until the transfer is over and no op of it is queued. Caller holds tp->mu. */
+static void tx_wait_locked(struct transport *tp, struct tx *t)
+{
+	while (!t->done || t->queued)
+		pthread_cond_wait(&t->cond, &tp->mu);
+}
+
+/* Run one plain transfer on the shared connection; blocks until it is over. */
+static CURLcode tp_perform(struct kube_client *c, CURL *h)
+{
+	struct tx t;
+	CURLcode rc;
+
+	tx_init(&t, h, false);
+	tp_submit(c->tp, TP_ADD, &t);
+	pthread_mutex_lock(&c->tp->mu);
+	tx_wait_locked(c->tp, &t);
+	rc = t.result;
+	pthread_mutex_unlock(&c->tp->mu);
+	tx_release(&t);
+	return rc;
 }
 
 /* ---- bearer token ---- */
@@ -480,7 +796,7 @@ static void setup(struct kube_client *c, CURL *h, const char *url, struct curl_s
 		  char *errbuf)
 {
 	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+	curl_easy_setopt(h, CURLOPT_SHARE, c->tp->share);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
@@ -493,6 +809,8 @@ static void setup(struct kube_client *c, CURL *h, const char *url, struct curl_s
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 30L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 15L);
+	/* wait for the shared connection rather than opening another */
+	curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
 	if (c->insecure) {
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -587,7 +905,7 @@ static int perform(struct kube_client *c, const struct request *r, const char *a
 	}
 	a->status = 0;
 	a->retry_after_s = -1;
-	cc = curl_easy_perform(h);
+	cc = tp_perform(c, h);
 	if (cc != CURLE_OK) {
 		if (x->too_large)
 			rc = err_set(e, KUBE_ERR_TOO_LARGE, "%s %s: response larger than %zu bytes",
@@ -824,13 +1142,14 @@ int kube_delete(struct kube_client *c, const char *path, const char *uid, const 
 #define WATCH_FN_STOPPED (-1)
 
 struct watch {
-	CURL *h;
+	struct transport *tp;
+	struct tx t;
 	kube_watch_fn fn;
 	void *ctx;
 	struct kube_ndjson nd;
+	/* transport thread only until the transfer is done: */
 	long status;		/* 0 until the headers are in */
 	struct buf errbody;	/* body of a non-200 answer, capped */
-	int rc;			/* why the write callback aborted */
 	struct err *e;
 };
 
@@ -852,13 +1171,15 @@ static int watch_line(void *p, const char *line, size_t len)
 	return rc;
 }
 
-static size_t watch_write(char *data, size_t size, size_t n, void *p)
+/* Transport thread: bytes of the stream arrived. */
+static size_t watch_recv(char *data, size_t size, size_t n, void *p)
 {
 	struct watch *w = p;
+	struct tx *t = &w->t;
 
 	(void)size;
 	if (!w->status)
-		curl_easy_getinfo(w->h, CURLINFO_RESPONSE_CODE, &w->status);
+		curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &w->status);
 	if (w->status != 200) {
 		/* An error answer is one Status object; keep what fits. */
 		size_t room = w->errbody.cap - w->errbody.len;
@@ -866,22 +1187,84 @@ static size_t watch_write(char *data, size_t size, size_t n, void *p)
 		buf_append(&w->errbody, data, n < room ? n : room);
 		return n;
 	}
-	w->rc = kube_ndjson_feed(&w->nd, data, n, watch_line, w, w->e);
-	return w->rc ? 0 : n;
+	pthread_mutex_lock(&w->tp->mu);
+	if (t->in.len && t->in.len + n > WATCH_SOFT_MAX) {
+		/* the watcher is behind: hold this stream (only) until it catches up */
+		t->paused = true;
+		pthread_mutex_unlock(&w->tp->mu);
+		return CURL_WRITEFUNC_PAUSE;
+	}
+	if (buf_append(&t->in, data, n)) {
+		pthread_mutex_unlock(&w->tp->mu);
+		return 0;	/* cannot happen below the soft cap; aborts the transfer */
+	}
+	pthread_cond_broadcast(&t->cond);
+	pthread_mutex_unlock(&w->tp->mu);
+	return n;
+}
+
+/*
+ * Watching thread: wait for stream bytes, the end of the transfer, or the
+ * stop flag (looked at every KUBE_WATCH_POLL_MS). Returns the bytes (caller
+ * frees) or NULL; *done when the transfer is over and all bytes are taken.
+ */
+static char *watch_take(struct watch *w, const atomic_bool *stop, size_t *len, bool *done)
+{
+	struct tx *t = &w->t;
+	bool unpause = false;
+	char *data = NULL;
+
+	*len = 0;
+	pthread_mutex_lock(&w->tp->mu);
+	while (!t->done && !t->in.len && !(stop && atomic_load(stop))) {
+		struct timespec ts = clock_deadline_ms(KUBE_WATCH_POLL_MS);
+
+		pthread_cond_timedwait(&t->cond, &w->tp->mu, &ts);
+	}
+	if (t->in.len) {
+		data = buf_detach(&t->in, len);
+		if (t->paused) {
+			t->paused = false;
+			tp_push(w->tp, TP_UNPAUSE, t);
+			unpause = true;
+		}
+	}
+	*done = t->done && !data;
+	pthread_mutex_unlock(&w->tp->mu);
+	if (unpause)
+		curl_multi_wakeup(w->tp->multi);
+	return data;
+}
+
+/* Watching thread: end the transfer if it still runs, and wait until the
+ * transport is done with it. */
+static void watch_end(struct watch *w)
+{
+	struct tx *t = &w->t;
+	bool cancel;
+
+	pthread_mutex_lock(&w->tp->mu);
+	cancel = !t->done;
+	if (cancel)
+		tp_push(w->tp, TP_CANCEL, t);
+	pthread_mutex_unlock(&w->tp->mu);
+	if (cancel)
+		curl_multi_wakeup(w->tp->multi);
+	pthread_mutex_lock(&w->tp->mu);
+	tx_wait_locked(w->tp, t);
+	pthread_mutex_unlock(&w->tp->mu);
 }
 
 int kube_watch(struct kube_client *c, const char *path, kube_watch_fn fn, void *ctx,
 	       const atomic_bool *stop, struct err *e)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
-	struct watch w = { .fn = fn, .ctx = ctx, .e = e };
+	struct watch w = { .tp = c->tp, .fn = fn, .ctx = ctx, .e = e };
 	struct curl_slist *hdrs = NULL;
 	char *url = NULL, *auth = NULL;
-	CURLM *m = NULL;
-	CURLMsg *msg;
-	CURLcode cc = CURLE_OK;
-	bool done = false;
-	int running, left, rc;
+	CURL *h;
+	bool done = false, stopped = false;
+	int rc = 0;
 
 	if (!path || path[0] != '/')
 		return err_set(e, KUBE_ERR_INVALID, "API path '%s' is not absolute",
@@ -896,53 +1279,47 @@ int kube_watch(struct kube_client *c, const char *path, kube_watch_fn fn, void *
 	buf_init(&w.errbody, KUBE_ERROR_BODY_MAX);
 	url = xasprintf("%s%s", c->server, path);
 	hdrs = headers(auth, NULL);
-	w.h = handle_get(c);
-	setup(c, w.h, url, hdrs, errbuf);
-	curl_easy_setopt(w.h, CURLOPT_HTTPGET, 1L);
-	curl_easy_setopt(w.h, CURLOPT_WRITEFUNCTION, watch_write);
-	curl_easy_setopt(w.h, CURLOPT_WRITEDATA, &w);
+	h = handle_get(c);
+	setup(c, h, url, hdrs, errbuf);
+	curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, watch_recv);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &w);
 	/* No overall timeout: a watch lives until the server ends it. */
-	curl_easy_setopt(w.h, CURLOPT_TIMEOUT_MS, 0L);
-	curl_easy_setopt(w.h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(w.h, CURLOPT_LOW_SPEED_TIME, KUBE_WATCH_IDLE_MAX_S);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 0L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, KUBE_WATCH_IDLE_MAX_S);
+	tx_init(&w.t, h, true);
+	tp_submit(w.tp, TP_ADD, &w.t);
 
-	m = curl_multi_init();
-	if (!m || curl_multi_add_handle(m, w.h) != CURLM_OK) {
-		rc = err_set(e, KUBE_ERR_OTHER, "watch %s: cannot create a libcurl multi handle",
-			     path);
-		goto out;
-	}
 	while (!done) {
-		CURLMcode mc = curl_multi_perform(m, &running);
+		size_t len;
+		char *data = watch_take(&w, stop, &len, &done);
 
-		if (mc == CURLM_OK)
-			mc = curl_multi_poll(m, NULL, 0, running ? KUBE_WATCH_POLL_MS : 0, NULL);
-		if (mc != CURLM_OK) {
-			rc = err_set(e, KUBE_ERR_TRANSPORT, "watch %s: %s", path,
-				     curl_multi_strerror(mc));
-			goto out;
-		}
-		while ((msg = curl_multi_info_read(m, &left))) {
-			if (msg->msg == CURLMSG_DONE) {
-				cc = msg->data.result;
-				done = true;
-			}
+		if (data) {
+			rc = kube_ndjson_feed(&w.nd, data, len, watch_line, &w, e);
+			free(data);
+			if (rc)
+				break;
 		}
 		if (!done && stop && atomic_load(stop)) {
-			rc = err_set(e, KUBE_ERR_CANCELLED, "watch %s: stopped", path);
-			goto out;
+			stopped = true;
+			break;
 		}
 	}
+	watch_end(&w);
 
-	/* A stream that ended with no byte of body never reached watch_write. */
+	/* From here the transport thread is done with w. A stream that ended
+	 * with no byte of body never reached watch_recv. */
 	if (!w.status)
-		curl_easy_getinfo(w.h, CURLINFO_RESPONSE_CODE, &w.status);
-	if (w.rc == WATCH_FN_STOPPED) {
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &w.status);
+	if (rc == WATCH_FN_STOPPED) {
 		rc = 0;
-	} else if (w.rc) {
-		rc = w.rc;	/* e already says why */
-	} else if (cc != CURLE_OK) {
-		rc = map_curl(c, cc, errbuf, "watch", url, e);
+	} else if (rc) {
+		/* e already says why */
+	} else if (stopped) {
+		rc = err_set(e, KUBE_ERR_CANCELLED, "watch %s: stopped", path);
+	} else if (w.t.result != CURLE_OK) {
+		rc = map_curl(c, w.t.result, errbuf, "watch", url, e);
 	} else if (w.status != 200) {
 		rc = kube_status_error(w.status, w.errbody.data, w.errbody.len, "watch", path, e);
 		explain_auth(c, rc, "watch", path, e);
@@ -952,12 +1329,8 @@ int kube_watch(struct kube_client *c, const char *path, kube_watch_fn fn, void *
 		if (rc == WATCH_FN_STOPPED)
 			rc = 0;
 	}
-out:
-	if (m) {
-		curl_multi_remove_handle(m, w.h);
-		curl_multi_cleanup(m);
-	}
-	handle_put(c, w.h);
+	tx_release(&w.t);
+	handle_put(c, h);
 	curl_slist_free_all(hdrs);
 	free(url);
 	free(auth);

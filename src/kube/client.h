@@ -8,7 +8,10 @@
  * kubeconfig says insecure-skip-tls-verify, authenticates with a bearer
  * token (a token file is re-read when it rotates) or a client
  * certificate, and applies a client-side token bucket (qps/burst) shared
- * by all threads, as client-go does.
+ * by all threads, as client-go does. Every request and watch of a client
+ * travels on ONE HTTP/2 connection (multiplexed streams), driven by an
+ * internal transport thread; callers block until their request is done,
+ * and watch callbacks still run on the watching thread.
  *
  * Requests: the caller passes an absolute API path, with any query
  * already encoded ("/api/v1/persistentvolumes?limit=500"); use
@@ -74,6 +77,17 @@ struct kube_client_opts {
  */
 int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
 		    const struct kube_client_opts *o, struct err *e);
+
+/*
+ * Another client for the same server and credentials as `base`, with its
+ * own options (rate limit, timeout, user agent), that shares base's
+ * connection and transport thread: e.g. events with a budget of their own
+ * that still ride on the one HTTP/2 connection. Either client may be freed
+ * first; the connection closes with the last. Caller frees *out with
+ * kube_client_free.
+ */
+int kube_client_new_sibling(struct kube_client **out, struct kube_client *base,
+			    const struct kube_client_opts *o, struct err *e);
 
 /* Close connections and free. Accepts NULL. No call may be in flight. */
 void kube_client_free(struct kube_client *c);
