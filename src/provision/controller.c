@@ -32,6 +32,7 @@
 #include "workqueue/workqueue.h"
 
 #define SYNC_TIMEOUT_MS 120000
+#define WORKER_STACK_BYTES (512 * 1024)
 
 /* What a sync asks of the queue. */
 enum sync_result {
@@ -1519,6 +1520,7 @@ int controller_start(struct controller *c, struct err *e)
 				    c->claims };
 	const char *names[] = { "storageclasses", "persistentvolumes", "nodes", "csinodes",
 				"volumeattachments", "persistentvolumeclaims" };
+	pthread_attr_t attr;
 	int rc;
 
 	for (size_t i = 0; i < sizeof(infs) / sizeof(infs[0]); i++) {
@@ -1534,13 +1536,19 @@ int controller_start(struct controller *c, struct err *e)
 	c->claim_worker = (struct worker){ c, c->claim_q, sync_claim };
 	c->volume_worker = (struct worker){ c, c->volume_q, sync_volume };
 	c->threads = xcalloc(2 * c->o.workers, sizeof(*c->threads));
+	/* a sync is shallow: 512 KiB of stack instead of the default 8 MiB each */
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, WORKER_STACK_BYTES);
 	for (int i = 0; i < 2 * c->o.workers; i++) {
-		rc = pthread_create(&c->threads[i], NULL, work,
+		rc = pthread_create(&c->threads[i], &attr, work,
 				    i % 2 ? &c->volume_worker : &c->claim_worker);
-		if (rc)
+		if (rc) {
+			pthread_attr_destroy(&attr);
 			return err_set(e, -1, "cannot start worker thread: %s", strerror(rc));
+		}
 		c->nthreads++;
 	}
+	pthread_attr_destroy(&attr);
 	return 0;
 }
 
