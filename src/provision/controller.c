@@ -196,6 +196,19 @@ static const struct informer_type sc_type = {
 	sizeof(struct kube_storage_class), decode_sc, release_sc,
 };
 
+struct slow_entry {
+	int64_t until;
+	char *class_uid;	/* a changed class (new UID) lifts the delay, as upstream */
+};
+
+static void slow_entry_free(struct slow_entry *s)
+{
+	if (s) {
+		free(s->class_uid);
+		free(s);
+	}
+}
+
 /* Keys of the claims queue that stand for a VolumeSnapshot, not a claim. */
 #define SNAPSHOT_KEY_PREFIX "snapshot:"
 
@@ -224,8 +237,12 @@ static void on_claim(void *ctx, enum informer_event ev, const char *key,
 		wq_add(c->claim_q, src);
 		free(src);
 	}
-	if (ev == INFORMER_DELETE)
+	if (ev == INFORMER_DELETE) {
+		pthread_mutex_lock(&c->slow_mu);
+		slow_entry_free(hmap_remove(&c->slow, key));
+		pthread_mutex_unlock(&c->slow_mu);
 		return;
+	}
 	/* a bound claim needs us only while it carries our mark or a source finalizer */
 	if (claim->volume_name && *claim->volume_name && !plan_claim_marked(claim) &&
 	    !plan_has_finalizer(&claim->meta, FINALIZER_CLONE_SOURCE))
@@ -354,9 +371,18 @@ static int mark_claim(struct controller *c, const struct kube_pvc *claim, const 
 }
 
 /* Remove our mark; the claim may then go away. */
-static int unmark_claim(struct controller *c, const struct kube_pvc *claim, struct err *e)
+static json_t *claim_unmark_patch(const struct kube_pvc *claim)
 {
 	json_t *patch = plan_unmark_patch(&claim->meta, FINALIZER_CLAIM, ANN_CLAIM_VOLUME);
+
+	if (patch)
+		plan_patch_remove_annotation(patch, &claim->meta, ANN_CLAIM_IN_DOUBT);
+	return patch;
+}
+
+static int unmark_claim(struct controller *c, const struct kube_pvc *claim, struct err *e)
+{
+	json_t *patch = claim_unmark_patch(claim);
 	char *path;
 	int rc;
 
@@ -376,7 +402,7 @@ static int unmark_claim(struct controller *c, const struct kube_pvc *claim, stru
 		if (!rc)
 			rc = kube_pvc_decode(obj, &fresh, e);
 		json_decref(obj);
-		patch = rc ? NULL : plan_unmark_patch(&fresh.meta, FINALIZER_CLAIM, ANN_CLAIM_VOLUME);
+		patch = rc ? NULL : claim_unmark_patch(&fresh);
 		if (patch)
 			rc = kube_patch(c->kube, path, "application/json-patch+json", patch, NULL, e);
 		json_decref(patch);
@@ -532,11 +558,17 @@ static void free_csi_segments(struct csi_map *maps, size_t n)
 static enum sync_result reschedule(struct controller *c, const struct kube_pvc *claim,
 				   const char *key, const char *why)
 {
-	json_t *patch = plan_unmark_patch(&claim->meta, "", ANN_SELECTED_NODE);
+	json_t *patch = json_array();
 	struct err e = ERR_INIT;
 	char *path = claim_path(claim), *msg;
 	enum sync_result res = SYNC_DONE;
 
+	plan_patch_remove_annotation(patch, &claim->meta, ANN_SELECTED_NODE);
+	plan_patch_remove_annotation(patch, &claim->meta, ANN_ALPHA_SELECTED_NODE);
+	if (!json_array_size(patch)) {
+		json_decref(patch);
+		patch = NULL;
+	}
 	msg = xasprintf("%s; asking the scheduler for another node", why);
 	log_info("claim %s: %s", key, msg);
 	claim_event(c, claim, EVENT_WARNING, "ProvisioningFailed", msg);
@@ -583,11 +615,13 @@ static void source_release(struct source *s)
 }
 
 /*
- * Check the claim's data source and protect it while we copy from it.
+ * Check the claim's data source and, with `protect`, put our finalizer on it
+ * while we copy from it (only once the claim is marked: a finalizer set for
+ * a claim that then vanishes unmarked would never be removed).
  * Returns 0, or -1 with a message for a ProvisioningFailed event.
  */
 static int resolve_source(struct controller *c, const struct kube_pvc *claim, struct source *out,
-			  struct err *e)
+			  bool protect, struct err *e)
 {
 	const char *id;
 	int rc = -1;
@@ -613,7 +647,8 @@ static int resolve_source(struct controller *c, const struct kube_pvc *claim, st
 		if (ds_check_clone(claim, src, po ? iobj_data(po) : NULL, c->o.plan.driver, &id, e))
 			goto clone_out;
 		out->volume_id = xstrdup(id);
-		{
+		rc = 0;
+		if (protect) {
 			char *path = claim_path(src);
 
 			rc = ensure_finalizer(c, path, &src->meta, FINALIZER_CLONE_SOURCE, e);
@@ -663,7 +698,8 @@ clone_out:
 				      have_content ? &content : NULL, c->o.plan.driver, true, &id, e))
 			goto snap_fail;
 		out->snapshot_id = xstrdup(id);
-		rc = ensure_finalizer(c, out->snapshot_path, &snap.meta, FINALIZER_SNAPSHOT_SOURCE, e);
+		rc = protect ? ensure_finalizer(c, out->snapshot_path, &snap.meta,
+						FINALIZER_SNAPSHOT_SOURCE, e) : 0;
 		if (rc == KUBE_ERR_FORBIDDEN) {
 			/* upstream tolerates missing rights here: the restore still works */
 			err_release(e);
@@ -787,95 +823,167 @@ out:
 	return res;
 }
 
+/* A CreateVolume request with everything it borrows. */
+struct prepared {
+	struct plan_request r;
+	struct csi_request cr;
+	struct csi_map secrets, mutable_params;
+	struct topo_result topo;
+	struct csi_map *req_segs, *pref_segs;
+	struct source src;
+};
+
+enum prep_result {
+	PREP_OK,
+	PREP_FAILED,		/* e says why; a Warning event */
+	PREP_RESCHEDULE,	/* the selected node cannot host it */
+	PREP_EXTERNAL,		/* a populator's claim */
+};
+
+static void prepared_release(struct prepared *p)
+{
+	csi_request_release(&p->cr);
+	csi_map_release(&p->secrets);
+	csi_map_release(&p->mutable_params);
+	free_csi_segments(p->req_segs, p->topo.n_requisite);
+	free_csi_segments(p->pref_segs, p->topo.n_preferred);
+	topo_result_release(&p->topo);
+	source_release(&p->src);
+	plan_request_release(&p->r);
+	memset(p, 0, sizeof(*p));
+}
+
+/*
+ * Build the full CreateVolume request for a claim: the plan, the volume
+ * name (`name` overrides the planned one: a marked claim keeps the name it
+ * was marked with), data source, mutable parameters, secrets, topology. The
+ * same request serves the first attempt, every retry, and the settling of a
+ * deleted claim, so the driver's idempotency sees the same call each time.
+ * With `settling`, a provisioner Secret that is gone is tolerated.
+ */
+static enum prep_result prepare(struct controller *c, const struct kube_pvc *claim,
+				const struct kube_storage_class *class, const char *name,
+				bool settling, struct prepared *p, struct err *e)
+{
+	int trc;
+
+	memset(p, 0, sizeof(*p));
+	if (plan_create_request(claim, class, &c->o.plan, &p->r, e))
+		return PREP_FAILED;
+	if (name && strcmp(name, p->r.name)) {
+		free(p->r.name);
+		p->r.name = xstrdup(name);
+	}
+	if (ds_kind_of(claim) == DS_EXTERNAL)
+		return PREP_EXTERNAL;
+	csi_request_init(&p->cr, &p->r);
+	if (resolve_source(c, claim, &p->src, false, e))
+		return PREP_FAILED;
+	p->cr.req.source_volume_id = p->src.volume_id;
+	p->cr.req.source_snapshot_id = p->src.snapshot_id;
+	if (vac_parameters(c, claim, &p->mutable_params, e))
+		return PREP_FAILED;
+	p->cr.req.mutable_parameters = p->mutable_params;
+	if (p->r.secrets[SECRET_PROVISIONER].name) {
+		int rc = fetch_secret(c, &p->r.secrets[SECRET_PROVISIONER], &p->secrets, e);
+
+		if (rc == KUBE_ERR_NOT_FOUND && settling) {
+			log_warn("%s; asking the driver without secrets", err_msg(e));
+			err_release(e);
+		} else if (rc) {
+			return PREP_FAILED;
+		}
+	}
+	p->cr.req.secrets = p->secrets;
+	if (!c->o.topology)
+		return PREP_OK;
+	trc = claim_topology(c, claim, class, &p->topo, e);
+	if (trc == TOPO_ERR_RESCHEDULE)
+		return PREP_RESCHEDULE;
+	if (trc)
+		return PREP_FAILED;
+	p->req_segs = segments_to_csi(p->topo.requisite, p->topo.n_requisite);
+	p->pref_segs = segments_to_csi(p->topo.preferred, p->topo.n_preferred);
+	p->cr.req.requisite = p->req_segs;
+	p->cr.req.n_requisite = p->topo.n_requisite;
+	p->cr.req.preferred = p->pref_segs;
+	p->cr.req.n_preferred = p->topo.n_preferred;
+	return PREP_OK;
+}
+
+/* Record on the claim that a CreateVolume ended in doubt (see ANN_CLAIM_IN_DOUBT). */
+static int mark_in_doubt(struct controller *c, const struct kube_pvc *claim, struct err *e)
+{
+	json_t *patch;
+	char *path;
+	int rc;
+
+	if (kube_strmap_get(&claim->meta.annotations, ANN_CLAIM_IN_DOUBT))
+		return 0;
+	patch = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", ANN_CLAIM_IN_DOUBT, "true");
+	path = claim_path(claim);
+	rc = kube_patch(c->kube, path, "application/merge-patch+json", patch, NULL, e);
+	json_decref(patch);
+	free(path);
+	return rc;
+}
+
 /* CreateVolume, then save the PV, then clear our mark. */
 static enum sync_result provision(struct controller *c, const struct kube_pvc *claim,
 				  const struct kube_storage_class *class, const char *key)
 {
-	struct plan_request r;
-	struct csi_request cr = { 0 };
+	struct prepared p;
 	struct csi_volume vol;
 	struct plan_volume pv_in;
 	struct kube_pvc marked;
-	struct csi_map secrets = { NULL, 0 };
-	struct topo_result topo = { 0 };
-	struct csi_map *req_segs = NULL, *pref_segs = NULL;
-	struct source src = { 0 };
-	struct csi_map mutable_params = { NULL, 0 };
+	struct source protect = { 0 };
 	const struct kube_pvc *cur = claim;
+	const char *name = kube_strmap_get(&claim->meta.annotations, ANN_CLAIM_VOLUME);
 	const char **ckeys = NULL, **cvals = NULL;
 	struct plan_segment *segs = NULL;
 	struct err e = ERR_INIT;
 	enum sync_result res = SYNC_RETRY;
+	bool in_doubt = kube_strmap_get(&claim->meta.annotations, ANN_CLAIM_IN_DOUBT) != NULL;
 	json_t *pv = NULL;
 	int rc;
 
 	memset(&vol, 0, sizeof(vol));
 	memset(&marked, 0, sizeof(marked));
-	if (plan_create_request(claim, class, &c->o.plan, &r, &e)) {
-		log_error("claim %s: cannot provision: %s", key, err_msg(&e));
-		claim_event(c, claim, EVENT_WARNING, "ProvisioningFailed", err_msg(&e));
-		err_release(&e);
-		return SYNC_RETRY;
-	}
-	if (ds_kind_of(claim) == DS_EXTERNAL) {
+	switch (prepare(c, claim, class, name && *name ? name : NULL, false, &p, &e)) {
+	case PREP_OK:
+		break;
+	case PREP_EXTERNAL:
 		claim_event(c, claim, EVENT_NORMAL, "Provisioning",
 			    "Assuming an external populator will provision the volume");
-		plan_request_release(&r);
-		return SYNC_DONE;
+		res = SYNC_DONE;
+		goto out;
+	case PREP_RESCHEDULE:
+		res = reschedule(c, claim, key, err_msg(&e));
+		goto out;
+	case PREP_FAILED:
+		log_error("claim %s: cannot provision: %s", key, err_msg(&e));
+		claim_event(c, claim, EVENT_WARNING, "ProvisioningFailed", err_msg(&e));
+		goto out;
 	}
-	event_emit(c->events, "PersistentVolumeClaim", &cur->meta, EVENT_NORMAL,
+	event_emit(c->events, "PersistentVolumeClaim", &claim->meta, EVENT_NORMAL,
 		   "Provisioning", "External provisioner is provisioning volume for claim \"%s\"", key);
-	csi_request_init(&cr, &r);
-	if (resolve_source(c, claim, &src, &e)) {
-		log_error("claim %s: %s", key, err_msg(&e));
-		claim_event(c, cur, EVENT_WARNING, "ProvisioningFailed", err_msg(&e));
-		goto out;
-	}
-	cr.req.source_volume_id = src.volume_id;
-	cr.req.source_snapshot_id = src.snapshot_id;
-	if (vac_parameters(c, claim, &mutable_params, &e)) {
-		log_error("claim %s: %s", key, err_msg(&e));
-		claim_event(c, cur, EVENT_WARNING, "ProvisioningFailed", err_msg(&e));
-		goto out;
-	}
-	cr.req.mutable_parameters = mutable_params;
-	if (r.secrets[SECRET_PROVISIONER].name &&
-	    fetch_secret(c, &r.secrets[SECRET_PROVISIONER], &secrets, &e)) {
-		log_error("claim %s: %s", key, err_msg(&e));
-		claim_event(c, cur, EVENT_WARNING, "ProvisioningFailed", err_msg(&e));
-		goto out;
-	}
-	cr.req.secrets = secrets;
-	if (c->o.topology) {
-		int trc = claim_topology(c, claim, class, &topo, &e);
-
-		if (trc == TOPO_ERR_RESCHEDULE) {
-			res = reschedule(c, claim, key, err_msg(&e));
-			goto out;
-		}
-		if (trc) {
-			log_error("claim %s: %s", key, err_msg(&e));
-			claim_event(c, cur, EVENT_WARNING, "ProvisioningFailed", err_msg(&e));
-			goto out;
-		}
-		req_segs = segments_to_csi(topo.requisite, topo.n_requisite);
-		pref_segs = segments_to_csi(topo.preferred, topo.n_preferred);
-		cr.req.requisite = req_segs;
-		cr.req.n_requisite = topo.n_requisite;
-		cr.req.preferred = pref_segs;
-		cr.req.n_preferred = topo.n_preferred;
-	}
 	/* marked only now: whatever could fail before the first CreateVolume has */
 	if (!plan_claim_marked(claim)) {
-		if (mark_claim(c, claim, r.name, &marked, &e)) {
+		if (mark_claim(c, claim, p.r.name, &marked, &e)) {
 			log_error("claim %s: cannot mark the claim before provisioning, will retry: %s",
 				  key, err_msg(&e));
 			goto out;
 		}
 		cur = &marked;
 	}
-	log_v(2, "claim %s: CreateVolume %s (%lld bytes)", key, r.name, (long long)r.required_bytes);
-	rc = csi_create_volume(c->csi, &cr.req, &vol, &e);
+	if (p.src.kind != DS_NONE && resolve_source(c, claim, &protect, true, &e)) {
+		log_error("claim %s: %s", key, err_msg(&e));
+		claim_event(c, cur, EVENT_WARNING, "ProvisioningFailed", err_msg(&e));
+		goto out;
+	}
+	log_v(2, "claim %s: CreateVolume %s (%lld bytes)", key, p.r.name,
+	      (long long)p.r.required_bytes);
+	rc = csi_create_volume(c->csi, &p.cr.req, &vol, &e);
 	if (rc) {
 		enum plan_error_class cls = plan_classify_csi_error(rc);
 		char *msg = xasprintf("failed to provision volume with StorageClass \"%s\": %s%s",
@@ -883,13 +991,18 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 				      cls == PLAN_ERR_INFEASIBLE ? " (the driver rejected the "
 				      "request as infeasible; retries are delayed)" : "");
 
-		log_error("claim %s: CreateVolume %s failed: %s", key, r.name, err_msg(&e));
+		log_error("claim %s: CreateVolume %s failed: %s", key, p.r.name, err_msg(&e));
+		err_release(&e);
+		if (cls == PLAN_ERR_IN_BACKGROUND && mark_in_doubt(c, cur, &e)) {
+			log_error("claim %s: cannot record the doubtful CreateVolume: %s", key,
+				  err_msg(&e));
+			err_release(&e);
+		}
 		if (rc == CSI_RESOURCE_EXHAUSTED && c->o.topology && selected_node(claim)) {
-			/* the driver said no: nothing was created, so our mark can go too */
 			res = reschedule(c, cur, key, msg);
 			free(msg);
-			err_release(&e);
-			if (res == SYNC_DONE && unmark_claim(c, cur, &e)) {
+			/* the driver said no; unless an earlier try is in doubt, the mark can go */
+			if (res == SYNC_DONE && !in_doubt && unmark_claim(c, cur, &e)) {
 				log_error("claim %s: clearing our mark failed, will retry: %s", key,
 					  err_msg(&e));
 				res = SYNC_RETRY;
@@ -901,13 +1014,13 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 		res = cls == PLAN_ERR_INFEASIBLE ? SYNC_RETRY_SLOW : SYNC_RETRY;
 		goto out;
 	}
-	if (vol.capacity_bytes && vol.capacity_bytes < r.required_bytes) {
+	if (vol.capacity_bytes && vol.capacity_bytes < p.r.required_bytes) {
 		struct err de = ERR_INIT;
 		char *msg = xasprintf("created volume capacity %lld less than requested capacity %lld",
-				      (long long)vol.capacity_bytes, (long long)r.required_bytes);
+				      (long long)vol.capacity_bytes, (long long)p.r.required_bytes);
 
 		/* the mark stays until the volume is surely gone */
-		if (csi_delete_volume(c->csi, vol.volume_id, &secrets, &de))
+		if (csi_delete_volume(c->csi, vol.volume_id, &p.secrets, &de))
 			log_error("claim %s: deleting the undersized volume %s failed: %s", key,
 				  vol.volume_id, err_msg(&de));
 		log_error("claim %s: %s", key, msg);
@@ -916,11 +1029,11 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 		err_release(&de);
 		goto out;
 	}
-	if (src.kind != DS_NONE && !vol.has_content_source) {
+	if (p.src.kind != DS_NONE && !vol.has_content_source) {
 		struct err de = ERR_INIT;
 
 		/* the driver ignored the source: an empty volume is not what was asked */
-		if (csi_delete_volume(c->csi, vol.volume_id, &secrets, &de))
+		if (csi_delete_volume(c->csi, vol.volume_id, &p.secrets, &de))
 			log_error("claim %s: deleting volume %s (created without its content "
 				  "source) failed: %s", key, vol.volume_id, err_msg(&de));
 		log_error("claim %s: volume content source missing in the driver's reply", key);
@@ -949,7 +1062,7 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 	}
 	pv_in = (struct plan_volume){ vol.volume_id, vol.capacity_bytes, ckeys, cvals, vol.context.n,
 				      segs, vol.n_accessible_topology };
-	pv = plan_pv(claim, class, &c->o.plan, &r, &pv_in);
+	pv = plan_pv(claim, class, &c->o.plan, &p.r, &pv_in);
 	if (!pv) {
 		log_error("claim %s: cannot build the PersistentVolume object", key);
 		goto out;
@@ -958,17 +1071,17 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 	if (rc && rc != KUBE_ERR_ALREADY_EXISTS) {
 		/* The volume exists; the next attempt finds it by name and saves again. */
 		log_error("claim %s: volume %s created but saving PersistentVolume %s failed, "
-			  "will retry: %s", key, vol.volume_id, r.name, err_msg(&e));
+			  "will retry: %s", key, vol.volume_id, p.r.name, err_msg(&e));
 		goto out;
 	}
 	if (rc == 0) {
 		log_info("claim %s: provisioned volume %s as PersistentVolume %s", key,
-			 vol.volume_id, r.name);
+			 vol.volume_id, p.r.name);
 		event_emit(c->events, "PersistentVolumeClaim", &cur->meta, EVENT_NORMAL,
-			   "ProvisioningSucceeded", "Successfully provisioned volume %s", r.name);
+			   "ProvisioningSucceeded", "Successfully provisioned volume %s", p.r.name);
 	}
 	err_release(&e);
-	if (src.kind == DS_SNAPSHOT)	/* its finalizer goes once no pending claim needs it */
+	if (p.src.kind == DS_SNAPSHOT)	/* its finalizer goes once no pending claim needs it */
 		enqueue_snapshot(c, claim->meta.namespace, claim->data_source_name);
 	if (unmark_claim(c, cur, &e)) {
 		log_warn("claim %s: PersistentVolume saved but clearing our mark failed, will "
@@ -986,39 +1099,36 @@ out:
 	free(ckeys);
 	free(cvals);
 	csi_volume_release(&vol);
-	csi_request_release(&cr);
-	csi_map_release(&secrets);
-	free_csi_segments(req_segs, topo.n_requisite);
-	free_csi_segments(pref_segs, topo.n_preferred);
-	topo_result_release(&topo);
-	source_release(&src);
-	csi_map_release(&mutable_params);
-	plan_request_release(&r);
+	source_release(&protect);
+	prepared_release(&p);
 	kube_pvc_release(&marked);
 	err_release(&e);
 	return res;
 }
 
 /*
- * The claim is being deleted while it carries our mark, and no PV was
- * saved: a volume may exist that nothing else knows of. Ask the driver for
- * it by name (CreateVolume is idempotent) and delete it, then clear the mark.
+ * The claim carries our mark but will never get a PV from us (it is being
+ * deleted, or the binder bound it to another PV), and no PV named `volume`
+ * exists: a volume may exist that nothing else knows of. Ask the driver for
+ * it by name with the original request (CreateVolume is idempotent) and
+ * delete it, then clear the mark. A refusal proves nothing was created only
+ * when no earlier attempt is in doubt; otherwise we keep asking, and say so.
  */
-static enum sync_result settle_deleted_claim(struct controller *c, const struct kube_pvc *claim,
-					     const struct kube_storage_class *class,
-					     const char *volume, const char *key)
+static enum sync_result settle_claim(struct controller *c, const struct kube_pvc *claim,
+				     const struct kube_storage_class *class, const char *volume,
+				     const char *key)
 {
-	struct plan_request r;
-	struct csi_request cr = { 0 };
+	struct prepared p;
 	struct csi_volume vol;
-	struct csi_map secrets = { NULL, 0 };
 	struct err e = ERR_INIT;
 	enum sync_result res = SYNC_RETRY;
-	bool exists;
+	bool exists, in_doubt = kube_strmap_get(&claim->meta.annotations, ANN_CLAIM_IN_DOUBT);
 	int rc;
 
 	memset(&vol, 0, sizeof(vol));
-	memset(&r, 0, sizeof(r));
+	memset(&p, 0, sizeof(p));
+	if (claim->volume_name && !strcmp(claim->volume_name, volume))
+		goto unmark;	/* bound to the PV we saved: it accounts for the volume */
 	if (pv_exists_live(c, volume, &exists, &e)) {
 		log_error("claim %s: cannot check PersistentVolume %s: %s", key, volume, err_msg(&e));
 		goto out;
@@ -1026,43 +1136,52 @@ static enum sync_result settle_deleted_claim(struct controller *c, const struct 
 	if (exists)
 		goto unmark;	/* the PV accounts for the volume; its reclaim policy decides */
 	if (!class) {
-		log_error("claim %s: deleted before its volume %s was saved, and its StorageClass "
-			  "is gone: cannot ask the driver for the volume until it returns", key, volume);
+		char *msg = xasprintf("volume %s may exist without a PersistentVolume, and "
+				      "StorageClass %s is gone: cannot ask the driver for it until "
+				      "the class returns", volume, plan_claim_class(claim));
+
+		log_error("claim %s: %s", key, msg);
+		claim_event(c, claim, EVENT_WARNING, "ProvisioningFailed", msg);
+		free(msg);
 		goto out;
 	}
-	if (plan_create_request(claim, class, &c->o.plan, &r, &e)) {
-		/* such a request was never sent, so no volume can exist */
-		log_v(2, "claim %s: deleted; no volume was requested (%s)", key, err_msg(&e));
-		goto unmark;
-	}
-	free(r.name);
-	r.name = xstrdup(volume);
-	csi_request_init(&cr, &r);
-	if (r.secrets[SECRET_PROVISIONER].name &&
-	    fetch_secret(c, &r.secrets[SECRET_PROVISIONER], &secrets, &e)) {
-		log_error("claim %s: deleted before its volume was saved; %s", key, err_msg(&e));
-		goto out;
-	}
-	cr.req.secrets = secrets;
-	rc = csi_create_volume(c->csi, &cr.req, &vol, &e);
-	if (rc) {
-		if (plan_classify_csi_error(rc) == PLAN_ERR_IN_BACKGROUND) {
-			log_error("claim %s: deleted while volume %s may be in creation; asking the "
-				  "driver again: %s", key, volume, err_msg(&e));
-			goto out;
+	switch (prepare(c, claim, class, volume, true, &p, &e)) {
+	case PREP_OK:
+		break;
+	case PREP_EXTERNAL:
+		goto unmark;	/* never ours to create */
+	case PREP_RESCHEDULE:
+	case PREP_FAILED:
+		if (!in_doubt) {
+			/* every attempt was refused before or by the driver */
+			log_v(2, "claim %s: no volume to settle (%s)", key, err_msg(&e));
+			goto unmark;
 		}
-		log_v(2, "claim %s: deleted; the driver holds no volume %s (%s)", key, volume,
-		      err_msg(&e));
-		goto unmark;
-	}
-	rc = csi_delete_volume(c->csi, vol.volume_id, &secrets, &e);
-	if (rc) {
-		log_error("claim %s: deleted before its volume was saved; deleting volume %s failed, "
-			  "will retry: %s", key, vol.volume_id, err_msg(&e));
+		log_error("claim %s: volume %s may exist, but the request cannot be rebuilt: %s",
+			  key, volume, err_msg(&e));
+		claim_event(c, claim, EVENT_WARNING, "ProvisioningFailed", err_msg(&e));
 		goto out;
 	}
-	log_info("claim %s: deleted before its PersistentVolume was saved; deleted volume %s",
-		 key, vol.volume_id);
+	rc = csi_create_volume(c->csi, &p.cr.req, &vol, &e);
+	if (rc) {
+		if (plan_classify_csi_error(rc) != PLAN_ERR_IN_BACKGROUND && !in_doubt) {
+			log_v(2, "claim %s: the driver holds no volume %s (%s)", key, volume,
+			      err_msg(&e));
+			goto unmark;
+		}
+		log_error("claim %s: volume %s may exist; asking the driver again: %s", key,
+			  volume, err_msg(&e));
+		claim_event(c, claim, EVENT_WARNING, "ProvisioningFailed", err_msg(&e));
+		goto out;
+	}
+	rc = csi_delete_volume(c->csi, vol.volume_id, &p.secrets, &e);
+	if (rc) {
+		log_error("claim %s: deleting orphaned volume %s failed, will retry: %s", key,
+			  vol.volume_id, err_msg(&e));
+		goto out;
+	}
+	log_info("claim %s: volume %s would have had no PersistentVolume; deleted it", key,
+		 vol.volume_id);
 unmark:
 	err_release(&e);
 	if (unmark_claim(c, claim, &e)) {
@@ -1072,9 +1191,7 @@ unmark:
 	res = SYNC_DONE;
 out:
 	csi_volume_release(&vol);
-	csi_request_release(&cr);
-	csi_map_release(&secrets);
-	plan_request_release(&r);
+	prepared_release(&p);
 	err_release(&e);
 	return res;
 }
@@ -1119,19 +1236,6 @@ static enum sync_result release_clone_source(struct controller *c, const struct 
 	free(path);
 	err_release(&e);
 	return res;
-}
-
-struct slow_entry {
-	int64_t until;
-	char *class_uid;	/* a changed class (new UID) lifts the delay, as upstream */
-};
-
-static void slow_entry_free(struct slow_entry *s)
-{
-	if (s) {
-		free(s->class_uid);
-		free(s);
-	}
 }
 
 /* Remaining delay in ms for an infeasible claim, or 0 to go ahead. */
@@ -1204,9 +1308,14 @@ static enum sync_result sync_claim(struct controller *c, const char *key)
 
 	if (claim->meta.deleting) {
 		if (marked)
-			res = settle_deleted_claim(c, claim, class, pv_name, key);
+			res = settle_claim(c, claim, class, pv_name, key);
 		if (res == SYNC_DONE && plan_has_finalizer(&claim->meta, FINALIZER_CLONE_SOURCE))
 			res = release_clone_source(c, claim, key);
+		goto out;
+	}
+	if (marked && bound && strcmp(claim->volume_name, pv_name)) {
+		/* bound to someone else's PV: whatever we may have created must go */
+		res = settle_claim(c, claim, class, pv_name, key);
 		goto out;
 	}
 	if (marked && (bound || po)) {
@@ -1266,13 +1375,21 @@ static void volume_event(struct controller *c, const struct kube_pv *pv, const c
 /* Add or remove our PV finalizer as the reclaim policy asks. */
 static int reconcile_pv_finalizer(struct controller *c, const struct kube_pv *pv, struct err *e)
 {
-	bool want = pv->reclaim_policy && !strcmp(pv->reclaim_policy, "Delete");
 	bool has = plan_has_finalizer(&pv->meta, FINALIZER_PV);
+	bool bound = pv->phase && !strcmp(pv->phase, "Bound");
+	/*
+	 * As upstream: Bound PVs with policy Delete carry it. One deleted while
+	 * Available or Failed would wait for us forever: we delete only Released
+	 * volumes, so ours goes (a new PV is still Pending: leave it be).
+	 */
+	bool want = pv->reclaim_policy && !strcmp(pv->reclaim_policy, "Delete") &&
+		    (bound || !pv->meta.deleting) &&
+		    (bound || has || !pv->phase || !strcmp(pv->phase, "Pending"));
 	char *path;
 	json_t *patch;
 	int rc;
 
-	if (want == has || (want && pv->meta.deleting))
+	if (want == has)
 		return 0;
 	path = xasprintf("/api/v1/persistentvolumes/%s", pv->meta.name);
 	if (want) {
@@ -1357,6 +1474,18 @@ static enum sync_result sync_volume(struct controller *c, const char *name)
 		pthread_mutex_lock(&c->slow_mu);
 		done = hmap_has(&c->deleted, pv->meta.uid);
 		pthread_mutex_unlock(&c->slow_mu);
+		if (done && plan_has_finalizer(&pv->meta, FINALIZER_PV)) {
+			/* the volume is gone; only our finalizer is left to remove */
+			json_t *fp = plan_unmark_patch(&pv->meta, FINALIZER_PV, NULL);
+			char *fpath = xasprintf("/api/v1/persistentvolumes/%s", name);
+
+			rc = fp ? kube_patch(c->kube, fpath, "application/json-patch+json", fp, NULL,
+					     &e) : 0;
+			json_decref(fp);
+			free(fpath);
+			res = rc && rc != KUBE_ERR_NOT_FOUND ? SYNC_RETRY : SYNC_DONE;
+			goto out;
+		}
 		if (done) {
 			log_v(4, "volume %s: already deleted; waiting for the PV to go", name);
 			res = SYNC_DONE;
@@ -1425,6 +1554,12 @@ static enum sync_result sync_volume(struct controller *c, const char *name)
 			goto out;
 		}
 	}
+	/* recorded before the PV can go: its DELETE event clears the record */
+	if (pv->meta.uid) {
+		pthread_mutex_lock(&c->slow_mu);
+		hmap_put(&c->deleted, pv->meta.uid, NULL);
+		pthread_mutex_unlock(&c->slow_mu);
+	}
 	patch = plan_unmark_patch(&pv->meta, FINALIZER_PV, NULL);
 	if (patch) {
 		rc = kube_patch(c->kube, path, "application/json-patch+json", patch, NULL, &e);
@@ -1436,11 +1571,6 @@ static enum sync_result sync_volume(struct controller *c, const char *name)
 	}
 	log_info("volume %s: deleted volume %s and its PersistentVolume", name,
 		 pv->csi_volume_handle);
-	if (pv->meta.uid) {
-		pthread_mutex_lock(&c->slow_mu);
-		hmap_put(&c->deleted, pv->meta.uid, NULL);
-		pthread_mutex_unlock(&c->slow_mu);
-	}
 	count(c->delete_total, labels, 1);
 	observe(c->delete_seconds, labels, (clock_now_ms() - start) / 1000.0);
 	res = SYNC_DONE;

@@ -433,12 +433,29 @@ static char *json_pointer_escape(const char *s)
 	return out;
 }
 
+void plan_patch_remove_annotation(json_t *ops, const struct kube_meta *m, const char *key)
+{
+	const char *v = key ? kube_strmap_get(&m->annotations, key) : NULL;
+	char *esc, *path;
+
+	if (!v)
+		return;
+	esc = json_pointer_escape(key);
+	path = xasprintf("/metadata/annotations/%s", esc);
+	/* only the value we saw: a newer one (say, a new selected node) stays */
+	json_array_append_new(ops, json_pack("{s:s, s:s, s:s}", "op", "test", "path", path,
+					     "value", v));
+	json_array_append_new(ops, json_pack("{s:s, s:s}", "op", "remove", "path", path));
+	free(path);
+	free(esc);
+}
+
 json_t *plan_unmark_patch(const struct kube_meta *m, const char *finalizer, const char *ann_key)
 {
 	json_t *ops = json_array();
 	char path[64];
 
-	for (size_t i = 0; i < m->n_finalizers; i++) {
+	for (size_t i = 0; finalizer && i < m->n_finalizers; i++) {
 		if (strcmp(m->finalizers[i], finalizer))
 			continue;
 		snprintf(path, sizeof(path), "/metadata/finalizers/%zu", i);
@@ -447,13 +464,7 @@ json_t *plan_unmark_patch(const struct kube_meta *m, const char *finalizer, cons
 		json_array_append_new(ops, json_pack("{s:s, s:s}", "op", "remove", "path", path));
 		break;
 	}
-	if (ann_key && kube_strmap_get(&m->annotations, ann_key)) {
-		char *esc = json_pointer_escape(ann_key), *p = xasprintf("/metadata/annotations/%s", esc);
-
-		json_array_append_new(ops, json_pack("{s:s, s:s}", "op", "remove", "path", p));
-		free(p);
-		free(esc);
-	}
+	plan_patch_remove_annotation(ops, m, ann_key);
 	if (!json_array_size(ops)) {
 		json_decref(ops);
 		return NULL;

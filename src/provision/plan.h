@@ -39,6 +39,13 @@
  */
 #define FINALIZER_CLAIM "csi-provisioner.dev/volume-accounting"
 #define ANN_CLAIM_VOLUME "csi-provisioner.dev/volume-name"
+/*
+ * Set on a marked claim when a CreateVolume ended in doubt (timed out,
+ * driver unreachable, reply unreadable): the driver may hold a volume no
+ * later refusal can disprove, so only a volume found and deleted (or saved
+ * in a PV) lets the mark go.
+ */
+#define ANN_CLAIM_IN_DOUBT "csi-provisioner.dev/create-in-doubt"
 /* On PVs whose volume we delete (upstream's name, so PVs move between the two). */
 #define FINALIZER_PV "external-provisioner.volume.kubernetes.io/finalizer"
 
@@ -149,12 +156,16 @@ json_t *plan_finalizer_patch(const struct kube_meta *m, const char *finalizer, b
 			     const char *ann_key, const char *ann_value);
 
 /*
- * A JSON patch (caller owns it) that removes `finalizer` and, when present
- * in `m`, the annotation `ann_key` (may be NULL). Each removal is guarded by
- * a "test" of what `m` says is there, so a stale view fails cleanly instead
- * of removing someone else's entry. NULL when there is nothing to remove.
+ * A JSON patch (caller owns it) that removes `finalizer` (may be NULL) and,
+ * when present in `m`, the annotation `ann_key` (may be NULL). Each removal
+ * is guarded by a "test" of what `m` says is there, so a stale view fails
+ * cleanly instead of removing someone else's entry. NULL when there is
+ * nothing to remove.
  */
 json_t *plan_unmark_patch(const struct kube_meta *m, const char *finalizer, const char *ann_key);
+
+/* Append to JSON patch `ops` a guarded removal of annotation `key`, if `m` has it. */
+void plan_patch_remove_annotation(json_t *ops, const struct kube_meta *m, const char *key);
 
 /* How to treat a failed CSI call (upstream's classes, section 2.5). */
 enum plan_error_class {

@@ -224,14 +224,16 @@ int wq_get(struct wq *q, char **key)
 {
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
-		int64_t next = promote_due(q);
+		int64_t next;
 
-		if (q->count)
-			break;
+		/* after shutdown, no new key: a worker finishes the one in hand, then stops */
 		if (q->shutting_down) {
 			pthread_mutex_unlock(&q->mu);
 			return -1;
 		}
+		next = promote_due(q);
+		if (q->count)
+			break;
 		if (next < 0) {
 			pthread_cond_wait(&q->cond, &q->mu);
 		} else {

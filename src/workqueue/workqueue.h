@@ -39,8 +39,8 @@ unsigned wq_failures(struct wq *q, const char *key);
 
 /*
  * Block until a key is ready or the queue is shut down. Returns 0 and a key
- * the caller owns (free it after wq_done), or -1 once shut down and drained
- * of ready work.
+ * the caller owns (free it after wq_done), or -1 once shut down (keys still
+ * queued are dropped: the next leader or start-up finds them again).
  */
 int wq_get(struct wq *q, char **key);
 /* Processing of `key` finished; requeue it if it was added meanwhile. */

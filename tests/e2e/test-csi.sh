@@ -11,6 +11,8 @@ FAULTPROXY=$CSI_TOOLS/csi-faultproxy/csi-faultproxy
 
 # ---- helpers ----
 
+# (a function: never start it with & -- $! would be a subshell, and killing
+# that would orphan csi-call; run "$CSI_CALL" itself in the background)
 cc() { "$CSI_CALL" "$@"; }
 
 now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
@@ -274,7 +276,7 @@ test_csi_faultproxy_hold_then_release() {
   local pid rc=0
   printf 'CreateVolume hold\n' >"$TEST_DIR/fp.rules"
   fp_start
-  cc --timeout=30s "$FP_ENDPOINT" create csi-hold-2 1024 >"$TEST_DIR/out" 2>&1 &
+  "$CSI_CALL" --timeout=30s "$FP_ENDPOINT" create csi-hold-2 1024 >"$TEST_DIR/out" 2>&1 &
   pid=$!
   echo "$pid" >"$TEST_DIR/bg-create.pid"
   wait_until 10 "the create to be held" fp_count_at_least CreateVolume held 1
@@ -371,7 +373,7 @@ test_csi_faultproxy_stops_on_sigterm_with_call_held() {
   local pid rc=0
   printf 'CreateVolume hold\n' >"$TEST_DIR/fp.rules"
   fp_start
-  cc --timeout=60s "$FP_ENDPOINT" create csi-stop-1 1024 >"$TEST_DIR/out" 2>&1 &
+  "$CSI_CALL" --timeout=60s "$FP_ENDPOINT" create csi-stop-1 1024 >"$TEST_DIR/out" 2>&1 &
   pid=$!
   echo "$pid" >"$TEST_DIR/bg-create.pid"
   wait_until 10 "the create to be held" fp_count_at_least CreateVolume held 1
@@ -397,7 +399,7 @@ loop_failed_then_recovered() {
 test_csi_loop_recovers_after_driver_restart() {
   trap csi_cleanup EXIT
   local pid
-  cc --timeout=2s "$CSI_ENDPOINT" loop 120 >"$TEST_DIR/loop.out" 2>&1 &
+  "$CSI_CALL" --timeout=2s "$CSI_ENDPOINT" loop 120 >"$TEST_DIR/loop.out" 2>&1 &
   pid=$!
   echo "$pid" >"$TEST_DIR/bg-loop.pid"
   wait_until 10 "a first probe" grep -q '^probe 1: OK ready=true connected=true$' "$TEST_DIR/loop.out"

@@ -104,3 +104,55 @@ test_undersized_volume_is_refused() {
   stop_daemon main
   stop_daemon driver
 }
+
+claim_gone() { ! k get -n "$1" "pvc/$2" >/dev/null 2>&1; }
+
+# Upstream's leak (#486): the driver created the volume but the caller saw
+# DEADLINE_EXCEEDED; the claim is deleted before any PV exists. The claim is
+# held by our mark until the volume is found by name and deleted.
+test_timeout_then_claim_deleted_leaves_no_volume() {
+  trap csi_cleanup EXIT
+  new_namespace leak1
+  make_class leak1-class Delete
+  fp_start
+  fp_rules 'CreateVolume timeout'
+  start_daemon main --csi-address="$FP_ENDPOINT" --retry-interval-start=1s --retry-interval-max=2s
+  make_claim leak1 data leak1-class
+  local uid name
+  uid=$(k get -n leak1 pvc/data -o jsonpath='{.metadata.uid}')
+  name=pvc-$uid
+  wait_until 30 "the driver to create $name" driver_has_name "$name"
+  k delete -n leak1 pvc/data --wait=false >/dev/null
+  # while the driver keeps timing out, the claim must not vanish
+  wait_until 30 "a second doubtful CreateVolume" fp_count_at_least CreateVolume done 2
+  k get -n leak1 pvc/data >/dev/null || fail "the claim vanished while its volume is unaccounted for"
+  fp_rules ''
+  wait_until 60 "the claim to go" claim_gone leak1 data
+  ! driver_has_name "$name" || fail "volume $name leaked"
+  finish_namespace leak1
+}
+
+# The same with the sidecar killed (-9) right after the driver created the
+# volume, and restarted after the claim was deleted: still no leak.
+test_daemon_killed_then_claim_deleted_leaves_no_volume() {
+  trap csi_cleanup EXIT
+  new_namespace leak2
+  make_class leak2-class Delete
+  fp_start
+  fp_rules 'CreateVolume timeout'
+  start_daemon first --csi-address="$FP_ENDPOINT"
+  make_claim leak2 data leak2-class
+  local uid name
+  uid=$(k get -n leak2 pvc/data -o jsonpath='{.metadata.uid}')
+  name=pvc-$uid
+  wait_until 30 "the driver to create $name" driver_has_name "$name"
+  kill -9 "$(cat "$TEST_DIR/daemon-first.pid")"
+  rm -f "$TEST_DIR/daemon-first.pid"
+  k delete -n leak2 pvc/data --wait=false >/dev/null
+  fp_rules ''
+  k get -n leak2 pvc/data >/dev/null || fail "the claim vanished while its volume is unaccounted for"
+  start_daemon second --csi-address="$FP_ENDPOINT"
+  wait_until 60 "the claim to go" claim_gone leak2 data
+  ! driver_has_name "$name" || fail "volume $name leaked"
+  finish_namespace leak2
+}

@@ -496,6 +496,8 @@ static void test_mark_patches(void **state)
 	s = json_dumps(p, JSON_SORT_KEYS | JSON_COMPACT);
 	assert_string_equal(s, "[{\"op\":\"test\",\"path\":\"/metadata/finalizers/1\",\"value\":\""
 			    FINALIZER_CLAIM "\"},{\"op\":\"remove\",\"path\":\"/metadata/finalizers/1\"},"
+			    "{\"op\":\"test\",\"path\":\"/metadata/annotations/"
+			    "volume.kubernetes.io~1storage-provisioner\",\"value\":\"hostpath.csi.k8s.io\"},"
 			    "{\"op\":\"remove\",\"path\":\"/metadata/annotations/"
 			    "volume.kubernetes.io~1storage-provisioner\"}]");
 	free(s);
