@@ -325,8 +325,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	/* events get a client (and a rate limit) of their own: they must not slow provisioning */
-	if (kube_client_new(&ev_kube, kcfg, &kopts, &e)) {
+	/*
+	 * Events get a rate limit of their own (they must not slow provisioning)
+	 * but ride the same HTTP/2 connection.
+	 */
+	if (kube_client_new_sibling(&ev_kube, kube, &kopts, &e)) {
 		log_error("cannot create the events client: %s", err_msg(&e));
 		goto out;
 	}
@@ -383,7 +386,11 @@ int main(int argc, char **argv)
 		char *ns = lease_namespace(&cfg), *name = xstrdup(lease_name);
 		char *who = leader_identity();
 
-		/* a client of its own: provisioning traffic must never starve renewals */
+		/*
+		 * A client and connection of its own: provisioning traffic must never
+		 * delay a renewal (upstream #416), not even by filling the shared
+		 * connection's request slots.
+		 */
 		if (kube_client_new(&le_kube, kcfg, &kopts, &e)) {
 			log_error("cannot create the leader election client: %s", err_msg(&e));
 			free(ns);

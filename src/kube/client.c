@@ -4,9 +4,12 @@
  *
  * DESIGN. One transport thread owns one libcurl multi handle with HTTP/2
  * multiplexing (CURLPIPE_MULTIPLEX, and CURLOPT_PIPEWAIT on every transfer),
- * so every request and every watch of the process shares ONE connection to
- * the API server, as client-go does; a new connection is made only when
- * that one breaks (or, over plain HTTP/1.1, per concurrent transfer).
+ * so every request and every watch of a client (and of its siblings)
+ * shares ONE connection to the API server, as client-go does; a new
+ * connection is made only when that one breaks (or, over plain HTTP/1.1,
+ * per concurrent transfer). At most TP_MAX_PLAIN plain requests are in
+ * flight, the rest wait in our queue: past the server's streams limit
+ * libcurl would otherwise open one extra connection per waiting transfer.
  * Callers prepare an easy handle on their own thread (taken from a small
  * pool of idle ones), submit it with a queue entry and curl_multi_wakeup,
  * and wait on their transfer's condvar until the transport thread reports
@@ -27,14 +30,15 @@
  * reference-counted so kube_client_new_sibling clients can ride on the same
  * connection; the last kube_client_free stops it.
  *
- * Locks, all leaves except as noted (none is held across a curl call):
- * tp.mu guards the transport's queue, `stopping`, and each transfer's
+ * Locks, all leaves (none is held across a curl call): tp.mu guards the
+ * transport's queue, `stopping`, and each transfer's
  * done/result/queued/in/paused fields (one lock: transfers are short-lived
  * and the critical sections tiny); pool_lock guards the idle handle stack;
  * tok.lock guards the cached bearer token; bucket.lock (ratelimit.c) guards
  * the token bucket; share_locks[] are taken by libcurl itself, on the
- * transport thread only.
- * curl_global_init runs once, under pthread_once, before any handle.
+ * transport thread only. The deferred queue and the running counts belong
+ * to the transport thread alone. curl_global_init runs once, under
+ * pthread_once, before any handle.
  */
 #include "kube/client.h"
 

@@ -448,7 +448,7 @@ test_csi_daemon_create_in_flight_when_driver_dies() {
   fp_jq --arg h "$handle" 'any(.name == "DeleteVolume" and .request.volume_id == $h and .code == 0)'
   stop_daemon main
   fp_stop
-  k delete namespace cs1 --wait=false
+  finish_namespace cs1
 }
 
 # The daemon is killed -9 while its CreateVolume is held: the claim keeps our
@@ -484,7 +484,7 @@ test_csi_daemon_killed_while_create_held() {
   fp_jq --arg n "pvc-$uid" '[.[] | select(.name == "CreateVolume")] | all(.request.name == $n)'
   stop_daemon second
   fp_stop
-  k delete namespace cs2 --wait=false
+  finish_namespace cs2
 }
 
 # The driver creates the volume but the daemon is told DeadlineExceeded: the
@@ -514,7 +514,7 @@ test_csi_daemon_create_timeout_does_not_leak() {
   ! driver_has_name "pvc-$uid" || fail "a volume pvc-$uid is left"
   stop_daemon main
   fp_stop
-  k delete namespace cs3 --wait=false
+  finish_namespace cs3
 }
 
 probe_failures_at_least() {
@@ -543,5 +543,5 @@ test_csi_daemon_waits_for_absent_driver() {
   wait_log main 30 "csi: driver at .* is ready"
   wait_bound cs4 data 60
   stop_daemon main
-  k delete namespace cs4 --wait=false
+  finish_namespace cs4
 }

@@ -354,3 +354,48 @@ YAML
   k delete sc/kube-kinds-topo volumeattachment/kube-kinds-va volumeattributesclass/kube-kinds-gold \
     --timeout=60s >/dev/null
 }
+
+# connections_to_apiserver PID - established TCP connections from PID to the API server.
+connections_to_apiserver() {
+  ss -tnpH state established "( dport = :${KUBE_APISERVER##*:} )" | grep -c "pid=$1," || true
+}
+
+# The daemon's informers, watches, writes and events share one HTTP/2
+# connection (events have their own rate limit on a sibling client; only
+# leader election, off here, gets a connection of its own).
+DAEMON_KUBE_CONNECTIONS=1
+test_kube_daemon_shares_one_connection() {
+  new_namespace kube-conn
+  make_class kube-conn Delete
+  start_daemon main --csi-address="$CSI_ENDPOINT" --v=2
+  wait_log main 30 "running"
+  local pid
+  pid=$(cat "$TEST_DIR/daemon-main.pid")
+  make_claim kube-conn a kube-conn
+  make_claim kube-conn b kube-conn
+  wait_bound kube-conn a
+  wait_bound kube-conn b
+  # informers watching, PVs created, claims patched, events posted
+  [[ $(connections_to_apiserver "$pid") -eq $DAEMON_KUBE_CONNECTIONS ]] ||
+    { ss -tnp | grep "pid=$pid,"; fail "$(connections_to_apiserver "$pid") connections to the API server, want $DAEMON_KUBE_CONNECTIONS"; }
+  finish_namespace kube-conn
+  stop_daemon main
+}
+
+# 150 threads of GETs and a watch on one client: all succeed, on one
+# connection (more threads than kube-apiserver's 100 streams a connection).
+test_kube_concurrent_requests_share_one_connection() {
+  rm -f "$TEST_DIR/hold"
+  "$INFORMER_DUMP" --kubeconfig="$PROVISIONER_KUBECONFIG" \
+    stress 150 6 /api/v1/persistentvolumes "$TEST_DIR/hold" >"$TEST_DIR/stress.out" 2>"$TEST_DIR/daemon-stress.log" &
+  local pid=$! rc=0
+  wait_until 60 "the stress run to finish its requests" test -f "$TEST_DIR/hold"
+  grep -qx "ok 900 requests" "$TEST_DIR/stress.out" || fail "stress: $(cat "$TEST_DIR/stress.out")"
+  local n
+  n=$(connections_to_apiserver "$pid")
+  rm -f "$TEST_DIR/hold"
+  wait_until 30 "the stress run to exit once released" exited "$pid"
+  wait "$pid" || rc=$?
+  [[ $n -eq 1 ]] || fail "$n connections to the API server, want 1"
+  [[ $rc -eq 0 ]] || fail "stress exited $rc"
+}

@@ -167,7 +167,7 @@ test_snapshot_restore() {
   k delete -n snap1 pvc/restored pvc/src --wait=false >/dev/null
   k wait "pv/$new_pv" "pv/$pv" --for=delete --timeout=60s
   driver_lacks_volume "$new_vol" || fail "restored volume $new_vol left in the driver"
-  k delete namespace snap1 --wait=false
+  finish_namespace snap1
   stop_daemon main
 }
 
@@ -190,7 +190,7 @@ test_snapshot_not_ready_refused() {
   snap_cleanup snap2 snap snap2-content "$snap_id" "$vol"
   k delete -n snap2 pvc/restored --wait=false >/dev/null
   k wait "pv/$pv" --for=delete --timeout=60s
-  k delete namespace snap2 --wait=false
+  finish_namespace snap2
   stop_daemon main
 }
 
@@ -208,7 +208,7 @@ test_snapshot_of_another_driver_refused() {
   snap_refused snap3 restored snap "was taken by driver other.csi.example.com, not $CSI_DRIVER_NAME"
   k delete -n snap3 pvc/restored --timeout=30s >/dev/null
   snap_cleanup snap3 snap snap3-content "$snap_id" "$vol"
-  k delete namespace snap3 --wait=false
+  finish_namespace snap3
   stop_daemon main
 }
 
@@ -226,7 +226,7 @@ test_snapshot_larger_than_claim_refused() {
   snap_refused snap4 restored snap "requests 1048576 bytes, less than the snapshot's restore size 2097152"
   k delete -n snap4 pvc/restored --timeout=30s >/dev/null
   snap_cleanup snap4 snap snap4-content "$snap_id" "$vol"
-  k delete namespace snap4 --wait=false
+  finish_namespace snap4
   stop_daemon main
 }
 
