@@ -446,9 +446,9 @@ test_csi_daemon_create_in_flight_when_driver_dies() {
   k wait "pv/$pv" --for=delete --timeout=60s
   wait_until 30 "the driver to delete $handle" driver_lacks_volume "$handle"
   fp_jq --arg h "$handle" 'any(.name == "DeleteVolume" and .request.volume_id == $h and .code == 0)'
+  finish_namespace cs1
   stop_daemon main
   fp_stop
-  finish_namespace cs1
 }
 
 # The daemon is killed -9 while its CreateVolume is held: the claim keeps our
@@ -482,9 +482,9 @@ test_csi_daemon_killed_while_create_held() {
   [[ $(driver_ids "pvc-$uid" | wc -l) == 1 ]] || fail "want exactly one volume pvc-$uid"
   wait_until 30 "our mark to leave the bound claim" claim_unmarked cs2 data
   fp_jq --arg n "pvc-$uid" '[.[] | select(.name == "CreateVolume")] | all(.request.name == $n)'
+  finish_namespace cs2
   stop_daemon second
   fp_stop
-  finish_namespace cs2
 }
 
 # The driver creates the volume but the daemon is told DeadlineExceeded: the
@@ -512,9 +512,9 @@ test_csi_daemon_create_timeout_does_not_leak() {
   k wait "pv/$pv" --for=delete --timeout=60s
   wait_until 30 "the driver to delete $handle" driver_lacks_volume "$handle"
   ! driver_has_name "pvc-$uid" || fail "a volume pvc-$uid is left"
+  finish_namespace cs3
   stop_daemon main
   fp_stop
-  finish_namespace cs3
 }
 
 probe_failures_at_least() {
@@ -542,6 +542,6 @@ test_csi_daemon_waits_for_absent_driver() {
   driver_start
   wait_log main 30 "csi: driver at .* is ready"
   wait_bound cs4 data 60
-  stop_daemon main
   finish_namespace cs4
+  stop_daemon main
 }
