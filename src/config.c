@@ -78,6 +78,9 @@ static const struct opt opts[] = {
 	  "serve metrics and health checks on host:port (\":8080\" = all interfaces)" },
 	{ "metrics-path", NULL, OPT_STRING, OFF(metrics_path), "/metrics", 0, 0,
 	  "path of the Prometheus metrics on --http-endpoint" },
+	{ "volume-accounting", NULL, OPT_BOOL, OFF(volume_accounting), "true", 0, 0,
+	  "mark each claim before CreateVolume so no volume can leak (2 more API writes a claim); "
+	  "false behaves as upstream" },
 	{ "strict-topology", NULL, OPT_BOOL, OFF(strict_topology), "false", 0, 0,
 	  "with WaitForFirstConsumer, allow only the selected node's topology" },
 	{ "immediate-topology", NULL, OPT_BOOL, OFF(immediate_topology), "true", 0, 0,

@@ -41,6 +41,7 @@ struct config {
 	int64_t le_retry_period_ms;	/* --leader-election-retry-period */
 	char *http_endpoint;		/* --http-endpoint; NULL = no HTTP server */
 	char *metrics_path;		/* --metrics-path */
+	bool volume_accounting;		/* --volume-accounting */
 	bool strict_topology;		/* --strict-topology */
 	bool immediate_topology;	/* --immediate-topology */
 	bool show_help;			/* --help */

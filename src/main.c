@@ -224,7 +224,7 @@ int main(int argc, char **argv)
 	struct csi_controller_caps ccaps;
 	struct csi_plugin_caps pcaps;
 	struct kube_config *kcfg = NULL;
-	struct kube_client *kube = NULL, *le_kube = NULL, *ev_kube = NULL;
+	struct kube_client *kube = NULL, *le_kube = NULL;
 	struct leader *leader = NULL;
 	struct metrics *metrics = metrics_new();
 	struct http_server *http = NULL;
@@ -325,14 +325,6 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	/*
-	 * Events get a rate limit of their own (they must not slow provisioning)
-	 * but ride the same HTTP/2 connection.
-	 */
-	if (kube_client_new_sibling(&ev_kube, kube, &kopts, &e)) {
-		log_error("cannot create the events client: %s", err_msg(&e));
-		goto out;
-	}
 
 	identity = make_identity(driver);
 	memset(&copts, 0, sizeof(copts));
@@ -379,7 +371,13 @@ int main(int argc, char **argv)
 			 http_server_port(http));
 	}
 	copts.metrics = metrics;
-	copts.events_kube = ev_kube;
+	/*
+	 * Events share the main client and its rate limit, as upstream's do: the
+	 * one sender thread competes with all the workers, so events lag behind
+	 * provisioning under load rather than adding to what the API server gets.
+	 */
+	copts.events_kube = NULL;
+	copts.volume_accounting = cfg.volume_accounting;
 
 	if (cfg.leader_election) {
 		struct leader_opts lo;
@@ -442,7 +440,6 @@ out:
 	controller_free(ctl);
 	leader_free(leader);	/* after the workers stopped: then hand the lease over */
 	kube_client_free(le_kube);
-	kube_client_free(ev_kube);
 	kube_client_free(kube);
 	kube_config_free(kcfg);
 	csi_client_free(csi);

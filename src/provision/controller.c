@@ -968,7 +968,7 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 	event_emit(c->events, "PersistentVolumeClaim", &claim->meta, EVENT_NORMAL,
 		   "Provisioning", "External provisioner is provisioning volume for claim \"%s\"", key);
 	/* marked only now: whatever could fail before the first CreateVolume has */
-	if (!plan_claim_marked(claim)) {
+	if (c->o.volume_accounting && !plan_claim_marked(claim)) {
 		if (mark_claim(c, claim, p.r.name, &marked, &e)) {
 			log_error("claim %s: cannot mark the claim before provisioning, will retry: %s",
 				  key, err_msg(&e));
@@ -993,7 +993,8 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 
 		log_error("claim %s: CreateVolume %s failed: %s", key, p.r.name, err_msg(&e));
 		err_release(&e);
-		if (cls == PLAN_ERR_IN_BACKGROUND && mark_in_doubt(c, cur, &e)) {
+		if (cls == PLAN_ERR_IN_BACKGROUND && plan_claim_marked(cur) &&
+		    mark_in_doubt(c, cur, &e)) {
 			log_error("claim %s: cannot record the doubtful CreateVolume: %s", key,
 				  err_msg(&e));
 			err_release(&e);

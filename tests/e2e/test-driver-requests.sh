@@ -156,3 +156,21 @@ test_daemon_killed_then_claim_deleted_leaves_no_volume() {
   ! driver_has_name "$name" || fail "volume $name leaked"
   finish_namespace leak2
 }
+
+# --volume-accounting=false: upstream's behaviour, no mark on the claim
+# (cheaper: two API writes fewer a claim; the #486 leak is possible again).
+test_volume_accounting_off_never_marks() {
+  trap csi_cleanup EXIT
+  new_namespace acc1
+  make_class acc1-class Delete
+  fp_start
+  fp_rules 'CreateVolume hold'
+  start_daemon main --csi-address="$FP_ENDPOINT" --volume-accounting=false
+  make_claim acc1 data acc1-class
+  wait_until 30 "CreateVolume to be held" fp_count_at_least CreateVolume held 1
+  claim_unmarked acc1 data || fail "the claim was marked with --volume-accounting=false"
+  fp_rules ''
+  wait_bound acc1 data
+  claim_unmarked acc1 data || fail "the claim carries our mark"
+  finish_namespace acc1
+}
