@@ -32,8 +32,8 @@ test_claim_bound_then_deleted() {
   jp pv/$pv '{.metadata.finalizers}' | grep -q 'external-provisioner.volume.kubernetes.io/finalizer' ||
     fail "the PV lacks our finalizer"
   wait_until 30 "our mark to leave the bound claim" claim_unmarked sk1 data
-  k get -n sk1 events --field-selector involvedObject.name=data,reason=ProvisioningSucceeded \
-    -o name | grep -q . || fail "no ProvisioningSucceeded event"
+  # events go out in the background, after the PV: wait for it
+  wait_until 30 "a ProvisioningSucceeded event" event_says sk1 data ProvisioningSucceeded "$pv"
 
   # reclaim policy changed to Retain: our finalizer goes; back to Delete: it returns
   k patch "pv/$pv" --type=merge -p '{"spec":{"persistentVolumeReclaimPolicy":"Retain"}}' >/dev/null

@@ -154,7 +154,7 @@ test_snapshot_restore() {
   jq -e --arg id "$new_vol" --arg s "$snap_id" '.volumes[$id].sourceSnapshot == $s' \
     "$CLUSTER_DIR/hostpath-state/state.json" >/dev/null ||
     fail "the driver did not create $new_vol from snapshot $snap_id: $(jq -c --arg id "$new_vol" '.volumes[$id]' "$CLUSTER_DIR/hostpath-state/state.json")"
-  event_says snap1 restored ProvisioningSucceeded "$new_pv" || fail "no ProvisioningSucceeded event"
+  wait_until 30 "a ProvisioningSucceeded event" event_says snap1 restored ProvisioningSucceeded "$new_pv"
 
   wait_until 30 "our finalizer to leave the snapshot" snap_unprotected snap1 snap
   grep -q "$SNAP_FINALIZER" "$TEST_DIR/finalizers.log" ||
