@@ -61,8 +61,7 @@ test_failing_delete_is_retried() {
   fp_jq --arg id "$handle" '[.[] | select(.name == "DeleteVolume" and .request.volume_id == $id)] |
       length == 3 and .[0].code_name == "Internal" and .[1].code_name == "Internal"
       and .[2].code_name == "OK"'
-  k get -n default events --field-selector "involvedObject.name=$pv,reason=VolumeFailedDelete" \
-    -o jsonpath='{.items[*].message}' | grep -q 'backend busy' || fail "no VolumeFailedDelete event"
+  wait_until 30 "a VolumeFailedDelete event" event_says default "$pv" VolumeFailedDelete 'backend busy'
   finish_namespace del1
 }
 
