@@ -371,12 +371,6 @@ int main(int argc, char **argv)
 			 http_server_port(http));
 	}
 	copts.metrics = metrics;
-	/*
-	 * Events share the main client and its rate limit, as upstream's do: the
-	 * one sender thread competes with all the workers, so events lag behind
-	 * provisioning under load rather than adding to what the API server gets.
-	 */
-	copts.events_kube = NULL;
 	copts.volume_accounting = cfg.volume_accounting;
 
 	if (cfg.leader_election) {

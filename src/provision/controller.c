@@ -1623,7 +1623,12 @@ struct controller *controller_new(struct kube_client *kube, struct csi_client *c
 	c->csi = csi;
 	c->o = *o;
 	pthread_mutex_init(&c->slow_mu, NULL);
-	c->events = event_sink_new(o->events_kube ? o->events_kube : kube, o->component, 4096);
+	/*
+	 * Events share the main client and its rate limit, as upstream's do: the
+	 * one sender thread competes with all the workers, so events lag behind
+	 * provisioning under load rather than adding to what the API server gets.
+	 */
+	c->events = event_sink_new(kube, o->component, 4096);
 	c->claim_q = wq_new("claims", o->retry_start_ms, o->retry_max_ms);
 	c->volume_q = wq_new("volumes", o->retry_start_ms, o->retry_max_ms);
 	c->claims = informer_new(kube, &pvc_type, o->resync_ms);

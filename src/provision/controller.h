@@ -28,7 +28,6 @@ struct controller_opts {
 	int64_t resync_ms;
 	const char *component;		/* event source */
 	struct metrics *metrics;	/* NULL = none; borrowed */
-	struct kube_client *events_kube; /* events' own client; NULL = the main one */
 	bool volume_accounting;		/* --volume-accounting: the durable claim mark */
 	bool topology;			/* driver has VOLUME_ACCESSIBILITY_CONSTRAINTS */
 	bool publish_unpublish;		/* driver has PUBLISH_UNPUBLISH_VOLUME */
