@@ -55,6 +55,10 @@ static bool ready_check(void *ctx, const char **why)
 		*why = "caches not synced yet";
 		return false;
 	}
+	if (a->csi && !csi_client_connected(a->csi)) {
+		*why = "not connected to the CSI driver";
+		return false;
+	}
 	return true;
 }
 

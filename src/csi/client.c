@@ -11,11 +11,22 @@
  * 6) and a shared "next" queue would need a dispatcher thread; a queue per
  * call is cheap next to a CSI RPC and keeps every call self-contained. All
  * six operations go in one batch, so each call waits for exactly one event.
- * The client holds no lock: its fields are written only before it is shared.
+ * The client's fields are written only before it is shared, except the
+ * watcher's stop flag (under watch_mu).
+ *
+ * A watcher thread keeps a connectivity watch armed on its own completion
+ * queue and so polls the channel's sockets all the time. Without it, gRPC
+ * core reads a socket only while some call or watch is waiting (or when its
+ * 5 s backup poller happens to run): a driver that went away between calls
+ * left the channel READY until the next call, so csi_client_connected (and
+ * every health check built on it) kept saying "connected". The watch has a
+ * short deadline so that csi_client_free can stop the thread promptly.
  */
 #include "csi/client.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -61,6 +72,9 @@
 #define READY_PACE_MS 1000
 #define READY_LOG_EVERY_MS 10000
 
+/* Deadline of each connectivity watch of the watcher thread. */
+#define WATCH_SLICE_MS 200
+
 /* The longest unix socket path (sizeof(sun_path) - 1 on Linux). */
 #define UNIX_PATH_MAX_LEN 107
 
@@ -71,6 +85,13 @@ struct csi_client {
 	bool wait_for_ready;
 	csi_observe_fn observe;
 	void *observe_ctx;
+
+	/* the watcher thread (see DESIGN); watch_mu guards watch_stop */
+	grpc_completion_queue *watch_cq;
+	pthread_t watcher;
+	bool watching;		/* the thread was started */
+	pthread_mutex_t watch_mu;
+	bool watch_stop;
 };
 
 static const char *const code_names[] = {
@@ -119,6 +140,48 @@ int csi_endpoint_normalize(const char *in, char **target_out, struct err *e)
 	return 0;
 }
 
+/*
+ * Arm a watch on the channel's current state, unless the client is being
+ * freed. Under watch_mu, so that no watch is added to the queue once
+ * csi_client_free has shut it down.
+ */
+static bool arm_watch(struct csi_client *c)
+{
+	bool armed = false;
+
+	pthread_mutex_lock(&c->watch_mu);
+	if (!c->watch_stop) {
+		grpc_connectivity_state st = grpc_channel_check_connectivity_state(c->channel, 0);
+		gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+						     gpr_time_from_millis(WATCH_SLICE_MS,
+									  GPR_TIMESPAN));
+
+		grpc_channel_watch_connectivity_state(c->channel, st, deadline, c->watch_cq, c);
+		armed = true;
+	}
+	pthread_mutex_unlock(&c->watch_mu);
+	return armed;
+}
+
+/* The watcher thread: one armed watch at a time until the queue shuts down. */
+static void *watch_channel(void *arg)
+{
+	struct csi_client *c = arg;
+	bool armed = arm_watch(c);
+
+	for (;;) {
+		grpc_event ev = grpc_completion_queue_next(c->watch_cq,
+							   gpr_inf_future(GPR_CLOCK_MONOTONIC),
+							   NULL);
+
+		if (ev.type == GRPC_QUEUE_SHUTDOWN)
+			break;
+		if (ev.type == GRPC_OP_COMPLETE && armed)
+			armed = arm_watch(c);
+	}
+	return NULL;
+}
+
 int csi_client_new(struct csi_client **out, const char *endpoint, long timeout_ms,
 		   struct err *e)
 {
@@ -126,8 +189,8 @@ int csi_client_new(struct csi_client **out, const char *endpoint, long timeout_m
 	grpc_channel_credentials *creds;
 	char *target;
 	int rc;
-	grpc_arg args[4];
-	grpc_channel_args chargs = { .num_args = 4, .args = args };
+	grpc_arg args[5];
+	grpc_channel_args chargs = { .num_args = 5, .args = args };
 
 	*out = NULL;
 	if (timeout_ms <= 0)
@@ -149,6 +212,11 @@ int csi_client_new(struct csi_client **out, const char *endpoint, long timeout_m
 	args[3] = (grpc_arg){ .type = GRPC_ARG_INTEGER,
 			      .key = (char *)GRPC_ARG_MAX_SEND_MESSAGE_LENGTH,
 			      .value.integer = CSI_MAX_REQUEST_BYTES };
+	/* never drop the connection for idleness: csi_client_connected (and
+	 * /readyz) would then say "not connected" after a quiet half hour */
+	args[4] = (grpc_arg){ .type = GRPC_ARG_INTEGER,
+			      .key = (char *)GRPC_ARG_CLIENT_IDLE_TIMEOUT_MS,
+			      .value.integer = INT_MAX };
 
 	grpc_init();
 	creds = grpc_insecure_credentials_create();
@@ -158,6 +226,15 @@ int csi_client_new(struct csi_client **out, const char *endpoint, long timeout_m
 	c->target = target;
 	c->timeout_ms = timeout_ms;
 	c->wait_for_ready = true;
+	pthread_mutex_init(&c->watch_mu, NULL);
+	c->watch_cq = grpc_completion_queue_create_for_next(NULL);
+	rc = pthread_create(&c->watcher, NULL, watch_channel, c);
+	if (rc) {
+		csi_client_free(c);
+		return err_set(e, CSI_ERR_LOCAL, "cannot start the CSI connectivity watcher: %s",
+			       strerror(rc));
+	}
+	c->watching = true;
 	log_v(2, "csi: channel to %s, call timeout %ld ms", target, timeout_ms);
 	*out = c;
 	return 0;
@@ -167,6 +244,15 @@ void csi_client_free(struct csi_client *c)
 {
 	if (!c)
 		return;
+	/* the pending watch ends within WATCH_SLICE_MS, then the queue drains */
+	pthread_mutex_lock(&c->watch_mu);
+	c->watch_stop = true;
+	grpc_completion_queue_shutdown(c->watch_cq);
+	pthread_mutex_unlock(&c->watch_mu);
+	if (c->watching)
+		pthread_join(c->watcher, NULL);
+	grpc_completion_queue_destroy(c->watch_cq);
+	pthread_mutex_destroy(&c->watch_mu);
 	grpc_channel_destroy(c->channel);
 	free(c->target);
 	free(c);

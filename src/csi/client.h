@@ -272,10 +272,12 @@ const char *csi_client_target(const struct csi_client *c);
  * Whether the channel is connected to the driver right now (gRPC state
  * READY). Cheap and non-blocking: it reads the channel's state and never
  * waits, so a health endpoint may call it on every request, from any
- * thread. A channel that is idle (no call yet, or none for a long while) is
- * asked to connect, so a later query answers true when the driver is up;
- * the first query on a fresh client is therefore false. False also while
- * connecting, after the driver went away and while reconnecting.
+ * thread. A fresh channel (no call yet) is asked to connect, so a later
+ * query answers true when the driver is up; the first query on a fresh
+ * client is therefore false. False also while connecting and reconnecting,
+ * and within milliseconds of the driver going away: the client's watcher
+ * thread keeps the channel's socket polled between calls. The connection is
+ * never dropped for idleness.
  */
 bool csi_client_connected(struct csi_client *c);
 

@@ -46,3 +46,25 @@ test_bad_http_endpoint_is_refused() {
   [[ $rc -ne 0 ]] || fail "started with a bad endpoint"
   grep -q -- '--http-endpoint "127.0.0.1:notaport"' <<<"$out" || fail "message: $out"
 }
+
+# /readyz follows the driver: 503 soon after the driver is killed -9, 200
+# again once a driver serves the socket again.
+test_readyz_follows_the_driver() {
+  local port url pid
+  start_private_driver
+  port=$(free_port)
+  url=http://127.0.0.1:$port
+  start_daemon main --csi-address="$PRIVATE_ENDPOINT" --http-endpoint="127.0.0.1:$port"
+  wait_until 30 "/readyz to answer 200" curl -fsS "$url/readyz"
+  pid=$(cat "$TEST_DIR/daemon-driver.pid")
+  kill -9 "$pid"
+  wait_until 10 "the driver process to exit" process_gone "$pid"
+  rm -f "$TEST_DIR/drv/csi.sock"
+  wait_until 4 "/readyz to fail without the driver" readyz_fails "$url"
+  curl -s "$url/readyz" | grep -q "CSI driver" || fail "/readyz does not name the driver"
+  start_private_driver
+  wait_until 30 "/readyz to answer 200 again" curl -fsS "$url/readyz"
+  stop_daemon main
+}
+
+readyz_fails() { ! curl -fsS "$1/readyz" >/dev/null 2>&1; }

@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -368,10 +370,17 @@ static void no_driver(void **state)
 	err_release(&e);
 }
 
-/* Poll csi_client_connected until it says `want` or 10 s pass. */
-static bool connected_becomes(struct csi_client *c, bool want)
+/*
+ * How soon the client must notice that the driver went away. gRPC's own
+ * backup poller runs every 5 s; the client's watcher thread notices within
+ * milliseconds, so a bound below 5 s fails without the watcher.
+ */
+#define LOSS_NOTICED_MS 2500
+
+/* Poll csi_client_connected until it says `want` or `ms` pass. */
+static bool connected_becomes(struct csi_client *c, bool want, int64_t ms)
 {
-	int64_t end = clock_now_ms() + 10000;
+	int64_t end = clock_now_ms() + ms;
 
 	while (clock_now_ms() < end) {
 		if (csi_client_connected(c) == want)
@@ -382,7 +391,7 @@ static bool connected_becomes(struct csi_client *c, bool want)
 }
 
 /* connected: false before any call, true once a call went through, false
- * again after the driver went away (and the channel does not crash). */
+ * again soon after the driver went away (and the channel does not crash). */
 static void connected_follows_the_driver(void **state)
 {
 	struct fake_driver *f = fake_driver_start();
@@ -394,15 +403,95 @@ static void connected_follows_the_driver(void **state)
 	assert_false(csi_client_connected(c));
 	fake_driver_script(f, 0, NULL, NULL, 0, false);
 	assert_int_equal(csi_probe(c, &ready, &e), 0);
-	assert_true(connected_becomes(c, true));
+	assert_true(connected_becomes(c, true, 10000));
 	fake_driver_stop(f);
-	assert_true(connected_becomes(c, false));
+	assert_true(connected_becomes(c, false, LOSS_NOTICED_MS));
 	/* Fail-fast: the driver is gone, the call says so at once. */
 	csi_client_set_wait_for_ready(c, false);
 	assert_int_equal(csi_probe(c, &ready, &e), CSI_UNAVAILABLE);
 	assert_false(csi_client_connected(c));
 	csi_client_free(c);
 	err_release(&e);
+}
+
+/* argv[0] of this binary, for the driver process below */
+static const char *self_path;
+
+/*
+ * The fake driver in a process of its own (this binary re-executed with
+ * --serve): it prints its endpoint and serves until killed. Unlike the
+ * in-process fake, nothing in the test process polls gRPC sockets when the
+ * driver dies, so only the client's own tracking can notice.
+ */
+static pid_t start_driver_process(char *endpoint, size_t size)
+{
+	int fds[2];
+	pid_t pid;
+	ssize_t n;
+	size_t got = 0;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		execl(self_path, self_path, "--serve", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	while (got < size - 1 && (n = read(fds[0], endpoint + got, size - 1 - got)) > 0) {
+		got += (size_t)n;
+		if (endpoint[got - 1] == '\n')
+			break;
+	}
+	close(fds[0]);
+	assert_true(got > 1 && endpoint[got - 1] == '\n');
+	endpoint[got - 1] = '\0';
+	return pid;
+}
+
+static _Noreturn void serve(void)
+{
+	struct fake_driver *f = fake_driver_start();
+
+	fake_driver_script(f, 0, NULL, NULL, 0, false);
+	printf("%s\n", fake_driver_endpoint(f));
+	fflush(stdout);
+	for (;;)
+		pause();	/* until the test kills us */
+}
+
+/* connected: false again within seconds of the driver process being killed -9. */
+static void connected_follows_a_killed_driver(void **state)
+{
+	char endpoint[512];
+	pid_t pid = start_driver_process(endpoint, sizeof(endpoint));
+	struct csi_client *c;
+	struct err e = ERR_INIT;
+	bool ready;
+	int status;
+
+	(void)state;
+	assert_int_equal(csi_client_new(&c, endpoint, 5000, &e), 0);
+	assert_int_equal(csi_probe(c, &ready, &e), 0);
+	assert_true(connected_becomes(c, true, 10000));
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(connected_becomes(c, false, LOSS_NOTICED_MS));
+	csi_client_free(c);
+	err_release(&e);
+	/* the killed process could not clean up its socket directory */
+	if (!strncmp(endpoint, "unix://", 7)) {
+		char *dir = strdup(endpoint + 7), *slash = strrchr(dir, '/');
+
+		unlink(endpoint + 7);
+		if (slash) {
+			*slash = '\0';
+			rmdir(dir);
+		}
+		free(dir);
+	}
 }
 
 static void bad_arguments(void **state)
@@ -449,7 +538,7 @@ static void secrets_never_logged(void **state)
 	err_release(&e);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(create_volume_round_trip, setup, teardown),
@@ -466,11 +555,17 @@ int main(void)
 		cmocka_unit_test_setup_teardown(wait_ready_stops_at_other_errors, setup, teardown),
 		cmocka_unit_test(no_driver),
 		cmocka_unit_test(connected_follows_the_driver),
+		cmocka_unit_test(connected_follows_a_killed_driver),
 		cmocka_unit_test(bad_arguments),
 		cmocka_unit_test_setup_teardown(secrets_never_logged, setup, teardown),
 	};
 	int n = (int)(sizeof(tests) / sizeof(tests[0]));
-	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+	int failed;
+
+	if (argc > 1 && !strcmp(argv[1], "--serve"))
+		serve();
+	self_path = argv[0];
+	failed = cmocka_run_group_tests(tests, NULL, NULL);
 
 	printf("tests: %d passed, %d failed\n", n - failed, failed);
 	return failed ? 1 : 0;
