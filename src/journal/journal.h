@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * journal.h - the provisioner's durable intent journal: a small key/value
+ * store kept in ConfigMaps of the provisioner's own namespace, where tenants
+ * cannot write. The provisioning code records an intent (key = volume name,
+ * value = a JSON document describing the CreateVolume request, never a
+ * secret value) before it asks the driver to create a volume, and removes it
+ * only once the volume is accounted for (see src/provision/claim_sync.c).
+ *
+ * Storage: shards named "<base>-0", "<base>-1", ... in `namespace`, each a
+ * ConfigMap labelled csi-provisioner.dev/journal=<label> whose `data` maps
+ * keys to values, and annotated csi-provisioner.dev/journal-holder=<holder>.
+ * Readable by an operator with `kubectl get configmap -l
+ * csi-provisioner.dev/journal -o yaml`. A key lives in exactly one shard; a
+ * new key goes to the first shard with room (a shard holds at most
+ * `shard_bytes` of keys and values); a new shard is created when all are
+ * full, up to `max_shards`.
+ *
+ * Writes: every write is a PUT carrying the shard's resourceVersion (or a
+ * POST creating a new shard), so no write overwrites one it has not seen.
+ * Group commit: journal_add queues its key and waits; one committer thread
+ * writes every key queued while the previous write was in flight, in one
+ * write per changed shard, then wakes every waiter of that round.
+ * Removals are lazy: journal_remove queues the removal and returns at once;
+ * queued removals ride along with the next add, or are written on their own
+ * after `lazy_remove_ms`.
+ *
+ * Fencing: journal_load takes the journal over by writing `holder` into
+ * every shard. A write that meets a conflict re-reads the shard: if another
+ * holder has written it since, this instance has been taken over (a new
+ * leader, or a second replica): the journal is "lost", every waiting and
+ * later journal_add fails with JOURNAL_ERR_LOST, and nothing is written any
+ * more. If the holder is still us (an operator edited the ConfigMap), the
+ * server's data is taken as the base and the queued changes are applied to
+ * it again.
+ *
+ * Backpressure: when every shard is full and max_shards exist, journal_add
+ * waits (logging once per wait and counting it in the metric
+ * csi_provisioner_journal_full_waits_total) until removals make room, or
+ * until its deadline.
+ *
+ * Threads: any thread may call any function after journal_load succeeded;
+ * one internal committer thread. DESIGN comment in journal.c gives the lock.
+ */
+#ifndef JOURNAL_JOURNAL_H
+#define JOURNAL_JOURNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+struct kube_client;
+struct metrics;
+struct journal;
+
+/* Error codes of this module (in struct err); kube codes pass through otherwise. */
+#define JOURNAL_ERR_LOST 1001		/* taken over by another holder */
+#define JOURNAL_ERR_FULL 1002		/* no room before the deadline */
+#define JOURNAL_ERR_STOPPED 1003	/* journal_free began */
+
+struct journal_opts {
+	const char *namespace;		/* where the shards live; borrowed */
+	const char *base;		/* shard name prefix (DNS-1123, <= 240 chars); borrowed */
+	const char *label;		/* label value (<= 63 chars, label syntax); borrowed */
+	const char *holder;		/* this process's unique identity; borrowed */
+	size_t shard_bytes;		/* 0 = 800 KiB */
+	int max_shards;			/* 0 = 16 */
+	int64_t lazy_remove_ms;		/* 0 = 2000 */
+	int64_t add_timeout_ms;		/* longest journal_add wait; 0 = 60000 */
+	struct metrics *metrics;	/* NULL = none; borrowed */
+};
+
+/* The client and options are borrowed until journal_free. */
+struct journal *journal_new(struct kube_client *kube, const struct journal_opts *o);
+
+/*
+ * Read every shard and take the journal over (see Fencing), then start the
+ * committer. Until it returns 0 nothing may be added. On failure (the
+ * shards cannot be listed, read or written) the caller retries later; a
+ * journal that cannot be loaded must stop provisioning.
+ */
+int journal_load(struct journal *j, struct err *e);
+
+/*
+ * Record key -> value (both copied) and wait until it is durable. An
+ * identical key/value already durable returns at once without a write; a
+ * different value replaces the old one (durably) - the caller decides when
+ * that is right. Fails with JOURNAL_ERR_LOST, JOURNAL_ERR_FULL,
+ * JOURNAL_ERR_STOPPED or the kube error of the failed write (the key is then
+ * not durable; a later add may try again).
+ */
+int journal_add(struct journal *j, const char *key, const char *value, struct err *e);
+
+/*
+ * Queue the removal of `key` (no-op if absent) and return at once; written
+ * lazily. A journal_add of the same key before the write cancels it.
+ */
+void journal_remove(struct journal *j, const char *key);
+
+/* The value of `key` (caller frees), or NULL when there is none or it is being removed. */
+char *journal_get(struct journal *j, const char *key);
+
+/*
+ * Every live key and its value (caller frees with journal_entries_free), in
+ * no particular order. Keys queued for removal are left out.
+ */
+struct journal_entry {
+	char *key, *value;
+};
+struct journal_entry *journal_entries(struct journal *j, size_t *n);
+void journal_entries_free(struct journal_entry *es, size_t n);
+
+/* Number of live keys. */
+size_t journal_count(struct journal *j);
+
+/* Whether another holder took the journal over (then nothing works any more). */
+bool journal_lost(struct journal *j);
+
+/*
+ * Write what is queued (removals included) and wait up to `ms` for it;
+ * 0 when everything queued is durable. For orderly shutdown and tests.
+ */
+int journal_flush(struct journal *j, int64_t ms, struct err *e);
+
+/* Stop the committer (waiters fail with JOURNAL_ERR_STOPPED), free. Accepts NULL. */
+void journal_free(struct journal *j);
+
+/* Statistics for benchmarks and tests. */
+struct journal_stats {
+	uint64_t writes;		/* successful PUT/POST of shards */
+	uint64_t conflicts;		/* writes that met a conflict */
+	uint64_t adds;			/* keys made durable by journal_add */
+	uint64_t removes;		/* keys removed durably */
+	size_t shards;
+	size_t bytes;			/* sum of key and value lengths */
+};
+void journal_stats(struct journal *j, struct journal_stats *out);
+
+#endif
