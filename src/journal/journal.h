@@ -59,6 +59,8 @@ struct journal;
 #define JOURNAL_ERR_LOST 1001		/* taken over by another holder */
 #define JOURNAL_ERR_FULL 1002		/* no room before the deadline */
 #define JOURNAL_ERR_STOPPED 1003	/* journal_free began */
+#define JOURNAL_ERR_TOO_LARGE 1004	/* key and value alone exceed shard_bytes (no wait) */
+#define JOURNAL_ERR_INVALID 1005	/* bad key, value or option, or not loaded */
 
 struct journal_opts {
 	const char *namespace;		/* where the shards live; borrowed */
@@ -135,6 +137,7 @@ struct journal_stats {
 	uint64_t removes;		/* keys removed durably */
 	size_t shards;
 	size_t bytes;			/* sum of key and value lengths */
+	uint64_t full_waits;		/* adds that had to wait for room */
 };
 void journal_stats(struct journal *j, struct journal_stats *out);
 
