@@ -612,6 +612,7 @@ void journal_stats(struct journal *j, struct journal_stats *out)
 	*out = j->st;
 	out->shards = 0;
 	out->bytes = 0;
+	out->pending = j->queued.count + j->inflight.count;
 	for (size_t i = 0; i < j->nshards; i++) {
 		out->shards += j->shards[i].exists;
 		out->bytes += j->shards[i].used;

@@ -138,6 +138,7 @@ struct journal_stats {
 	size_t shards;
 	size_t bytes;			/* sum of key and value lengths */
 	uint64_t full_waits;		/* adds that had to wait for room */
+	size_t pending;			/* changes queued or being written */
 };
 void journal_stats(struct journal *j, struct journal_stats *out);
 
