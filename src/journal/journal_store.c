@@ -351,6 +351,12 @@ int store_load(struct journal *j, struct err *e)
 	if (rc)
 		return rc;
 	n = j->announced > (long)j->nshards ? j->announced : (long)j->nshards;
+	if (n > (long)alloc) {
+		/* more than this configuration would ever create: a typo, not a holder */
+		log_warn("journal shard '%s' announces %ld shards; taking over %zu", j->shards[0].name,
+			 n, alloc);
+		n = (long)alloc;
+	}
 	pthread_mutex_lock(&j->mu);
 	shards_reserve(j, (size_t)n);
 	j->nshards = (size_t)n;

@@ -28,6 +28,7 @@
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "kube/status.h"
+#include "metrics/metrics.h"
 
 #define NS "prov"
 #define DEADLINE_MS 10000
@@ -599,6 +600,27 @@ static void test_free_releases_waiters_at_once(void **state)
 	fx->j = NULL;
 }
 
+static void test_metrics_follow_the_journal(void **state)
+{
+	struct fixture *fx = *state;
+	struct metrics *m = metrics_new();
+	struct buf out;
+
+	fx->o.metrics = m;
+	load(fx);
+	add_ok(fx->j, "k1", "v");
+	add_ok(fx->j, "k2", "v");
+	buf_init(&out, 1 << 20);
+	assert_int_equal(metrics_render(m, &out), 0);
+	assert_non_null(strstr(out.data, "\ncsi_provisioner_journal_intents 2\n"));
+	assert_non_null(strstr(out.data, "\ncsi_provisioner_journal_shards 1\n"));
+	assert_non_null(strstr(out.data, "\ncsi_provisioner_journal_writes_total 2\n"));
+	buf_release(&out);
+	journal_free(fx->j);
+	fx->j = NULL;
+	metrics_free(m);
+}
+
 static void test_add_before_load_is_refused(void **state)
 {
 	struct fixture *fx = *state;
@@ -631,6 +653,7 @@ int main(void)
 		T(test_write_error_fails_the_round_then_recovers),
 		T(test_bad_entries_are_refused_at_once),
 		T(test_free_releases_waiters_at_once),
+		T(test_metrics_follow_the_journal),
 		T(test_add_before_load_is_refused),
 #undef T
 	};
