@@ -453,6 +453,49 @@ static void test_a_second_holder_fences_the_first(void **state)
 	journal_free(b);
 }
 
+/* An old holder cannot create a shard after a take-over: it must raise the count on shard 0 first. */
+static void test_an_old_holder_cannot_create_a_shard(void **state)
+{
+	struct fixture *fx = *state;
+	const char *v = "012345678901234567890123456789012345";
+	struct journal_opts ob = fx->o;
+	struct journal *b;
+	struct err e = ERR_INIT;
+
+	fx->o.shard_bytes = 100;
+	load(fx);
+	add_ok(fx->j, "k--1", v);
+	add_ok(fx->j, "k--2", v);	/* journal-0 is full */
+	ob.holder = "b";
+	b = journal_new(fx->client, &ob);
+	assert_int_equal(journal_load(b, &e), 0);
+	assert_int_equal(add_rc(fx->j, "k--3", v), JOURNAL_ERR_LOST);
+	assert_int_equal(fcm_objects(fx->fake), 1);	/* no journal-1 */
+	journal_free(b);
+}
+
+/* A take-over creates every announced shard that is missing, fencing its creation. */
+static void test_takeover_creates_announced_shards(void **state)
+{
+	struct fixture *fx = *state;
+	const char *d[] = { "k0", "v0", NULL };
+	json_t *o = NULL;
+	char *h;
+
+	fcm_put_shard(fx->fake, "journal-0", "test", "old", d);
+	o = fcm_get(fx->fake, "journal-0");
+	json_object_set_new(json_object_get(json_object_get(o, "metadata"), "annotations"),
+			    "csi-provisioner.dev/journal-shards", json_string("3"));
+	fcm_set(fx->fake, o);
+	json_decref(o);
+	load(fx);
+	assert_int_equal(fcm_objects(fx->fake), 3);
+	h = fcm_holder(fx->fake, "journal-2");
+	assert_string_equal(h, "a");
+	free(h);
+	assert_int_equal(journal_count(fx->j), 1);
+}
+
 static void test_operator_edit_is_rebased(void **state)
 {
 	struct fixture *fx = *state;
@@ -646,6 +689,8 @@ int main(void)
 		T(test_load_reads_shards_and_takes_over),
 		T(test_foreign_holder_means_lost),
 		T(test_a_second_holder_fences_the_first),
+		T(test_an_old_holder_cannot_create_a_shard),
+		T(test_takeover_creates_announced_shards),
 		T(test_operator_edit_is_rebased),
 		T(test_a_full_shard_overflows_into_a_new_one),
 		T(test_full_journal_waits_for_a_removal),
