@@ -14,7 +14,9 @@
  * csi-provisioner.dev/journal -o yaml`. A key lives in exactly one shard; a
  * new key goes to the first shard with room (a shard holds at most
  * `shard_bytes` of keys and values); a new shard is created when all are
- * full, up to `max_shards`.
+ * full, up to `max_shards`. A key keeps its shard: a bigger value for it
+ * waits for room there. ConfigMaps with the label whose name is not
+ * "<base>-<n>" are logged at load and otherwise ignored.
  *
  * Writes: every write is a PUT carrying the shard's resourceVersion (or a
  * POST creating a new shard), so no write overwrites one it has not seen.
@@ -32,15 +34,34 @@
  * later journal_add fails with JOURNAL_ERR_LOST, and nothing is written any
  * more. If the holder is still us (an operator edited the ConfigMap), the
  * server's data is taken as the base and the queued changes are applied to
- * it again.
+ * it again. A shard deleted behind our back is created again with what the
+ * journal holds. A POST of a new shard has no resourceVersion to be fenced
+ * by, so shard 0 also carries csi-provisioner.dev/journal-shards = N (how
+ * many shards the holder may have created): a holder raises N on shard 0
+ * before it creates shard N or later, and a take-over creates (empty) every
+ * missing shard below N, so an old holder can create none after it.
  *
  * Backpressure: when every shard is full and max_shards exist, journal_add
  * waits (logging once per wait and counting it in the metric
  * csi_provisioner_journal_full_waits_total) until removals make room, or
  * until its deadline.
  *
+ * Write errors other than conflicts fail the waiters of that shard's write
+ * (their keys are not durable; a later add queues them again), and the next
+ * write waits a backoff (500 ms doubling to 30 s). Failed removals stay
+ * queued.
+ *
+ * Metrics (when opts.metrics is set; registered once per registry):
+ *   csi_provisioner_journal_intents           gauge: keys durable in the shards
+ *   csi_provisioner_journal_shards            gauge: shards that exist
+ *   csi_provisioner_journal_writes_total      counter: successful shard writes
+ *   csi_provisioner_journal_conflicts_total   counter: writes that met a conflict
+ *   csi_provisioner_journal_full_waits_total  counter: adds that waited for room
+ *
  * Threads: any thread may call any function after journal_load succeeded;
  * one internal committer thread. DESIGN comment in journal.c gives the lock.
+ * Implementation: journal.c (queue, waiters), journal_commit.c (committer),
+ * journal_store.c (the shards on the API server).
  */
 #ifndef JOURNAL_JOURNAL_H
 #define JOURNAL_JOURNAL_H
@@ -59,13 +80,19 @@ struct journal;
 #define JOURNAL_ERR_LOST 1001		/* taken over by another holder */
 #define JOURNAL_ERR_FULL 1002		/* no room before the deadline */
 #define JOURNAL_ERR_STOPPED 1003	/* journal_free began */
+#define JOURNAL_ERR_TOO_LARGE 1004	/* key and value alone exceed shard_bytes (no wait) */
+#define JOURNAL_ERR_INVALID 1005	/* bad key, value or option, or not loaded */
+/*
+ * Keys follow ConfigMap data keys: 1-253 of [-._a-zA-Z0-9]. Values are
+ * UTF-8. A shard holds at most shard_bytes of keys and values.
+ */
 
 struct journal_opts {
 	const char *namespace;		/* where the shards live; borrowed */
 	const char *base;		/* shard name prefix (DNS-1123, <= 240 chars); borrowed */
 	const char *label;		/* label value (<= 63 chars, label syntax); borrowed */
 	const char *holder;		/* this process's unique identity; borrowed */
-	size_t shard_bytes;		/* 0 = 800 KiB */
+	size_t shard_bytes;		/* 0 = 800 KiB; at most 1 MiB - 16 KiB */
 	int max_shards;			/* 0 = 16 */
 	int64_t lazy_remove_ms;		/* 0 = 2000 */
 	int64_t add_timeout_ms;		/* longest journal_add wait; 0 = 60000 */
@@ -89,22 +116,31 @@ int journal_load(struct journal *j, struct err *e);
  * different value replaces the old one (durably) - the caller decides when
  * that is right. Fails with JOURNAL_ERR_LOST, JOURNAL_ERR_FULL,
  * JOURNAL_ERR_STOPPED or the kube error of the failed write (the key is then
- * not durable; a later add may try again).
+ * not durable; a later add may try again); JOURNAL_ERR_TOO_LARGE and
+ * JOURNAL_ERR_INVALID at once for an entry that can never be written;
+ * KUBE_ERR_TIMEOUT when not durable within add_timeout_ms (the write may
+ * still land). Concurrent adds of one key: the last value queued wins and
+ * every one of them returns once it is durable.
  */
 int journal_add(struct journal *j, const char *key, const char *value, struct err *e);
 
 /*
  * Queue the removal of `key` (no-op if absent) and return at once; written
- * lazily. A journal_add of the same key before the write cancels it.
+ * lazily. A journal_add of the same key before the write cancels it. A
+ * removal queued while an add of the key waits replaces that add (whose
+ * caller then returns 0 once the removal is written).
  */
 void journal_remove(struct journal *j, const char *key);
 
-/* The value of `key` (caller frees), or NULL when there is none or it is being removed. */
+/*
+ * The durable value of `key` (caller frees), or NULL when there is none or
+ * it is being removed. A value still being added is not seen.
+ */
 char *journal_get(struct journal *j, const char *key);
 
 /*
  * Every live key and its value (caller frees with journal_entries_free), in
- * no particular order. Keys queued for removal are left out.
+ * no particular order: the durable keys, less those queued for removal.
  */
 struct journal_entry {
 	char *key, *value;
@@ -124,7 +160,12 @@ bool journal_lost(struct journal *j);
  */
 int journal_flush(struct journal *j, int64_t ms, struct err *e);
 
-/* Stop the committer (waiters fail with JOURNAL_ERR_STOPPED), free. Accepts NULL. */
+/*
+ * Stop the committer and free. Waiters fail with JOURNAL_ERR_STOPPED at
+ * once; it then waits for a write in flight to end (bounded by the kube
+ * client's timeout and retries). No call may start once it began; calls
+ * blocked in journal_add or journal_flush return first. Accepts NULL.
+ */
 void journal_free(struct journal *j);
 
 /* Statistics for benchmarks and tests. */
@@ -135,6 +176,8 @@ struct journal_stats {
 	uint64_t removes;		/* keys removed durably */
 	size_t shards;
 	size_t bytes;			/* sum of key and value lengths */
+	uint64_t full_waits;		/* adds that had to wait for room */
+	size_t pending;			/* changes queued or being written */
 };
 void journal_stats(struct journal *j, struct journal_stats *out);
 

@@ -76,6 +76,15 @@ struct metric *metrics_add(struct metrics *m, enum metric_type type, const char 
 	f->nbuckets = nbuckets;
 	f->owner = m;
 	pthread_mutex_lock(&m->mu);
+	for (size_t i = 0; i < m->n; i++)
+		if (!strcmp(m->families[i]->name, name) && m->families[i]->type == type) {
+			/* declared again (a module created anew): the same family */
+			struct metric *old = m->families[i];
+
+			pthread_mutex_unlock(&m->mu);
+			free(f);
+			return old;
+		}
 	m->families = xgrow(m->families, m->n + 1, &m->alloc, sizeof(*m->families));
 	m->families[m->n++] = f;
 	pthread_mutex_unlock(&m->mu);

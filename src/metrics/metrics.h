@@ -30,7 +30,8 @@ void metrics_free(struct metrics *m);	/* accepts NULL */
  * Declare a family. `labels` is a NULL-terminated list of label names
  * (NULL for none); `buckets` (histograms only) are upper bounds in
  * ascending order. Strings are borrowed and must outlive the registry
- * (use literals).
+ * (use literals). Declaring a name already declared with the same type
+ * returns that family (its series and values carry on).
  */
 struct metric *metrics_add(struct metrics *m, enum metric_type type, const char *name,
 			   const char *help, const char *const *labels,

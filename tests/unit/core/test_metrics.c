@@ -53,10 +53,29 @@ static void test_render(void **state)
 	metrics_free(m);
 }
 
+static void test_declared_twice_is_one_family(void **state)
+{
+	struct metrics *m = metrics_new();
+	struct metric *a = metrics_add(m, METRIC_COUNTER, "w_total", "Writes", NULL, NULL, 0);
+	struct metric *b = metrics_add(m, METRIC_COUNTER, "w_total", "Writes", NULL, NULL, 0);
+	struct buf out;
+
+	(void)state;
+	assert_ptr_equal(a, b);
+	metric_add(a, NULL, 1);
+	metric_add(b, NULL, 1);
+	buf_init(&out, 1 << 20);
+	assert_int_equal(metrics_render(m, &out), 0);
+	assert_string_equal(out.data, "# HELP w_total Writes\n# TYPE w_total counter\nw_total 2\n");
+	buf_release(&out);
+	metrics_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_render),
+		cmocka_unit_test(test_declared_twice_is_one_family),
 	};
 
 	return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
