@@ -233,7 +233,7 @@ int main(int argc, char **argv)
 	struct metrics *metrics = metrics_new();
 	struct http_server *http = NULL;
 	struct app app;
-	char *lease_name = NULL;
+	char *lease_name = NULL, *journal_ns = NULL, *journal_holder = NULL;
 	struct kube_client_opts kopts;
 	struct controller *ctl = NULL;
 	struct controller_opts copts;
@@ -376,6 +376,11 @@ int main(int argc, char **argv)
 	}
 	copts.metrics = metrics;
 	copts.volume_accounting = cfg.volume_accounting;
+	/* the journal lives beside the Lease: the provisioner's own namespace */
+	journal_ns = lease_namespace(&cfg);
+	journal_holder = leader_identity();
+	copts.journal_namespace = journal_ns;
+	copts.journal_holder = journal_holder;
 
 	if (cfg.leader_election) {
 		struct leader_opts lo;
@@ -430,6 +435,11 @@ int main(int argc, char **argv)
 			log_error("leader election: lease lost; exiting so a standby takes over");
 			goto out;
 		}
+		if (controller_journal_lost(ctl)) {
+			log_error("intent journal: another instance took it over; exiting (run one "
+				  "instance per driver, or several with --leader-election)");
+			goto out;
+		}
 	}
 	log_info("received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	status = 0;
@@ -443,6 +453,8 @@ out:
 	csi_client_free(csi);
 	metrics_free(metrics);
 	free(lease_name);
+	free(journal_ns);
+	free(journal_holder);
 	err_release(&e);
 	free(driver);
 	free(vendor_version);

@@ -2,6 +2,8 @@
 /* clock.c - monotonic time helpers (see clock.h). */
 #include "base/clock.h"
 
+#include <errno.h>
+
 int64_t clock_now_ms(void)
 {
 	struct timespec ts;
@@ -32,4 +34,12 @@ void clock_cond_init(pthread_cond_t *cond)
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(cond, &attr);
 	pthread_condattr_destroy(&attr);
+}
+
+void clock_sleep_ms(int64_t ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
 }

@@ -28,7 +28,9 @@ struct controller_opts {
 	int64_t resync_ms;
 	const char *component;		/* event source */
 	struct metrics *metrics;	/* NULL = none; borrowed */
-	bool volume_accounting;		/* --volume-accounting: the durable claim mark */
+	bool volume_accounting;		/* --volume-accounting: the intent journal */
+	const char *journal_namespace;	/* where the journal lives (the provisioner's own) */
+	const char *journal_holder;	/* this process's unique identity */
 	bool topology;			/* driver has VOLUME_ACCESSIBILITY_CONSTRAINTS */
 	bool publish_unpublish;		/* driver has PUBLISH_UNPUBLISH_VOLUME */
 	bool clone;			/* driver has CLONE_VOLUME */
@@ -41,12 +43,18 @@ struct controller_opts {
 /* Clients and options are borrowed until controller_free. */
 struct controller *controller_new(struct kube_client *kube, struct csi_client *csi,
 				  const struct controller_opts *o);
-/* Start informers, wait for their first list, start workers. */
+/*
+ * Start informers, wait for their first list, read the intent journal (with
+ * --volume-accounting; a journal that cannot be read within a minute is an
+ * error: we never provision unaccounted), start workers.
+ */
 int controller_start(struct controller *c, struct err *e);
 /* Stop intake, let workers finish their current key, join everything. */
 void controller_stop(struct controller *c);
 /* Whether every informer has its first list (for /readyz). */
 bool controller_synced(struct controller *c);
+/* Whether another instance took the intent journal over (we provision no more). */
+bool controller_journal_lost(struct controller *c);
 void controller_free(struct controller *c);	/* accepts NULL */
 
 #endif

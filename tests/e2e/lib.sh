@@ -19,13 +19,31 @@ wait_until() {
 
 # start_daemon NAME [ARGS...] - run our daemon as the non-admin identity.
 # Environment variables for it can be passed with `env` in DAEMON_ENV.
+# Each test's daemons keep their intent journal in a namespace of the test's
+# own, journal_ns (POD_NAMESPACE, unless --leader-election-namespace says
+# otherwise), so no test settles another test's intents.
 start_daemon() {
   local name=$1
   shift
-  env ${DAEMON_ENV:-} "$BIN" --kubeconfig="$PROVISIONER_KUBECONFIG" "$@" \
+  local ns
+  ns=$(journal_ns)
+  k get namespace "$ns" >/dev/null 2>&1 || k create namespace "$ns" >/dev/null
+  env POD_NAMESPACE="$ns" ${DAEMON_ENV:-} "$BIN" --kubeconfig="$PROVISIONER_KUBECONFIG" "$@" \
     >"$TEST_DIR/daemon-$name.log" 2>&1 &
   echo $! >"$TEST_DIR/daemon-$name.pid"
 }
+
+# journal_ns - the namespace of this test's journal ("j-" and the test name).
+journal_ns() { tr '_A-Z' '-a-z' <<<"j-$TEST_NAME" | cut -c1-63 | sed 's/-*$//'; }
+
+# journal_keys [NS] - the volume names recorded in the intent journal, one a line.
+journal_keys() {
+  k get configmaps -n "${1:-$(journal_ns)}" -l csi-provisioner.dev/journal -o json |
+    jq -r '.items[] | .data // {} | keys[]'
+}
+journal_has() { journal_keys "${2:-}" | grep -qx -- "$1"; }
+journal_lacks() { ! journal_has "$@"; }
+journal_empty() { [[ -z $(journal_keys "${1:-}") ]]; }
 
 daemon_log() { cat "$TEST_DIR/daemon-$1.log"; }
 

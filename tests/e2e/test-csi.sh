@@ -73,6 +73,7 @@ driver_state() { cat "$CLUSTER_DIR/hostpath-state/state.json"; }
 driver_ids() { jq -r --arg n "$1" '.volumes // {} | .[] | select(.name == $n) | .id' \
   "$CLUSTER_DIR/hostpath-state/state.json"; }
 driver_has_name() { [[ -n $(driver_ids "$1") ]]; }
+driver_lacks_name() { ! driver_has_name "$1"; }
 
 driver_kill() {
   local pid
@@ -451,9 +452,9 @@ test_csi_daemon_create_in_flight_when_driver_dies() {
   fp_stop
 }
 
-# The daemon is killed -9 while its CreateVolume is held: the claim keeps our
-# mark, the driver never saw the call; a new daemon provisions exactly one
-# volume under the same name.
+# The daemon is killed -9 while its CreateVolume is held: the journal keeps
+# the intent, the driver never saw the call; a new daemon provisions exactly
+# one volume under the same name, and the intent goes.
 test_csi_daemon_killed_while_create_held() {
   trap csi_cleanup EXIT
   local uid pid
@@ -466,7 +467,8 @@ test_csi_daemon_killed_while_create_held() {
   make_claim cs2 data cs2-class
   wait_until 30 "CreateVolume to be held" fp_count_at_least CreateVolume held 1
   uid=$(k get -n cs2 pvc/data -o jsonpath='{.metadata.uid}')
-  ! claim_unmarked cs2 data || fail "the claim lacks our mark while CreateVolume is in flight"
+  journal_has "pvc-$uid" || fail "no intent while CreateVolume is in flight"
+  claim_unmarked cs2 data || fail "the claim carries a mark"
   pid=$(cat "$TEST_DIR/daemon-first.pid")
   rm -f "$TEST_DIR/daemon-first.pid"
   kill -9 "$pid"
@@ -475,12 +477,12 @@ test_csi_daemon_killed_while_create_held() {
   fp_jq '[.[] | select(.name == "CreateVolume")] | length == 1 and
     (.[0] | .rule == "hold" and .released == false and .cancelled and .driver_code == null)'
   ! driver_has_name "pvc-$uid" || fail "the driver saw the held call"
-  ! claim_unmarked cs2 data || fail "the mark went away with the daemon"
+  journal_has "pvc-$uid" || fail "the intent went away with the daemon"
   fp_rules ''
   start_daemon second --csi-address="$FP_ENDPOINT" --retry-interval-start=1s --v=2
   wait_bound cs2 data 60
   [[ $(driver_ids "pvc-$uid" | wc -l) == 1 ]] || fail "want exactly one volume pvc-$uid"
-  wait_until 30 "our mark to leave the bound claim" claim_unmarked cs2 data
+  wait_until 30 "the intent to go once the PV is saved" journal_lacks "pvc-$uid"
   fp_jq --arg n "pvc-$uid" '[.[] | select(.name == "CreateVolume")] | all(.request.name == $n)'
   finish_namespace cs2
   stop_daemon second

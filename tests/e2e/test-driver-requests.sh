@@ -107,8 +107,8 @@ test_undersized_volume_is_refused() {
 claim_gone() { ! k get -n "$1" "pvc/$2" >/dev/null 2>&1; }
 
 # Upstream's leak (#486): the driver created the volume but the caller saw
-# DEADLINE_EXCEEDED; the claim is deleted before any PV exists. The claim is
-# held by our mark until the volume is found by name and deleted.
+# DEADLINE_EXCEEDED; the claim is deleted before any PV exists. The intent
+# stays in the journal until the volume is found by name and deleted.
 test_timeout_then_claim_deleted_leaves_no_volume() {
   trap csi_cleanup EXIT
   new_namespace leak1
@@ -122,12 +122,15 @@ test_timeout_then_claim_deleted_leaves_no_volume() {
   name=pvc-$uid
   wait_until 30 "the driver to create $name" driver_has_name "$name"
   k delete -n leak1 pvc/data --wait=false >/dev/null
-  # while the driver keeps timing out, the claim must not vanish
-  wait_until 30 "a second doubtful CreateVolume" fp_count_at_least CreateVolume done 2
-  k get -n leak1 pvc/data >/dev/null || fail "the claim vanished while its volume is unaccounted for"
+  wait_until 30 "the claim to go" claim_gone leak1 data
+  # while the driver keeps timing out, the intent must stay
+  local before
+  before=$(fp_count CreateVolume done)
+  wait_until 30 "another doubtful CreateVolume" fp_count_at_least CreateVolume done $((before + 1))
+  journal_has "$name" || fail "the intent of $name went while its volume is unaccounted for"
   fp_rules ''
-  wait_until 60 "the claim to go" claim_gone leak1 data
-  ! driver_has_name "$name" || fail "volume $name leaked"
+  wait_until 60 "the driver to delete $name" driver_lacks_name "$name"
+  wait_until 30 "the intent of $name to go" journal_lacks "$name"
   finish_namespace leak1
 }
 
@@ -148,16 +151,17 @@ test_daemon_killed_then_claim_deleted_leaves_no_volume() {
   kill -9 "$(cat "$TEST_DIR/daemon-first.pid")"
   rm -f "$TEST_DIR/daemon-first.pid"
   k delete -n leak2 pvc/data --wait=false >/dev/null
+  wait_until 30 "the claim to go" claim_gone leak2 data
   fp_rules ''
-  k get -n leak2 pvc/data >/dev/null || fail "the claim vanished while its volume is unaccounted for"
+  journal_has "$name" || fail "the intent of $name went with the daemon"
   start_daemon second --csi-address="$FP_ENDPOINT"
-  wait_until 60 "the claim to go" claim_gone leak2 data
-  ! driver_has_name "$name" || fail "volume $name leaked"
+  wait_until 60 "the driver to delete $name" driver_lacks_name "$name"
+  wait_until 30 "the intent of $name to go" journal_lacks "$name"
   finish_namespace leak2
 }
 
-# --volume-accounting=false: upstream's behaviour, no mark on the claim
-# (cheaper: two API writes fewer a claim; the #486 leak is possible again).
+# --volume-accounting=false: upstream's behaviour, no journal and no mark on
+# the claim (the #486 leak is possible again).
 test_volume_accounting_off_never_marks() {
   trap csi_cleanup EXIT
   new_namespace acc1
@@ -168,6 +172,8 @@ test_volume_accounting_off_never_marks() {
   make_claim acc1 data acc1-class
   wait_until 30 "CreateVolume to be held" fp_count_at_least CreateVolume held 1
   claim_unmarked acc1 data || fail "the claim was marked with --volume-accounting=false"
+  [[ -z $(k get configmaps -n "$(journal_ns)" -l csi-provisioner.dev/journal -o name) ]] ||
+    fail "a journal exists with --volume-accounting=false"
   fp_rules ''
   wait_bound acc1 data
   claim_unmarked acc1 data || fail "the claim carries our mark"

@@ -1,0 +1,943 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * claim_sync.c - the claim state machine: a claim of ours becomes a volume
+ * and a PV, and no volume is ever left without a PV or an intent.
+ *
+ * The volume name V comes from the claim UID only (prefix and uuid length);
+ * nothing a tenant writes on a claim steers it. With --volume-accounting an
+ * intent I(V) in the journal (src/journal, in our own namespace) records the
+ * exact CreateVolume request before the driver sees it:
+ *
+ *   state            event                                  next
+ *   ---------------  -------------------------------------  ------------------
+ *   -                claim provisionable, request built     intent (durable)
+ *   intent           CreateVolume OK                        created
+ *   intent           CreateVolume refused (a code proving   - (I removed)
+ *                    nothing was created; the identical
+ *                    request, so it is proof)
+ *   intent           CreateVolume in doubt (timeout,        intent (retry the
+ *                    unavailable, aborted, internal,        recorded request
+ *                    already exists...)                     as it is)
+ *   created          PV created, or found and ours          saved (I removed
+ *                    (same driver and claim UID)            lazily)
+ *   created          undersized / no content source:        - (I removed once
+ *                    DeleteVolume OK                        the delete is OK)
+ *   intent|created   claim gone, deleting, re-created       settle
+ *                    (other UID) or bound to another PV
+ *   settle           PV of V exists and is ours             - (I removed)
+ *   settle           CreateVolume(I) OK, DeleteVolume OK    - (I removed)
+ *   settle           CreateVolume(I) refused as above       - (I removed)
+ *   settle           anything else                          settle, retried with
+ *                                                           backoff, a Warning,
+ *                                                           counted in doubt
+ *
+ * Only proof removes an intent. A retry of an intent repeats the recorded
+ * request, not a new one built from a claim or class that may have changed,
+ * so the driver's idempotency sees one request per name (this also keeps a
+ * claim's topology choice across retries). A refused request removes the
+ * intent, and the next attempt records a new one.
+ *
+ * Intents and the queue: every intent is handled under its claim's key
+ * ("ns/name"), so one worker at a time handles a claim and its intents; an
+ * index maps claim keys to intent names (intents_mu). A claim of an older
+ * version that still carries the old mark (finalizer and annotations on the
+ * claim) gets an intent built from the claim with the derived name, then the
+ * mark is removed.
+ *
+ * Without --volume-accounting there is no journal: upstream's behaviour.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "informer/informer.h"
+#include "journal/journal.h"
+#include "kube/client.h"
+#include "metrics/metrics.h"
+#include "provision/controller_internal.h"
+#include "provision/events.h"
+#include "provision/intent.h"
+#include "workqueue/workqueue.h"
+
+/* Volume names recorded for one claim key (usually one). */
+struct name_set {
+	char **v;
+	size_t n;
+};
+
+static void name_set_free(struct name_set *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	free(s);
+}
+
+static void index_add(struct controller *c, const char *key, const char *volume)
+{
+	struct name_set *s;
+
+	pthread_mutex_lock(&c->intents_mu);
+	s = hmap_get(&c->intents, key);
+	if (!s) {
+		s = xcalloc(1, sizeof(*s));
+		hmap_put(&c->intents, key, s);
+	}
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->v[i], volume))
+			goto out;
+	s->v = xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
+	s->v[s->n++] = xstrdup(volume);
+out:
+	pthread_mutex_unlock(&c->intents_mu);
+}
+
+static void index_remove(struct controller *c, const char *key, const char *volume)
+{
+	struct name_set *s;
+
+	pthread_mutex_lock(&c->intents_mu);
+	s = hmap_get(&c->intents, key);
+	for (size_t i = 0; s && i < s->n; i++) {
+		if (strcmp(s->v[i], volume))
+			continue;
+		free(s->v[i]);
+		s->v[i] = s->v[--s->n];
+		break;
+	}
+	if (s && !s->n)
+		name_set_free(hmap_remove(&c->intents, key));
+	hmap_remove(&c->doubt, volume);
+	pthread_mutex_unlock(&c->intents_mu);
+}
+
+/* A copy of the names recorded for `key` (caller frees each and the array). */
+static char **index_names(struct controller *c, const char *key, size_t *n)
+{
+	struct name_set *s;
+	char **out = NULL;
+
+	*n = 0;
+	pthread_mutex_lock(&c->intents_mu);
+	s = hmap_get(&c->intents, key);
+	if (s && s->n) {
+		out = xcalloc(s->n, sizeof(*out));
+		for (size_t i = 0; i < s->n; i++)
+			out[i] = xstrdup(s->v[i]);
+		*n = s->n;
+	}
+	pthread_mutex_unlock(&c->intents_mu);
+	return out;
+}
+
+static void free_names(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+bool ctl_claim_has_intents(struct controller *c, const char *key)
+{
+	bool has;
+
+	if (!c->journal)
+		return false;
+	pthread_mutex_lock(&c->intents_mu);
+	has = hmap_has(&c->intents, key);
+	pthread_mutex_unlock(&c->intents_mu);
+	return has;
+}
+
+/* An intent that cannot be settled now; the gauge counts them. */
+static void set_doubt(struct controller *c, const char *volume, bool on)
+{
+	size_t n;
+
+	pthread_mutex_lock(&c->intents_mu);
+	if (on)
+		hmap_put(&c->doubt, volume, NULL);
+	else
+		hmap_remove(&c->doubt, volume);
+	n = c->doubt.count;
+	pthread_mutex_unlock(&c->intents_mu);
+	if (c->intents_in_doubt)
+		metric_set(c->intents_in_doubt, NULL, (double)n);
+}
+
+void ctl_intents_loaded(struct controller *c)
+{
+	size_t n;
+	struct journal_entry *es = journal_entries(c->journal, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		struct intent in;
+		struct err e = ERR_INIT;
+
+		if (intent_decode(es[i].value, &in, &e)) {
+			log_error("intent journal: the record of volume %s is unreadable (%s); it "
+				  "stays until an operator checks that volume and removes the record",
+				  es[i].key, err_msg(&e));
+			set_doubt(c, es[i].key, true);
+		} else {
+			char *key = intent_claim_key(&in);
+
+			index_add(c, key, es[i].key);
+			wq_add(c->claim_q, key);
+			free(key);
+		}
+		intent_release(&in);
+		err_release(&e);
+	}
+	journal_entries_free(es, n);
+}
+
+static void free_name_set(void *ctx, const char *key, void *value)
+{
+	(void)ctx;
+	(void)key;
+	name_set_free(value);
+}
+
+void ctl_intents_release(struct controller *c)
+{
+	hmap_each(&c->intents, free_name_set, NULL);
+	hmap_release(&c->intents);
+	hmap_release(&c->doubt);
+}
+
+/* The intent is proven unnecessary: remove it (written lazily). */
+static void drop_intent(struct controller *c, const char *key, const char *volume)
+{
+	if (!c->journal)
+		return;
+	journal_remove(c->journal, volume);
+	index_remove(c, key, volume);
+	set_doubt(c, volume, false);
+}
+
+/*
+ * Whether a failed CreateVolume proves that nothing was created: the driver
+ * answered and refused. Timeouts, unavailability, aborts, internal and
+ * unknown errors, data loss and AlreadyExists (some volume of that name
+ * exists) prove nothing.
+ */
+static bool refusal_proves_nothing(int code)
+{
+	switch (code) {
+	case CSI_INVALID_ARGUMENT:
+	case CSI_NOT_FOUND:
+	case CSI_PERMISSION_DENIED:
+	case CSI_RESOURCE_EXHAUSTED:
+	case CSI_FAILED_PRECONDITION:
+	case CSI_OUT_OF_RANGE:
+	case CSI_UNIMPLEMENTED:
+	case CSI_UNAUTHENTICATED:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static struct intent_owner owner_of(const struct kube_pvc *claim,
+				    const struct kube_storage_class *class,
+				    const struct prepared *p)
+{
+	const struct secret_ref *ref = &p->r.secrets[SECRET_PROVISIONER];
+
+	return (struct intent_owner){ claim->meta.namespace, claim->meta.name, claim->meta.uid,
+				      class ? class->meta.name : NULL, ref->namespace, ref->name };
+}
+
+/*
+ * Make sure the journal holds the intent for this attempt and say which
+ * request to send: the one just built, or the one recorded by an earlier
+ * attempt (then `pinned` holds it and *secrets its freshly read secret).
+ */
+static int ensure_intent(struct controller *c, const struct kube_pvc *claim,
+			 const struct kube_storage_class *class, const char *key,
+			 struct prepared *p, struct intent *pinned, struct csi_map *secrets,
+			 const struct csi_create_volume_req **send, struct err *e)
+{
+	struct intent_owner o = owner_of(claim, class, p);
+	char *enc = intent_encode(&o, &p->cr.req), *old;
+	int rc = 0;
+
+	*send = &p->cr.req;
+	old = journal_get(c->journal, p->r.name);
+	if (old && !strcmp(old, enc))
+		goto out;	/* recorded by an earlier attempt: nothing to write */
+	if (old && intent_decode(old, pinned, e) == 0 && !strcmp(pinned->claim_uid, claim->meta.uid)) {
+		/* an earlier attempt may have created the volume with that request */
+		log_v(2, "claim %s: repeating the request recorded for %s", key, p->r.name);
+		if (pinned->secret_name) {
+			struct secret_ref ref = { pinned->secret_namespace, pinned->secret_name };
+
+			rc = ctl_fetch_secret(c, &ref, secrets, e);
+			if (rc)
+				goto out;
+		}
+		pinned->req.secrets = *secrets;
+		*send = &pinned->req;
+		goto out;
+	}
+	intent_release(pinned);
+	err_release(e);
+	rc = journal_add(c->journal, p->r.name, enc, e);
+	if (rc) {
+		err_prefix(e, "cannot record the provisioning intent for %s in the journal",
+			   p->r.name);
+		goto out;
+	}
+	index_add(c, key, p->r.name);
+out:
+	free(old);
+	free(enc);
+	return rc;
+}
+
+/*
+ * The selected node cannot host the volume: drop the annotation so the
+ * scheduler picks again (upstream's "reschedule").
+ */
+static enum sync_result reschedule(struct controller *c, const struct kube_pvc *claim,
+				   const char *key, const char *why)
+{
+	json_t *patch = json_array();
+	struct err e = ERR_INIT;
+	char *path = ctl_claim_path(claim), *msg;
+	enum sync_result res = SYNC_DONE;
+
+	plan_patch_remove_annotation(patch, &claim->meta, ANN_SELECTED_NODE);
+	plan_patch_remove_annotation(patch, &claim->meta, ANN_ALPHA_SELECTED_NODE);
+	if (!json_array_size(patch)) {
+		json_decref(patch);
+		patch = NULL;
+	}
+	msg = xasprintf("%s; asking the scheduler for another node", why);
+	log_info("claim %s: %s", key, msg);
+	ctl_claim_event(c, claim, EVENT_WARNING, "ProvisioningFailed", msg);
+	if (patch && kube_patch(c->kube, path, "application/json-patch+json", patch, NULL, &e)) {
+		log_error("claim %s: removing %s failed, will retry: %s", key, ANN_SELECTED_NODE,
+			  err_msg(&e));
+		res = SYNC_RETRY;
+	}
+	json_decref(patch);
+	err_release(&e);
+	free(path);
+	free(msg);
+	return res;
+}
+
+/*
+ * Read PV `name` live (the cache may lag our own writes). *found tells
+ * whether it exists; *ours whether it is the PV of the driver's volume for
+ * the claim with `claim_uid` (and, when volume_id is given, that volume).
+ */
+static int pv_check(struct controller *c, const char *name, const char *claim_uid,
+		    const char *volume_id, bool *found, bool *ours, struct err *e)
+{
+	char *path = xasprintf("/api/v1/persistentvolumes/%s", name);
+	json_t *obj = NULL;
+	struct kube_pv pv;
+	int rc;
+
+	*found = *ours = false;
+	memset(&pv, 0, sizeof(pv));
+	rc = kube_get(c->kube, path, &obj, e);
+	free(path);
+	if (rc == KUBE_ERR_NOT_FOUND) {
+		err_release(e);
+		return 0;
+	}
+	if (!rc)
+		rc = kube_pv_decode(obj, &pv, e);
+	json_decref(obj);
+	if (!rc) {
+		*found = true;
+		*ours = pv.csi_driver && !strcmp(pv.csi_driver, c->o.plan.driver) &&
+			pv.claim_uid && !strcmp(pv.claim_uid, claim_uid) &&
+			(!volume_id || (pv.csi_volume_handle &&
+					!strcmp(pv.csi_volume_handle, volume_id)));
+	}
+	kube_pv_release(&pv);
+	return rc;
+}
+
+/* The driver's answer as the PV builder takes it; release with pv_input_release. */
+struct pv_input {
+	struct plan_volume v;
+	const char **ckeys, **cvals;
+	struct plan_segment *segs;
+	size_t nsegs;
+};
+
+static void pv_input_init(struct pv_input *in, const struct csi_volume *vol)
+{
+	in->ckeys = xcalloc(vol->context.n + 1, sizeof(char *));
+	in->cvals = xcalloc(vol->context.n + 1, sizeof(char *));
+	for (size_t i = 0; i < vol->context.n; i++) {
+		in->ckeys[i] = vol->context.items[i].key;
+		in->cvals[i] = vol->context.items[i].value;
+	}
+	in->nsegs = vol->n_accessible_topology;
+	in->segs = xcalloc(in->nsegs + 1, sizeof(*in->segs));
+	for (size_t t = 0; t < in->nsegs; t++) {
+		const struct csi_map *m = &vol->accessible_topology[t];
+		const char **k = xcalloc(m->n + 1, sizeof(char *));
+		const char **v = xcalloc(m->n + 1, sizeof(char *));
+
+		for (size_t i = 0; i < m->n; i++) {
+			k[i] = m->items[i].key;
+			v[i] = m->items[i].value;
+		}
+		in->segs[t] = (struct plan_segment){ k, v, m->n };
+	}
+	in->v = (struct plan_volume){ vol->volume_id, vol->capacity_bytes, in->ckeys, in->cvals,
+				      vol->context.n, in->segs, in->nsegs };
+}
+
+static void pv_input_release(struct pv_input *in)
+{
+	for (size_t t = 0; in->segs && t < in->nsegs; t++) {
+		free((void *)in->segs[t].keys);
+		free((void *)in->segs[t].values);
+	}
+	free(in->segs);
+	free(in->ckeys);
+	free(in->cvals);
+	memset(in, 0, sizeof(*in));
+}
+
+/*
+ * The volume is not what the claim asked for: delete it. The intent goes
+ * only once the delete succeeded.
+ */
+static void discard_volume(struct controller *c, const struct kube_pvc *claim, const char *key,
+			   const char *name, const struct csi_volume *vol,
+			   const struct csi_map *secrets, const char *why)
+{
+	struct err e = ERR_INIT;
+
+	log_error("claim %s: %s", key, why);
+	ctl_claim_event(c, claim, EVENT_WARNING, "ProvisioningFailed", why);
+	if (csi_delete_volume(c->csi, vol->volume_id, secrets, &e))
+		log_error("claim %s: deleting volume %s failed, will retry: %s", key,
+			  vol->volume_id, err_msg(&e));
+	else
+		drop_intent(c, key, name);
+	err_release(&e);
+}
+
+/* A CreateVolume that failed: event, intent, and how to retry. */
+static enum sync_result create_failed(struct controller *c, const struct kube_pvc *claim,
+				      const struct kube_storage_class *class, const char *key,
+				      const char *name, int rc, const char *why)
+{
+	enum plan_error_class cls = plan_classify_csi_error(rc);
+	char *msg = xasprintf("failed to provision volume with StorageClass \"%s\": %s%s",
+			      class->meta.name, why, cls == PLAN_ERR_INFEASIBLE ?
+			      " (the driver rejected the request as infeasible; retries are "
+			      "delayed)" : "");
+	enum sync_result res;
+
+	log_error("claim %s: CreateVolume %s failed: %s", key, name, why);
+	if (refusal_proves_nothing(rc))
+		drop_intent(c, key, name);	/* refused: the next attempt builds anew */
+	if (rc == CSI_RESOURCE_EXHAUSTED && c->o.topology && ctl_selected_node(claim)) {
+		res = reschedule(c, claim, key, msg);
+		free(msg);
+		return res;
+	}
+	ctl_claim_event(c, claim, EVENT_WARNING, "ProvisioningFailed", msg);
+	free(msg);
+	return cls == PLAN_ERR_INFEASIBLE ? SYNC_RETRY_SLOW : SYNC_RETRY;
+}
+
+/* Record the intent, CreateVolume, then save the PV. */
+static enum sync_result provision(struct controller *c, const struct kube_pvc *claim,
+				  const struct kube_storage_class *class, const char *key)
+{
+	struct prepared p;
+	struct intent pinned;
+	struct csi_map pinned_secrets = { NULL, 0 };
+	const struct csi_create_volume_req *send;
+	const struct csi_map *secrets;
+	struct csi_volume vol;
+	struct pv_input in;
+	struct source protect = { 0 };
+	struct err e = ERR_INIT;
+	enum sync_result res = SYNC_RETRY;
+	json_t *pv = NULL;
+	bool saved_earlier = false;
+	int rc;
+
+	memset(&vol, 0, sizeof(vol));
+	memset(&in, 0, sizeof(in));
+	memset(&pinned, 0, sizeof(pinned));
+	switch (ctl_prepare(c, claim, class, false, &p, &e)) {
+	case PREP_OK:
+		break;
+	case PREP_EXTERNAL:
+		ctl_claim_event(c, claim, EVENT_NORMAL, "Provisioning",
+				"Assuming an external populator will provision the volume");
+		res = SYNC_DONE;
+		goto out;
+	case PREP_RESCHEDULE:
+		res = reschedule(c, claim, key, err_msg(&e));
+		goto out;
+	case PREP_FAILED:
+		log_error("claim %s: cannot provision: %s", key, err_msg(&e));
+		ctl_claim_event(c, claim, EVENT_WARNING, "ProvisioningFailed", err_msg(&e));
+		goto out;
+	}
+	event_emit(c->events, "PersistentVolumeClaim", &claim->meta, EVENT_NORMAL,
+		   "Provisioning", "External provisioner is provisioning volume for claim \"%s\"", key);
+	send = &p.cr.req;
+	if (c->journal && ensure_intent(c, claim, class, key, &p, &pinned, &pinned_secrets, &send,
+					&e)) {
+		log_error("claim %s: %s; not asking the driver yet", key, err_msg(&e));
+		ctl_claim_event(c, claim, EVENT_WARNING, "ProvisioningFailed", err_msg(&e));
+		goto out;
+	}
+	secrets = &send->secrets;
+	/* the intent is durable: a source protected now is never forgotten */
+	if (p.src.kind != DS_NONE && ctl_resolve_source(c, claim, &protect, true, &e)) {
+		log_error("claim %s: %s", key, err_msg(&e));
+		ctl_claim_event(c, claim, EVENT_WARNING, "ProvisioningFailed", err_msg(&e));
+		goto out;
+	}
+	log_v(2, "claim %s: CreateVolume %s (%lld bytes)", key, send->name,
+	      (long long)send->required_bytes);
+	rc = csi_create_volume(c->csi, send, &vol, &e);
+	if (rc) {
+		res = create_failed(c, claim, class, key, send->name, rc, err_msg(&e));
+		goto out;
+	}
+	if (vol.capacity_bytes && vol.capacity_bytes < send->required_bytes) {
+		char *msg = xasprintf("created volume capacity %lld less than requested capacity %lld",
+				      (long long)vol.capacity_bytes, (long long)send->required_bytes);
+
+		discard_volume(c, claim, key, send->name, &vol, secrets, msg);
+		free(msg);
+		goto out;
+	}
+	if ((send->source_volume_id || send->source_snapshot_id) && !vol.has_content_source) {
+		/* the driver ignored the source: an empty volume is not what was asked */
+		discard_volume(c, claim, key, send->name, &vol, secrets,
+			       "volume content source missing");
+		goto out;
+	}
+	pv_input_init(&in, &vol);
+	pv = plan_pv(claim, class, &c->o.plan, &p.r, &in.v);
+	if (!pv) {
+		log_error("claim %s: cannot build the PersistentVolume object", key);
+		goto out;
+	}
+	rc = kube_create(c->kube, "/api/v1/persistentvolumes", pv, NULL, &e);
+	if (rc == KUBE_ERR_ALREADY_EXISTS) {
+		bool found, ours;
+
+		err_release(&e);
+		rc = pv_check(c, p.r.name, claim->meta.uid, vol.volume_id, &found, &ours, &e);
+		if (!rc && found && !ours) {
+			char *msg = xasprintf("PersistentVolume %s exists but is not the one of this "
+					      "claim's volume %s; not handing the volume out",
+					      p.r.name, vol.volume_id);
+
+			log_error("claim %s: %s", key, msg);
+			ctl_claim_event(c, claim, EVENT_WARNING, "ProvisioningFailed", msg);
+			free(msg);
+			goto out;
+		}
+		if (!rc && !found)
+			rc = err_set(&e, KUBE_ERR_CONFLICT, "PersistentVolume %s vanished "
+				     "meanwhile", p.r.name);
+		saved_earlier = true;
+	}
+	if (rc) {
+		/* The volume exists; the next attempt finds it by name and saves again. */
+		log_error("claim %s: volume %s created but saving PersistentVolume %s failed, "
+			  "will retry: %s", key, vol.volume_id, p.r.name, err_msg(&e));
+		goto out;
+	}
+	if (!saved_earlier) {
+		log_info("claim %s: provisioned volume %s as PersistentVolume %s", key,
+			 vol.volume_id, p.r.name);
+		event_emit(c->events, "PersistentVolumeClaim", &claim->meta, EVENT_NORMAL,
+			   "ProvisioningSucceeded", "Successfully provisioned volume %s", p.r.name);
+	}
+	drop_intent(c, key, p.r.name);	/* the PV accounts for the volume now */
+	if (p.src.kind == DS_SNAPSHOT)	/* its finalizer goes once no pending claim needs it */
+		ctl_enqueue_snapshot(c, claim->meta.namespace, claim->data_source_name);
+	res = SYNC_DONE;
+out:
+	pv_input_release(&in);
+	json_decref(pv);
+	csi_volume_release(&vol);
+	ctl_source_release(&protect);
+	intent_release(&pinned);
+	csi_map_release(&pinned_secrets);
+	ctl_prepared_release(&p);
+	err_release(&e);
+	return res;
+}
+
+/*
+ * An intent whose claim will never get the volume (gone, deleting,
+ * re-created with another UID, or bound to another PV). `claim` is the live
+ * claim when it is the intent's own (for events), else NULL.
+ */
+static enum sync_result settle_intent(struct controller *c, const char *key,
+				      const struct kube_pvc *claim, const char *volume)
+{
+	char *value = journal_get(c->journal, volume), *msg = NULL;
+	struct intent in;
+	struct csi_map secrets = { NULL, 0 };
+	struct csi_volume vol;
+	struct err e = ERR_INIT;
+	enum sync_result res = SYNC_RETRY;
+	bool found, ours, identical = true;
+	int rc;
+
+	memset(&in, 0, sizeof(in));
+	memset(&vol, 0, sizeof(vol));
+	if (!value) {
+		index_remove(c, key, volume);	/* removed meanwhile */
+		return SYNC_DONE;
+	}
+	if (intent_decode(value, &in, &e)) {
+		msg = xasprintf("the journal record of volume %s is unreadable (%s); an operator "
+				"must check the volume and remove the record", volume, err_msg(&e));
+		res = SYNC_DONE;	/* nothing to retry until someone acts */
+		goto doubt;
+	}
+	if (pv_check(c, volume, in.claim_uid, NULL, &found, &ours, &e))
+		goto log;
+	if (found && ours) {
+		log_v(2, "claim %s: PersistentVolume %s accounts for the volume", key, volume);
+		drop_intent(c, key, volume);
+		res = SYNC_DONE;
+		goto out;
+	}
+	if (found) {
+		msg = xasprintf("PersistentVolume %s exists but is not ours for claim uid %s: volume "
+				"%s may exist without a PersistentVolume", volume, in.claim_uid, volume);
+		goto doubt;
+	}
+	if (in.secret_name) {
+		struct secret_ref ref = { in.secret_namespace, in.secret_name };
+
+		rc = ctl_fetch_secret(c, &ref, &secrets, &e);
+		if (rc == KUBE_ERR_NOT_FOUND) {
+			log_warn("claim %s: %s; asking the driver for volume %s without secrets", key,
+				 err_msg(&e), volume);
+			err_release(&e);
+			identical = false;
+		} else if (rc) {
+			goto log;
+		}
+	}
+	in.req.secrets = secrets;
+	rc = csi_create_volume(c->csi, &in.req, &vol, &e);
+	if (rc && identical && refusal_proves_nothing(rc)) {
+		log_v(2, "claim %s: the driver refused volume %s (%s): nothing to settle", key,
+		      volume, err_msg(&e));
+		drop_intent(c, key, volume);
+		res = SYNC_DONE;
+		goto out;
+	}
+	if (rc) {
+		msg = xasprintf("volume %s may exist without a PersistentVolume; asking the driver "
+				"again: %s", volume, err_msg(&e));
+		goto doubt;
+	}
+	rc = csi_delete_volume(c->csi, vol.volume_id, &secrets, &e);
+	if (rc) {
+		msg = xasprintf("deleting volume %s, which has no PersistentVolume, failed; will "
+				"retry: %s", vol.volume_id, err_msg(&e));
+		goto doubt;
+	}
+	log_info("claim %s: volume %s would have had no PersistentVolume; deleted it", key,
+		 vol.volume_id);
+	drop_intent(c, key, volume);
+	res = SYNC_DONE;
+	goto out;
+log:
+	log_error("claim %s: settling volume %s, will retry: %s", key, volume, err_msg(&e));
+	goto out;
+doubt:
+	log_error("claim %s: %s", key, msg);
+	if (claim)
+		ctl_claim_event(c, claim, EVENT_WARNING, "ProvisioningFailed", msg);
+	set_doubt(c, volume, true);
+out:
+	free(msg);
+	free(value);
+	intent_release(&in);
+	csi_map_release(&secrets);
+	csi_volume_release(&vol);
+	err_release(&e);
+	return res;
+}
+
+/* Remove the old mark (finalizer and annotations) from a claim. */
+static json_t *legacy_unmark_patch(const struct kube_pvc *claim)
+{
+	json_t *patch = plan_unmark_patch(&claim->meta, FINALIZER_CLAIM, ANN_CLAIM_VOLUME);
+
+	if (patch)
+		plan_patch_remove_annotation(patch, &claim->meta, ANN_CLAIM_IN_DOUBT);
+	else if (kube_strmap_get(&claim->meta.annotations, ANN_CLAIM_IN_DOUBT)) {
+		patch = json_array();
+		plan_patch_remove_annotation(patch, &claim->meta, ANN_CLAIM_IN_DOUBT);
+	}
+	return patch;
+}
+
+static int legacy_unmark(struct controller *c, const struct kube_pvc *claim, struct err *e)
+{
+	json_t *patch = legacy_unmark_patch(claim);
+	char *path;
+	int rc;
+
+	if (!patch)
+		return 0;
+	path = ctl_claim_path(claim);
+	rc = kube_patch(c->kube, path, "application/json-patch+json", patch, NULL, e);
+	json_decref(patch);
+	free(path);
+	if (rc == KUBE_ERR_NOT_FOUND)
+		rc = 0;
+	return rc;	/* a stale view (422/409) is retried from the next event */
+}
+
+/*
+ * A claim marked by an older version. Its volume name is the derived one
+ * (never the annotation, which a tenant may have written). Unless a PV
+ * already accounts for it, an intent is recorded from the claim, so the
+ * journal settles or finishes it; then the mark goes.
+ */
+static enum sync_result settle_legacy(struct controller *c, const struct kube_pvc *claim,
+				      const struct kube_storage_class *class, const char *key,
+				      const char *volume, bool pv_cached)
+{
+	struct prepared p;
+	struct err e = ERR_INIT;
+	enum sync_result res = SYNC_RETRY;
+	bool found = pv_cached, ours = false;
+
+	memset(&p, 0, sizeof(p));
+	if (!found && pv_check(c, volume, claim->meta.uid, NULL, &found, &ours, &e))
+		goto fail;
+	if (found || !c->journal)
+		goto unmark;
+	if (!class) {
+		err_set(&e, -1, "StorageClass %s is gone", plan_claim_class(claim));
+		goto refuse;
+	}
+	switch (ctl_prepare(c, claim, class, true, &p, &e)) {
+	case PREP_OK:
+		break;
+	case PREP_EXTERNAL:
+		goto unmark;
+	default:
+		goto refuse;
+	}
+	{
+		struct intent_owner o = owner_of(claim, class, &p);
+		char *enc = intent_encode(&o, &p.cr.req);
+		int rc = journal_get(c->journal, volume) ? 0 : journal_add(c->journal, volume, enc,
+									     &e);
+
+		free(enc);
+		if (rc)
+			goto fail;
+		index_add(c, key, volume);
+	}
+unmark:
+	if (legacy_unmark(c, claim, &e))
+		goto fail;
+	log_info("claim %s: the mark of an older version is replaced by a journal intent", key);
+	res = SYNC_DONE;
+	goto out;
+refuse:
+	{
+		char *msg = xasprintf("this claim carries the volume-accounting mark of an older "
+				      "csi-provisioner and its request cannot be rebuilt (%s): the "
+				      "mark stays; check volume %s in the driver, then remove "
+				      "finalizer %s by hand", err_msg(&e), volume, FINALIZER_CLAIM);
+
+		log_error("claim %s: %s", key, msg);
+		ctl_claim_event(c, claim, EVENT_WARNING, "ProvisioningFailed", msg);
+		free(msg);
+		goto out;
+	}
+fail:
+	log_error("claim %s: replacing the old mark failed, will retry: %s", key, err_msg(&e));
+out:
+	ctl_prepared_release(&p);
+	err_release(&e);
+	return res;
+}
+
+/* Remaining delay in ms for an infeasible claim, or 0 to go ahead. */
+static int64_t slow_remaining(struct controller *c, const char *key, const char *class_uid)
+{
+	struct slow_entry *s;
+	int64_t left = 0;
+
+	pthread_mutex_lock(&c->slow_mu);
+	s = hmap_get(&c->slow, key);
+	if (s) {
+		left = s->until - clock_now_ms();
+		if (left <= 0 || !class_uid || !s->class_uid || strcmp(class_uid, s->class_uid)) {
+			ctl_slow_entry_free(hmap_remove(&c->slow, key));
+			left = 0;
+		}
+	}
+	pthread_mutex_unlock(&c->slow_mu);
+	return left;
+}
+
+static void slow_set(struct controller *c, const char *key, const char *class_uid, bool on)
+{
+	struct slow_entry *s = NULL;
+
+	if (on) {
+		s = xcalloc(1, sizeof(*s));
+		s->until = clock_now_ms() + c->o.retry_max_ms;
+		s->class_uid = xstrdup(class_uid);
+	}
+	pthread_mutex_lock(&c->slow_mu);
+	ctl_slow_entry_free(on ? hmap_put(&c->slow, key, s) : hmap_remove(&c->slow, key));
+	pthread_mutex_unlock(&c->slow_mu);
+}
+
+static enum sync_result worst(enum sync_result a, enum sync_result b)
+{
+	return a > b ? a : b;
+}
+
+/*
+ * Settle the intents of `key` that are not the live claim's current one.
+ * *current gets whether the claim's own intent (named `volume`) is recorded.
+ */
+static enum sync_result settle_stale(struct controller *c, const char *key,
+				     const struct kube_pvc *claim, const char *volume,
+				     bool *current)
+{
+	size_t n;
+	char **names = index_names(c, key, &n);
+	enum sync_result res = SYNC_DONE;
+	bool live = claim && !claim->meta.deleting &&
+		    !(claim->volume_name && *claim->volume_name && volume &&
+		      strcmp(claim->volume_name, volume));
+
+	*current = false;
+	for (size_t i = 0; i < n; i++) {
+		if (live && volume && !strcmp(names[i], volume)) {
+			*current = true;
+			continue;
+		}
+		res = worst(res, settle_intent(c, key, claim && volume && !strcmp(names[i], volume) ?
+					       claim : NULL, names[i]));
+	}
+	free_names(names, n);
+	return res;
+}
+
+enum sync_result ctl_sync_claim(struct controller *c, const char *key)
+{
+	struct iobj *co, *so = NULL, *po = NULL;
+	const struct kube_pvc *claim;
+	const struct kube_storage_class *class = NULL;
+	const char *why, *class_name;
+	struct err e = ERR_INIT;
+	char *pv_name = NULL;
+	enum sync_result res = SYNC_DONE;
+	bool current = false;
+
+	if (!strncmp(key, SNAPSHOT_KEY_PREFIX, strlen(SNAPSHOT_KEY_PREFIX)))
+		return ctl_sync_snapshot_source(c, key + strlen(SNAPSHOT_KEY_PREFIX));
+	co = informer_get(c->claims, key);
+	claim = co ? iobj_data(co) : NULL;
+	if (claim && plan_volume_name(c->o.plan.prefix, claim->meta.uid, c->o.plan.uuid_length,
+				      &pv_name, &e)) {
+		log_error("claim %s: %s", key, err_msg(&e));
+		res = SYNC_RETRY;
+		goto out;
+	}
+	if (c->journal)
+		res = settle_stale(c, key, claim, pv_name, &current);
+	if (!claim)
+		goto out;
+	class_name = plan_claim_class(claim);
+	if (class_name && *class_name) {
+		so = informer_get(c->classes, class_name);
+		class = so ? iobj_data(so) : NULL;
+	}
+	po = informer_get(c->volumes, pv_name);
+	if (plan_claim_marked(claim) ||
+	    kube_strmap_get(&claim->meta.annotations, ANN_CLAIM_IN_DOUBT)) {
+		res = worst(res, settle_legacy(c, claim, class, key, pv_name, po != NULL));
+		goto out;
+	}
+	if (claim->meta.deleting) {
+		if (plan_has_finalizer(&claim->meta, FINALIZER_CLONE_SOURCE))
+			res = worst(res, ctl_release_clone_source(c, claim, key));
+		goto out;
+	}
+	if (current && po) {
+		const struct kube_pv *pv = iobj_data(po);
+
+		if (pv->claim_uid && !strcmp(pv->claim_uid, claim->meta.uid) && pv->csi_driver &&
+		    !strcmp(pv->csi_driver, c->o.plan.driver))
+			drop_intent(c, key, pv_name);	/* saved earlier; the removal was lost */
+	}
+	switch (plan_claim(claim, class, &c->o.plan, &why)) {
+	case PLAN_IGNORE:
+		log_v(5, "claim %s: ignored: %s", key, why);
+		goto out;
+	case PLAN_WAIT:
+		log_v(4, "claim %s: waiting: %s", key, why);
+		goto out;
+	case PLAN_PROVISION:
+		break;
+	}
+	if (po) {
+		log_v(4, "claim %s: PersistentVolume %s already exists", key, pv_name);
+		goto out;
+	}
+	{
+		const char *labels[] = { class->meta.name, "" };
+		int64_t start = clock_now_ms(), left = slow_remaining(c, key, class->meta.uid);
+		enum sync_result r;
+
+		if (left > 0) {
+			log_v(4, "claim %s: infeasible; next try in %lld ms", key, (long long)left);
+			wq_add_after(c->claim_q, key, left);
+			goto out;
+		}
+		r = provision(c, claim, class, key);
+		slow_set(c, key, class->meta.uid, r == SYNC_RETRY_SLOW);
+		if (r == SYNC_DONE) {
+			ctl_count(c->provision_total, labels, 1);
+			ctl_observe(c->provision_seconds, labels, (clock_now_ms() - start) / 1000.0);
+		} else {
+			ctl_count(c->provision_failed, labels, 1);
+		}
+		res = worst(res, r);
+	}
+out:
+	free(pv_name);
+	err_release(&e);
+	iobj_unref(po);
+	iobj_unref(so);
+	iobj_unref(co);
+	return res;
+}

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * controller_internal.h - what the files of the provisioning controller
+ * share, and nothing outside src/provision uses:
+ *
+ *   controller.c   informers, handlers, queues, workers, volume deletion
+ *   request.c      the CreateVolume request of a claim (plan, data source,
+ *                  mutable parameters, secrets, topology)
+ *   claim_sync.c   the claim state machine: intents, CreateVolume, PV,
+ *                  settling (its header comment has the state table)
+ *
+ * Names shared between the files carry the prefix ctl_.
+ */
+#ifndef PROVISION_CONTROLLER_INTERNAL_H
+#define PROVISION_CONTROLLER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/hmap.h"
+#include "csi/client.h"
+#include "kube/objects.h"
+#include "provision/controller.h"
+#include "provision/datasource.h"
+#include "provision/plan.h"
+#include "provision/topology.h"
+
+struct informer;
+struct event_sink;
+struct wq;
+struct metric;
+struct journal;
+
+/* What a sync asks of the queue. */
+enum sync_result {
+	SYNC_DONE,		/* forget the key's failures */
+	SYNC_RETRY,		/* again after the key's next backoff delay */
+	SYNC_RETRY_SLOW,	/* again after --retry-interval-max (infeasible requests) */
+};
+
+struct worker {
+	struct controller *c;
+	struct wq *q;
+	enum sync_result (*sync)(struct controller *c, const char *key);
+};
+
+struct controller {
+	struct kube_client *kube;
+	struct csi_client *csi;
+	struct controller_opts o;
+
+	struct informer *claims, *volumes, *classes;
+	struct informer *nodes, *csinodes;	/* only with topology */
+	struct informer *attachments;		/* only when the driver publishes */
+	struct event_sink *events;
+	struct wq *claim_q, *volume_q;
+	struct worker claim_worker, volume_worker;
+	/*
+	 * The intent journal (NULL without --volume-accounting), and which
+	 * claim keys ("ns/name") its intents belong to: key -> struct
+	 * name_set of volume names. Guarded by intents_mu, which is never held
+	 * across I/O.
+	 */
+	struct journal *journal;
+	pthread_mutex_t intents_mu;
+	struct hmap intents;
+	struct hmap doubt;	/* volume names of intents that cannot be settled now */
+	/*
+	 * Claims whose request the driver called infeasible: key -> struct
+	 * slow_entry. Until `until`, any sync of the key (an update event would
+	 * otherwise requeue it at once) only reschedules it. Guarded by slow_mu.
+	 */
+	pthread_mutex_t slow_mu;
+	struct hmap slow;
+	/*
+	 * PV UIDs whose volume we deleted and whose PV is on its way out: a
+	 * sync of the stale cached copy must not call DeleteVolume again
+	 * (upstream issue #89). Cleared when the PV's DELETE event arrives.
+	 * Guarded by slow_mu.
+	 */
+	struct hmap deleted;
+	pthread_t *threads;
+	size_t nthreads;
+
+	/* metric families, NULL without a registry */
+	struct metric *provision_total, *provision_failed, *provision_seconds;
+	struct metric *delete_total, *delete_failed, *delete_seconds;
+	struct metric *queue_depth, *queue_retries;
+	struct metric *intents_in_doubt;
+};
+
+struct slow_entry {
+	int64_t until;
+	char *class_uid;	/* a changed class (new UID) lifts the delay, as upstream */
+};
+void ctl_slow_entry_free(struct slow_entry *s);	/* accepts NULL */
+
+/* Keys of the claims queue that stand for a VolumeSnapshot, not a claim. */
+#define SNAPSHOT_KEY_PREFIX "snapshot:"
+void ctl_enqueue_snapshot(struct controller *c, const char *ns, const char *name);
+
+/* Metric helpers: no-ops when the family is NULL. */
+void ctl_count(struct metric *f, const char *const *values, double v);
+void ctl_observe(struct metric *f, const char *const *values, double v);
+
+void ctl_claim_event(struct controller *c, const struct kube_pvc *claim, const char *type,
+		     const char *reason, const char *msg);
+/* The claim's API path; caller frees. */
+char *ctl_claim_path(const struct kube_pvc *claim);
+/* Add `finalizer` to the object at `path` unless `m` shows it already. */
+int ctl_ensure_finalizer(struct controller *c, const char *path, const struct kube_meta *m,
+			 const char *finalizer, struct err *e);
+
+/*
+ * Read a Secret's data for a CSI call (caller releases *out with
+ * csi_map_release). Fetched on every attempt, as upstream does, so a fixed
+ * Secret is picked up by the next retry. Values are never logged.
+ */
+int ctl_fetch_secret(struct controller *c, const struct secret_ref *ref, struct csi_map *out,
+		     struct err *e);
+
+#define ANN_ALPHA_SELECTED_NODE "volume.alpha.kubernetes.io/selected-node"
+/* The claim's selected node (beta, then alpha annotation), or NULL. Borrowed. */
+const char *ctl_selected_node(const struct kube_pvc *claim);
+
+/* A CreateVolume request that borrows from a plan_request. */
+struct csi_request {
+	struct csi_create_volume_req req;
+	struct csi_volume_capability *caps;
+	struct csi_kv *params;
+};
+
+/* A data source, resolved for CreateVolume. */
+struct source {
+	enum ds_kind kind;
+	char *volume_id, *snapshot_id;
+	char *snapshot_path;		/* to drop our finalizer after success */
+};
+void ctl_source_release(struct source *s);
+
+/*
+ * Check the claim's data source and, with `protect`, put our finalizer on it
+ * while we copy from it. Returns 0, or non-zero with a message for a
+ * ProvisioningFailed event.
+ */
+int ctl_resolve_source(struct controller *c, const struct kube_pvc *claim, struct source *out,
+		       bool protect, struct err *e);
+
+/* A CreateVolume request with everything it borrows. */
+struct prepared {
+	struct plan_request r;
+	struct csi_request cr;
+	struct csi_map secrets, mutable_params;
+	struct topo_result topo;
+	struct csi_map *req_segs, *pref_segs;
+	struct source src;
+};
+
+enum prep_result {
+	PREP_OK,
+	PREP_FAILED,		/* e says why; a Warning event */
+	PREP_RESCHEDULE,	/* the selected node cannot host it */
+	PREP_EXTERNAL,		/* a populator's claim */
+};
+
+/*
+ * Build the full CreateVolume request for a claim: the plan (the volume
+ * name derived from the claim UID), data source, mutable parameters,
+ * secrets, topology. With `settling`, a provisioner Secret that is gone is
+ * tolerated. Release `p` with ctl_prepared_release whatever the result.
+ */
+enum prep_result ctl_prepare(struct controller *c, const struct kube_pvc *claim,
+			     const struct kube_storage_class *class, bool settling,
+			     struct prepared *p, struct err *e);
+void ctl_prepared_release(struct prepared *p);
+
+/*
+ * Our finalizer protects a VolumeSnapshot while some pending claim restores
+ * from it; this removes it once none does. For "snapshot:ns/name" keys.
+ */
+enum sync_result ctl_sync_snapshot_source(struct controller *c, const char *ns_name);
+/* A source claim being deleted keeps our cloning finalizer while a pending clone needs it. */
+enum sync_result ctl_release_clone_source(struct controller *c, const struct kube_pvc *source,
+					  const char *key);
+
+/* claim_sync.c: the claims queue's sync (claim keys and snapshot: keys). */
+enum sync_result ctl_sync_claim(struct controller *c, const char *key);
+/* Journal bookkeeping: index every loaded intent and queue its claim key. */
+void ctl_intents_loaded(struct controller *c);
+void ctl_intents_release(struct controller *c);
+/* Whether intents are recorded for claim key "ns/name" (any UID). */
+bool ctl_claim_has_intents(struct controller *c, const char *key);
+
+#endif

@@ -1,0 +1,498 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * request.c - the CreateVolume request of a claim (see
+ * controller_internal.h): the plan, the data source (checked, and protected
+ * by our finalizer while we copy from it), mutable parameters from the
+ * VolumeAttributesClass, the provisioner secret, and topology requirements
+ * from the caches. No state of its own; called from the claim workers.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "informer/informer.h"
+#include "kube/client.h"
+#include "provision/controller_internal.h"
+
+
+static void csi_request_init(struct csi_request *cr, const struct plan_request *r)
+{
+	struct csi_create_volume_req *req = &cr->req;
+
+	memset(req, 0, sizeof(*req));
+	cr->caps = xcalloc(r->n_access_modes + 1, sizeof(*cr->caps));
+	cr->params = xcalloc(r->n_params + 1, sizeof(*cr->params));
+	req->name = r->name;
+	req->required_bytes = r->required_bytes;
+	for (size_t i = 0; i < r->n_access_modes; i++) {
+		cr->caps[i].block = r->block;
+		cr->caps[i].fs_type = r->fs_type;
+		cr->caps[i].mount_flags = (const char *const *)r->mount_flags;
+		cr->caps[i].n_mount_flags = r->n_mount_flags;
+		cr->caps[i].access_mode = r->access_modes[i];
+	}
+	req->caps = cr->caps;
+	req->n_caps = r->n_access_modes;
+	for (size_t i = 0; i < r->n_params; i++) {
+		cr->params[i].key = r->param_keys[i];
+		cr->params[i].value = r->param_values[i];
+	}
+	req->parameters.items = cr->params;
+	req->parameters.n = r->n_params;
+}
+
+static void csi_request_release(struct csi_request *cr)
+{
+	free(cr->caps);
+	free(cr->params);
+}
+
+int ctl_fetch_secret(struct controller *c, const struct secret_ref *ref, struct csi_map *out,
+			struct err *e)
+{
+	char *path = xasprintf("/api/v1/namespaces/%s/secrets/%s", ref->namespace, ref->name);
+	json_t *obj = NULL, *data, *v;
+	const char *k;
+	size_t n = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = kube_get(c->kube, path, &obj, e);
+	free(path);
+	if (rc) {
+		err_prefix(e, "cannot get secret \"%s/%s\"", ref->namespace, ref->name);
+		return rc;
+	}
+	data = json_object_get(obj, "data");
+	out->items = xcalloc(json_object_size(data) + 1, sizeof(*out->items));
+	json_object_foreach(data, k, v) {
+		const char *b64 = json_string_value(v);
+		size_t len;
+		char *val = b64 ? kube_base64_decode(b64, strlen(b64), &len) : NULL;
+
+		if (!val) {
+			csi_map_release(out);
+			json_decref(obj);
+			return err_set(e, KUBE_ERR_DECODE, "secret \"%s/%s\": key \"%s\" is not "
+				       "valid base64", ref->namespace, ref->name, k);
+		}
+		out->items[n].key = xstrdup(k);
+		out->items[n].value = val;
+		out->n = ++n;
+	}
+	json_decref(obj);
+	return 0;
+}
+
+const char *ctl_selected_node(const struct kube_pvc *claim)
+{
+	const char *n = kube_strmap_get(&claim->meta.annotations, ANN_SELECTED_NODE);
+
+	if (!n || !*n)
+		n = kube_strmap_get(&claim->meta.annotations, ANN_ALPHA_SELECTED_NODE);
+	return n && *n ? n : NULL;
+}
+
+/* Topology requirements from the caches; see topology.h for the rules. */
+static int claim_topology(struct controller *c, const struct kube_pvc *claim,
+			  const struct kube_storage_class *class, struct topo_result *out,
+			  struct err *e)
+{
+	struct topo_input in;
+	struct iobj *no = NULL, *cno = NULL, **nodes = NULL, **csinodes = NULL;
+	const void **nv = NULL, **cv = NULL;
+	size_t nn = 0, nc = 0;
+	int rc;
+
+	memset(&in, 0, sizeof(in));
+	in.driver = c->o.plan.driver;
+	in.class = class;
+	in.claim_name = claim->meta.name;
+	in.selected_node_name = ctl_selected_node(claim);
+	in.strict = c->o.strict_topology;
+	in.immediate = c->o.immediate_topology;
+	if (in.selected_node_name) {
+		no = informer_get(c->nodes, in.selected_node_name);
+		cno = informer_get(c->csinodes, in.selected_node_name);
+		in.selected_node = no ? iobj_data(no) : NULL;
+		in.selected_csinode = cno ? iobj_data(cno) : NULL;
+	}
+	nodes = informer_list(c->nodes, &nn);
+	csinodes = informer_list(c->csinodes, &nc);
+	nv = xcalloc(nn + 1, sizeof(*nv));
+	cv = xcalloc(nc + 1, sizeof(*cv));
+	for (size_t i = 0; i < nn; i++)
+		nv[i] = iobj_data(nodes[i]);
+	for (size_t i = 0; i < nc; i++)
+		cv[i] = iobj_data(csinodes[i]);
+	in.nodes = (const struct kube_node *const *)nv;
+	in.n_nodes = nn;
+	in.csinodes = (const struct kube_csinode *const *)cv;
+	in.n_csinodes = nc;
+	rc = topo_requirements(&in, out, e);
+	free(nv);
+	free(cv);
+	informer_list_free(nodes, nn);
+	informer_list_free(csinodes, nc);
+	iobj_unref(no);
+	iobj_unref(cno);
+	return rc;
+}
+
+/* Segments as the CSI client takes them (borrowing the strings). */
+static struct csi_map *segments_to_csi(const struct topo_segment *segs, size_t n)
+{
+	struct csi_map *maps = xcalloc(n + 1, sizeof(*maps));
+
+	for (size_t i = 0; i < n; i++) {
+		maps[i].items = xcalloc(segs[i].n + 1, sizeof(*maps[i].items));
+		for (size_t k = 0; k < segs[i].n; k++) {
+			maps[i].items[k].key = segs[i].keys[k];
+			maps[i].items[k].value = segs[i].values[k];
+		}
+		maps[i].n = segs[i].n;
+	}
+	return maps;
+}
+
+static void free_csi_segments(struct csi_map *maps, size_t n)
+{
+	for (size_t i = 0; maps && i < n; i++)
+		free(maps[i].items);
+	free(maps);
+}
+
+int ctl_ensure_finalizer(struct controller *c, const char *path, const struct kube_meta *m,
+			    const char *finalizer, struct err *e)
+{
+	json_t *patch;
+	int rc;
+
+	if (plan_has_finalizer(m, finalizer))
+		return 0;
+	patch = plan_finalizer_patch(m, finalizer, true, NULL, NULL);
+	rc = kube_patch(c->kube, path, "application/merge-patch+json", patch, NULL, e);
+	json_decref(patch);
+	return rc;
+}
+
+
+void ctl_source_release(struct source *s)
+{
+	free(s->volume_id);
+	free(s->snapshot_id);
+	free(s->snapshot_path);
+	memset(s, 0, sizeof(*s));
+}
+
+/*
+ * See controller_internal.h. The finalizer is set only once the intent is
+ * durable: the journal then brings us back to a source we protected, even
+ * if the claim vanishes.
+ */
+int ctl_resolve_source(struct controller *c, const struct kube_pvc *claim, struct source *out,
+		       bool protect, struct err *e)
+{
+	const char *id;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	out->kind = ds_kind_of(claim);
+	if (claim->data_source_namespace && *claim->data_source_namespace &&
+	    strcmp(claim->data_source_namespace, claim->meta.namespace))
+		return err_set(e, -1, "data sources in another namespace (%s) are not supported",
+			       claim->data_source_namespace);
+	if (out->kind == DS_CLONE) {
+		char *key = xasprintf("%s/%s", claim->meta.namespace, claim->data_source_name);
+		struct iobj *so = informer_get(c->claims, key), *po = NULL;
+		const struct kube_pvc *src = so ? iobj_data(so) : NULL;
+
+		free(key);
+		if (!c->o.clone) {
+			err_set(e, -1, "the CSI driver cannot clone volumes (no CLONE_VOLUME capability)");
+			goto clone_out;
+		}
+		if (src && src->volume_name)
+			po = informer_get(c->volumes, src->volume_name);
+		if (ds_check_clone(claim, src, po ? iobj_data(po) : NULL, c->o.plan.driver, &id, e))
+			goto clone_out;
+		out->volume_id = xstrdup(id);
+		rc = 0;
+		if (protect) {
+			char *path = ctl_claim_path(src);
+
+			rc = ctl_ensure_finalizer(c, path, &src->meta, FINALIZER_CLONE_SOURCE, e);
+			free(path);
+		}
+		if (rc)
+			err_prefix(e, "cannot protect source claim %s/%s while cloning it",
+				   claim->meta.namespace, claim->data_source_name);
+clone_out:
+		iobj_unref(po);
+		iobj_unref(so);
+		return rc;
+	}
+	if (out->kind == DS_SNAPSHOT) {
+		struct kube_volume_snapshot snap;
+		struct kube_snapshot_content content;
+		json_t *sj = NULL, *cj = NULL;
+		char *cpath = NULL;
+		bool have_snap = false, have_content = false;
+
+		memset(&snap, 0, sizeof(snap));
+		memset(&content, 0, sizeof(content));
+		if (!c->o.snapshot)
+			return err_set(e, -1, "the CSI driver cannot restore snapshots (no "
+				       "CREATE_DELETE_SNAPSHOT capability)");
+		out->snapshot_path = xasprintf("/apis/" SNAPSHOT_GROUP "/v1/namespaces/%s/"
+					       "volumesnapshots/%s", claim->meta.namespace,
+					       claim->data_source_name);
+		rc = kube_get(c->kube, out->snapshot_path, &sj, e);
+		if (rc && rc != KUBE_ERR_NOT_FOUND)
+			goto snap_out;
+		have_snap = !rc && !kube_volume_snapshot_decode(sj, &snap, e);
+		if (!rc && !have_snap)
+			goto snap_fail;
+		if (have_snap && snap.bound_content) {
+			cpath = xasprintf("/apis/" SNAPSHOT_GROUP "/v1/volumesnapshotcontents/%s",
+					  snap.bound_content);
+			rc = kube_get(c->kube, cpath, &cj, e);
+			if (rc && rc != KUBE_ERR_NOT_FOUND)
+				goto snap_out;
+			have_content = !rc && !kube_snapshot_content_decode(cj, &content, e);
+			if (!rc && !have_content)
+				goto snap_fail;
+		}
+		err_release(e);
+		if (ds_check_snapshot(claim, have_snap ? &snap : NULL,
+				      have_content ? &content : NULL, c->o.plan.driver, true, &id, e))
+			goto snap_fail;
+		out->snapshot_id = xstrdup(id);
+		rc = protect ? ctl_ensure_finalizer(c, out->snapshot_path, &snap.meta,
+						FINALIZER_SNAPSHOT_SOURCE, e) : 0;
+		if (rc == KUBE_ERR_FORBIDDEN) {
+			/* upstream tolerates missing rights here: the restore still works */
+			err_release(e);
+			rc = 0;
+		}
+		goto snap_out;
+snap_fail:
+		rc = -1;
+snap_out:
+		free(cpath);
+		json_decref(sj);
+		json_decref(cj);
+		kube_volume_snapshot_release(&snap);
+		kube_snapshot_content_release(&content);
+		return rc;
+	}
+	return 0;
+}
+
+/*
+ * The claim's VolumeAttributesClass parameters, read live (upstream does
+ * too: a class is immutable, but it may have been created a moment ago).
+ * `out` owns its strings; release with csi_map_release.
+ */
+static int vac_parameters(struct controller *c, const struct kube_pvc *claim, struct csi_map *out,
+			  struct err *e)
+{
+	char *path;
+	json_t *obj = NULL;
+	struct kube_vac vac;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!claim->vac_name || !*claim->vac_name)
+		return 0;
+	if (!c->o.modify_volume)
+		return err_set(e, -1, "the claim names VolumeAttributesClass %s but the CSI driver "
+			       "cannot modify volumes (no MODIFY_VOLUME capability)", claim->vac_name);
+	memset(&vac, 0, sizeof(vac));
+	path = xasprintf("/apis/storage.k8s.io/v1/volumeattributesclasses/%s", claim->vac_name);
+	rc = kube_get(c->kube, path, &obj, e);
+	free(path);
+	if (rc) {
+		err_prefix(e, "cannot get VolumeAttributesClass %s", claim->vac_name);
+		return rc;
+	}
+	rc = kube_vac_decode(obj, &vac, e);
+	json_decref(obj);
+	if (!rc && (!vac.driver_name || strcmp(vac.driver_name, c->o.plan.driver)))
+		rc = err_set(e, -1, "VolumeAttributesClass %s is for driver %s, not %s",
+			     claim->vac_name, vac.driver_name ? vac.driver_name : "?", c->o.plan.driver);
+	if (!rc) {
+		out->items = xcalloc(vac.parameters.n + 1, sizeof(*out->items));
+		for (size_t i = 0; i < vac.parameters.n; i++) {
+			out->items[i].key = xstrdup(vac.parameters.keys[i]);
+			out->items[i].value = xstrdup(vac.parameters.values[i]);
+		}
+		out->n = vac.parameters.n;
+	}
+	kube_vac_release(&vac);
+	return rc;
+}
+
+
+void ctl_prepared_release(struct prepared *p)
+{
+	csi_request_release(&p->cr);
+	csi_map_release(&p->secrets);
+	csi_map_release(&p->mutable_params);
+	free_csi_segments(p->req_segs, p->topo.n_requisite);
+	free_csi_segments(p->pref_segs, p->topo.n_preferred);
+	topo_result_release(&p->topo);
+	ctl_source_release(&p->src);
+	plan_request_release(&p->r);
+	memset(p, 0, sizeof(*p));
+}
+
+/* See controller_internal.h. The volume name comes from the claim UID only. */
+enum prep_result ctl_prepare(struct controller *c, const struct kube_pvc *claim,
+			     const struct kube_storage_class *class, bool settling,
+			     struct prepared *p, struct err *e)
+{
+	int trc;
+
+	memset(p, 0, sizeof(*p));
+	if (plan_create_request(claim, class, &c->o.plan, &p->r, e))
+		return PREP_FAILED;
+	if (ds_kind_of(claim) == DS_EXTERNAL)
+		return PREP_EXTERNAL;
+	csi_request_init(&p->cr, &p->r);
+	if (ctl_resolve_source(c, claim, &p->src, false, e))
+		return PREP_FAILED;
+	p->cr.req.source_volume_id = p->src.volume_id;
+	p->cr.req.source_snapshot_id = p->src.snapshot_id;
+	if (vac_parameters(c, claim, &p->mutable_params, e))
+		return PREP_FAILED;
+	p->cr.req.mutable_parameters = p->mutable_params;
+	if (p->r.secrets[SECRET_PROVISIONER].name) {
+		int rc = ctl_fetch_secret(c, &p->r.secrets[SECRET_PROVISIONER], &p->secrets, e);
+
+		if (rc == KUBE_ERR_NOT_FOUND && settling) {
+			log_warn("%s; asking the driver without secrets", err_msg(e));
+			err_release(e);
+		} else if (rc) {
+			return PREP_FAILED;
+		}
+	}
+	p->cr.req.secrets = p->secrets;
+	if (!c->o.topology)
+		return PREP_OK;
+	trc = claim_topology(c, claim, class, &p->topo, e);
+	if (trc == TOPO_ERR_RESCHEDULE)
+		return PREP_RESCHEDULE;
+	if (trc)
+		return PREP_FAILED;
+	p->req_segs = segments_to_csi(p->topo.requisite, p->topo.n_requisite);
+	p->pref_segs = segments_to_csi(p->topo.preferred, p->topo.n_preferred);
+	p->cr.req.requisite = p->req_segs;
+	p->cr.req.n_requisite = p->topo.n_requisite;
+	p->cr.req.preferred = p->pref_segs;
+	p->cr.req.n_preferred = p->topo.n_preferred;
+	return PREP_OK;
+}
+
+/*
+ * Our finalizer protects a VolumeSnapshot while some pending claim restores
+ * from it. Once none does (restored, deleted, or gone elsewhere), it goes.
+ * Runs for "snapshot:ns/name" keys, queued whenever such a claim changes.
+ */
+enum sync_result ctl_sync_snapshot_source(struct controller *c, const char *ns_name)
+{
+	const char *slash = strchr(ns_name, '/');
+	char *ns, *path = NULL;
+	const char *name;
+	struct iobj **all;
+	size_t n;
+	bool in_use = false;
+	json_t *obj = NULL, *patch = NULL;
+	struct kube_volume_snapshot snap;
+	struct err e = ERR_INIT;
+	enum sync_result res = SYNC_DONE;
+	int rc;
+
+	if (!slash)
+		return SYNC_DONE;
+	ns = xstrndup(ns_name, slash - ns_name);
+	name = slash + 1;
+	memset(&snap, 0, sizeof(snap));
+	all = informer_list(c->claims, &n);
+	for (size_t i = 0; i < n && !in_use; i++) {
+		const struct kube_pvc *p = iobj_data(all[i]);
+
+		in_use = ds_kind_of(p) == DS_SNAPSHOT && !strcmp(p->data_source_name, name) &&
+			 p->meta.namespace && !strcmp(p->meta.namespace, ns) && !p->meta.deleting &&
+			 !(p->volume_name && *p->volume_name);
+	}
+	informer_list_free(all, n);
+	if (in_use)
+		goto out;
+	path = xasprintf("/apis/" SNAPSHOT_GROUP "/v1/namespaces/%s/volumesnapshots/%s", ns, name);
+	rc = kube_get(c->kube, path, &obj, &e);
+	if (rc == KUBE_ERR_NOT_FOUND)
+		goto out;
+	if (!rc)
+		rc = kube_volume_snapshot_decode(obj, &snap, &e);
+	if (!rc && (patch = plan_unmark_patch(&snap.meta, FINALIZER_SNAPSHOT_SOURCE, NULL)))
+		rc = kube_patch(c->kube, path, "application/json-patch+json", patch, NULL, &e);
+	if (rc && rc != KUBE_ERR_NOT_FOUND) {
+		log_error("snapshot %s: removing our finalizer failed, will retry: %s", ns_name,
+			  err_msg(&e));
+		res = SYNC_RETRY;
+	} else if (patch) {
+		log_v(2, "snapshot %s: no pending claim restores from it; finalizer removed", ns_name);
+	}
+out:
+	json_decref(patch);
+	json_decref(obj);
+	kube_volume_snapshot_release(&snap);
+	err_release(&e);
+	free(path);
+	free(ns);
+	return res;
+}
+
+/*
+ * A source claim being deleted keeps our cloning finalizer while any
+ * pending claim still clones it; then the finalizer goes.
+ */
+enum sync_result ctl_release_clone_source(struct controller *c, const struct kube_pvc *source,
+					     const char *key)
+{
+	struct iobj **all;
+	size_t n;
+	bool in_use = false;
+	struct err e = ERR_INIT;
+	json_t *patch;
+	char *path;
+	enum sync_result res = SYNC_DONE;
+
+	all = informer_list(c->claims, &n);
+	for (size_t i = 0; i < n && !in_use; i++) {
+		const struct kube_pvc *p = iobj_data(all[i]);
+
+		in_use = ds_kind_of(p) == DS_CLONE && !strcmp(p->data_source_name, source->meta.name) &&
+			 p->meta.namespace && !strcmp(p->meta.namespace, source->meta.namespace) &&
+			 !(p->volume_name && *p->volume_name);
+	}
+	informer_list_free(all, n);
+	if (in_use) {
+		log_v(2, "claim %s: still the source of a pending clone; keeping it", key);
+		return SYNC_DONE;	/* the clone's progress requeues us */
+	}
+	patch = plan_unmark_patch(&source->meta, FINALIZER_CLONE_SOURCE, NULL);
+	path = ctl_claim_path(source);
+	if (patch && kube_patch(c->kube, path, "application/json-patch+json", patch, NULL, &e) &&
+	    e.code != KUBE_ERR_NOT_FOUND) {
+		log_error("claim %s: removing the cloning finalizer failed, will retry: %s", key,
+			  err_msg(&e));
+		res = SYNC_RETRY;
+	}
+	json_decref(patch);
+	free(path);
+	err_release(&e);
+	return res;
+}
