@@ -25,6 +25,7 @@
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "kube/objects.h"
+#include "kube/path.h"
 #include "metrics/metrics.h"
 #include "provision/datasource.h"
 #include "provision/events.h"
@@ -342,10 +343,25 @@ static void claim_event(struct controller *c, const struct kube_pvc *claim, cons
 		   "%s", msg);
 }
 
+/*
+ * Paths of objects the API server gave us: it validated their names, so
+ * kube_path_object failing here is only a guard. NULL then, which every
+ * kube_* call refuses before sending anything.
+ */
+static char *object_path(enum kube_resource r, const char *ns, const char *name)
+{
+	struct err e = ERR_INIT;
+	char *path;
+
+	if (kube_path_object(&path, r, ns, name, &e))
+		log_error("%s", err_msg(&e));
+	err_release(&e);
+	return path;
+}
+
 static char *claim_path(const struct kube_pvc *claim)
 {
-	return xasprintf("/api/v1/namespaces/%s/persistentvolumeclaims/%s", claim->meta.namespace,
-			 claim->meta.name);
+	return object_path(KUBE_RES_PVC, claim->meta.namespace, claim->meta.name);
 }
 
 /*
@@ -417,10 +433,13 @@ static int unmark_claim(struct controller *c, const struct kube_pvc *claim, stru
 /* Whether the PV exists, asked of the API server (the cache may lag our own writes). */
 static int pv_exists_live(struct controller *c, const char *name, bool *exists, struct err *e)
 {
-	char *path = xasprintf("/api/v1/persistentvolumes/%s", name);
+	char *path;
 	json_t *out = NULL;
-	int rc = kube_get(c->kube, path, &out, e);
+	int rc = kube_path_object(&path, KUBE_RES_PV, NULL, name, e);
 
+	if (rc)
+		return rc;
+	rc = kube_get(c->kube, path, &out, e);
 	free(path);
 	json_decref(out);
 	*exists = rc == 0;
@@ -437,13 +456,15 @@ static int pv_exists_live(struct controller *c, const char *name, bool *exists, 
 static int fetch_secret(struct controller *c, const struct secret_ref *ref, struct csi_map *out,
 			struct err *e)
 {
-	char *path = xasprintf("/api/v1/namespaces/%s/secrets/%s", ref->namespace, ref->name);
+	char *path;
 	json_t *obj = NULL, *data, *v;
 	const char *k;
 	size_t n = 0;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	if ((rc = kube_path_object(&path, KUBE_RES_SECRET, ref->namespace, ref->name, e)))
+		return rc;
 	rc = kube_get(c->kube, path, &obj, e);
 	free(path);
 	if (rc) {
@@ -632,6 +653,14 @@ static int resolve_source(struct controller *c, const struct kube_pvc *claim, st
 	    strcmp(claim->data_source_namespace, claim->meta.namespace))
 		return err_set(e, -1, "data sources in another namespace (%s) are not supported",
 			       claim->data_source_namespace);
+	/* a tenant's name: refused before it can reach a path or a cache key */
+	if ((out->kind == DS_CLONE &&
+	     kube_name_check(KUBE_RES_PVC, NULL, claim->data_source_name, e)) ||
+	    (out->kind == DS_SNAPSHOT &&
+	     kube_name_check(KUBE_RES_SNAPSHOT, NULL, claim->data_source_name, e))) {
+		err_prefix(e, "data source");
+		return -1;
+	}
 	if (out->kind == DS_CLONE) {
 		char *key = xasprintf("%s/%s", claim->meta.namespace, claim->data_source_name);
 		struct iobj *so = informer_get(c->claims, key), *po = NULL;
@@ -674,9 +703,9 @@ clone_out:
 		if (!c->o.snapshot)
 			return err_set(e, -1, "the CSI driver cannot restore snapshots (no "
 				       "CREATE_DELETE_SNAPSHOT capability)");
-		out->snapshot_path = xasprintf("/apis/" SNAPSHOT_GROUP "/v1/namespaces/%s/"
-					       "volumesnapshots/%s", claim->meta.namespace,
-					       claim->data_source_name);
+		if (kube_path_object(&out->snapshot_path, KUBE_RES_SNAPSHOT, claim->meta.namespace,
+				     claim->data_source_name, e))
+			return -1;
 		rc = kube_get(c->kube, out->snapshot_path, &sj, e);
 		if (rc && rc != KUBE_ERR_NOT_FOUND)
 			goto snap_out;
@@ -684,8 +713,9 @@ clone_out:
 		if (!rc && !have_snap)
 			goto snap_fail;
 		if (have_snap && snap.bound_content) {
-			cpath = xasprintf("/apis/" SNAPSHOT_GROUP "/v1/volumesnapshotcontents/%s",
-					  snap.bound_content);
+			if (kube_path_object(&cpath, KUBE_RES_SNAPSHOT_CONTENT, NULL,
+					     snap.bound_content, e))
+				goto snap_fail;
 			rc = kube_get(c->kube, cpath, &cj, e);
 			if (rc && rc != KUBE_ERR_NOT_FOUND)
 				goto snap_out;
@@ -739,7 +769,8 @@ static int vac_parameters(struct controller *c, const struct kube_pvc *claim, st
 		return err_set(e, -1, "the claim names VolumeAttributesClass %s but the CSI driver "
 			       "cannot modify volumes (no MODIFY_VOLUME capability)", claim->vac_name);
 	memset(&vac, 0, sizeof(vac));
-	path = xasprintf("/apis/storage.k8s.io/v1/volumeattributesclasses/%s", claim->vac_name);
+	if (kube_path_object(&path, KUBE_RES_VAC, NULL, claim->vac_name, e))
+		return -1;
 	rc = kube_get(c->kube, path, &obj, e);
 	free(path);
 	if (rc) {
@@ -798,7 +829,10 @@ static enum sync_result sync_snapshot_source(struct controller *c, const char *n
 	informer_list_free(all, n);
 	if (in_use)
 		goto out;
-	path = xasprintf("/apis/" SNAPSHOT_GROUP "/v1/namespaces/%s/volumesnapshots/%s", ns, name);
+	if (kube_path_object(&path, KUBE_RES_SNAPSHOT, ns, name, &e)) {
+		log_error("snapshot %s: %s", ns_name, err_msg(&e));
+		goto out;
+	}
 	rc = kube_get(c->kube, path, &obj, &e);
 	if (rc == KUBE_ERR_NOT_FOUND)
 		goto out;
@@ -1392,7 +1426,7 @@ static int reconcile_pv_finalizer(struct controller *c, const struct kube_pv *pv
 
 	if (want == has)
 		return 0;
-	path = xasprintf("/api/v1/persistentvolumes/%s", pv->meta.name);
+	path = object_path(KUBE_RES_PV, NULL, pv->meta.name);
 	if (want) {
 		patch = plan_finalizer_patch(&pv->meta, FINALIZER_PV, true, NULL, NULL);
 		rc = kube_patch(c->kube, path, "application/merge-patch+json", patch, NULL, e);
@@ -1478,7 +1512,7 @@ static enum sync_result sync_volume(struct controller *c, const char *name)
 		if (done && plan_has_finalizer(&pv->meta, FINALIZER_PV)) {
 			/* the volume is gone; only our finalizer is left to remove */
 			json_t *fp = plan_unmark_patch(&pv->meta, FINALIZER_PV, NULL);
-			char *fpath = xasprintf("/api/v1/persistentvolumes/%s", name);
+			char *fpath = object_path(KUBE_RES_PV, NULL, name);
 
 			rc = fp ? kube_patch(c->kube, fpath, "application/json-patch+json", fp, NULL,
 					     &e) : 0;
@@ -1542,7 +1576,7 @@ static enum sync_result sync_volume(struct controller *c, const char *name)
 		volume_event(c, pv, EVENT_WARNING, "VolumeFailedDelete", err_msg(&e));
 		goto out;
 	}
-	path = xasprintf("/api/v1/persistentvolumes/%s", name);
+	path = object_path(KUBE_RES_PV, NULL, name);
 	if (!pv->meta.deleting) {
 		rc = kube_delete(c->kube, path, pv->meta.uid, NULL, &e);
 		if (rc == KUBE_ERR_NOT_FOUND) {
