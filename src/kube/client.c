@@ -151,6 +151,7 @@ struct kube_client {
 	size_t cert_len, key_len;
 	char *user_agent;
 	long timeout_ms;
+	size_t body_max;
 
 	struct token_cache tok;
 	struct kube_bucket bucket;
@@ -241,6 +242,7 @@ int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
 	c->user_agent = o->user_agent ? xstrdup(o->user_agent)
 				      : xstrdup("csi-provisioner/" CSI_PROVISIONER_VERSION);
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : KUBE_DEFAULT_TIMEOUT_MS;
+	c->body_max = o->body_max ? o->body_max : KUBE_BODY_MAX;
 
 	pthread_mutex_init(&c->tok.lock, NULL);
 	c->tok.static_token = xstrdup(cfg->token);
@@ -287,6 +289,7 @@ int kube_client_new_sibling(struct kube_client **out, struct kube_client *base,
 	c->key_len = base->key_len;
 	c->user_agent = o->user_agent ? xstrdup(o->user_agent) : xstrdup(base->user_agent);
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : KUBE_DEFAULT_TIMEOUT_MS;
+	c->body_max = o->body_max ? o->body_max : KUBE_BODY_MAX;
 	pthread_mutex_init(&c->tok.lock, NULL);
 	c->tok.static_token = xstrdup(base->tok.static_token);
 	c->tok.file = xstrdup(base->tok.file);
@@ -994,7 +997,7 @@ static int request(struct kube_client *c, const struct request *r, json_t **out,
 	if (!r->path || r->path[0] != '/')
 		return err_set(e, KUBE_ERR_INVALID, "API path '%s' is not absolute",
 			       r->path ? r->path : "(null)");
-	x.max = KUBE_BODY_MAX;
+	x.max = c->body_max;
 	buf_init(&x.body, x.max);
 	for (attempt = 1;; attempt++) {
 		buf_reset(&x.body);
