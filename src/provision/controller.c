@@ -457,9 +457,8 @@ static int fetch_secret(struct controller *c, const struct secret_ref *ref, stru
 			struct err *e)
 {
 	char *path;
-	json_t *obj = NULL, *data, *v;
-	const char *k;
-	size_t n = 0;
+	json_t *obj = NULL;
+	struct kube_secret sec;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -471,24 +470,20 @@ static int fetch_secret(struct controller *c, const struct secret_ref *ref, stru
 		err_prefix(e, "cannot get secret \"%s/%s\"", ref->namespace, ref->name);
 		return rc;
 	}
-	data = json_object_get(obj, "data");
-	out->items = xcalloc(json_object_size(data) + 1, sizeof(*out->items));
-	json_object_foreach(data, k, v) {
-		const char *b64 = json_string_value(v);
-		size_t len;
-		char *val = b64 ? kube_base64_decode(b64, strlen(b64), &len) : NULL;
-
-		if (!val) {
-			csi_map_release(out);
-			json_decref(obj);
-			return err_set(e, KUBE_ERR_DECODE, "secret \"%s/%s\": key \"%s\" is not "
-				       "valid base64", ref->namespace, ref->name, k);
-		}
-		out->items[n].key = xstrdup(k);
-		out->items[n].value = val;
-		out->n = ++n;
-	}
+	/* the capped decoder, which wipes what it decoded when it is released */
+	rc = kube_secret_decode(obj, &sec, e);
 	json_decref(obj);
+	if (rc)
+		return rc;
+	out->items = xcalloc(sec.data.n + 1, sizeof(*out->items));
+	for (size_t i = 0; i < sec.data.n; i++) {
+		/* the decoded value moves over: no second copy to wipe */
+		out->items[i].key = xstrdup(sec.data.keys[i]);
+		out->items[i].value = sec.data.values[i];
+		sec.data.values[i] = NULL;
+	}
+	out->n = sec.data.n;
+	kube_secret_release(&sec);
 	return 0;
 }
 
@@ -877,7 +872,7 @@ enum prep_result {
 static void prepared_release(struct prepared *p)
 {
 	csi_request_release(&p->cr);
-	csi_map_release(&p->secrets);
+	csi_map_release_secret(&p->secrets);
 	csi_map_release(&p->mutable_params);
 	free_csi_segments(p->req_segs, p->topo.n_requisite);
 	free_csi_segments(p->pref_segs, p->topo.n_preferred);
@@ -1612,7 +1607,7 @@ static enum sync_result sync_volume(struct controller *c, const char *name)
 out:
 	if (res != SYNC_DONE && labels[0])
 		count(c->delete_failed, labels, 1);
-	csi_map_release(&secrets);
+	csi_map_release_secret(&secrets);
 	json_decref(patch);
 	free(path);
 	err_release(&e);
