@@ -218,6 +218,8 @@ int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
 		o = &def;
 	if (!cfg || !cfg->server || !*cfg->server)
 		return err_set(e, KUBE_ERR_INVALID, "no API server address configured");
+	if (kube_config_check(cfg, e))
+		return e ? e->code : KUBE_ERR_INVALID;
 	pthread_once(&curl_once, curl_init);
 	if (curl_init_rc != CURLE_OK)
 		return err_set(e, KUBE_ERR_INVALID, "cannot initialise libcurl: %s",
@@ -645,14 +647,6 @@ static CURLcode tp_perform(struct kube_client *c, CURL *h)
 
 /* ---- bearer token ---- */
 
-static void trim(char *s)
-{
-	size_t n = strlen(s);
-
-	while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
-		s[--n] = '\0';
-}
-
 /*
  * The Authorization header line, or NULL when there is no token. `force`
  * re-reads the token file now (after a 401). Caller frees.
@@ -681,17 +675,22 @@ static int auth_header(struct kube_client *c, bool force, char **hdr, struct err
 		} else if (force || !t->current || st.st_ino != t->ino || st.st_size != t->size ||
 			   st.st_mtim.tv_sec != t->mtime.tv_sec ||
 			   st.st_mtim.tv_nsec != t->mtime.tv_nsec) {
-			char *data;
-			size_t len;
+			char *data = NULL;
+			size_t len = 0;
 
-			if (kube_read_file(t->file, KUBE_TOKEN_MAX_SIZE, &data, &len, &re)) {
+			if (kube_read_file(t->file, KUBE_TOKEN_MAX_SIZE, &data, &len, &re) ||
+			    kube_token_clean(data, &len, t->file, &re)) {
 				if (!t->current && !t->static_token)
 					rc = err_set(e, KUBE_ERR_UNAUTHORIZED, "token file: %s",
 						     err_msg(&re));
 				else
 					log_warn("token file: %s; using the last token", err_msg(&re));
+				if (data)
+					explicit_bzero(data, len);
+				free(data);
 			} else {
-				trim(data);
+				if (t->current)
+					explicit_bzero(t->current, strlen(t->current));
 				free(t->current);
 				t->current = data;
 				t->ino = st.st_ino;
