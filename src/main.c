@@ -370,7 +370,7 @@ int main(int argc, char **argv)
 	}
 	if (cfg.http_endpoint && *cfg.http_endpoint) {
 		struct http_opts ho = { cfg.http_endpoint, cfg.metrics_path, metrics, ready_check,
-					cfg.leader_election ? leader_check : NULL, &app };
+					cfg.leader_election ? leader_check : NULL, &app, 0 };
 
 		if (http_server_start(&http, &ho, &e)) {
 			log_error("%s", err_msg(&e));
