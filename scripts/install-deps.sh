@@ -12,6 +12,7 @@ PACKAGES=(
   libcurl4-openssl-dev libjansson-dev libyaml-dev libmicrohttpd-dev libcmocka-dev
   openssl curl jq ca-certificates psmisc
   python3 # tests/cluster/up picks free ports with it
+  python3-yaml # tests/e2e/rbac-audit reads the RBAC manifests
   clang libclang-rt-14-dev # tests/fuzz/build: libFuzzer targets, run briefly by the unit suite
 )
 

@@ -7,11 +7,13 @@
  * intake stops, workers finish their current call, and we exit 0.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -241,6 +243,9 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int sig, status = 1;
 
+	/* secrets pass through our memory: no core dumps, no ptrace by others of our uid */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
+		fprintf(stderr, "csi-provisioner: cannot disable core dumps: %s\n", strerror(errno));
 	if (config_parse(&cfg, argc, argv, env_lookup, &e)) {
 		fprintf(stderr, "csi-provisioner: %s\n", err_msg(&e));
 		err_release(&e);
@@ -365,7 +370,7 @@ int main(int argc, char **argv)
 	}
 	if (cfg.http_endpoint && *cfg.http_endpoint) {
 		struct http_opts ho = { cfg.http_endpoint, cfg.metrics_path, metrics, ready_check,
-					cfg.leader_election ? leader_check : NULL, &app };
+					cfg.leader_election ? leader_check : NULL, &app, 0 };
 
 		if (http_server_start(&http, &ho, &e)) {
 			log_error("%s", err_msg(&e));

@@ -300,6 +300,14 @@ static bool slice_contains(grpc_slice s, const char *needle)
 	return false;
 }
 
+/* Free a request buffer that may carry secrets, zeroed first. */
+static void wipe_free(void *buf, size_t len)
+{
+	if (buf)
+		explicit_bzero(buf, len);
+	free(buf);
+}
+
 /*
  * One unary call. On 0, *reply holds the reply bytes (caller unrefs). The
  * status message is copied unchanged into e; see client.h.
@@ -328,7 +336,9 @@ static int call_once(struct csi_client *c, const char *method, const uint8_t *re
 	call = grpc_channel_create_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
 					grpc_slice_from_static_string(method), NULL, deadline,
 					NULL);
-	req_slice = grpc_slice_from_copied_buffer((const char *)req, req_len);
+	/* gRPC's copy of the request is zeroed too when gRPC lets it go */
+	req_slice = grpc_slice_new_with_len(memcpy(xmalloc(req_len + 1), req, req_len), req_len,
+					    wipe_free);
 	send_bb = grpc_raw_byte_buffer_create(&req_slice, 1);
 	grpc_slice_unref(req_slice);
 	grpc_metadata_array_init(&initial_md);
@@ -423,9 +433,9 @@ typedef int (*decode_fn)(const uint8_t *p, size_t n, void *out, struct err *e);
  * into `out`; reports to the observer and logs at v(4). `what` names the
  * object for the log (a volume name or id; never request contents).
  */
-static int rpc(struct csi_client *c, const char *method, const char *what,
-	       const uint8_t *req, size_t req_len, long timeout_ms, bool wait_ready,
-	       decode_fn dec, void *out, struct err *e)
+static int rpc_secret(struct csi_client *c, const char *method, const char *what,
+		      const uint8_t *req, size_t req_len, long timeout_ms, bool wait_ready,
+		      decode_fn dec, void *out, const struct csi_map *secrets, struct err *e)
 {
 	int64_t start = clock_now_ms();
 	grpc_slice reply;
@@ -434,6 +444,9 @@ static int rpc(struct csi_client *c, const char *method, const char *what,
 
 	log_v(5, "csi: %s %s", method, what ? what : "");
 	rc = call_once(c, method, req, req_len, timeout_ms, wait_ready, &reply, e);
+	/* the driver's message may quote the request: its secrets never leave here */
+	if (rc)
+		csi_redact_secrets(e, secrets);
 	if (!rc) {
 		rc = dec(GRPC_SLICE_START_PTR(reply), GRPC_SLICE_LENGTH(reply), out, e);
 		grpc_slice_unref(reply);
@@ -447,6 +460,15 @@ static int rpc(struct csi_client *c, const char *method, const char *what,
 	if (c->observe)
 		c->observe(c->observe_ctx, method, rc, secs);
 	return rc;
+}
+
+/* A call whose request carries no secrets. */
+static int rpc(struct csi_client *c, const char *method, const char *what,
+	       const uint8_t *req, size_t req_len, long timeout_ms, bool wait_ready,
+	       decode_fn dec, void *out, struct err *e)
+{
+	return rpc_secret(c, method, what, req, req_len, timeout_ms, wait_ready, dec, out, NULL,
+			  e);
 }
 
 /* Adapters from the codec's typed decoders to decode_fn. */
@@ -626,9 +648,9 @@ int csi_create_volume(struct csi_client *c, const struct csi_create_volume_req *
 	rc = csi_codec_encode_create_volume(req, &buf, &len, e);
 	if (rc)
 		return local_failure(c, M_CREATE, rc);
-	rc = rpc(c, M_CREATE, req->name, buf ? buf : empty_req, len, c->timeout_ms,
-		 c->wait_for_ready, dec_create, out, e);
-	free(buf);
+	rc = rpc_secret(c, M_CREATE, req->name, buf ? buf : empty_req, len, c->timeout_ms,
+			c->wait_for_ready, dec_create, out, &req->secrets, e);
+	wipe_free(buf, len);
 	return rc;
 }
 
@@ -642,9 +664,9 @@ int csi_delete_volume(struct csi_client *c, const char *volume_id,
 	rc = csi_codec_encode_delete_volume(volume_id, secrets, &buf, &len, e);
 	if (rc)
 		return local_failure(c, M_DELETE, rc);
-	rc = rpc(c, M_DELETE, volume_id, buf ? buf : empty_req, len, c->timeout_ms,
-		 c->wait_for_ready, dec_delete, NULL, e);
-	free(buf);
+	rc = rpc_secret(c, M_DELETE, volume_id, buf ? buf : empty_req, len, c->timeout_ms,
+			c->wait_for_ready, dec_delete, NULL, secrets, e);
+	wipe_free(buf, len);
 	return rc;
 }
 
@@ -693,9 +715,10 @@ int csi_create_snapshot(struct csi_client *c, const struct csi_create_snapshot_r
 	rc = csi_codec_encode_create_snapshot(req, &buf, &len, e);
 	if (rc)
 		return local_failure(c, M_CREATE_SNAPSHOT, rc);
-	rc = rpc(c, M_CREATE_SNAPSHOT, req->name, buf ? buf : empty_req, len, c->timeout_ms,
-		 c->wait_for_ready, dec_create_snapshot, out, e);
-	free(buf);
+	rc = rpc_secret(c, M_CREATE_SNAPSHOT, req->name, buf ? buf : empty_req, len,
+			c->timeout_ms, c->wait_for_ready, dec_create_snapshot, out, &req->secrets,
+			e);
+	wipe_free(buf, len);
 	return rc;
 }
 
@@ -709,8 +732,8 @@ int csi_delete_snapshot(struct csi_client *c, const char *snapshot_id,
 	rc = csi_codec_encode_delete_snapshot(snapshot_id, secrets, &buf, &len, e);
 	if (rc)
 		return local_failure(c, M_DELETE_SNAPSHOT, rc);
-	rc = rpc(c, M_DELETE_SNAPSHOT, snapshot_id, buf ? buf : empty_req, len, c->timeout_ms,
-		 c->wait_for_ready, dec_delete_snapshot, NULL, e);
-	free(buf);
+	rc = rpc_secret(c, M_DELETE_SNAPSHOT, snapshot_id, buf ? buf : empty_req, len,
+			c->timeout_ms, c->wait_for_ready, dec_delete_snapshot, NULL, secrets, e);
+	wipe_free(buf, len);
 	return rc;
 }

@@ -116,6 +116,15 @@ struct csi_map {
 const char *csi_map_get(const struct csi_map *m, const char *key);
 /* Free an owned map's contents and zero it. Accepts NULL. */
 void csi_map_release(struct csi_map *m);
+/* The same for a map of secrets: every value is zeroed before it is freed. */
+void csi_map_release_secret(struct csi_map *m);
+/*
+ * Replace every occurrence of a value of `secrets` (may be NULL) in e's
+ * message with "***" and say so at the end, so a driver's message that
+ * echoes the request can go to logs and Events. The longest values go
+ * first (one may contain another). Returns true when something was hidden.
+ */
+bool csi_redact_secrets(struct err *e, const struct csi_map *secrets);
 
 /* One requested volume capability; all pointers borrowed. */
 struct csi_volume_capability {

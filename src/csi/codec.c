@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/xalloc.h"
 #include "csi/csi.pb-c.h"
 
@@ -495,6 +496,64 @@ void csi_map_release(struct csi_map *m)
 	free(m->items);
 	m->items = NULL;
 	m->n = 0;
+}
+
+void csi_map_release_secret(struct csi_map *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->items[i].value)
+			explicit_bzero(m->items[i].value, strlen(m->items[i].value));
+	csi_map_release(m);
+}
+
+static int longer_first(const void *a, const void *b)
+{
+	size_t la = strlen(*(const char *const *)a), lb = strlen(*(const char *const *)b);
+
+	return la < lb ? 1 : la > lb ? -1 : 0;
+}
+
+bool csi_redact_secrets(struct err *e, const struct csi_map *secrets)
+{
+	const char **vals, *p;
+	struct buf b;
+	bool hidden = false;
+	size_t n = 0;
+
+	if (!e || !e->msg || !secrets || !secrets->n)
+		return false;
+	vals = xcalloc(secrets->n, sizeof(*vals));
+	for (size_t i = 0; i < secrets->n; i++)
+		if (secrets->items[i].value && *secrets->items[i].value)
+			vals[n++] = secrets->items[i].value;
+	qsort(vals, n, sizeof(*vals), longer_first);
+	/* one pass over the message: what was put in is never looked at again */
+	buf_init(&b, (size_t)-1);
+	for (p = e->msg; *p;) {
+		size_t i;
+
+		for (i = 0; i < n; i++)
+			if (!strncmp(p, vals[i], strlen(vals[i])))
+				break;
+		if (i < n) {
+			buf_append(&b, "***", 3);
+			p += strlen(vals[i]);
+			hidden = true;
+		} else {
+			buf_append(&b, p++, 1);
+		}
+	}
+	free(vals);
+	if (hidden) {
+		buf_appendf(&b, " (values of the request's secrets hidden)");
+		explicit_bzero(e->msg, strlen(e->msg));
+		free(e->msg);
+		e->msg = buf_detach(&b, NULL);
+	}
+	buf_release(&b);
+	return hidden;
 }
 
 void csi_volume_release(struct csi_volume *v)

@@ -155,8 +155,11 @@ int http_server_start(struct http_server **out, const struct http_opts *o, struc
 				     (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
 				     0, NULL, NULL, handle, s,
 				     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-				     MHD_OPTION_CONNECTION_LIMIT, 64u,
-				     MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+				     MHD_OPTION_CONNECTION_LIMIT, HTTP_MAX_CONNECTIONS,
+				     MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP_PER_IP_CONNECTIONS,
+				     MHD_OPTION_CONNECTION_TIMEOUT,
+				     o->idle_timeout_s ? o->idle_timeout_s : HTTP_IDLE_TIMEOUT_S,
+				     MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_CONNECTION_MEMORY,
 				     MHD_OPTION_END);
 	if (!s->daemon) {
 		free(s->metrics_path);

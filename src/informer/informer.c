@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/backoff.h"
 #include "base/clock.h"
 #include "base/hmap.h"
 #include "base/log.h"
@@ -31,6 +32,13 @@
 #define WATCH_TIMEOUT_S 300
 #define BACKOFF_START_MS 1000
 #define BACKOFF_MAX_MS 30000
+/*
+ * A watch that ends sooner than this without a single event (bookmarks
+ * count) is a failure that backs off, as client-go's "very short watch":
+ * otherwise a server that closes watches at once gets them re-opened in a
+ * tight loop.
+ */
+#define SHORT_WATCH_MS 1000
 
 struct iobj {
 	atomic_int refs;
@@ -65,6 +73,7 @@ struct informer {
 	bool parked;			/* guarded by stop_mu: the thread is idle in a pause */
 
 	char *rv;			/* last resourceVersion seen; informer thread only */
+	size_t watch_events;		/* events of the current watch; informer thread only */
 	int64_t next_resync;
 };
 
@@ -238,18 +247,27 @@ static int relist(struct informer *inf, struct err *e)
 	struct seen_ctx gctx = { &seen, inf, NULL, 0, 0 };
 	char *cont = NULL, *list_rv = NULL;
 	size_t total = 0, pages = 0;
+	int limit = LIST_PAGE_SIZE;
 	int rc = 0;
 
-	do {
+	for (;;) {
 		json_t *page = NULL, *items, *item, *meta;
 		char *path, *esc = cont ? kube_path_escape(cont) : NULL;
 		size_t i;
 
 		path = xasprintf("%s%climit=%d%s%s", inf->type->path, query_sep(inf),
-				 LIST_PAGE_SIZE, esc ? "&continue=" : "", esc ? esc : "");
+				 limit, esc ? "&continue=" : "", esc ? esc : "");
 		free(esc);
 		rc = kube_get(inf->client, path, &page, e);
 		free(path);
+		if (rc == KUBE_ERR_TOO_LARGE && limit > 1) {
+			/* large objects (tenants' annotations): the same page, smaller */
+			limit /= 2;
+			log_warn("%s: a list page is too large (%s); asking for %d objects per page",
+				 inf->type->name, err_msg(e), limit);
+			err_release(e);
+			continue;
+		}
 		if (rc)
 			goto out;
 		meta = json_object_get(page, "metadata");
@@ -282,7 +300,9 @@ static int relist(struct informer *inf, struct err *e)
 			total++;
 		}
 		json_decref(page);
-	} while (cont && !atomic_load(&inf->halt));
+		if (!cont || atomic_load(&inf->halt))
+			break;
+	}
 	if (cont) {
 		rc = err_set(e, KUBE_ERR_CANCELLED, "%s: list interrupted", inf->type->name);
 		goto out;
@@ -314,6 +334,7 @@ static int on_watch_event(void *vctx, const char *type, json_t *obj)
 	struct iobj *o;
 	char *key;
 
+	inf->watch_events++;
 	if (!strcmp(type, "BOOKMARK")) {
 		set_rv(inf, json_string_value(json_object_get(json_object_get(obj, "metadata"),
 							      "resourceVersion")));
@@ -401,14 +422,20 @@ static void *run(void *arg)
 				pthread_mutex_unlock(&inf->stop_mu);
 			}
 		} else {
+			int64_t began = clock_now_ms();
 			char *path = xasprintf("%s%cwatch=1&allowWatchBookmarks=true&timeoutSeconds=%d"
 					       "&resourceVersion=%s", inf->type->path, query_sep(inf),
 					       WATCH_TIMEOUT_S, inf->rv ? inf->rv : "0");
 
 			log_v(4, "%s: watching from resourceVersion %s", inf->type->name,
 			      inf->rv ? inf->rv : "0");
+			inf->watch_events = 0;
 			rc = kube_watch(inf->client, path, on_watch_event, inf, &inf->halt, &e);
 			free(path);
+			if (!rc && !inf->watch_events && !atomic_load(&inf->halt) &&
+			    clock_now_ms() - began < SHORT_WATCH_MS)
+				rc = err_set(&e, KUBE_ERR_OTHER, "very short watch: it ended after "
+					     "%lld ms without an event", (long long)(clock_now_ms() - began));
 			if (rc == KUBE_ERR_GONE) {
 				log_info("%s: watch expired (%s); listing again", inf->type->name,
 					 err_msg(&e));
@@ -417,11 +444,8 @@ static void *run(void *arg)
 			}
 		}
 		if (rc && rc != KUBE_ERR_CANCELLED && !atomic_load(&inf->stop)) {
-			int64_t d = BACKOFF_START_MS;
+			int64_t d = backoff_delay_ms(BACKOFF_START_MS, BACKOFF_MAX_MS, failures);
 
-			for (unsigned i = 0; i < failures && d < BACKOFF_MAX_MS; i++)
-				d *= 2;
-			d = d < BACKOFF_MAX_MS ? d : BACKOFF_MAX_MS;
 			log_warn("%s: %s failed, retrying in %lld ms: %s", inf->type->name,
 				 need_list ? "list" : "watch", (long long)d, err_msg(&e));
 			failures++;

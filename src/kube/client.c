@@ -151,6 +151,7 @@ struct kube_client {
 	size_t cert_len, key_len;
 	char *user_agent;
 	long timeout_ms;
+	size_t body_max;
 
 	struct token_cache tok;
 	struct kube_bucket bucket;
@@ -217,6 +218,8 @@ int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
 		o = &def;
 	if (!cfg || !cfg->server || !*cfg->server)
 		return err_set(e, KUBE_ERR_INVALID, "no API server address configured");
+	if (kube_config_check(cfg, e))
+		return e ? e->code : KUBE_ERR_INVALID;
 	pthread_once(&curl_once, curl_init);
 	if (curl_init_rc != CURLE_OK)
 		return err_set(e, KUBE_ERR_INVALID, "cannot initialise libcurl: %s",
@@ -241,6 +244,7 @@ int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
 	c->user_agent = o->user_agent ? xstrdup(o->user_agent)
 				      : xstrdup("csi-provisioner/" CSI_PROVISIONER_VERSION);
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : KUBE_DEFAULT_TIMEOUT_MS;
+	c->body_max = o->body_max ? o->body_max : KUBE_BODY_MAX;
 
 	pthread_mutex_init(&c->tok.lock, NULL);
 	c->tok.static_token = xstrdup(cfg->token);
@@ -287,6 +291,7 @@ int kube_client_new_sibling(struct kube_client **out, struct kube_client *base,
 	c->key_len = base->key_len;
 	c->user_agent = o->user_agent ? xstrdup(o->user_agent) : xstrdup(base->user_agent);
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : KUBE_DEFAULT_TIMEOUT_MS;
+	c->body_max = o->body_max ? o->body_max : KUBE_BODY_MAX;
 	pthread_mutex_init(&c->tok.lock, NULL);
 	c->tok.static_token = xstrdup(base->tok.static_token);
 	c->tok.file = xstrdup(base->tok.file);
@@ -642,14 +647,6 @@ static CURLcode tp_perform(struct kube_client *c, CURL *h)
 
 /* ---- bearer token ---- */
 
-static void trim(char *s)
-{
-	size_t n = strlen(s);
-
-	while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
-		s[--n] = '\0';
-}
-
 /*
  * The Authorization header line, or NULL when there is no token. `force`
  * re-reads the token file now (after a 401). Caller frees.
@@ -678,17 +675,22 @@ static int auth_header(struct kube_client *c, bool force, char **hdr, struct err
 		} else if (force || !t->current || st.st_ino != t->ino || st.st_size != t->size ||
 			   st.st_mtim.tv_sec != t->mtime.tv_sec ||
 			   st.st_mtim.tv_nsec != t->mtime.tv_nsec) {
-			char *data;
-			size_t len;
+			char *data = NULL;
+			size_t len = 0;
 
-			if (kube_read_file(t->file, KUBE_TOKEN_MAX_SIZE, &data, &len, &re)) {
+			if (kube_read_file(t->file, KUBE_TOKEN_MAX_SIZE, &data, &len, &re) ||
+			    kube_token_clean(data, &len, t->file, &re)) {
 				if (!t->current && !t->static_token)
 					rc = err_set(e, KUBE_ERR_UNAUTHORIZED, "token file: %s",
 						     err_msg(&re));
 				else
 					log_warn("token file: %s; using the last token", err_msg(&re));
+				if (data)
+					explicit_bzero(data, len);
+				free(data);
 			} else {
-				trim(data);
+				if (t->current)
+					explicit_bzero(t->current, strlen(t->current));
 				free(t->current);
 				t->current = data;
 				t->ino = st.st_ino;
@@ -994,7 +996,7 @@ static int request(struct kube_client *c, const struct request *r, json_t **out,
 	if (!r->path || r->path[0] != '/')
 		return err_set(e, KUBE_ERR_INVALID, "API path '%s' is not absolute",
 			       r->path ? r->path : "(null)");
-	x.max = KUBE_BODY_MAX;
+	x.max = c->body_max;
 	buf_init(&x.body, x.max);
 	for (attempt = 1;; attempt++) {
 		buf_reset(&x.body);

@@ -67,6 +67,7 @@ struct kube_client_opts {
 	int burst;		/* <= 0: KUBE_DEFAULT_BURST */
 	long timeout_ms;	/* <= 0: KUBE_DEFAULT_TIMEOUT_MS; not applied to watches */
 	const char *user_agent;	/* NULL: "csi-provisioner/<version>"; copied */
+	size_t body_max;	/* 0: KUBE_BODY_MAX; larger responses are KUBE_ERR_TOO_LARGE */
 };
 
 /*

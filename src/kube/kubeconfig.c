@@ -120,8 +120,61 @@ char *kube_base64_decode(const char *s, size_t n, size_t *len)
 	*len = o;
 	return out;
 bad:
+	/* what was decoded may be part of a secret */
+	explicit_bzero(out, o);
 	free(out);
 	return NULL;
+}
+
+static bool has_ctl(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return true;
+	return false;
+}
+
+static bool space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\v' || ch == '\f';
+}
+
+int kube_token_clean(char *tok, size_t *len, const char *source, struct err *e)
+{
+	size_t n = *len, start = 0;
+
+	while (n && space(tok[n - 1]))
+		n--;
+	while (start < n && space(tok[start]))
+		start++;
+	memmove(tok, tok + start, n - start);
+	n -= start;
+	explicit_bzero(tok + n, *len - n);
+	tok[n] = '\0';
+	*len = n;
+	if (!n)
+		return err_set(e, KUBE_ERR_INVALID, "%s: the bearer token is empty", source);
+	if (strlen(tok) != n || has_ctl(tok, n))
+		return err_set(e, KUBE_ERR_INVALID, "%s: the bearer token has a control character "
+			       "(CR, LF, NUL...) inside; refusing to send it", source);
+	return 0;
+}
+
+int kube_config_check(const struct kube_config *c, struct err *e)
+{
+	const char *src = c->source ? c->source : "configuration";
+	bool plain = c->server && !strncmp(c->server, "http://", 7);
+
+	if (c->insecure && ((c->ca_file && *c->ca_file) || c->ca_data))
+		return err_set(e, KUBE_ERR_INVALID, "%s: insecure-skip-tls-verify together with a "
+			       "certificate authority is not allowed (choose one)", src);
+	if (plain && ((c->token && *c->token) || (c->token_file && *c->token_file)))
+		return err_set(e, KUBE_ERR_INVALID, "%s: a bearer token would be sent in clear "
+			       "text to the plain http server '%s'; use https", src, c->server);
+	if (c->token && has_ctl(c->token, strlen(c->token)))
+		return err_set(e, KUBE_ERR_INVALID, "%s: the bearer token has a control character "
+			       "(CR, LF...) inside; refusing to send it", src);
+	return 0;
 }
 
 /* ---- YAML helpers ---- */
@@ -433,6 +486,8 @@ int kube_config_load_file(struct kube_config **out, const char *path, struct err
 	c = xcalloc(1, sizeof(*c));
 	c->source = xasprintf("kubeconfig '%s'", path);
 	rc = parse_doc(&k, c);
+	if (!rc)
+		rc = kube_config_check(c, e);
 	yaml_document_delete(&k.doc);
 	if (rc) {
 		kube_config_free(c);
@@ -473,6 +528,10 @@ int kube_config_in_cluster(struct kube_config **out, const char *sa_dir, struct 
 		err_prefix(e, "in-cluster config: service account token");
 		goto out;
 	}
+	if ((rc = kube_token_clean(token, &len, c->token_file, e))) {
+		err_prefix(e, "in-cluster config");
+		goto out;
+	}
 	if (stat(c->ca_file, &st)) {
 		rc = err_set(e, KUBE_ERR_INVALID, "in-cluster config: cannot read CA '%s': %s",
 			     c->ca_file, strerror(errno));
@@ -487,6 +546,8 @@ int kube_config_in_cluster(struct kube_config **out, const char *sa_dir, struct 
 	}
 	free(nsfile);
 out:
+	if (token)
+		explicit_bzero(token, len);
 	free(token);
 	free(ns);
 	if (rc) {

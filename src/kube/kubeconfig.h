@@ -64,6 +64,25 @@ int kube_config_load_file(struct kube_config **out, const char *path, struct err
 /* The in-cluster configuration; `sa_dir` NULL means $KUBE_SA_DIR or the default. */
 int kube_config_in_cluster(struct kube_config **out, const char *sa_dir, struct err *e);
 
+/*
+ * Refuse what would be unsafe to run with, as client-go does or stricter:
+ * insecure-skip-tls-verify together with a CA (file or data); a bearer
+ * token (static or file) for a plain http:// server, where it would travel
+ * in clear text; a static token with a control character (CR/LF would
+ * split the Authorization header). KUBE_ERR_INVALID naming c->source.
+ * The loaders call it; kube_client_new too, for configs built by hand.
+ */
+int kube_config_check(const struct kube_config *c, struct err *e);
+
+/*
+ * A bearer token as read from a file, cleaned in place as client-go does
+ * (surrounding whitespace, a trailing newline included, is dropped) and
+ * refused when it is then empty or has a control character inside (a CR
+ * or LF in the middle would split the header). *len is updated.
+ * KUBE_ERR_INVALID naming `source`; the token itself is never quoted.
+ */
+int kube_token_clean(char *tok, size_t *len, const char *source, struct err *e);
+
 /* Free the config and every string in it. Accepts NULL. */
 void kube_config_free(struct kube_config *c);
 

@@ -341,13 +341,15 @@ static enum sync_result reschedule(struct controller *c, const struct kube_pvc *
 static int pv_check(struct controller *c, const char *name, const char *claim_uid,
 		    const char *volume_id, bool *found, bool *ours, struct err *e)
 {
-	char *path = xasprintf("/api/v1/persistentvolumes/%s", name);
+	char *path;
 	json_t *obj = NULL;
 	struct kube_pv pv;
 	int rc;
 
 	*found = *ours = false;
 	memset(&pv, 0, sizeof(pv));
+	if ((rc = kube_path_object(&path, KUBE_RES_PV, NULL, name, e)))
+		return rc;
 	rc = kube_get(c->kube, path, &obj, e);
 	free(path);
 	if (rc == KUBE_ERR_NOT_FOUND) {
@@ -581,7 +583,7 @@ out:
 	csi_volume_release(&vol);
 	ctl_source_release(&protect);
 	intent_release(&pinned);
-	csi_map_release(&pinned_secrets);
+	csi_map_release_secret(&pinned_secrets);
 	ctl_prepared_release(&p);
 	err_release(&e);
 	return res;
@@ -679,7 +681,7 @@ out:
 	free(msg);
 	free(value);
 	intent_release(&in);
-	csi_map_release(&secrets);
+	csi_map_release_secret(&secrets);
 	csi_volume_release(&vol);
 	err_release(&e);
 	return res;

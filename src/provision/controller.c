@@ -29,6 +29,7 @@
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "kube/objects.h"
+#include "kube/path.h"
 #include "journal/journal.h"
 #include "metrics/metrics.h"
 #include "provision/controller_internal.h"
@@ -172,10 +173,20 @@ void ctl_claim_event(struct controller *c, const struct kube_pvc *claim, const c
 	event_emit(c->events, "PersistentVolumeClaim", &claim->meta, type, reason, "%s", msg);
 }
 
+char *ctl_object_path(enum kube_resource r, const char *ns, const char *name)
+{
+	struct err e = ERR_INIT;
+	char *path;
+
+	if (kube_path_object(&path, r, ns, name, &e))
+		log_error("%s", err_msg(&e));
+	err_release(&e);
+	return path;
+}
+
 char *ctl_claim_path(const struct kube_pvc *claim)
 {
-	return xasprintf("/api/v1/namespaces/%s/persistentvolumeclaims/%s", claim->meta.namespace,
-			 claim->meta.name);
+	return ctl_object_path(KUBE_RES_PVC, claim->meta.namespace, claim->meta.name);
 }
 
 void ctl_enqueue_snapshot(struct controller *c, const char *ns, const char *name)
@@ -302,7 +313,7 @@ static int reconcile_pv_finalizer(struct controller *c, const struct kube_pv *pv
 
 	if (want == has)
 		return 0;
-	path = xasprintf("/api/v1/persistentvolumes/%s", pv->meta.name);
+	path = ctl_object_path(KUBE_RES_PV, NULL, pv->meta.name);
 	if (want) {
 		patch = plan_finalizer_patch(&pv->meta, FINALIZER_PV, true, NULL, NULL);
 		rc = kube_patch(c->kube, path, "application/merge-patch+json", patch, NULL, e);
@@ -388,7 +399,7 @@ static enum sync_result sync_volume(struct controller *c, const char *name)
 		if (done && plan_has_finalizer(&pv->meta, FINALIZER_PV)) {
 			/* the volume is gone; only our finalizer is left to remove */
 			json_t *fp = plan_unmark_patch(&pv->meta, FINALIZER_PV, NULL);
-			char *fpath = xasprintf("/api/v1/persistentvolumes/%s", name);
+			char *fpath = ctl_object_path(KUBE_RES_PV, NULL, name);
 
 			rc = fp ? kube_patch(c->kube, fpath, "application/json-patch+json", fp, NULL,
 					     &e) : 0;
@@ -452,7 +463,7 @@ static enum sync_result sync_volume(struct controller *c, const char *name)
 		volume_event(c, pv, EVENT_WARNING, "VolumeFailedDelete", err_msg(&e));
 		goto out;
 	}
-	path = xasprintf("/api/v1/persistentvolumes/%s", name);
+	path = ctl_object_path(KUBE_RES_PV, NULL, name);
 	if (!pv->meta.deleting) {
 		rc = kube_delete(c->kube, path, pv->meta.uid, NULL, &e);
 		if (rc == KUBE_ERR_NOT_FOUND) {
@@ -488,7 +499,7 @@ static enum sync_result sync_volume(struct controller *c, const char *name)
 out:
 	if (res != SYNC_DONE && labels[0])
 		ctl_count(c->delete_failed, labels, 1);
-	csi_map_release(&secrets);
+	csi_map_release_secret(&secrets);
 	json_decref(patch);
 	free(path);
 	err_release(&e);

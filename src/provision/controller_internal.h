@@ -21,6 +21,7 @@
 #include "base/hmap.h"
 #include "csi/client.h"
 #include "kube/objects.h"
+#include "kube/path.h"
 #include "provision/controller.h"
 #include "provision/datasource.h"
 #include "provision/plan.h"
@@ -106,7 +107,12 @@ void ctl_observe(struct metric *f, const char *const *values, double v);
 
 void ctl_claim_event(struct controller *c, const struct kube_pvc *claim, const char *type,
 		     const char *reason, const char *msg);
-/* The claim's API path; caller frees. */
+/*
+ * Paths of objects the API server gave us: it validated their names, so
+ * kube_path_object failing is only a guard. NULL then (logged), which every
+ * kube_* call refuses before sending anything. Caller frees.
+ */
+char *ctl_object_path(enum kube_resource r, const char *ns, const char *name);
 char *ctl_claim_path(const struct kube_pvc *claim);
 /* Add `finalizer` to the object at `path` unless `m` shows it already. */
 int ctl_ensure_finalizer(struct controller *c, const char *path, const struct kube_meta *m,

@@ -22,6 +22,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "kube/client.h"
+#include "kube/path.h"
 
 #define SEEN_MAX 4096
 
@@ -91,8 +92,10 @@ static void send_one(struct event_sink *s, struct pending *p, struct sent *prev)
 	if (prev) {
 		json_t *patch = json_pack("{s:i, s:s}", "count", prev->count + 1, "lastTimestamp", stamp);
 
-		path = xasprintf("/api/v1/namespaces/%s/events/%s", p->ns, prev->name);
-		rc = kube_patch(s->kube, path, "application/merge-patch+json", patch, NULL, &e);
+		rc = kube_path_object(&path, KUBE_RES_EVENT, p->ns, prev->name, &e);
+		if (!rc)
+			rc = kube_patch(s->kube, path, "application/merge-patch+json", patch, NULL,
+					&e);
 		json_decref(patch);
 		free(path);
 		if (rc == 0) {
@@ -104,8 +107,9 @@ static void send_one(struct event_sink *s, struct pending *p, struct sent *prev)
 		/* the old Event expired or is gone: record a new one */
 		err_release(&e);
 	}
-	path = xasprintf("/api/v1/namespaces/%s/events", p->ns);
-	rc = kube_create(s->kube, path, p->body, &out, &e);
+	rc = kube_path_collection(&path, KUBE_RES_EVENT, p->ns, &e);
+	if (!rc)
+		rc = kube_create(s->kube, path, p->body, &out, &e);
 	free(path);
 	if (rc) {
 		log_v(2, "cannot record event: %s", err_msg(&e));

@@ -49,39 +49,36 @@ static void csi_request_release(struct csi_request *cr)
 }
 
 int ctl_fetch_secret(struct controller *c, const struct secret_ref *ref, struct csi_map *out,
-			struct err *e)
+		     struct err *e)
 {
-	char *path = xasprintf("/api/v1/namespaces/%s/secrets/%s", ref->namespace, ref->name);
-	json_t *obj = NULL, *data, *v;
-	const char *k;
-	size_t n = 0;
+	char *path;
+	json_t *obj = NULL;
+	struct kube_secret sec;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	if ((rc = kube_path_object(&path, KUBE_RES_SECRET, ref->namespace, ref->name, e)))
+		return rc;
 	rc = kube_get(c->kube, path, &obj, e);
 	free(path);
 	if (rc) {
 		err_prefix(e, "cannot get secret \"%s/%s\"", ref->namespace, ref->name);
 		return rc;
 	}
-	data = json_object_get(obj, "data");
-	out->items = xcalloc(json_object_size(data) + 1, sizeof(*out->items));
-	json_object_foreach(data, k, v) {
-		const char *b64 = json_string_value(v);
-		size_t len;
-		char *val = b64 ? kube_base64_decode(b64, strlen(b64), &len) : NULL;
-
-		if (!val) {
-			csi_map_release(out);
-			json_decref(obj);
-			return err_set(e, KUBE_ERR_DECODE, "secret \"%s/%s\": key \"%s\" is not "
-				       "valid base64", ref->namespace, ref->name, k);
-		}
-		out->items[n].key = xstrdup(k);
-		out->items[n].value = val;
-		out->n = ++n;
-	}
+	/* the capped decoder, which wipes what it decoded when it is released */
+	rc = kube_secret_decode(obj, &sec, e);
 	json_decref(obj);
+	if (rc)
+		return rc;
+	out->items = xcalloc(sec.data.n + 1, sizeof(*out->items));
+	for (size_t i = 0; i < sec.data.n; i++) {
+		/* the decoded value moves over: no second copy to wipe */
+		out->items[i].key = xstrdup(sec.data.keys[i]);
+		out->items[i].value = sec.data.values[i];
+		sec.data.values[i] = NULL;
+	}
+	out->n = sec.data.n;
+	kube_secret_release(&sec);
 	return 0;
 }
 
@@ -203,6 +200,14 @@ int ctl_resolve_source(struct controller *c, const struct kube_pvc *claim, struc
 	    strcmp(claim->data_source_namespace, claim->meta.namespace))
 		return err_set(e, -1, "data sources in another namespace (%s) are not supported",
 			       claim->data_source_namespace);
+	/* a tenant's name: refused before it can reach a path or a cache key */
+	if ((out->kind == DS_CLONE &&
+	     kube_name_check(KUBE_RES_PVC, NULL, claim->data_source_name, e)) ||
+	    (out->kind == DS_SNAPSHOT &&
+	     kube_name_check(KUBE_RES_SNAPSHOT, NULL, claim->data_source_name, e))) {
+		err_prefix(e, "data source");
+		return -1;
+	}
 	if (out->kind == DS_CLONE) {
 		char *key = xasprintf("%s/%s", claim->meta.namespace, claim->data_source_name);
 		struct iobj *so = informer_get(c->claims, key), *po = NULL;
@@ -245,9 +250,9 @@ clone_out:
 		if (!c->o.snapshot)
 			return err_set(e, -1, "the CSI driver cannot restore snapshots (no "
 				       "CREATE_DELETE_SNAPSHOT capability)");
-		out->snapshot_path = xasprintf("/apis/" SNAPSHOT_GROUP "/v1/namespaces/%s/"
-					       "volumesnapshots/%s", claim->meta.namespace,
-					       claim->data_source_name);
+		if (kube_path_object(&out->snapshot_path, KUBE_RES_SNAPSHOT, claim->meta.namespace,
+				     claim->data_source_name, e))
+			return -1;
 		rc = kube_get(c->kube, out->snapshot_path, &sj, e);
 		if (rc && rc != KUBE_ERR_NOT_FOUND)
 			goto snap_out;
@@ -255,8 +260,9 @@ clone_out:
 		if (!rc && !have_snap)
 			goto snap_fail;
 		if (have_snap && snap.bound_content) {
-			cpath = xasprintf("/apis/" SNAPSHOT_GROUP "/v1/volumesnapshotcontents/%s",
-					  snap.bound_content);
+			if (kube_path_object(&cpath, KUBE_RES_SNAPSHOT_CONTENT, NULL,
+					     snap.bound_content, e))
+				goto snap_fail;
 			rc = kube_get(c->kube, cpath, &cj, e);
 			if (rc && rc != KUBE_ERR_NOT_FOUND)
 				goto snap_out;
@@ -310,7 +316,8 @@ static int vac_parameters(struct controller *c, const struct kube_pvc *claim, st
 		return err_set(e, -1, "the claim names VolumeAttributesClass %s but the CSI driver "
 			       "cannot modify volumes (no MODIFY_VOLUME capability)", claim->vac_name);
 	memset(&vac, 0, sizeof(vac));
-	path = xasprintf("/apis/storage.k8s.io/v1/volumeattributesclasses/%s", claim->vac_name);
+	if (kube_path_object(&path, KUBE_RES_VAC, NULL, claim->vac_name, e))
+		return -1;
 	rc = kube_get(c->kube, path, &obj, e);
 	free(path);
 	if (rc) {
@@ -338,7 +345,7 @@ static int vac_parameters(struct controller *c, const struct kube_pvc *claim, st
 void ctl_prepared_release(struct prepared *p)
 {
 	csi_request_release(&p->cr);
-	csi_map_release(&p->secrets);
+	csi_map_release_secret(&p->secrets);
 	csi_map_release(&p->mutable_params);
 	free_csi_segments(p->req_segs, p->topo.n_requisite);
 	free_csi_segments(p->pref_segs, p->topo.n_preferred);
@@ -430,7 +437,10 @@ enum sync_result ctl_sync_snapshot_source(struct controller *c, const char *ns_n
 	informer_list_free(all, n);
 	if (in_use)
 		goto out;
-	path = xasprintf("/apis/" SNAPSHOT_GROUP "/v1/namespaces/%s/volumesnapshots/%s", ns, name);
+	if (kube_path_object(&path, KUBE_RES_SNAPSHOT, ns, name, &e)) {
+		log_error("snapshot %s: %s", ns_name, err_msg(&e));
+		goto out;
+	}
 	rc = kube_get(c->kube, path, &obj, &e);
 	if (rc == KUBE_ERR_NOT_FOUND)
 		goto out;

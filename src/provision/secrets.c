@@ -2,12 +2,12 @@
 /* secrets.c - Secret references from StorageClass parameters (see secrets.h). */
 #include "provision/secrets.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
 #include "base/xalloc.h"
+#include "kube/path.h"
 
 #define CSI_PREFIX "csi.storage.k8s.io/"
 #define MAX_SECRET_FIELD 1024
@@ -117,38 +117,6 @@ out:
 	return rc;
 }
 
-bool secret_dns1123_label(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (!n || n > 63 || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-'))
-			return false;
-	return true;
-}
-
-bool secret_dns1123_subdomain(const char *s)
-{
-	size_t n = strlen(s);
-	const char *p = s;
-
-	if (!n || n > 253)
-		return false;
-	while (p) {
-		const char *dot = strchr(p, '.');
-		char *label = dot ? xstrndup(p, dot - p) : xstrdup(p);
-		bool ok = secret_dns1123_label(label);
-
-		free(label);
-		if (!ok)
-			return false;
-		p = dot ? dot + 1 : NULL;
-	}
-	return true;
-}
-
 int secret_ref_resolve(const struct kube_strmap *params, enum secret_kind kind,
 		       const struct secret_context *ctx, struct secret_ref *out, struct err *e)
 {
@@ -184,12 +152,12 @@ int secret_ref_resolve(const struct kube_strmap *params, enum secret_kind kind,
 	if (expand(ns_val, ns_key, false, ctx, &out->namespace, e) ||
 	    expand(name_val, name_key, true, ctx, &out->name, e))
 		goto out;
-	if (!secret_dns1123_label(out->namespace)) {
+	if (!kube_name_is_dns1123_label(out->namespace)) {
 		err_set(e, -1, "%s secret namespace \"%s\" (from \"%s\") is not a valid namespace "
 			"(a DNS-1123 label)", kinds[kind].name, out->namespace, ns_key);
 		goto out;
 	}
-	if (!secret_dns1123_subdomain(out->name)) {
+	if (!kube_name_is_dns1123_subdomain(out->name)) {
 		err_set(e, -1, "%s secret name \"%s\" (from \"%s\") is not a valid Secret name "
 			"(a DNS-1123 subdomain)", kinds[kind].name, out->name, name_key);
 		goto out;

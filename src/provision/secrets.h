@@ -57,7 +57,4 @@ int secret_ref_resolve(const struct kube_strmap *params, enum secret_kind kind,
 		       const struct secret_context *ctx, struct secret_ref *out, struct err *e);
 void secret_ref_release(struct secret_ref *r);
 
-bool secret_dns1123_label(const char *s);
-bool secret_dns1123_subdomain(const char *s);
-
 #endif

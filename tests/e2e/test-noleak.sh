@@ -73,15 +73,16 @@ test_noleak_tenant_cannot_steer_volume_name() {
   remove_volume "$pva"
 }
 
-# Grant or take away the provisioner identity's right to create PVs (admin).
+# Grant or take away the provisioner identity's right to create PVs (admin),
+# leaving the rule's other verbs as they are.
 pv_create_allowed() {
   local rules idx verbs
   rules=$(k get clusterrole csi-provisioner-runner -o json)
   idx=$(jq '.rules | map(.resources | index("persistentvolumes") != null) | index(true)' <<<"$rules")
   if [[ $1 == yes ]]; then
-    verbs='["get","list","watch","create","delete","update","patch"]'
+    verbs=$(jq -c --argjson i "$idx" '.rules[$i].verbs - ["create"] + ["create"]' <<<"$rules")
   else
-    verbs='["get","list","watch","delete","update","patch"]'
+    verbs=$(jq -c --argjson i "$idx" '.rules[$i].verbs - ["create"]' <<<"$rules")
   fi
   k patch clusterrole csi-provisioner-runner --type=json \
     -p "[{\"op\":\"replace\",\"path\":\"/rules/$idx/verbs\",\"value\":$verbs}]" >/dev/null

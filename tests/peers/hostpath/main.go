@@ -11,8 +11,10 @@
 // volume an empty file there. State survives restarts via
 // --statedir/state.json (rewritten atomically on every change).
 //
-// Extra test knobs: --create-delay/--delete-delay slow the RPCs down, and
-// --fail-create-names makes CreateVolume fail for names with a given prefix.
+// Extra test knobs: --create-delay/--delete-delay slow the RPCs down,
+// --fail-create-names makes CreateVolume fail for names with a given prefix,
+// and --fail-echoing-secrets makes the named RPCs fail with a message that
+// quotes the request's secrets (a careless driver, for redaction tests).
 package main
 
 import (
@@ -137,7 +139,7 @@ type driver struct {
 	// undersize: CreateVolume reports this many bytes less than it was asked
 	// for (a misbehaving driver, for tests of the capacity check)
 	undersize int64
-	modify bool // report MODIFY_VOLUME
+	modify    bool // report MODIFY_VOLUME
 
 	name          string
 	nodeID        string
@@ -149,6 +151,7 @@ type driver struct {
 	createDelay   time.Duration
 	deleteDelay   time.Duration
 	failPrefix    string
+	echoSecrets   map[string]bool // RPC name -> fail, quoting the secrets
 
 	mu sync.Mutex
 	st state
@@ -355,6 +358,9 @@ func (d *driver) CreateVolume(ctx context.Context, req *csi.CreateVolumeRequest)
 	if d.failPrefix != "" && strings.HasPrefix(req.GetName(), d.failPrefix) {
 		return nil, status.Errorf(codes.Internal, "injected failure for %q", req.GetName())
 	}
+	if err := d.echoFailure("CreateVolume", req.GetSecrets()); err != nil {
+		return nil, err
+	}
 	if err := sleepCtx(ctx, d.createDelay); err != nil {
 		return nil, err
 	}
@@ -473,9 +479,30 @@ func (d *driver) CreateVolume(ctx context.Context, req *csi.CreateVolumeRequest)
 	return &csi.CreateVolumeResponse{Volume: d.toCSIVolume(v)}, nil
 }
 
+// echoFailure is the --fail-echoing-secrets error for rpc, or nil: it quotes
+// every secret of the request, key and value, in sorted order.
+func (d *driver) echoFailure(rpc string, secrets map[string]string) error {
+	if !d.echoSecrets[rpc] || len(secrets) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(secrets))
+	for k := range secrets {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%s", k, secrets[k]))
+	}
+	return status.Errorf(codes.Unauthenticated, "%s refused with secrets [%s]", rpc, strings.Join(parts, " "))
+}
+
 func (d *driver) DeleteVolume(ctx context.Context, req *csi.DeleteVolumeRequest) (*csi.DeleteVolumeResponse, error) {
 	if req.GetVolumeId() == "" {
 		return nil, status.Error(codes.InvalidArgument, "volume id missing")
+	}
+	if err := d.echoFailure("DeleteVolume", req.GetSecrets()); err != nil {
+		return nil, err
 	}
 	if err := sleepCtx(ctx, d.deleteDelay); err != nil {
 		return nil, err
@@ -735,6 +762,7 @@ func main() {
 	flag.DurationVar(&d.createDelay, "create-delay", 0, "sleep this long in every CreateVolume")
 	flag.DurationVar(&d.deleteDelay, "delete-delay", 0, "sleep this long in every DeleteVolume")
 	flag.StringVar(&d.failPrefix, "fail-create-names", "", "CreateVolume fails (Internal) for names with this prefix")
+	echo := flag.String("fail-echoing-secrets", "", "comma-separated RPCs (CreateVolume, DeleteVolume) that fail quoting the request's secrets")
 	logRPCs := flag.Bool("log-rpcs", true, "log every RPC")
 	showVersion := flag.Bool("version", false, "print version and exit")
 	flag.Parse()
@@ -748,6 +776,16 @@ func main() {
 	}
 	if d.nodeID == "" {
 		log.Fatal("--nodeid is required")
+	}
+	d.echoSecrets = map[string]bool{}
+	for _, rpc := range strings.Split(*echo, ",") {
+		switch rpc {
+		case "":
+		case "CreateVolume", "DeleteVolume":
+			d.echoSecrets[rpc] = true
+		default:
+			log.Fatalf("--fail-echoing-secrets: unknown RPC %q", rpc)
+		}
 	}
 	var err error
 	if d.maxVolumeSize, err = parseSize(*maxSize); err != nil {

@@ -447,7 +447,7 @@ static int run_stress(struct kube_client *c, const char *threads, const char *co
 		      const char *path, const char *hold)
 {
 	struct stress s = { .c = c, .path = path };
-	struct kube_client_opts o = { .qps = -1 };
+	struct kube_client_opts o = { .qps = -1, .user_agent = "informer-dump" };
 	long nt = strtol(threads, NULL, 10);
 	struct stress_thread *sts;
 	struct err e = ERR_INIT;
@@ -502,7 +502,7 @@ static int run_stress(struct kube_client *c, const char *threads, const char *co
 int main(int argc, char **argv)
 {
 	const char *kubeconfig = NULL, *selector = NULL;
-	struct kube_client_opts o = { .qps = -1 };
+	struct kube_client_opts o = { .qps = -1, .user_agent = "informer-dump" };
 	struct kube_config *cfg = NULL;
 	struct kube_client *c = NULL;
 	struct err e = ERR_INIT;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "kube/path.h"
 #include "provision/secrets.h"
 
 /* Parameters as "k=v" strings. */
@@ -123,15 +124,15 @@ static void test_dns1123(void **state)
 	(void)state;
 	memset(long_label, 'a', 64);
 	long_label[64] = '\0';
-	assert_true(secret_dns1123_label("kube-system"));
-	assert_false(secret_dns1123_label("-a"));
-	assert_false(secret_dns1123_label("a-"));
-	assert_false(secret_dns1123_label("A"));
-	assert_false(secret_dns1123_label(""));
-	assert_false(secret_dns1123_label(long_label));
-	assert_true(secret_dns1123_subdomain("a.b.c"));
-	assert_false(secret_dns1123_subdomain("a..b"));
-	assert_false(secret_dns1123_subdomain(".a"));
+	assert_true(kube_name_is_dns1123_label("kube-system"));
+	assert_false(kube_name_is_dns1123_label("-a"));
+	assert_false(kube_name_is_dns1123_label("a-"));
+	assert_false(kube_name_is_dns1123_label("A"));
+	assert_false(kube_name_is_dns1123_label(""));
+	assert_false(kube_name_is_dns1123_label(long_label));
+	assert_true(kube_name_is_dns1123_subdomain("a.b.c"));
+	assert_false(kube_name_is_dns1123_subdomain("a..b"));
+	assert_false(kube_name_is_dns1123_subdomain(".a"));
 }
 
 int main(void)

@@ -60,6 +60,9 @@ struct fake {
 	size_t nevents;
 	size_t lists, watches, open_watches;
 	char last_watch_rv[32];
+	size_t padding;			/* bytes of annotation added to every object */
+	bool watch_ends_at_once;	/* watches end gracefully before any event */
+	long last_list_limit;
 	pthread_t conns[MAX_CONNS];
 	size_t nconns;
 };
@@ -69,9 +72,16 @@ struct conn {
 	int fd;
 };
 
-static void obj_json(struct buf *b, const struct object *o)
+static void obj_json(struct buf *b, const struct object *o, size_t padding)
 {
-	if (o->bad)
+	if (padding && !o->bad) {
+		buf_appendf(b, "{\"metadata\":{\"name\":\"%s\",\"resourceVersion\":\"%lld\","
+			    "\"annotations\":{\"pad\":\"", o->name, (long long)o->rv);
+		for (size_t i = 0; i < padding; i++)
+			buf_append(b, "x", 1);
+		buf_appendf(b, "\"}},\"spec\":{\"csi\":{\"driver\":\"d\",\"volumeHandle\":"
+			    "\"%s\"}}}", o->name);
+	} else if (o->bad)
 		buf_appendf(b, "{\"metadata\":{\"name\":\"%s\",\"resourceVersion\":\"%lld\","
 			    "\"labels\":[]}}", o->name, (long long)o->rv);
 	else
@@ -144,13 +154,15 @@ static void do_list(struct fake *f, int fd, const char *target)
 	buf_init(&b, (size_t)64 << 20);
 	pthread_mutex_lock(&f->mu);
 	f->lists++;
+	pthread_cond_broadcast(&f->cond);
+	f->last_list_limit = lim ? (long)limit : -1;
 	buf_appendf(&b, "{\"kind\":\"List\",\"items\":[");
 	for (i = start; i < f->nobjs && shown < limit; i++) {
 		if (!f->objs[i].live)
 			continue;
 		if (shown++)
 			buf_append(&b, ",", 1);
-		obj_json(&b, &f->objs[i]);
+		obj_json(&b, &f->objs[i], f->padding);
 	}
 	while (i < f->nobjs && !f->objs[i].live)
 		i++;
@@ -204,6 +216,13 @@ static void do_watch(struct fake *f, int fd, const char *target)
 		free(rvs);
 		return;
 	}
+	if (f->watch_ends_at_once) {
+		pthread_mutex_unlock(&f->mu);
+		if (!write_all(fd, head, strlen(head)))
+			write_all(fd, "0\r\n\r\n", 5);
+		free(rvs);
+		return;
+	}
 	/* the first event after `from` */
 	while (next < f->nevents && f->events[next].obj.rv <= from)
 		next++;
@@ -234,7 +253,7 @@ static void do_watch(struct fake *f, int fd, const char *target)
 			struct event *ev = &f->events[next++];
 
 			buf_appendf(&b, "{\"type\":\"%s\",\"object\":", ev->type);
-			obj_json(&b, &ev->obj);
+			obj_json(&b, &ev->obj, f->padding);
 			buf_append(&b, "}", 1);
 		}
 		pthread_mutex_unlock(&f->mu);
@@ -488,30 +507,56 @@ void fake_last_watch_rv(struct fake *f, char *out, size_t n)
 	pthread_mutex_unlock(&f->mu);
 }
 
-bool fake_wait_watching(struct fake *f, size_t n, int64_t ms)
+/* Wait up to ms until *counter (guarded by mu) reaches n. */
+static bool wait_count(struct fake *f, const size_t *counter, size_t n, int64_t ms)
 {
 	struct timespec ts = clock_deadline_ms(ms);
 	bool ok;
 
 	pthread_mutex_lock(&f->mu);
-	while (f->open_watches < n)
+	while (*counter < n)
 		if (pthread_cond_timedwait(&f->cond, &f->mu, &ts))
 			break;
-	ok = f->open_watches >= n;
+	ok = *counter >= n;
 	pthread_mutex_unlock(&f->mu);
 	return ok;
 }
 
 bool fake_wait_watch_requests(struct fake *f, size_t n, int64_t ms)
 {
-	struct timespec ts = clock_deadline_ms(ms);
-	bool ok;
+	return wait_count(f, &f->watches, n, ms);
+}
+
+bool fake_wait_lists(struct fake *f, size_t n, int64_t ms)
+{
+	return wait_count(f, &f->lists, n, ms);
+}
+
+bool fake_wait_watching(struct fake *f, size_t n, int64_t ms)
+{
+	return wait_count(f, &f->open_watches, n, ms);
+}
+
+void fake_set_padding(struct fake *f, size_t bytes)
+{
+	pthread_mutex_lock(&f->mu);
+	f->padding = bytes;
+	pthread_mutex_unlock(&f->mu);
+}
+
+void fake_set_watch_ends_at_once(struct fake *f, bool on)
+{
+	pthread_mutex_lock(&f->mu);
+	f->watch_ends_at_once = on;
+	pthread_mutex_unlock(&f->mu);
+}
+
+long fake_last_list_limit(struct fake *f)
+{
+	long n;
 
 	pthread_mutex_lock(&f->mu);
-	while (f->watches < n)
-		if (pthread_cond_timedwait(&f->cond, &f->mu, &ts))
-			break;
-	ok = f->watches >= n;
+	n = f->last_list_limit;
 	pthread_mutex_unlock(&f->mu);
-	return ok;
+	return n;
 }

@@ -44,6 +44,13 @@ void fake_end_watches(struct fake *f);
 /* Close every open watch connection at once (a crash or a restart). */
 void fake_cut_watches(struct fake *f);
 
+/* Add an annotation of `bytes` characters to every object served (big objects). */
+void fake_set_padding(struct fake *f, size_t bytes);
+/* With `on`, every watch ends properly at once, before any event. */
+void fake_set_watch_ends_at_once(struct fake *f, bool on);
+/* The limit of the last list request; -1 without one. */
+long fake_last_list_limit(struct fake *f);
+
 /* Request counters. */
 size_t fake_lists(struct fake *f);	/* list requests (pages) */
 size_t fake_watches(struct fake *f);	/* watch requests */
@@ -51,6 +58,8 @@ size_t fake_watches(struct fake *f);	/* watch requests */
 void fake_last_watch_rv(struct fake *f, char *out, size_t n);
 /* Wait up to ms until at least `n` watch requests were made; true if so. */
 bool fake_wait_watch_requests(struct fake *f, size_t n, int64_t ms);
+/* Wait up to ms until at least `n` list requests were made; true if so. */
+bool fake_wait_lists(struct fake *f, size_t n, int64_t ms);
 /* Wait up to ms for at least `n` watches to be open; true if so. */
 bool fake_wait_watching(struct fake *f, size_t n, int64_t ms);
 

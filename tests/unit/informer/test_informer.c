@@ -3,8 +3,9 @@
  * test_informer.c - src/informer against an in-process fake API server
  * (fake_apiserver.c): paginated lists, events in order, resume after a cut
  * watch without a relist, 410 Gone -> relist delivering the difference,
- * bookmarks moving the resourceVersion, undecodable objects skipped, and
- * pause/resume.
+ * bookmarks moving the resourceVersion, undecodable objects skipped,
+ * pause/resume, list pages too large for the client halved, and watches
+ * that end at once backing off.
  *
  * Every wait is for a condition with a deadline (the recorder's condvar).
  */
@@ -101,11 +102,11 @@ struct fixture {
 	struct recorder rec;
 };
 
-static int setup(void **state)
+static int setup_with(void **state, size_t body_max)
 {
 	struct fixture *fx = xcalloc(1, sizeof(*fx));
 	struct kube_config cfg = { 0 };
-	struct kube_client_opts o = { .qps = -1 };
+	struct kube_client_opts o = { .qps = -1, .body_max = body_max };
 	struct err e = ERR_INIT;
 
 	fx->fake = fake_start(PATH);
@@ -118,6 +119,18 @@ static int setup(void **state)
 	informer_add_handler(fx->inf, on_event, &fx->rec);
 	*state = fx;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(state, 0);
+}
+
+/* A client that takes responses of at most SMALL_CAP bytes. */
+#define SMALL_CAP 65536
+static int setup_small_cap(void **state)
+{
+	return setup_with(state, SMALL_CAP);
 }
 
 static int teardown(void **state)
@@ -312,6 +325,74 @@ static void test_pause_then_resume_catches_up(void **state)
 	assert_int_equal(fake_lists(fx->fake), 1);	/* resumed, not relisted */
 }
 
+/*
+ * Pages larger than the client takes (big annotations) are asked for again
+ * with half the limit until they fit: 40 objects of ~5 KB under a 64 KiB
+ * cap fail at 500, 250, 125, 62, 31 and 15, then come in pages of 7.
+ */
+static void test_too_large_page_is_halved(void **state)
+{
+	struct fixture *fx = *state;
+	char name[32];
+
+	fake_set_padding(fx->fake, 5000);
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "pv-%02d", i);
+		fake_put(fx->fake, name, false);
+	}
+	start(fx);
+	assert_int_equal(informer_count(fx->inf), 40);
+	assert_int_equal(fake_last_list_limit(fx->fake), 7);
+	assert_int_equal(fake_lists(fx->fake), 6 + 6);	/* six refusals, then 6 pages of <= 7 */
+	assert_int_equal(count_lines(&fx->rec, "ADD "), 40);
+}
+
+/*
+ * One object larger than the cap even alone: the limit goes down to 1, the
+ * list fails and is retried later (with back-off), not given up: once the
+ * object shrinks the informer syncs.
+ */
+static void test_object_larger_than_cap_is_retried(void **state)
+{
+	struct fixture *fx = *state;
+	struct err e = ERR_INIT;
+
+	fake_set_padding(fx->fake, 2 * SMALL_CAP);
+	fake_put(fx->fake, "huge", false);
+	fake_put(fx->fake, "other", false);
+	assert_int_equal(informer_start(fx->inf, &e), 0);
+	/* 500 250 125 62 31 15 7 3 1 */
+	assert_true(fake_wait_lists(fx->fake, 9, DEADLINE_MS));
+	assert_int_equal(fake_last_list_limit(fx->fake), 1);
+	assert_false(informer_synced(fx->inf));
+	fake_set_padding(fx->fake, 0);
+	assert_true(informer_wait_synced(fx->inf, DEADLINE_MS));
+	assert_int_equal(informer_count(fx->inf), 2);
+}
+
+/*
+ * A server that ends every watch at once without an event gets them again
+ * only after a growing back-off (1 s, 2 s, ...), not in a tight loop; once
+ * it behaves, events flow again.
+ */
+static void test_short_watches_back_off(void **state)
+{
+	struct fixture *fx = *state;
+	char line[64];
+	int64_t r;
+
+	fake_set_watch_ends_at_once(fx->fake, true);
+	start(fx);
+	assert_true(fake_wait_watch_requests(fx->fake, 2, DEADLINE_MS));
+	/* the third comes 2 s after the second: none, let alone a storm, within 1.5 s */
+	assert_false(fake_wait_watch_requests(fx->fake, 3, 1500));
+	fake_set_watch_ends_at_once(fx->fake, false);
+	r = fake_put(fx->fake, "after", false);
+	snprintf(line, sizeof(line), "ADD after %lld", (long long)r);
+	expect(fx, line);
+	assert_int_equal(fake_lists(fx->fake), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -322,6 +403,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bookmark_moves_resource_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_undecodable_object_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause_then_resume_catches_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_too_large_page_is_halved, setup_small_cap,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_object_larger_than_cap_is_retried,
+						setup_small_cap, teardown),
+		cmocka_unit_test_setup_teardown(test_short_watches_back_off, setup, teardown),
 	};
 	int failed;
 

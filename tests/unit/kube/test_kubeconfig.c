@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * test_kubeconfig.c - kubeconfig and in-cluster loading from temporary
- * files, plus the base64 decoder.
+ * files, plus the base64 decoder; what is refused as unsafe (insecure
+ * with a CA, a token over plain http, CR/LF inside a token).
  */
 #include "kube_test.h"
 
@@ -389,6 +390,134 @@ static void test_nothing_configured(void **state)
 	err_release(&e);
 }
 
+/* client-go: "specifying a root certificates file with the insecure flag is not allowed" */
+static void test_insecure_with_ca_is_refused(void **state)
+{
+	expect_error(*state,
+		"current-context: x\n"
+		"clusters: [{name: c, cluster: {server: 'https://h:1', insecure-skip-tls-verify: true,"
+		" certificate-authority: /ca.crt}}]\n"
+		"contexts: [{name: x, context: {cluster: c}}]\n",
+		KUBE_ERR_INVALID, "insecure-skip-tls-verify together with a certificate authority");
+	expect_error(*state,
+		"current-context: x\n"
+		"clusters: [{name: c, cluster: {server: 'https://h:1', insecure-skip-tls-verify: true,"
+		" certificate-authority-data: UEVN}}]\n"
+		"contexts: [{name: x, context: {cluster: c}}]\n",
+		KUBE_ERR_INVALID, "insecure-skip-tls-verify together with a certificate authority");
+}
+
+static void test_token_over_plain_http_is_refused(void **state)
+{
+	expect_error(*state,
+		"current-context: x\n"
+		"clusters: [{name: c, cluster: {server: 'http://h:1'}}]\n"
+		"contexts: [{name: x, context: {cluster: c, user: u}}]\n"
+		"users: [{name: u, user: {token: abc}}]\n",
+		KUBE_ERR_INVALID, "clear text to the plain http server 'http://h:1'");
+	expect_error(*state,
+		"current-context: x\n"
+		"clusters: [{name: c, cluster: {server: 'http://h:1'}}]\n"
+		"contexts: [{name: x, context: {cluster: c, user: u}}]\n"
+		"users: [{name: u, user: {tokenFile: /t}}]\n",
+		KUBE_ERR_INVALID, "clear text");
+}
+
+/* Plain http without credentials (a local test server) still loads. */
+static void test_plain_http_without_token_loads(void **state)
+{
+	struct tmp *t = *state;
+	char *path = put(t, "config",
+		"current-context: x\n"
+		"clusters: [{name: c, cluster: {server: 'http://127.0.0.1:1'}}]\n"
+		"contexts: [{name: x, context: {cluster: c}}]\n");
+	struct kube_config *c;
+	struct err e = ERR_INIT;
+
+	assert_int_equal(kube_config_load_file(&c, path, &e), 0);
+	kube_config_free(c);
+	free(path);
+}
+
+static void test_static_token_with_newline_is_refused(void **state)
+{
+	expect_error(*state,
+		"current-context: x\n"
+		"clusters: [{name: c, cluster: {server: 'https://h:1'}}]\n"
+		"contexts: [{name: x, context: {cluster: c, user: u}}]\n"
+		"users: [{name: u, user: {token: \"abc\\r\\nX-Evil: 1\"}}]\n",
+		KUBE_ERR_INVALID, "control character");
+}
+
+struct token_case {
+	const char *in;		/* bytes, with their length below */
+	size_t len;
+	const char *want;	/* NULL: refused */
+};
+
+#define TC(s, w) { s, sizeof(s) - 1, w }
+static const struct token_case token_cases[] = {
+	TC("abc", "abc"),
+	TC("abc\n", "abc"),
+	TC("abc\r\n", "abc"),
+	TC("  abc \t\n\n", "abc"),	/* as client-go's strings.TrimSpace */
+	TC("\nabc", "abc"),
+	TC("ab\ncd", NULL),
+	TC("ab\rcd\n", NULL),
+	TC("ab\x01" "cd", NULL),
+	TC("ab\0cd", NULL),
+	TC("ab\x7f", NULL),
+	TC("\n\r\n", NULL),
+	TC("", NULL),
+};
+
+static void test_token_clean(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(token_cases) / sizeof(token_cases[0]); i++) {
+		const struct token_case *tc = &token_cases[i];
+		char *buf = xmalloc(tc->len + 1);
+		size_t len = tc->len;
+		struct err e = ERR_INIT;
+		int rc;
+
+		memcpy(buf, tc->in, tc->len);
+		buf[tc->len] = '\0';
+		rc = kube_token_clean(buf, &len, "/run/token", &e);
+		if (tc->want) {
+			if (rc)
+				fail_msg("case %zu refused: %s", i, err_msg(&e));
+			assert_string_equal(buf, tc->want);
+			assert_int_equal(len, strlen(tc->want));
+		} else {
+			if (!rc)
+				fail_msg("case %zu accepted as '%s'", i, buf);
+			assert_int_equal(rc, KUBE_ERR_INVALID);
+			assert_contains(err_msg(&e), "/run/token");
+		}
+		err_release(&e);
+		free(buf);
+	}
+}
+
+static void test_in_cluster_token_with_inner_newline_is_refused(void **state)
+{
+	struct tmp *t = *state;
+	char *tok = put(t, "token", "abc\ndef\n"), *ca = put(t, "ca.crt", "PEM");
+	struct kube_config *c;
+	struct err e = ERR_INIT;
+
+	setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1", 1);
+	setenv("KUBERNETES_SERVICE_PORT", "443", 1);
+	assert_int_equal(kube_config_in_cluster(&c, t->dir, &e), KUBE_ERR_INVALID);
+	assert_null(c);
+	assert_contains(e.msg, "control character");
+	assert_contains(e.msg, tok);
+	err_release(&e);
+	free(tok);
+	free(ca);
+}
+
 struct b64_case {
 	const char *in;
 	const char *want;	/* NULL: invalid */
@@ -454,6 +583,12 @@ int main(void)
 		T(test_in_cluster),
 		T(test_in_cluster_missing_token),
 		T(test_nothing_configured),
+		T(test_insecure_with_ca_is_refused),
+		T(test_token_over_plain_http_is_refused),
+		T(test_plain_http_without_token_loads),
+		T(test_static_token_with_newline_is_refused),
+		T(test_in_cluster_token_with_inner_newline_is_refused),
+		cmocka_unit_test(test_token_clean),
 		cmocka_unit_test(test_base64),
 	};
 

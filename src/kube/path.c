@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * path.c - REST paths to named objects, each segment checked against
+ * Kubernetes' name rules and percent-escaped (see path.h for why).
+ */
+#include "kube/path.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/xalloc.h"
+#include "kube/client.h"
+#include "kube/status.h"
+
+#define DNS1123_LABEL_MAX 63
+#define DNS1123_SUBDOMAIN_MAX 253
+/* How much of an invalid name a message shows. */
+#define QUOTE_MAX 80
+
+static const struct {
+	const char *kind, *prefix, *plural;
+	bool namespaced;
+} res[KUBE_RES_COUNT] = {
+	[KUBE_RES_PVC] = { "PersistentVolumeClaim", "/api/v1", "persistentvolumeclaims", true },
+	[KUBE_RES_PV] = { "PersistentVolume", "/api/v1", "persistentvolumes", false },
+	[KUBE_RES_SECRET] = { "Secret", "/api/v1", "secrets", true },
+	[KUBE_RES_EVENT] = { "Event", "/api/v1", "events", true },
+	[KUBE_RES_NODE] = { "Node", "/api/v1", "nodes", false },
+	[KUBE_RES_STORAGE_CLASS] = { "StorageClass", "/apis/storage.k8s.io/v1",
+				     "storageclasses", false },
+	[KUBE_RES_VAC] = { "VolumeAttributesClass", "/apis/storage.k8s.io/v1",
+			   "volumeattributesclasses", false },
+	[KUBE_RES_SNAPSHOT] = { "VolumeSnapshot", "/apis/snapshot.storage.k8s.io/v1",
+				"volumesnapshots", true },
+	[KUBE_RES_SNAPSHOT_CONTENT] = { "VolumeSnapshotContent",
+					"/apis/snapshot.storage.k8s.io/v1",
+					"volumesnapshotcontents", false },
+	[KUBE_RES_LEASE] = { "Lease", "/apis/coordination.k8s.io/v1", "leases", true },
+};
+
+static bool lower_alnum(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+}
+
+/* One label of [a-z0-9]([-a-z0-9]*[a-z0-9])? spanning s[0..n). */
+static bool label_ok(const char *s, size_t n)
+{
+	if (!n || !lower_alnum(s[0]) || !lower_alnum(s[n - 1]))
+		return false;
+	for (size_t i = 1; i + 1 < n; i++)
+		if (!lower_alnum(s[i]) && s[i] != '-')
+			return false;
+	return true;
+}
+
+bool kube_name_is_dns1123_label(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	return n <= DNS1123_LABEL_MAX && label_ok(s, n);
+}
+
+bool kube_name_is_dns1123_subdomain(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	const char *p = s;
+
+	/* as Kubernetes: the whole is at most 253; its labels are not capped one by one */
+	if (!n || n > DNS1123_SUBDOMAIN_MAX)
+		return false;
+	for (;;) {
+		const char *dot = strchr(p, '.');
+		size_t len = dot ? (size_t)(dot - p) : strlen(p);
+
+		if (!label_ok(p, len))
+			return false;
+		if (!dot)
+			return true;
+		p = dot + 1;
+	}
+}
+
+const char *kube_resource_kind(enum kube_resource r)
+{
+	return (unsigned)r < KUBE_RES_COUNT ? res[r].kind : "object";
+}
+
+char *kube_name_quote(const char *s, size_t max)
+{
+	struct buf b;
+	size_t i;
+
+	buf_init(&b, max * 4 + 8);
+	buf_append(&b, "\"", 1);
+	for (i = 0; s && s[i] && i < max; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '"' || ch == '\\')
+			buf_appendf(&b, "\\%c", ch);
+		else if (ch == '\n')
+			buf_append(&b, "\\n", 2);
+		else if (ch < 0x20 || ch >= 0x7f)
+			buf_appendf(&b, "\\x%02x", ch);
+		else
+			buf_append(&b, &s[i], 1);
+	}
+	buf_append(&b, "\"", 1);
+	if (s && s[i])
+		buf_append(&b, "...", 3);
+	return buf_detach(&b, NULL);
+}
+
+static int invalid(struct err *e, const char *what, const char *name, const char *rule)
+{
+	char *q = kube_name_quote(name, QUOTE_MAX);
+	int rc = err_set(e, KUBE_ERR_INVALID, "invalid %s %s: %s", what, name ? q : "(none)",
+			 rule);
+
+	free(q);
+	return rc;
+}
+
+#define LABEL_RULE "a namespace must be a DNS-1123 label (at most 63 characters of a-z, " \
+	"0-9 and '-', starting and ending with a letter or digit)"
+#define SUBDOMAIN_RULE "a name must be a DNS-1123 subdomain (at most 253 characters of " \
+	"a-z, 0-9, '-' and '.', each part starting and ending with a letter or digit)"
+
+int kube_name_check(enum kube_resource r, const char *ns, const char *name, struct err *e)
+{
+	char what[64];
+
+	if ((unsigned)r >= KUBE_RES_COUNT)
+		return err_set(e, KUBE_ERR_INVALID, "unknown resource %d", (int)r);
+	if (ns && !kube_name_is_dns1123_label(ns)) {
+		snprintf(what, sizeof(what), "namespace of a %s", res[r].kind);
+		return invalid(e, what, ns, LABEL_RULE);
+	}
+	if (!kube_name_is_dns1123_subdomain(name)) {
+		snprintf(what, sizeof(what), "%s name", res[r].kind);
+		return invalid(e, what, name, SUBDOMAIN_RULE);
+	}
+	return 0;
+}
+
+static int build(char **out, enum kube_resource r, const char *ns, const char *name,
+		 struct err *e)
+{
+	struct buf b;
+	int rc;
+
+	*out = NULL;
+	if ((unsigned)r >= KUBE_RES_COUNT)
+		return err_set(e, KUBE_ERR_INVALID, "unknown resource %d", (int)r);
+	if (ns && !res[r].namespaced)
+		return err_set(e, KUBE_ERR_INVALID, "%s is not namespaced", res[r].kind);
+	if (name && res[r].namespaced && !ns)
+		return err_set(e, KUBE_ERR_INVALID, "%s %s needs a namespace", res[r].kind,
+			       name);
+	if (ns && !kube_name_is_dns1123_label(ns))
+		return kube_name_check(r, ns, name, e);
+	if (name && (rc = kube_name_check(r, NULL, name, e)))
+		return rc;
+	buf_init(&b, (size_t)-1);
+	buf_appendf(&b, "%s/", res[r].prefix);
+	if (ns) {
+		char *x = kube_path_escape(ns);
+
+		buf_appendf(&b, "namespaces/%s/", x);
+		free(x);
+	}
+	buf_appendf(&b, "%s", res[r].plural);
+	if (name) {
+		char *x = kube_path_escape(name);
+
+		buf_appendf(&b, "/%s", x);
+		free(x);
+	}
+	*out = buf_detach(&b, NULL);
+	return 0;
+}
+
+int kube_path_object(char **out, enum kube_resource r, const char *ns, const char *name,
+		     struct err *e)
+{
+	if (!name) {
+		*out = NULL;
+		return err_set(e, KUBE_ERR_INVALID, "no %s name", kube_resource_kind(r));
+	}
+	return build(out, r, ns, name, e);
+}
+
+int kube_path_collection(char **out, enum kube_resource r, const char *ns, struct err *e)
+{
+	return build(out, r, ns, NULL, e);
+}
