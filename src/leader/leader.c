@@ -285,7 +285,11 @@ static void *renew_loop(void *arg)
 			break;
 		}
 		rc = try_acquire_or_renew(l, until, &e);
-		if (rc == 0 && held_by_us(l)) {
+		if (rc == 0 && clock_now_ms() >= until) {
+			/* leader_is_leader() already said no: writers may have stood down */
+			lose(l, "the renewal succeeded only after the renew deadline");
+			break;
+		} else if (rc == 0) {
 			atomic_store(&l->valid_until, start + l->deadline_ms);
 			log_v(5, "leader election: renewed lease %s/%s", l->namespace, l->name);
 			next = start + l->retry_ms;
