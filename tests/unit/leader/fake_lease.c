@@ -43,6 +43,8 @@ struct fake_lease {
 	bool stopping;
 	enum fl_mode mode;
 	int conflicts;			/* PUTs still to refuse */
+	int64_t delay_ms;		/* before each answer */
+	int64_t last_put_at;
 	json_t *lease;			/* NULL: absent */
 	long long rv;
 	size_t gets, puts, posts, hanging;
@@ -213,6 +215,7 @@ static void *serve(void *arg)
 	char verb[16], target[1024];
 	int status = 0;
 	bool gone = false;
+	int64_t arrived;
 
 	if (read_request(c->fd, req, FL_MAX_REQUEST, &payload) ||
 	    sscanf(req, "%15s %1023s", verb, target) != 2)
@@ -220,11 +223,15 @@ static void *serve(void *arg)
 	pthread_mutex_lock(&f->mu);
 	f->gets += !strcmp(verb, "GET");
 	f->puts += !strcmp(verb, "PUT");
+	if (!strcmp(verb, "PUT"))
+		f->last_put_at = clock_now_ms();
+	arrived = clock_now_ms();
 	f->posts += !strcmp(verb, "POST");
 	pthread_cond_broadcast(&f->cond);
 	/* a hung request whose client gave up is dropped, never applied late */
 	f->hanging++;
-	while (f->mode == FL_HANG && !f->stopping && !(gone = client_gone(c->fd))) {
+	while ((f->mode == FL_HANG || clock_now_ms() < arrived + f->delay_ms) && !f->stopping &&
+	       !(gone = client_gone(c->fd))) {
 		struct timespec ts = clock_deadline_ms(20);
 
 		pthread_cond_timedwait(&f->cond, &f->mu, &ts);
@@ -331,6 +338,23 @@ void fl_set_mode(struct fake_lease *f, enum fl_mode m)
 	f->mode = m;
 	pthread_cond_broadcast(&f->cond);
 	pthread_mutex_unlock(&f->mu);
+}
+
+void fl_set_delay(struct fake_lease *f, int64_t ms)
+{
+	pthread_mutex_lock(&f->mu);
+	f->delay_ms = ms;
+	pthread_mutex_unlock(&f->mu);
+}
+
+int64_t fl_last_put_at(struct fake_lease *f)
+{
+	int64_t t;
+
+	pthread_mutex_lock(&f->mu);
+	t = f->last_put_at;
+	pthread_mutex_unlock(&f->mu);
+	return t;
 }
 
 void fl_conflict_puts(struct fake_lease *f, int n)

@@ -35,6 +35,10 @@ void fl_stop(struct fake_lease *f);	/* accepts NULL */
 const char *fl_url(const struct fake_lease *f);	/* "http://127.0.0.1:PORT", borrowed */
 
 void fl_set_mode(struct fake_lease *f, enum fl_mode m);
+/* Answer every request `ms` after it arrived (0: at once). */
+void fl_set_delay(struct fake_lease *f, int64_t ms);
+/* When (clock_now_ms) the last PUT arrived; 0 before the first. */
+int64_t fl_last_put_at(struct fake_lease *f);
 /* Make the next `n` PUTs fail with 409 Conflict whatever their resourceVersion. */
 void fl_conflict_puts(struct fake_lease *f, int n);
 /* Write the Lease as another replica would: `holder`, duration, renewTime now. */

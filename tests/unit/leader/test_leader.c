@@ -202,6 +202,36 @@ static void test_conflict_falls_back_to_the_slow_path(void **state)
 }
 
 /*
+ * A slow server that still answers: leadership goes on, and each renewal
+ * counts from when its request started, not from when the answer came
+ * (which is 300 ms later here).
+ */
+static void test_slow_renewal_counts_from_its_start(void **state)
+{
+	struct fixture *fx = *state;
+	size_t puts;
+
+	acquire(fx);
+	fl_set_delay(fx->fake, 300);
+	puts = fl_count(fx->fake, "PUT");
+	for (int i = 1; i <= 3; i++) {
+		int64_t arrived, before, vu;
+
+		/* a renewal's PUT arrived; its answer comes 300 ms later */
+		assert_true(fl_wait_count(fx->fake, "PUT", puts + (size_t)i, 5000));
+		arrived = fl_last_put_at(fx->fake);
+		before = leader_valid_until_ms(fx->l);
+		assert_true(WAIT_FOR(leader_valid_until_ms(fx->l) != before, 2000) >= 0);
+		vu = leader_valid_until_ms(fx->l);
+		/* from the request's start: before it arrived, not when it was answered */
+		assert_true(vu - DEADLINE_MS <= arrived);
+		assert_true(vu - DEADLINE_MS > arrived - SLACK_MS);
+	}
+	assert_true(leader_is_leader(fx->l));
+	assert_int_equal(atomic_load(&fx->lost), 0);
+}
+
+/*
  * The core of split-brain safety: a server that stops answering (paused,
  * or the path to it frozen) ends leadership by the renew deadline after
  * the last renewal that started before the freeze, with one request in
@@ -394,6 +424,7 @@ int main(void)
 		T(test_acquire_creates_the_lease),
 		T(test_renewal_takes_the_fast_path),
 		T(test_conflict_falls_back_to_the_slow_path),
+		T(test_slow_renewal_counts_from_its_start),
 		T(test_hung_server_ends_leadership_by_the_deadline),
 		T(test_failing_server_is_not_retried_by_the_client),
 		T(test_another_holder_ends_leadership_at_once),
