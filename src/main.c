@@ -39,10 +39,15 @@ struct app {
 	struct controller *_Atomic ctl;
 	struct leader *leader;
 	struct csi_client *csi;
-	struct metric *csi_ops, *leading, *rss, *cpu, *fds, *start_time;
+	struct metric *csi_ops, *leading, *slowpath, *rss, *cpu, *fds, *start_time;
 	const char *driver;
-	const char *lease_name;
 };
+
+/*
+ * The `name` label of the leader_election_* metrics: upstream's comes from
+ * LeaderElectionConfig.Name, which csi-lib-utils never sets, so it is empty.
+ */
+static const char *const leader_metric_labels[] = { "" };
 
 static bool ready_check(void *ctx, const char **why)
 {
@@ -127,11 +132,33 @@ static void collect_process(void *ctx, struct metrics *m)
 	metric_set(a->rss, NULL, (double)pages * page);
 	metric_set(a->cpu, NULL, (double)(utime + stime) / ticks);
 	metric_set(a->fds, NULL, nfd - 1);	/* less the one opendir holds */
-	if (a->leading) {
-		const char *labels[] = { a->lease_name };
+	if (a->leading)
+		metric_set(a->leading, leader_metric_labels,
+			   a->leader && leader_is_leader(a->leader) ? 1 : 0);
+}
 
-		metric_set(a->leading, labels, a->leader && leader_is_leader(a->leader) ? 1 : 0);
-	}
+/*
+ * Leadership ended by failure. Upstream exits at once (klog.FlushAndExit
+ * with status 1) and so do we, from the renewal thread: the write guards
+ * already refuse every write since the renew deadline passed, and exiting
+ * cuts the calls still in flight, so no write of ours can reach the API
+ * server or the driver later; the restarted process is a fresh candidate
+ * with fresh caches. Standing down inside the process would need every
+ * queue, cache and in-flight operation reset, each a chance for a stale
+ * write.
+ */
+static void on_lease_lost(void *ctx)
+{
+	(void)ctx;
+	log_error("leader election: lease lost; exiting so a standby takes over");
+	_exit(1);
+}
+
+static void on_lease_slowpath(void *ctx)
+{
+	struct app *a = ctx;
+
+	metric_add(a->slowpath, leader_metric_labels, 1);
 }
 
 static const double csi_buckets[] = { 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 25, 50, 120, 300, 600 };
@@ -364,9 +391,12 @@ int main(int argc, char **argv)
 
 	if (cfg.leader_election) {
 		app.leading = metrics_add(metrics, METRIC_GAUGE, "leader_election_master_status",
-					  "1 while this replica leads", leader_labels, NULL, 0);
+					  "1 while this replica leads the lease, 0 while it stands by",
+					  leader_labels, NULL, 0);
+		app.slowpath = metrics_add(metrics, METRIC_COUNTER, "leader_election_slowpath_total",
+					   "Lease renewals that had to read the lease again",
+					   leader_labels, NULL, 0);
 		lease_name = leader_lease_name(copts.plan.provisioner);
-		app.lease_name = lease_name;
 	}
 	if (cfg.http_endpoint && *cfg.http_endpoint) {
 		struct http_opts ho = { cfg.http_endpoint, cfg.metrics_path, metrics, ready_check,
@@ -405,9 +435,15 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		lo = (struct leader_opts){ ns, name, who, cfg.le_lease_duration_ms,
-					   cfg.le_renew_deadline_ms, cfg.le_retry_period_ms };
+					   cfg.le_renew_deadline_ms, cfg.le_retry_period_ms,
+					   on_lease_lost, on_lease_slowpath, &app };
 		leader = leader_new(le_kube, &lo);
 		app.leader = leader;
+		/* from here on, every write needs the lease, also before it is taken */
+		kube_client_set_write_guard(kube, leader_write_guard, leader);
+		csi_client_set_write_guard(csi, leader_write_guard, leader);
+		copts.may_write = leader_write_guard;
+		copts.may_write_ctx = leader;
 		log_info("leader election: %s is a candidate for lease %s/%s", who, ns, name);
 		free(ns);
 		free(name);
@@ -436,10 +472,8 @@ int main(int argc, char **argv)
 	for (;;) {
 		if (wait_signal(&sigs, 1000, &sig))
 			break;
-		if (leader && leader_lost(leader)) {
-			log_error("leader election: lease lost; exiting so a standby takes over");
-			goto out;
-		}
+		if (leader && leader_lost(leader))
+			on_lease_lost(NULL);	/* the renewal thread is stuck: the deadline passed */
 		if (controller_journal_lost(ctl)) {
 			log_error("intent journal: another instance took it over; exiting (run one "
 				  "instance per driver, or several with --leader-election)");

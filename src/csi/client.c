@@ -85,6 +85,8 @@ struct csi_client {
 	bool wait_for_ready;
 	csi_observe_fn observe;
 	void *observe_ctx;
+	csi_write_guard_fn guard;
+	void *guard_ctx;
 
 	/* the watcher thread (see DESIGN); watch_mu guards watch_stop */
 	grpc_completion_queue *watch_cq;
@@ -276,6 +278,19 @@ void csi_client_set_observer(struct csi_client *c, csi_observe_fn fn, void *ctx)
 	c->observe_ctx = ctx;
 }
 
+void csi_client_set_write_guard(struct csi_client *c, csi_write_guard_fn fn, void *ctx)
+{
+	c->guard = fn;
+	c->guard_ctx = ctx;
+}
+
+/* The calls that change the driver's state: what a write guard may refuse. */
+static bool is_write(const char *method)
+{
+	return !strcmp(method, M_CREATE) || !strcmp(method, M_DELETE) ||
+	       !strcmp(method, M_CREATE_SNAPSHOT) || !strcmp(method, M_DELETE_SNAPSHOT);
+}
+
 void csi_client_set_wait_for_ready(struct csi_client *c, bool on)
 {
 	c->wait_for_ready = on;
@@ -440,8 +455,12 @@ static int rpc_secret(struct csi_client *c, const char *method, const char *what
 	int64_t start = clock_now_ms();
 	grpc_slice reply;
 	double secs;
+	const char *why;
 	int rc;
 
+	if (c->guard && is_write(method) && (why = c->guard(c->guard_ctx)))
+		return err_set(e, CSI_ERR_LOCAL, "%s %s: not sent: %s", short_name(method),
+			       what ? what : "", why);
 	log_v(5, "csi: %s %s", method, what ? what : "");
 	rc = call_once(c, method, req, req_len, timeout_ms, wait_ready, &reply, e);
 	/* the driver's message may quote the request: its secrets never leave here */

@@ -294,6 +294,20 @@ bool csi_client_connected(struct csi_client *c);
 void csi_client_set_observer(struct csi_client *c, csi_observe_fn fn, void *ctx);
 
 /*
+ * A write guard returns NULL while the client may change the driver's
+ * state, else a short reason. It is called before every CreateVolume,
+ * DeleteVolume, CreateSnapshot and DeleteSnapshot, on the calling thread:
+ * it must be cheap and thread-safe. A refused call is not sent and fails
+ * with CSI_ERR_LOCAL ("CreateVolume <name>: not sent: <reason>"); the
+ * observer is not told (no RPC was made).
+ */
+typedef const char *(*csi_write_guard_fn)(void *ctx);
+
+/* Install a write guard (fn NULL removes it); ctx is borrowed while installed.
+ * Call before the client is shared between threads. */
+void csi_client_set_write_guard(struct csi_client *c, csi_write_guard_fn fn, void *ctx);
+
+/*
  * Whether calls wait for the channel to connect (gRPC wait-for-ready) until
  * their deadline instead of failing at once with UNAVAILABLE while the
  * driver is unreachable. Default true: a driver restart then costs a short

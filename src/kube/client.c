@@ -152,6 +152,8 @@ struct kube_client {
 	char *user_agent;
 	long timeout_ms;
 	size_t body_max;
+	kube_write_guard_fn guard;	/* set before the client is shared; may be NULL */
+	void *guard_ctx;
 
 	struct token_cache tok;
 	struct kube_bucket bucket;
@@ -875,12 +877,41 @@ struct request {
 	const char *payload;
 	size_t payload_len;
 	bool idempotent;
+	int64_t deadline_ms;	/* clock_now_ms() instant to end by; 0: none */
+	bool once;		/* a single attempt, whatever the outcome */
 };
 
 struct attempt {
 	long status;		/* 0 when the transfer failed */
 	long retry_after_s;	/* -1 when absent */
 };
+
+/* The client's per-attempt timeout, cut to what is left before the request's deadline. */
+static long attempt_timeout_ms(const struct kube_client *c, const struct request *r)
+{
+	int64_t left;
+
+	if (!r->deadline_ms)
+		return c->timeout_ms;
+	left = r->deadline_ms - clock_now_ms();
+	return left < 1 ? 1 : left < c->timeout_ms ? (long)left : c->timeout_ms;
+}
+
+/*
+ * Before each attempt: a request past its deadline is not sent, nor is a
+ * write while the client's guard forbids writes.
+ */
+static int may_send(struct kube_client *c, const struct request *r, struct err *e)
+{
+	const char *why;
+
+	if (r->deadline_ms && clock_now_ms() >= r->deadline_ms)
+		return err_set(e, KUBE_ERR_TIMEOUT, "%s %s: deadline passed before the request was sent",
+			       r->verb, r->path);
+	if (c->guard && strcmp(r->verb, "GET") && (why = c->guard(c->guard_ctx)))
+		return err_set(e, KUBE_ERR_CANCELLED, "%s %s: not sent: %s", r->verb, r->path, why);
+	return 0;
+}
 
 /*
  * One HTTP exchange. Returns 0 when a response arrived (any status; body
@@ -898,7 +929,7 @@ static int perform(struct kube_client *c, const struct request *r, const char *a
 	int rc = 0;
 
 	setup(c, h, url, hdrs, errbuf);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, attempt_timeout_ms(c, r));
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
 	if (!strcmp(r->verb, "GET"))
@@ -980,6 +1011,12 @@ static void explain_auth(struct kube_client *c, int rc, const char *verb, const 
 	free(cred);
 }
 
+/* Whether a retry after `delay` ms would still start before the request's deadline. */
+static bool retry_fits(const struct request *r, int64_t delay)
+{
+	return !r->deadline_ms || clock_now_ms() + delay < r->deadline_ms;
+}
+
 /* Run a request with retries; *out (may be NULL) gets the decoded 2xx body. */
 static int request(struct kube_client *c, const struct request *r, json_t **out,
 		   struct err *e)
@@ -988,7 +1025,7 @@ static int request(struct kube_client *c, const struct request *r, json_t **out,
 	struct attempt a;
 	bool force_token = false, reauthed = false;
 	char *auth = NULL;
-	int attempt, rc = 0;
+	int attempt, max_attempts, rc = 0;
 	int64_t delay;
 
 	if (out)
@@ -998,19 +1035,20 @@ static int request(struct kube_client *c, const struct request *r, json_t **out,
 			       r->path ? r->path : "(null)");
 	x.max = c->body_max;
 	buf_init(&x.body, x.max);
+	max_attempts = r->once ? 1 : KUBE_MAX_ATTEMPTS;
 	for (attempt = 1;; attempt++) {
 		buf_reset(&x.body);
 		x.too_large = false;
 		throttle(c, r->verb, r->path);
 		free(auth);
-		if ((rc = auth_header(c, force_token, &auth, e)))
+		if ((rc = auth_header(c, force_token, &auth, e)) || (rc = may_send(c, r, e)))
 			goto out;
 		force_token = false;
 		rc = perform(c, r, auth, &x, &a, e);
 		delay = backoff(attempt);
 		if (rc) {
 			if ((rc == KUBE_ERR_TRANSPORT || rc == KUBE_ERR_TIMEOUT) && r->idempotent &&
-			    attempt < KUBE_MAX_ATTEMPTS) {
+			    attempt < max_attempts && retry_fits(r, delay)) {
 				log_v(3, "%s %s failed, retrying in %" PRId64 " ms: %s", r->verb,
 				      r->path, delay, err_msg(e));
 				sleep_ms(delay);
@@ -1020,17 +1058,17 @@ static int request(struct kube_client *c, const struct request *r, json_t **out,
 		}
 		if (a.status >= 200 && a.status < 300)
 			break;
-		if (attempt < KUBE_MAX_ATTEMPTS &&
+		if (a.retry_after_s >= 0 && (a.status == 429 || a.status >= 500))
+			delay = (a.retry_after_s > KUBE_RETRY_AFTER_MAX_S
+					 ? KUBE_RETRY_AFTER_MAX_S : a.retry_after_s) * 1000;
+		if (attempt < max_attempts && retry_fits(r, delay) &&
 		    (a.status == 429 || (a.status >= 500 && r->idempotent))) {
-			if (a.retry_after_s >= 0)
-				delay = (a.retry_after_s > KUBE_RETRY_AFTER_MAX_S
-						 ? KUBE_RETRY_AFTER_MAX_S : a.retry_after_s) * 1000;
 			log_v(3, "%s %s: HTTP %ld, retrying in %" PRId64 " ms", r->verb, r->path,
 			      a.status, delay);
 			sleep_ms(delay);
 			continue;
 		}
-		if (a.status == 401 && c->tok.file && !reauthed && attempt < KUBE_MAX_ATTEMPTS) {
+		if (a.status == 401 && c->tok.file && !reauthed && attempt < max_attempts) {
 			/* The token may have rotated since we last read it. */
 			reauthed = force_token = true;
 			continue;
@@ -1140,6 +1178,43 @@ int kube_delete(struct kube_client *c, const char *path, const char *uid, const 
 	rc = request(c, &r, NULL, e);
 	free(payload);
 	return rc;
+}
+
+int kube_call(struct kube_client *c, const char *verb, const char *path, json_t *body,
+	      const struct kube_call_opts *o, json_t **out, struct err *e)
+{
+	struct request r = { .verb = verb, .path = path,
+			     .idempotent = verb && (!strcmp(verb, "GET") || !strcmp(verb, "PUT")),
+			     .deadline_ms = o ? o->deadline_ms : 0, .once = o && o->no_retry };
+	char *payload = NULL;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (!verb || (strcmp(verb, "GET") && strcmp(verb, "POST") && strcmp(verb, "PUT")))
+		return err_set(e, KUBE_ERR_INVALID, "%s %s: kube_call takes GET, POST or PUT",
+			       verb ? verb : "(null)", path);
+	if (!strcmp(verb, "GET") ? body != NULL : body == NULL)
+		return err_set(e, KUBE_ERR_INVALID, "%s %s: %s", verb, path,
+			       body ? "a GET takes no body" : "no body");
+	if (body) {
+		payload = json_dumps(body, JSON_COMPACT);
+		if (!payload)
+			return err_set(e, KUBE_ERR_INVALID, "%s %s: body cannot be serialized",
+				       verb, path);
+		r.ctype = "application/json";
+		r.payload = payload;
+		r.payload_len = strlen(payload);
+	}
+	rc = request(c, &r, out, e);
+	free(payload);
+	return rc;
+}
+
+void kube_client_set_write_guard(struct kube_client *c, kube_write_guard_fn fn, void *ctx)
+{
+	c->guard = fn;
+	c->guard_ctx = ctx;
 }
 
 /* ---- watch ---- */

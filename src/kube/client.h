@@ -34,6 +34,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -122,6 +123,39 @@ int kube_patch(struct kube_client *c, const char *path, const char *patch_type,
  */
 int kube_delete(struct kube_client *c, const char *path, const char *precondition_uid,
 		const char *precondition_rv, struct err *e);
+
+/* Limits of one call, for callers that must not wait past a deadline. */
+struct kube_call_opts {
+	int64_t deadline_ms;	/* clock_now_ms() instant by which the call ends; 0: none */
+	bool no_retry;		/* one attempt only: no retry on 429, 5xx or transport errors */
+};
+
+/*
+ * GET (body NULL), POST or PUT (body borrowed, sent as JSON) with per-call
+ * limits (o may be NULL): each attempt's timeout is cut to what is left
+ * before the deadline, no retry starts that could not begin before it, and
+ * a call whose deadline has passed is not sent (KUBE_ERR_TIMEOUT). Used by
+ * leader election, whose renewals must end by the renew deadline. *out
+ * (may be NULL) receives the decoded 2xx body.
+ */
+int kube_call(struct kube_client *c, const char *verb, const char *path, json_t *body,
+	      const struct kube_call_opts *o, json_t **out, struct err *e);
+
+/*
+ * A write guard returns NULL while the client may write, else a short
+ * reason ("this replica is not the leader"). It is called before every
+ * attempt of every request other than GET and watches, on the calling
+ * thread, so it must be cheap and thread-safe.
+ */
+typedef const char *(*kube_write_guard_fn)(void *ctx);
+
+/*
+ * Install a write guard (fn NULL removes it): a refused write is not sent
+ * and fails with KUBE_ERR_CANCELLED, "<verb> <path>: not sent: <reason>".
+ * ctx is borrowed while installed. Call before the client is shared
+ * between threads. Sibling clients have guards of their own.
+ */
+void kube_client_set_write_guard(struct kube_client *c, kube_write_guard_fn fn, void *ctx);
 
 /*
  * Called once per watch event, in order, on the watching thread. `type` is

@@ -2,16 +2,20 @@
 /*
  * leader.c - Lease-based leader election (see leader.h).
  *
- * DESIGN: leader_acquire runs on the caller's thread; once leading, one
- * renewal thread owns the Lease record. `mu` guards `leading`, `lost`,
- * `stopping` and the cached record (rv, transitions); the condvar wakes the
- * renewal thread on stop and leader_wait_lost on loss. No other lock is
- * taken while `mu` is held, and no request is made while holding it.
+ * DESIGN: the Lease record and what we observed of it belong to whichever
+ * thread makes the attempts: the caller of leader_try_acquire until it
+ * succeeds, then the renewal thread, then leader_free once that thread is
+ * joined; they need no lock. `valid_until` is atomic so any thread can ask
+ * whether we lead without a lock. `mu` guards `acquired`, `lost` and
+ * `stopping`; the condvar wakes the renewal thread on stop. No other lock is
+ * taken while `mu` is held, no request is made and no hook is called while
+ * holding it.
  */
 #include "leader/leader.h"
 
 #include <ctype.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -26,17 +30,22 @@ struct leader {
 	struct kube_client *kube;
 	char *namespace, *name, *identity, *path, *collection;
 	int64_t duration_ms, deadline_ms, retry_ms;
+	void (*on_lost)(void *ctx);
+	void (*on_slowpath)(void *ctx);
+	void *hook_ctx;
+
+	_Atomic int64_t valid_until;	/* clock_now_ms() instant we lead until; 0: we do not */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
-	bool leading, lost, stopping, thread_started;
+	bool acquired, lost, stopping, thread_started;
 	pthread_t thread;
 
-	/* the last record we saw, and when (our clock) it last changed */
+	/* owned by the attempting thread (see DESIGN) */
+	json_t *record;			/* the Lease as last read or written */
 	char *observed_holder, *observed_renew;
-	int64_t observed_at;
-	int64_t transitions;
-	char *rv;
+	int64_t observed_at;		/* when (our clock) the record last changed */
+	int64_t observed_duration_ms;	/* its leaseDurationSeconds */
 };
 
 char *leader_lease_name(const char *driver)
@@ -54,6 +63,7 @@ char *leader_lease_name(const char *driver)
 	return s;
 }
 
+/* metav1.MicroTime: RFC 3339 with microseconds, UTC. */
 static void micro_time(char *buf, size_t size)
 {
 	struct timeval tv;
@@ -69,46 +79,74 @@ static void micro_time(char *buf, size_t size)
 struct leader *leader_new(struct kube_client *c, const struct leader_opts *o)
 {
 	struct leader *l = xcalloc(1, sizeof(*l));
+	char *ns = kube_path_escape(o->namespace), *name = kube_path_escape(o->name);
 
 	l->kube = c;
 	l->namespace = xstrdup(o->namespace);
 	l->name = xstrdup(o->name);
 	l->identity = xstrdup(o->identity);
-	l->collection = xasprintf("/apis/coordination.k8s.io/v1/namespaces/%s/leases", o->namespace);
-	l->path = xasprintf("%s/%s", l->collection, o->name);
+	l->collection = xasprintf("/apis/coordination.k8s.io/v1/namespaces/%s/leases", ns);
+	l->path = xasprintf("%s/%s", l->collection, name);
 	l->duration_ms = o->lease_duration_ms;
 	l->deadline_ms = o->renew_deadline_ms;
 	l->retry_ms = o->retry_period_ms;
+	l->on_lost = o->on_lost;
+	l->on_slowpath = o->on_slowpath;
+	l->hook_ctx = o->hook_ctx;
+	atomic_init(&l->valid_until, 0);
 	pthread_mutex_init(&l->mu, NULL);
 	clock_cond_init(&l->cond);
+	free(ns);
+	free(name);
 	return l;
 }
 
-static json_t *lease_body(struct leader *l, const char *holder, bool acquire)
+/*
+ * The body of a write: the record we hold (so its metadata, labels and
+ * resourceVersion go back unchanged) with the spec set for `holder`.
+ * `acquire` starts a new term: acquireTime now, one more transition.
+ */
+static json_t *lease_body(struct leader *l, const char *holder, int64_t duration_s,
+			  bool acquire)
 {
 	char now[40];
-	json_t *spec, *meta;
+	json_t *body, *spec, *meta;
+	json_int_t transitions = 0;
 
 	micro_time(now, sizeof(now));
-	spec = json_pack("{s:s, s:i, s:s, s:I}", "holderIdentity", holder,
-			 "leaseDurationSeconds", (int)((l->duration_ms + 999) / 1000),
-			 "renewTime", now, "leaseTransitions", (json_int_t)l->transitions);
-	if (acquire)
+	if (l->record) {
+		body = json_deep_copy(l->record);
+		transitions = json_integer_value(json_object_get(json_object_get(body, "spec"),
+								 "leaseTransitions"));
+	} else {
+		meta = json_pack("{s:s, s:s}", "name", l->name, "namespace", l->namespace);
+		body = json_pack("{s:s, s:s, s:o}", "apiVersion", "coordination.k8s.io/v1",
+				 "kind", "Lease", "metadata", meta);
+	}
+	spec = json_object_get(body, "spec");
+	if (!json_is_object(spec)) {
+		spec = json_object();
+		json_object_set_new(body, "spec", spec);
+	}
+	if (acquire) {
 		json_object_set_new(spec, "acquireTime", json_string(now));
-	meta = json_pack("{s:s, s:s}", "name", l->name, "namespace", l->namespace);
-	if (l->rv)
-		json_object_set_new(meta, "resourceVersion", json_string(l->rv));
-	return json_pack("{s:s, s:s, s:o, s:o}", "apiVersion", "coordination.k8s.io/v1",
-			 "kind", "Lease", "metadata", meta, "spec", spec);
+		if (l->record)
+			transitions++;
+	}
+	json_object_set_new(spec, "holderIdentity", json_string(holder));
+	json_object_set_new(spec, "leaseDurationSeconds", json_integer(duration_s));
+	json_object_set_new(spec, "renewTime", json_string(now));
+	json_object_set_new(spec, "leaseTransitions", json_integer(transitions));
+	return body;
 }
 
+/* Take `lease` (owned) as the record, and note when its holder or renewTime changed. */
 static void remember(struct leader *l, json_t *lease)
 {
 	json_t *spec = json_object_get(lease, "spec");
 	const char *holder = json_string_value(json_object_get(spec, "holderIdentity"));
 	const char *renew = json_string_value(json_object_get(spec, "renewTime"));
-	const char *rv = json_string_value(json_object_get(json_object_get(lease, "metadata"),
-							   "resourceVersion"));
+	json_int_t secs = json_integer_value(json_object_get(spec, "leaseDurationSeconds"));
 
 	holder = holder ? holder : "";
 	renew = renew ? renew : "";
@@ -120,141 +158,227 @@ static void remember(struct leader *l, json_t *lease)
 		l->observed_renew = xstrdup(renew);
 		l->observed_at = clock_now_ms();
 	}
-	l->transitions = json_integer_value(json_object_get(spec, "leaseTransitions"));
-	free(l->rv);
-	l->rv = xstrdup(rv);
+	/* the holder's own duration; a nonsense value counts as ours */
+	l->observed_duration_ms = secs > 0 && secs < 86400 ? secs * 1000 : l->duration_ms;
+	json_decref(l->record);
+	l->record = lease;
 }
 
-/* One attempt to take or renew the Lease: 0 when we hold it afterwards. */
-static int try_acquire_or_renew(struct leader *l, struct err *e)
+static bool held_by_us(const struct leader *l)
 {
-	json_t *cur = NULL, *body, *out = NULL;
-	bool ours, acquire;
+	return l->observed_holder && !strcmp(l->observed_holder, l->identity);
+}
+
+static bool held_by_other(const struct leader *l)
+{
+	return l->observed_holder && *l->observed_holder && !held_by_us(l);
+}
+
+/* PUT the record with us as holder; 0 when the server took it. */
+static int write_lease(struct leader *l, bool acquire, const struct kube_call_opts *co,
+		       struct err *e)
+{
+	json_t *body = lease_body(l, l->identity, (l->duration_ms + 999) / 1000, acquire);
+	json_t *out = NULL;
+	int rc = kube_call(l->kube, "PUT", l->path, body, co, &out, e);
+
+	json_decref(body);
+	if (!rc)
+		remember(l, out);
+	else
+		json_decref(out);
+	return rc;
+}
+
+/*
+ * One attempt to take or keep the Lease, every request ending by
+ * `deadline` (clock_now_ms) and none retried by the client. 0 when we hold
+ * it afterwards; KUBE_ERR_CONFLICT when someone else does.
+ */
+static int try_acquire_or_renew(struct leader *l, int64_t deadline, struct err *e)
+{
+	struct kube_call_opts co = { .deadline_ms = deadline, .no_retry = true };
+	json_t *cur = NULL, *body;
 	int rc;
 
-	rc = kube_get(l->kube, l->path, &cur, e);
+	/* fast path: we lead and the record we wrote last is still current */
+	if (leader_is_leader(l) && l->record && held_by_us(l)) {
+		rc = write_lease(l, false, &co, e);
+		if (!rc)
+			return 0;
+		if (clock_now_ms() >= deadline)
+			return rc;
+		log_v(2, "leader election: renewing lease %s/%s optimistically failed, reading it again: %s",
+		      l->namespace, l->name, err_msg(e));
+		err_release(e);
+	}
+
+	rc = kube_call(l->kube, "GET", l->path, NULL, &co, &cur, e);
 	if (rc == KUBE_ERR_NOT_FOUND) {
-		free(l->rv);
-		l->rv = NULL;
-		l->transitions = 0;
-		body = lease_body(l, l->identity, true);
-		rc = kube_create(l->kube, l->collection, body, &out, e);
+		err_release(e);
+		json_decref(l->record);
+		l->record = NULL;
+		body = lease_body(l, l->identity, (l->duration_ms + 999) / 1000, true);
+		rc = kube_call(l->kube, "POST", l->collection, body, &co, &cur, e);
 		json_decref(body);
 		if (!rc)
-			remember(l, out);
-		json_decref(out);
+			remember(l, cur);
+		else
+			json_decref(cur);
 		return rc;
 	}
 	if (rc)
 		return rc;
 	remember(l, cur);
-	json_decref(cur);
-	ours = !strcmp(l->observed_holder, l->identity);
-	if (!ours && *l->observed_holder &&
-	    clock_now_ms() - l->observed_at < l->duration_ms)
+	if (held_by_other(l) && clock_now_ms() - l->observed_at < l->observed_duration_ms)
 		return err_set(e, KUBE_ERR_CONFLICT, "lease held by %s", l->observed_holder);
-	acquire = !ours;
-	if (acquire)
-		l->transitions++;
-	body = lease_body(l, l->identity, acquire);
-	rc = kube_update(l->kube, l->path, body, &out, e);
-	json_decref(body);
-	if (!rc)
-		remember(l, out);
-	json_decref(out);
-	return rc;
+	if (held_by_us(l) && l->on_slowpath)
+		l->on_slowpath(l->hook_ctx);
+	return write_lease(l, !held_by_us(l), &co, e);
 }
 
-/* Wait up to ms or until stopping; true when stopping. Caller holds mu. */
-static bool wait_locked(struct leader *l, int64_t ms)
+/* End leadership after a failure: once, then the hook. */
+static void lose(struct leader *l, const char *why)
 {
-	struct timespec ts = clock_deadline_ms(ms);
+	bool first;
 
-	while (!l->stopping)
+	atomic_store(&l->valid_until, 0);
+	pthread_mutex_lock(&l->mu);
+	first = !l->lost && !l->stopping;
+	l->lost = true;
+	pthread_mutex_unlock(&l->mu);
+	if (!first)
+		return;
+	log_error("leader election: %s no longer leads via lease %s/%s: %s", l->identity,
+		  l->namespace, l->name, why);
+	if (l->on_lost)
+		l->on_lost(l->hook_ctx);
+}
+
+/* Wait until the clock_now_ms() instant `at` or until stopping; true when stopping. */
+static bool wait_until(struct leader *l, int64_t at)
+{
+	struct timespec ts = clock_deadline_ms(at - clock_now_ms());
+	bool stopping;
+
+	pthread_mutex_lock(&l->mu);
+	while (!l->stopping && clock_now_ms() < at)
 		if (pthread_cond_timedwait(&l->cond, &l->mu, &ts))
 			break;
-	return l->stopping;
+	stopping = l->stopping;
+	pthread_mutex_unlock(&l->mu);
+	return stopping;
 }
 
 static void *renew_loop(void *arg)
 {
 	struct leader *l = arg;
-	int64_t last_ok = clock_now_ms();
+	int64_t next = clock_now_ms() + l->retry_ms;
 
-	pthread_mutex_lock(&l->mu);
-	while (!wait_locked(l, l->retry_ms)) {
+	while (!wait_until(l, next)) {
 		struct err e = ERR_INIT;
+		int64_t start = clock_now_ms(), until = atomic_load(&l->valid_until);
 		int rc;
 
-		pthread_mutex_unlock(&l->mu);
-		rc = try_acquire_or_renew(l, &e);
-		pthread_mutex_lock(&l->mu);
-		if (rc == 0) {
-			last_ok = clock_now_ms();
-		} else if (clock_now_ms() - last_ok >= l->deadline_ms) {
-			log_error("leader election: lost lease %s/%s: could not renew within %lld ms: %s",
-				  l->namespace, l->name, (long long)l->deadline_ms, err_msg(&e));
-			l->leading = false;
-			l->lost = true;
-			pthread_cond_broadcast(&l->cond);
+		if (start >= until) {
+			lose(l, "the renew deadline passed before the next renewal");
+			break;
+		}
+		rc = try_acquire_or_renew(l, until, &e);
+		if (rc == 0 && clock_now_ms() >= until) {
+			/* leader_is_leader() already said no: writers may have stood down */
+			lose(l, "the renewal succeeded only after the renew deadline");
+			break;
+		} else if (rc == 0) {
+			atomic_store(&l->valid_until, start + l->deadline_ms);
+			log_v(5, "leader election: renewed lease %s/%s", l->namespace, l->name);
+			next = start + l->retry_ms;
+		} else if (held_by_other(l)) {
+			char *why = xasprintf("the lease is held by %s now", l->observed_holder);
+
+			lose(l, why);
+			free(why);
+			err_release(&e);
+			break;
+		} else if (clock_now_ms() >= until) {
+			char *why = xasprintf("could not renew within the %lld ms renew deadline: %s",
+					      (long long)l->deadline_ms, err_msg(&e));
+
+			lose(l, why);
+			free(why);
 			err_release(&e);
 			break;
 		} else {
-			log_warn("leader election: renewing lease %s/%s failed: %s", l->namespace,
-				 l->name, err_msg(&e));
+			log_warn("leader election: renewing lease %s/%s failed, %lld ms left: %s",
+				 l->namespace, l->name, (long long)(until - clock_now_ms()),
+				 err_msg(&e));
+			next = start + l->retry_ms;
 		}
 		err_release(&e);
 	}
-	pthread_mutex_unlock(&l->mu);
 	return NULL;
 }
 
 int leader_try_acquire(struct leader *l, struct err *e)
 {
-	int rc = try_acquire_or_renew(l, e);
+	int64_t start = clock_now_ms();
+	int rc = try_acquire_or_renew(l, start + l->deadline_ms, e);
 
 	if (rc)
 		return rc;
-	log_info("leader election: %s leads via lease %s/%s", l->identity, l->namespace, l->name);
+	if (clock_now_ms() >= start + l->deadline_ms)
+		return err_set(e, KUBE_ERR_TIMEOUT, "lease %s/%s taken too late to lead",
+			       l->namespace, l->name);
+	atomic_store(&l->valid_until, start + l->deadline_ms);
 	pthread_mutex_lock(&l->mu);
-	l->leading = true;
+	l->acquired = true;
 	pthread_mutex_unlock(&l->mu);
+	log_info("leader election: %s leads via lease %s/%s", l->identity, l->namespace, l->name);
 	if (pthread_create(&l->thread, NULL, renew_loop, l) == 0)
 		l->thread_started = true;
+	else
+		lose(l, "cannot start the renewal thread");
 	return 0;
-}
-
-bool leader_lost(struct leader *l)
-{
-	bool lost;
-
-	pthread_mutex_lock(&l->mu);
-	lost = l->lost;
-	pthread_mutex_unlock(&l->mu);
-	return lost;
 }
 
 bool leader_is_leader(struct leader *l)
 {
-	bool v;
+	return clock_now_ms() < atomic_load(&l->valid_until);
+}
+
+bool leader_lost(struct leader *l)
+{
+	bool acquired, stopping;
 
 	pthread_mutex_lock(&l->mu);
-	v = l->leading;
+	acquired = l->acquired;
+	stopping = l->stopping;
 	pthread_mutex_unlock(&l->mu);
-	return v;
+	return acquired && !stopping && !leader_is_leader(l);
+}
+
+int64_t leader_valid_until_ms(struct leader *l)
+{
+	return leader_is_leader(l) ? atomic_load(&l->valid_until) : 0;
+}
+
+const char *leader_write_guard(void *l)
+{
+	return leader_is_leader(l) ? NULL : "this replica is not the leader";
 }
 
 /* Give the Lease up so a standby need not wait for it to expire. */
 static void release(struct leader *l)
 {
+	struct kube_call_opts co = { .deadline_ms = clock_now_ms() + l->deadline_ms,
+				     .no_retry = true };
 	struct err e = ERR_INIT;
 	json_t *body;
 
-	if (!l->rv)
-		return;
-	body = lease_body(l, "", false);
-	json_object_set_new(json_object_get(body, "spec"), "leaseDurationSeconds", json_integer(1));
-	if (kube_update(l->kube, l->path, body, NULL, &e))
+	body = lease_body(l, "", 1, false);
+	json_object_set(json_object_get(body, "spec"), "acquireTime",
+			json_object_get(json_object_get(body, "spec"), "renewTime"));
+	if (kube_call(l->kube, "PUT", l->path, body, &co, NULL, &e))
 		log_warn("leader election: releasing lease %s/%s failed: %s", l->namespace, l->name,
 			 err_msg(&e));
 	else
@@ -265,8 +389,6 @@ static void release(struct leader *l)
 
 void leader_free(struct leader *l)
 {
-	bool was_leading;
-
 	if (!l)
 		return;
 	pthread_mutex_lock(&l->mu);
@@ -275,9 +397,9 @@ void leader_free(struct leader *l)
 	pthread_mutex_unlock(&l->mu);
 	if (l->thread_started)
 		pthread_join(l->thread, NULL);
-	was_leading = l->leading;
-	if (was_leading)
+	if (leader_is_leader(l) && l->record && held_by_us(l))
 		release(l);
+	atomic_store(&l->valid_until, 0);
 	pthread_mutex_destroy(&l->mu);
 	pthread_cond_destroy(&l->cond);
 	free(l->namespace);
@@ -287,6 +409,6 @@ void leader_free(struct leader *l)
 	free(l->collection);
 	free(l->observed_holder);
 	free(l->observed_renew);
-	free(l->rv);
+	json_decref(l->record);
 	free(l);
 }

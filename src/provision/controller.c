@@ -513,6 +513,14 @@ static void *work(void *arg)
 	char *key;
 
 	while (wq_get(w->q, &key) == 0) {
+		const char *why = w->c->o.may_write ? w->c->o.may_write(w->c->o.may_write_ctx) : NULL;
+
+		if (why) {
+			log_warn("%s: not synced, this worker stops: %s", key, why);
+			wq_done(w->q, key);
+			free(key);
+			break;
+		}
 		switch (w->sync(w->c, key)) {
 		case SYNC_DONE:
 			wq_forget(w->q, key);

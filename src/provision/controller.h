@@ -38,6 +38,14 @@ struct controller_opts {
 	bool modify_volume;		/* driver has MODIFY_VOLUME */
 	bool strict_topology;		/* --strict-topology */
 	bool immediate_topology;	/* --immediate-topology */
+	/*
+	 * Asked by each worker before it syncs a key it took (NULL: always
+	 * allowed): non-NULL is the reason this replica may not write any more
+	 * (leader_write_guard), and the worker stops. The clients' own write
+	 * guards refuse the writes of syncs already under way.
+	 */
+	const char *(*may_write)(void *ctx);
+	void *may_write_ctx;
 };
 
 /* Clients and options are borrowed until controller_free. */

@@ -23,7 +23,8 @@ test_metrics_and_health() {
     fail "no CreateVolume operation metric"
   metric_value "$url/metrics" 'controller_persistentvolumeclaim_provision_duration_seconds_bucket{class="met1-class",source="",le="+Inf"}' >/dev/null ||
     fail "no provision duration histogram"
-  [[ $(metric_value "$url/metrics" 'leader_election_master_status{name="hostpath-csi-k8s-io"}') == 1 ]] ||
+  # upstream's name label is LeaderElectionConfig.Name, which csi-lib-utils leaves empty
+  [[ $(metric_value "$url/metrics" 'leader_election_master_status{name=""}') == 1 ]] ||
     fail "leader_election_master_status is not 1"
   (( $(metric_value "$url/metrics" process_resident_memory_bytes) > 1000000 )) || fail "resident memory"
   metric_value "$url/metrics" 'workqueue_depth{name="claims"}' >/dev/null || fail "no queue depth"

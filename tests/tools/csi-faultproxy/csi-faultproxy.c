@@ -107,6 +107,7 @@ struct pcall {
 	grpc_slice req;		/* the request bytes */
 	int64_t deadline_ms;	/* left when the call arrived; -1 = none */
 	int64_t start_ms;
+	int64_t start_unix_ms;	/* wall clock, to line calls up across proxies */
 };
 
 /* What happened to a call, for its record line. */
@@ -125,6 +126,14 @@ struct outcome {
 };
 
 static void record(struct pcall *c, struct outcome *o);
+
+static int64_t unix_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static int64_t mono_ms(void)
 {
@@ -628,9 +637,10 @@ static void record(struct pcall *c, struct outcome *o)
 		else
 			put_decoded(&b, "reply", md ? md->output : NULL, o->reply);
 	}
-	buf_appendf(&b, ",\"cancelled\":%s,\"ms\":%lld}\n",
+	buf_appendf(&b, ",\"cancelled\":%s,\"ms\":%lld,\"start_unix_ms\":%lld,\"end_unix_ms\":%lld}\n",
 		    c->closed && c->cancelled ? "true" : "false",
-		    (long long)(mono_ms() - c->start_ms));
+		    (long long)(mono_ms() - c->start_ms), (long long)c->start_unix_ms,
+		    (long long)unix_ms());
 
 	pthread_mutex_lock(&p->mu);
 	if (p->record) {
@@ -659,6 +669,7 @@ static void handle(struct pcall *c)
 			     GRPC_SLICE_LENGTH(c->details.method));
 	c->name = strrchr(c->method, '/') ? strrchr(c->method, '/') + 1 : c->method;
 	c->start_ms = mono_ms();
+	c->start_unix_ms = unix_ms();
 	c->deadline_ms = -1;
 	left = gpr_time_sub(gpr_convert_clock_type(c->details.deadline, GPR_CLOCK_MONOTONIC),
 			    gpr_now(GPR_CLOCK_MONOTONIC));
