@@ -18,7 +18,7 @@
 
 #include "base/log.h"
 #include "base/xalloc.h"
-#include "config.h"
+#include "config/config.h"
 #include "csi/client.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
