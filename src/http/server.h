@@ -26,6 +26,7 @@ struct http_opts {
 	http_check_fn ready;		/* /readyz; NULL = always ready */
 	http_check_fn leader;		/* /healthz/leader-election; NULL = not served */
 	void *ctx;
+	bool metrics_only;		/* --metrics-address: serve the metrics path only */
 };
 
 /* Start serving; the options' pointers are borrowed until http_server_free. */

@@ -26,6 +26,8 @@ struct leader {
 	struct kube_client *kube;
 	char *namespace, *name, *identity, *path, *collection;
 	int64_t duration_ms, deadline_ms, retry_ms;
+	json_t *labels;		/* metadata.labels of every write, or NULL */
+	bool release_on_exit;
 
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
@@ -79,6 +81,12 @@ struct leader *leader_new(struct kube_client *c, const struct leader_opts *o)
 	l->duration_ms = o->lease_duration_ms;
 	l->deadline_ms = o->renew_deadline_ms;
 	l->retry_ms = o->retry_period_ms;
+	l->release_on_exit = o->release_on_exit;
+	if (o->labels) {
+		l->labels = json_object();
+		for (const char *const *kv = o->labels; kv[0] && kv[1]; kv += 2)
+			json_object_set_new(l->labels, kv[0], json_string(kv[1]));
+	}
 	pthread_mutex_init(&l->mu, NULL);
 	clock_cond_init(&l->cond);
 	return l;
@@ -98,6 +106,8 @@ static json_t *lease_body(struct leader *l, const char *holder, bool acquire)
 	meta = json_pack("{s:s, s:s}", "name", l->name, "namespace", l->namespace);
 	if (l->rv)
 		json_object_set_new(meta, "resourceVersion", json_string(l->rv));
+	if (l->labels)
+		json_object_set(meta, "labels", l->labels);
 	return json_pack("{s:s, s:s, s:o, s:o}", "apiVersion", "coordination.k8s.io/v1",
 			 "kind", "Lease", "metadata", meta, "spec", spec);
 }
@@ -276,8 +286,11 @@ void leader_free(struct leader *l)
 	if (l->thread_started)
 		pthread_join(l->thread, NULL);
 	was_leading = l->leading;
-	if (was_leading)
+	if (was_leading && l->release_on_exit)
 		release(l);
+	else if (was_leading)
+		log_info("leader election: leaving lease %s/%s to expire "
+			 "(ReleaseLeaderElectionOnExit=false)", l->namespace, l->name);
 	pthread_mutex_destroy(&l->mu);
 	pthread_cond_destroy(&l->cond);
 	free(l->namespace);
@@ -288,5 +301,6 @@ void leader_free(struct leader *l)
 	free(l->observed_holder);
 	free(l->observed_renew);
 	free(l->rv);
+	json_decref(l->labels);
 	free(l);
 }

@@ -9,8 +9,9 @@
  * between replicas does not matter); the leader renews every retry period
  * and gives up when it could not renew within the renew deadline. Every
  * write carries the resourceVersion it read, so two candidates cannot both
- * win. On an orderly stop the leader releases the Lease (holder emptied) so
- * a standby takes over at once instead of after the lease duration.
+ * win. On an orderly stop the leader can release the Lease (holder emptied)
+ * so a standby takes over at once instead of after the lease duration.
+ * Every write carries the configured labels.
  *
  * Use a kube_client of its own, so provisioning traffic can never starve
  * renewals (upstream issue #416).
@@ -33,6 +34,8 @@ struct leader_opts {
 	int64_t lease_duration_ms;
 	int64_t renew_deadline_ms;
 	int64_t retry_period_ms;
+	const char *const *labels;	/* --leader-election-labels: key, value, ..., NULL; or NULL */
+	bool release_on_exit;		/* release the Lease in leader_free (see main.c) */
 };
 
 /* "hostpath.csi.k8s.io" -> "hostpath-csi-k8s-io", as upstream names its Lease. Caller frees. */
@@ -54,7 +57,7 @@ int leader_try_acquire(struct leader *l, struct err *e);
 bool leader_lost(struct leader *l);
 bool leader_is_leader(struct leader *l);
 
-/* Stop renewing; release the Lease if we hold it. Accepts NULL. */
+/* Stop renewing; release the Lease if we hold it and release_on_exit. Accepts NULL. */
 void leader_free(struct leader *l);
 
 #endif

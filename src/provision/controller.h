@@ -36,6 +36,7 @@ struct controller_opts {
 	bool modify_volume;		/* driver has MODIFY_VOLUME */
 	bool strict_topology;		/* --strict-topology */
 	bool immediate_topology;	/* --immediate-topology */
+	bool vac_disabled;		/* VolumeAttributesClass gate off: a claim's class is ignored */
 };
 
 /* Clients and options are borrowed until controller_free. */
