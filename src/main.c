@@ -20,7 +20,7 @@
 
 #include "base/log.h"
 #include "base/xalloc.h"
-#include "config.h"
+#include "config/config.h"
 #include "csi/client.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
@@ -249,6 +249,87 @@ static char *make_identity(const char *driver)
 			 rand_r(&seed) % 10000, driver);
 }
 
+/* --logging-format, --v, --vmodule, the streams; then the warnings config_parse found. */
+static void setup_logging(const struct config *cfg)
+{
+	bool json = !strcmp(cfg->logging_format, "json");
+	struct log_opts lo = {
+		json ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT,
+		json ? cfg->log_json_split_stream : cfg->log_text_split_stream,
+		json ? cfg->log_json_info_buffer : cfg->log_text_info_buffer,
+		cfg->log_flush_ms, STDOUT_FILENO, STDERR_FILENO,
+	};
+	struct err e = ERR_INIT;
+
+	log_configure(&lo);
+	log_set_level((int)cfg->verbosity);
+	if (log_set_vmodule(cfg->vmodule, &e))	/* config_parse checked it already */
+		log_warn("--vmodule ignored: %s", err_msg(&e));
+	err_release(&e);
+	for (char **n = cfg->notices; n && *n; n++)
+		log_warn("%s", *n);
+}
+
+/*
+ * The API server: --master overrides the kubeconfig's server; with no
+ * kubeconfig at all, --master alone is used without credentials, as
+ * upstream's client-go does.
+ */
+static int load_kube_config(const struct config *cfg, struct kube_config **out, struct err *e)
+{
+	const char *env = getenv("KUBECONFIG");
+	bool have_file = (cfg->kubeconfig && *cfg->kubeconfig) || (env && *env);
+	size_t n;
+
+	if (cfg->master && *cfg->master && !have_file) {
+		*out = xcalloc(1, sizeof(**out));
+		(*out)->server = xstrdup(cfg->master);
+		(*out)->source = xstrdup("--master (no credentials)");
+		log_warn("using --master %s without a kubeconfig: no credentials", cfg->master);
+	} else if (kube_config_load(out, cfg->kubeconfig, e)) {
+		return -1;
+	} else if (cfg->master && *cfg->master) {
+		free((*out)->server);
+		(*out)->server = xstrdup(cfg->master);
+	}
+	n = strlen((*out)->server ? (*out)->server : "");
+	while (n && (*out)->server[n - 1] == '/')
+		(*out)->server[--n] = '\0';
+	return 0;
+}
+
+/*
+ * The VolumeAttributesClass gate, when the operator did not set it, is
+ * switched off if the cluster does not serve storage.k8s.io/v1
+ * VolumeAttributesClass, as upstream does (claims then provision without it).
+ */
+static bool vac_enabled(const struct config *cfg, struct kube_client *kube)
+{
+	struct err e = ERR_INIT;
+	json_t *list = NULL, *r;
+	size_t i;
+	bool served = false;
+	int rc;
+
+	if (!cfg->gates.volume_attributes_class || cfg->gates.volume_attributes_class_set)
+		return cfg->gates.volume_attributes_class;
+	rc = kube_get(kube, "/apis/storage.k8s.io/v1", &list, &e);
+	if (rc && rc != KUBE_ERR_NOT_FOUND) {
+		log_warn("cannot tell whether the cluster serves VolumeAttributesClass: %s", err_msg(&e));
+		err_release(&e);
+		return true;
+	}
+	json_array_foreach(json_object_get(list, "resources"), i, r)
+		if (!strcmp(json_string_value(json_object_get(r, "kind")) ?: "", "VolumeAttributesClass"))
+			served = true;
+	json_decref(list);
+	err_release(&e);
+	if (!served)
+		log_info("disabling the VolumeAttributesClass feature gate: the cluster does not serve "
+			 "storage.k8s.io/v1 VolumeAttributesClass");
+	return served;
+}
+
 int main(int argc, char **argv)
 {
 	struct config cfg;
@@ -289,7 +370,7 @@ int main(int argc, char **argv)
 		config_release(&cfg);
 		return 0;
 	}
-	log_set_level((int)cfg.verbosity);
+	setup_logging(&cfg);
 
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
@@ -346,7 +427,7 @@ int main(int argc, char **argv)
 	register_metrics(&app, metrics);
 	csi_client_set_observer(csi, on_csi_call, &app);
 
-	if (kube_config_load(&kcfg, cfg.kubeconfig, &e)) {
+	if (load_kube_config(&cfg, &kcfg, &e)) {
 		log_error("cannot load the Kubernetes client configuration: %s", err_msg(&e));
 		goto out;
 	}
@@ -379,7 +460,8 @@ int main(int argc, char **argv)
 	copts.retry_max_ms = cfg.retry_max_ms;
 	copts.resync_ms = RESYNC_MS;
 	copts.component = "csi-provisioner";
-	copts.topology = pcaps.accessibility_constraints;
+	copts.topology = pcaps.accessibility_constraints && cfg.gates.topology;
+	copts.vac_disabled = !vac_enabled(&cfg, kube);
 	copts.publish_unpublish = ccaps.publish_unpublish;
 	copts.clone = ccaps.clone_volume;
 	copts.snapshot = ccaps.create_delete_snapshot;
@@ -400,13 +482,24 @@ int main(int argc, char **argv)
 	}
 	if (cfg.http_endpoint && *cfg.http_endpoint) {
 		struct http_opts ho = { cfg.http_endpoint, cfg.metrics_path, metrics, ready_check,
-					cfg.leader_election ? leader_check : NULL, &app, 0 };
+					cfg.leader_election ? leader_check : NULL, &app, 0, false };
 
 		if (http_server_start(&http, &ho, &e)) {
 			log_error("%s", err_msg(&e));
 			goto out;
 		}
 		log_info("serving metrics and health checks on %s (port %d)", cfg.http_endpoint,
+			 http_server_port(http));
+	} else if (cfg.metrics_address && *cfg.metrics_address) {
+		struct http_opts ho = { .endpoint = cfg.metrics_address,
+					.metrics_path = cfg.metrics_path, .metrics = metrics,
+					.ctx = &app, .metrics_only = true };
+
+		if (http_server_start(&http, &ho, &e)) {
+			log_error("--metrics-address: %s", err_msg(&e));
+			goto out;
+		}
+		log_info("serving metrics only on %s (port %d; --metrics-address)", cfg.metrics_address,
 			 http_server_port(http));
 	}
 	copts.metrics = metrics;
@@ -434,9 +527,18 @@ int main(int argc, char **argv)
 			free(who);
 			goto out;
 		}
+		/*
+		 * ReleaseLeaderElectionOnExit: upstream keeps the Lease on exit unless
+		 * the gate is on, because its workers may still run then. Ours have
+		 * stopped before the release (see out:), so we release unless the
+		 * operator set the gate to false.
+		 */
 		lo = (struct leader_opts){ ns, name, who, cfg.le_lease_duration_ms,
 					   cfg.le_renew_deadline_ms, cfg.le_retry_period_ms,
-					   on_lease_lost, on_lease_slowpath, &app };
+					   on_lease_lost, on_lease_slowpath, &app,
+					   (const char *const *)cfg.leader_election_labels,
+					   cfg.gates.release_leader_election_on_exit ||
+					   !cfg.gates.release_leader_election_on_exit_set };
 		leader = leader_new(le_kube, &lo);
 		app.leader = leader;
 		/* from here on, every write needs the lease, also before it is taken */
@@ -470,6 +572,7 @@ int main(int argc, char **argv)
 	}
 	log_info("running");
 	for (;;) {
+		log_flush_due();
 		if (wait_signal(&sigs, 1000, &sig))
 			break;
 		if (leader && leader_lost(leader))
@@ -502,5 +605,6 @@ out:
 	config_release(&cfg);
 	if (status == 0)
 		log_info("stopped");
+	log_flush();
 	return status;
 }

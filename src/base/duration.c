@@ -11,7 +11,7 @@ static const struct {
 	const char *name;
 	double ms;
 } units[] = {
-	{ "ns", 1e-6 }, { "us", 1e-3 }, { "ms", 1.0 },
+	{ "ns", 1e-6 }, { "us", 1e-3 }, { "\xc2\xb5s", 1e-3 }, { "\xce\xbcs", 1e-3 }, { "ms", 1.0 },
 	{ "s", 1e3 }, { "m", 60e3 }, { "h", 3600e3 },
 };
 

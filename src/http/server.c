@@ -75,11 +75,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		body = buf_detach(&b, &len);
 		return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body, len);
 	}
-	if (!strcmp(url, "/healthz"))
+	if (s->o.metrics_only)
+		; /* --metrics-address: nothing else, as upstream */
+	else if (!strcmp(url, "/healthz"))
 		return check(conn, NULL, NULL);
-	if (!strcmp(url, "/readyz"))
+	else if (!strcmp(url, "/readyz"))
 		return check(conn, s->o.ready, s->o.ctx);
-	if (!strcmp(url, "/healthz/leader-election") && s->o.leader)
+	else if (!strcmp(url, "/healthz/leader-election") && s->o.leader)
 		return check(conn, s->o.leader, s->o.ctx);
 	return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", xstrdup("not found\n"), 10);
 }

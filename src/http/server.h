@@ -38,6 +38,7 @@ struct http_opts {
 	http_check_fn leader;		/* /healthz/leader-election; NULL = not served */
 	void *ctx;
 	unsigned idle_timeout_s;	/* 0: HTTP_IDLE_TIMEOUT_S (tests use less) */
+	bool metrics_only;		/* --metrics-address: serve the metrics path only */
 };
 
 /* Start serving; the options' pointers are borrowed until http_server_free. */

@@ -35,6 +35,8 @@ struct leader {
 	void *hook_ctx;
 
 	_Atomic int64_t valid_until;	/* clock_now_ms() instant we lead until; 0: we do not */
+	json_t *labels;		/* metadata.labels of every write, or NULL */
+	bool release_on_exit;
 
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
@@ -94,6 +96,12 @@ struct leader *leader_new(struct kube_client *c, const struct leader_opts *o)
 	l->on_slowpath = o->on_slowpath;
 	l->hook_ctx = o->hook_ctx;
 	atomic_init(&l->valid_until, 0);
+	l->release_on_exit = o->release_on_exit;
+	if (o->labels) {
+		l->labels = json_object();
+		for (const char *const *kv = o->labels; kv[0] && kv[1]; kv += 2)
+			json_object_set_new(l->labels, kv[0], json_string(kv[1]));
+	}
 	pthread_mutex_init(&l->mu, NULL);
 	clock_cond_init(&l->cond);
 	free(ns);
@@ -137,6 +145,16 @@ static json_t *lease_body(struct leader *l, const char *holder, int64_t duration
 	json_object_set_new(spec, "leaseDurationSeconds", json_integer(duration_s));
 	json_object_set_new(spec, "renewTime", json_string(now));
 	json_object_set_new(spec, "leaseTransitions", json_integer(transitions));
+	if (l->labels) {
+		/* our labels on every write, over whatever the record carried */
+		json_t *m = json_object_get(body, "metadata"), *lb = json_object_get(m, "labels");
+
+		if (!json_is_object(lb)) {
+			lb = json_object();
+			json_object_set_new(m, "labels", lb);
+		}
+		json_object_update(lb, l->labels);
+	}
 	return body;
 }
 
@@ -397,8 +415,13 @@ void leader_free(struct leader *l)
 	pthread_mutex_unlock(&l->mu);
 	if (l->thread_started)
 		pthread_join(l->thread, NULL);
-	if (leader_is_leader(l) && l->record && held_by_us(l))
-		release(l);
+	if (leader_is_leader(l) && l->record && held_by_us(l)) {
+		if (l->release_on_exit)
+			release(l);
+		else
+			log_info("leader election: leaving lease %s/%s to expire "
+				 "(ReleaseLeaderElectionOnExit=false)", l->namespace, l->name);
+	}
 	atomic_store(&l->valid_until, 0);
 	pthread_mutex_destroy(&l->mu);
 	pthread_cond_destroy(&l->cond);
@@ -410,5 +433,6 @@ void leader_free(struct leader *l)
 	free(l->observed_holder);
 	free(l->observed_renew);
 	json_decref(l->record);
+	json_decref(l->labels);
 	free(l);
 }

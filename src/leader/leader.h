@@ -36,6 +36,7 @@
  * on the clients that write (kube_client_set_write_guard,
  * csi_client_set_write_guard), which refuse every write once
  * leader_is_leader() is false.
+ * Every write carries the configured labels (--leader-election-labels).
  *
  * Use a kube_client of its own, so provisioning traffic can never starve
  * renewals (upstream issue #416).
@@ -67,6 +68,8 @@ struct leader_opts {
 	void (*on_lost)(void *ctx);
 	void (*on_slowpath)(void *ctx);
 	void *hook_ctx;
+	const char *const *labels;	/* --leader-election-labels: key, value, ..., NULL; or NULL */
+	bool release_on_exit;		/* release the Lease in leader_free (see main.c) */
 };
 
 /* "hostpath.csi.k8s.io" -> "hostpath-csi-k8s-io", as upstream names its Lease. Caller frees. */
@@ -100,8 +103,8 @@ int64_t leader_valid_until_ms(struct leader *l);
 const char *leader_write_guard(void *l);
 
 /*
- * Stop renewing; release the Lease if we still hold it (bounded by the
- * renew deadline). Accepts NULL. on_lost is not called.
+ * Stop renewing; release the Lease if we still hold it and release_on_exit
+ * (bounded by the renew deadline). Accepts NULL. on_lost is not called.
  */
 void leader_free(struct leader *l);
 
