@@ -521,6 +521,19 @@ static void test_operator_edit_is_rebased(void **state)
 	free(v);
 }
 
+static void test_a_deleted_shard_is_created_again(void **state)
+{
+	struct fixture *fx = *state;
+
+	load(fx);
+	add_ok(fx->j, "k1", "v1");
+	fcm_delete(fx->fake, "journal-0");
+	add_ok(fx->j, "k2", "v2");
+	assert_value(fx->fake, "journal-0", "k1", "v1");	/* what the journal held */
+	assert_value(fx->fake, "journal-0", "k2", "v2");
+	assert_false(journal_lost(fx->j));
+}
+
 /* Keys of 4 and values of 36 bytes: two fit in a 100-byte shard. */
 static void test_a_full_shard_overflows_into_a_new_one(void **state)
 {
@@ -614,6 +627,7 @@ static void test_bad_entries_are_refused_at_once(void **state)
 	assert_non_null(strstr(err_msg(&e), "more than a shard holds"));
 	assert_int_equal(journal_add(fx->j, "a/b", "v", &e), JOURNAL_ERR_INVALID);
 	assert_int_equal(journal_add(fx->j, "", "v", &e), JOURNAL_ERR_INVALID);
+	assert_int_equal(journal_add(fx->j, "..x", "v", &e), JOURNAL_ERR_INVALID);
 	assert_int_equal(journal_add(fx->j, "k1", "\xff\xfe", &e), JOURNAL_ERR_INVALID);
 	err_release(&e);
 	assert_int_equal(fake_writes(fx->fake), 0);
@@ -692,6 +706,7 @@ int main(void)
 		T(test_an_old_holder_cannot_create_a_shard),
 		T(test_takeover_creates_announced_shards),
 		T(test_operator_edit_is_rebased),
+		T(test_a_deleted_shard_is_created_again),
 		T(test_a_full_shard_overflows_into_a_new_one),
 		T(test_full_journal_waits_for_a_removal),
 		T(test_full_journal_fails_at_the_deadline),
