@@ -230,30 +230,39 @@ static void test_identical_readd_writes_nothing(void **state)
 	assert_int_equal(st.bytes, strlen("pvc-1v2"));
 }
 
-/* While the first write is held, 99 more adds queue; they take one write. */
-static void test_adds_queued_during_a_write_share_one(void **state)
+/* While the first write is held, n - 1 more adds queue; they take one write. */
+static void adds_during_a_held_write(struct fixture *fx, int n)
 {
-	struct fixture *fx = *state;
-	struct adder *as = xcalloc(100, sizeof(*as));
+	struct adder *as = xcalloc((size_t)n, sizeof(*as));
 	char key[32];
 
 	load(fx);
 	fcm_hold_writes(fx->fake, true);
 	start_adder(&as[0], fx->j, "k-0", "v");
 	assert_true(fcm_wait_held(fx->fake, 1, DEADLINE_MS));
-	for (int i = 1; i < 100; i++) {
+	for (int i = 1; i < n; i++) {
 		snprintf(key, sizeof(key), "k-%d", i);
 		start_adder(&as[i], fx->j, key, "v");
 	}
-	WAIT_FOR(pending(fx->j) == 100);
+	WAIT_FOR(pending(fx->j) == (size_t)n);
 	fcm_hold_writes(fx->fake, false);
-	for (int i = 0; i < 100; i++) {
+	for (int i = 0; i < n; i++) {
 		pthread_join(as[i].t, NULL);
 		assert_int_equal(as[i].rc, 0);
 		assert_value(fx->fake, "journal-0", as[i].key, "v");
 	}
 	assert_int_equal(fake_writes(fx->fake), 2);
 	free(as);
+}
+
+static void test_100_adds_during_a_write_take_one_more(void **state)
+{
+	adds_during_a_held_write(*state, 100);
+}
+
+static void test_1000_adds_during_a_write_take_one_more(void **state)
+{
+	adds_during_a_held_write(*state, 1000);
 }
 
 /*
@@ -703,7 +712,8 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_add_is_durable_before_it_returns),
 		T(test_identical_readd_writes_nothing),
-		T(test_adds_queued_during_a_write_share_one),
+		T(test_100_adds_during_a_write_take_one_more),
+		T(test_1000_adds_during_a_write_take_one_more),
 		T(test_100_concurrent_adds_group_commit),
 		T(test_1000_concurrent_adds_group_commit),
 		T(test_removals_are_lazy_and_ride_along),
