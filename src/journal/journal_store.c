@@ -130,6 +130,7 @@ int shard_adopt(struct journal *j, struct shard *s, json_t *obj, struct err *e)
 		j->announced = a;
 	}
 	json_object_del(meta, "managedFields");
+	json_object_del(obj, "data");	/* kept in s->data; body_of puts it back */
 	data_release(&s->data);
 	s->data = m;
 	s->used = used;
