@@ -302,6 +302,9 @@ static int check_entry(struct journal *j, const char *key, const char *value, st
 		if (!alnum(key[i]) && key[i] != '-' && key[i] != '_' && key[i] != '.')
 			return err_set(e, JOURNAL_ERR_INVALID, "journal key '%s' may only have "
 				       "letters, digits, '-', '_' and '.'", key);
+	if (!strcmp(key, ".") || !strncmp(key, "..", 2))
+		return err_set(e, JOURNAL_ERR_INVALID, "journal key '%s' may not be '.' or start "
+			       "with '..'", key);
 	if (size > j->shard_bytes)
 		return err_set(e, JOURNAL_ERR_TOO_LARGE, "journal entry '%s' has %zu bytes, more "
 			       "than a shard holds (%zu)", key, size, j->shard_bytes);

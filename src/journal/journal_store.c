@@ -130,6 +130,7 @@ int shard_adopt(struct journal *j, struct shard *s, json_t *obj, struct err *e)
 		j->announced = a;
 	}
 	json_object_del(meta, "managedFields");
+	json_object_del(obj, "data");	/* kept in s->data; body_of puts it back */
 	data_release(&s->data);
 	s->data = m;
 	s->used = used;
@@ -215,6 +216,7 @@ static int write_shard(struct journal *j, int idx, struct change **cs, size_t n,
 		       bool takeover, struct err *e)
 {
 	struct shard *s = &j->shards[idx];
+	struct err we = ERR_INIT;	/* a failure we may get past */
 	int rc;
 
 	for (int tries = 1;; tries++) {
@@ -222,10 +224,11 @@ static int write_shard(struct journal *j, int idx, struct change **cs, size_t n,
 		json_t *body = body_of(j, s, cs, n, announce), *out = NULL, *cur = NULL;
 		const char *holder;
 
+		err_release(&we);
 		if (create)
-			rc = kube_create(j->kube, j->collection, body, &out, e);
+			rc = kube_create(j->kube, j->collection, body, &out, &we);
 		else
-			rc = kube_update(j->kube, s->path, body, &out, e);
+			rc = kube_update(j->kube, s->path, body, &out, &we);
 		json_decref(body);
 		if (!rc) {
 			pthread_mutex_lock(&j->mu);
@@ -235,15 +238,20 @@ static int write_shard(struct journal *j, int idx, struct change **cs, size_t n,
 			return rc;
 		}
 		if (rc != KUBE_ERR_CONFLICT && rc != KUBE_ERR_ALREADY_EXISTS &&
-		    !(rc == KUBE_ERR_NOT_FOUND && !create))
-			return err_prefix(e, "cannot write journal shard '%s'", s->name);
+		    !(rc == KUBE_ERR_NOT_FOUND && !create)) {
+			err_set(e, rc, "cannot write journal shard '%s': %s", s->name, err_msg(&we));
+			break;
+		}
 		pthread_mutex_lock(&j->mu);
 		journal_count_write(j, true);
 		pthread_mutex_unlock(&j->mu);
-		if (tries >= JOURNAL_CONFLICTS_MAX)
-			return err_set(e, KUBE_ERR_CONFLICT, "journal shard '%s': %d conflicts in "
-				       "a row", s->name, tries);
-		rc = kube_get(j->kube, s->path, &cur, e);
+		if (tries >= JOURNAL_CONFLICTS_MAX) {
+			rc = err_set(e, KUBE_ERR_CONFLICT, "journal shard '%s': %d conflicts in a "
+				     "row: %s", s->name, tries, err_msg(&we));
+			break;
+		}
+		err_release(&we);
+		rc = kube_get(j->kube, s->path, &cur, &we);
 		if (rc == KUBE_ERR_NOT_FOUND) {
 			/* deleted behind our back: create it again with what we hold */
 			log_warn("journal shard '%s' was deleted; creating it again", s->name);
@@ -252,14 +260,16 @@ static int write_shard(struct journal *j, int idx, struct change **cs, size_t n,
 			pthread_mutex_unlock(&j->mu);
 			continue;
 		}
-		if (rc)
-			return err_prefix(e, "cannot re-read journal shard '%s'", s->name);
+		if (rc) {
+			err_set(e, rc, "cannot re-read journal shard '%s': %s", s->name, err_msg(&we));
+			break;
+		}
 		holder = holder_of(cur);
 		if (!takeover && holder && strcmp(holder, j->holder)) {
 			rc = err_set(e, JOURNAL_ERR_LOST, "journal shard '%s' is now held by '%s'",
 				     s->name, holder);
 			json_decref(cur);
-			return rc;
+			break;
 		}
 		if (!takeover)
 			log_info("journal shard '%s' changed on the server; applying %zu queued "
@@ -268,8 +278,10 @@ static int write_shard(struct journal *j, int idx, struct change **cs, size_t n,
 		rc = shard_adopt(j, s, cur, e);
 		pthread_mutex_unlock(&j->mu);
 		if (rc)
-			return rc;
+			break;
 	}
+	err_release(&we);
+	return rc;
 }
 
 int store_write(struct journal *j, int idx, struct change **cs, size_t n, long announce,
@@ -285,10 +297,15 @@ static int take_over(struct journal *j, size_t i, long announce, struct err *e)
 
 	if (!s->exists) {
 		json_t *cur = NULL;
-		int rc = kube_get(j->kube, s->path, &cur, e);
+		struct err ge = ERR_INIT;
+		int rc = kube_get(j->kube, s->path, &cur, &ge);
 
-		if (rc && rc != KUBE_ERR_NOT_FOUND)
-			return err_prefix(e, "cannot read journal shard '%s'", s->name);
+		if (rc && rc != KUBE_ERR_NOT_FOUND) {
+			err_set(e, rc, "cannot read journal shard '%s': %s", s->name, err_msg(&ge));
+			err_release(&ge);
+			return rc;
+		}
+		err_release(&ge);
 		if (!rc) {
 			pthread_mutex_lock(&j->mu);
 			rc = shard_adopt(j, s, cur, e);

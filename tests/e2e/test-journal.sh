@@ -102,3 +102,22 @@ test_journal_keeps_an_operator_edit() {
   stop_daemon a
   finish_namespace $ns
 }
+
+# With the default shard size (800 KiB of data), a full shard is accepted by
+# the API server (its limit is 1 MiB) and the next key goes to a new shard.
+test_journal_full_shard_overflows() {
+  local ns=journal-big big i
+  new_namespace $ns
+  big=$(head -c 100000 /dev/zero | tr '\0' 'x')
+  for i in 1 2 3 4 5 6 7 8; do
+    jt $ns p1 add "big-$i" "$big" || fail "add of big-$i failed"
+  done
+  [[ $(k get configmap -n $ns -l csi-provisioner.dev/journal=e2e -o name) == configmap/journal-0 ]] ||
+    fail "800,000 bytes did not fit in one shard"
+  jt $ns p1 add big-9 "$big" || fail "add of big-9 failed"
+  [[ $(shard_value $ns journal-1 big-9) == "$big" ]] || fail "big-9 not in journal-1"
+  [[ $(k get configmap -n $ns journal-0 -o 'jsonpath={.metadata.annotations.csi-provisioner\.dev/journal-shards}') == 2 ]] ||
+    fail "shard 0 does not announce 2 shards"
+  [[ $(jt $ns p1 list | wc -l) == 9 ]] || fail "list does not show 9 keys"
+  finish_namespace $ns
+}

@@ -464,6 +464,15 @@ int64_t fcm_put_shard(struct fcm *f, const char *name, const char *label, const 
 	return rv;
 }
 
+void fcm_delete(struct fcm *f, const char *name)
+{
+	pthread_mutex_lock(&f->mu);
+	json_object_del(f->objs, name);
+	f->rv++;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->mu);
+}
+
 char *fcm_holder(struct fcm *f, const char *name)
 {
 	json_t *o = fcm_get(f, name);

@@ -46,6 +46,8 @@ int64_t fcm_set(struct fcm *f, json_t *obj);
  * `pairs` key, value, ..., NULL as its data. */
 int64_t fcm_put_shard(struct fcm *f, const char *name, const char *label, const char *holder,
 		      const char *const *pairs);
+/* Delete `name` (as an operator's kubectl delete would). */
+void fcm_delete(struct fcm *f, const char *name);
 /* The holder annotation of `name` (caller frees), or NULL. */
 char *fcm_holder(struct fcm *f, const char *name);
 /* The data value of key in `name` (caller frees), or NULL. */

@@ -230,24 +230,23 @@ static void test_identical_readd_writes_nothing(void **state)
 	assert_int_equal(st.bytes, strlen("pvc-1v2"));
 }
 
-/* While the first write is held, 99 more adds queue; they take one write. */
-static void test_adds_queued_during_a_write_share_one(void **state)
+/* While the first write is held, n - 1 more adds queue; they take one write. */
+static void adds_during_a_held_write(struct fixture *fx, int n)
 {
-	struct fixture *fx = *state;
-	struct adder *as = xcalloc(100, sizeof(*as));
+	struct adder *as = xcalloc((size_t)n, sizeof(*as));
 	char key[32];
 
 	load(fx);
 	fcm_hold_writes(fx->fake, true);
 	start_adder(&as[0], fx->j, "k-0", "v");
 	assert_true(fcm_wait_held(fx->fake, 1, DEADLINE_MS));
-	for (int i = 1; i < 100; i++) {
+	for (int i = 1; i < n; i++) {
 		snprintf(key, sizeof(key), "k-%d", i);
 		start_adder(&as[i], fx->j, key, "v");
 	}
-	WAIT_FOR(pending(fx->j) == 100);
+	WAIT_FOR(pending(fx->j) == (size_t)n);
 	fcm_hold_writes(fx->fake, false);
-	for (int i = 0; i < 100; i++) {
+	for (int i = 0; i < n; i++) {
 		pthread_join(as[i].t, NULL);
 		assert_int_equal(as[i].rc, 0);
 		assert_value(fx->fake, "journal-0", as[i].key, "v");
@@ -256,7 +255,23 @@ static void test_adds_queued_during_a_write_share_one(void **state)
 	free(as);
 }
 
-/* N threads released at once: far fewer writes than adds. */
+static void test_100_adds_during_a_write_take_one_more(void **state)
+{
+	adds_during_a_held_write(*state, 100);
+}
+
+static void test_1000_adds_during_a_write_take_one_more(void **state)
+{
+	adds_during_a_held_write(*state, 1000);
+}
+
+/*
+ * N threads released at once: far fewer writes than adds (journal_stats,
+ * checked against the fake's count). How many depends on how spread out
+ * the threads' wake-ups are (on a loaded 2-core machine, tens of ms), so
+ * the bounds here are loose; the held-write test above pins the exact
+ * count.
+ */
 static size_t concurrent_adds(struct fixture *fx, int n)
 {
 	struct adder *as = xcalloc((size_t)n, sizeof(*as));
@@ -265,6 +280,7 @@ static size_t concurrent_adds(struct fixture *fx, int n)
 	bool go = false;
 	char key[32];
 	size_t before = fake_writes(fx->fake), writes;
+	struct journal_stats st0, st1;
 
 	for (int i = 0; i < n; i++) {
 		as[i].gate = &go;
@@ -273,6 +289,7 @@ static size_t concurrent_adds(struct fixture *fx, int n)
 		snprintf(key, sizeof(key), "c-%d", i);
 		start_adder(&as[i], fx->j, key, "{\"parameters\":{\"size\":\"1Gi\"}}");
 	}
+	journal_stats(fx->j, &st0);
 	pthread_mutex_lock(&mu);
 	go = true;
 	pthread_cond_broadcast(&cond);
@@ -281,7 +298,9 @@ static size_t concurrent_adds(struct fixture *fx, int n)
 		pthread_join(as[i].t, NULL);
 		assert_int_equal(as[i].rc, 0);
 	}
-	writes = fake_writes(fx->fake) - before;
+	journal_stats(fx->j, &st1);
+	writes = (size_t)(st1.writes - st0.writes);
+	assert_int_equal(writes, fake_writes(fx->fake) - before);
 	assert_int_equal(journal_count(fx->j), (size_t)n);
 	free(as);
 	return writes;
@@ -295,7 +314,7 @@ static void test_100_concurrent_adds_group_commit(void **state)
 	load(fx);
 	w = concurrent_adds(fx, 100);
 	print_message("journal: 100 concurrent adds took %zu writes\n", w);
-	assert_true(w <= 10);
+	assert_true(w <= 25);
 }
 
 static void test_1000_concurrent_adds_group_commit(void **state)
@@ -306,7 +325,7 @@ static void test_1000_concurrent_adds_group_commit(void **state)
 	load(fx);
 	w = concurrent_adds(fx, 1000);
 	print_message("journal: 1000 concurrent adds took %zu writes\n", w);
-	assert_true(w <= 25);
+	assert_true(w <= 100);
 }
 
 static void test_removals_are_lazy_and_ride_along(void **state)
@@ -521,6 +540,19 @@ static void test_operator_edit_is_rebased(void **state)
 	free(v);
 }
 
+static void test_a_deleted_shard_is_created_again(void **state)
+{
+	struct fixture *fx = *state;
+
+	load(fx);
+	add_ok(fx->j, "k1", "v1");
+	fcm_delete(fx->fake, "journal-0");
+	add_ok(fx->j, "k2", "v2");
+	assert_value(fx->fake, "journal-0", "k1", "v1");	/* what the journal held */
+	assert_value(fx->fake, "journal-0", "k2", "v2");
+	assert_false(journal_lost(fx->j));
+}
+
 /* Keys of 4 and values of 36 bytes: two fit in a 100-byte shard. */
 static void test_a_full_shard_overflows_into_a_new_one(void **state)
 {
@@ -614,6 +646,7 @@ static void test_bad_entries_are_refused_at_once(void **state)
 	assert_non_null(strstr(err_msg(&e), "more than a shard holds"));
 	assert_int_equal(journal_add(fx->j, "a/b", "v", &e), JOURNAL_ERR_INVALID);
 	assert_int_equal(journal_add(fx->j, "", "v", &e), JOURNAL_ERR_INVALID);
+	assert_int_equal(journal_add(fx->j, "..x", "v", &e), JOURNAL_ERR_INVALID);
 	assert_int_equal(journal_add(fx->j, "k1", "\xff\xfe", &e), JOURNAL_ERR_INVALID);
 	err_release(&e);
 	assert_int_equal(fake_writes(fx->fake), 0);
@@ -679,7 +712,8 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_add_is_durable_before_it_returns),
 		T(test_identical_readd_writes_nothing),
-		T(test_adds_queued_during_a_write_share_one),
+		T(test_100_adds_during_a_write_take_one_more),
+		T(test_1000_adds_during_a_write_take_one_more),
 		T(test_100_concurrent_adds_group_commit),
 		T(test_1000_concurrent_adds_group_commit),
 		T(test_removals_are_lazy_and_ride_along),
@@ -692,6 +726,7 @@ int main(void)
 		T(test_an_old_holder_cannot_create_a_shard),
 		T(test_takeover_creates_announced_shards),
 		T(test_operator_edit_is_rebased),
+		T(test_a_deleted_shard_is_created_again),
 		T(test_a_full_shard_overflows_into_a_new_one),
 		T(test_full_journal_waits_for_a_removal),
 		T(test_full_journal_fails_at_the_deadline),
