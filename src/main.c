@@ -32,6 +32,7 @@
 #define RESYNC_MS (15 * 60 * 1000)
 #define KUBE_TIMEOUT_MS 30000
 #define PROBE_STEP_MS 1000
+#define JOURNAL_SHARE 0.03	/* of --kube-api-qps, see below */
 #define SA_NAMESPACE_FILE "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 /* What the HTTP checks and metric collectors read; written before they run. */
@@ -509,6 +510,14 @@ int main(int argc, char **argv)
 	journal_holder = leader_identity();
 	copts.journal_namespace = journal_ns;
 	copts.journal_holder = journal_holder;
+	/*
+	 * Under a steady stream of claims the journal writes at most JOURNAL_SHARE
+	 * of the client's request budget: about one write a claim-batch, so the
+	 * journal adds a few percent to the PV creates, however the QPS is set.
+	 */
+	if (cfg.kube_api_qps > 0)
+		copts.journal_min_write_interval_ms =
+			(int64_t)(1000.0 / (JOURNAL_SHARE * cfg.kube_api_qps));
 
 	if (cfg.leader_election) {
 		struct leader_opts lo;

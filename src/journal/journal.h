@@ -95,6 +95,14 @@ struct journal_opts {
 	size_t shard_bytes;		/* 0 = 800 KiB; at most 1 MiB - 16 KiB */
 	int max_shards;			/* 0 = 16 */
 	int64_t lazy_remove_ms;		/* 0 = 2000 */
+	/*
+	 * Least time between the starts of two writes that carry adds (0 =
+	 * none): under a steady stream of adds, each write then gathers
+	 * everything that arrived meanwhile, so the journal costs a bounded
+	 * share of the client's request budget. An add after a quiet spell is
+	 * written at once; journal_flush and waiters for room are never held.
+	 */
+	int64_t min_write_interval_ms;
 	int64_t add_timeout_ms;		/* longest journal_add wait; 0 = 60000 */
 	struct metrics *metrics;	/* NULL = none; borrowed */
 };

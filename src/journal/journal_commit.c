@@ -227,8 +227,15 @@ static void run_round(struct journal *j, int64_t now)
 /* Whether a round should run now; else when to look again in *wake (or -1). Under mu. */
 static bool due(struct journal *j, int64_t now, int64_t *wake)
 {
-	if (j->queued_adds)
-		return true;
+	if (j->queued_adds) {
+		int64_t next = j->last_round_at + j->min_interval_ms;
+
+		if (!j->min_interval_ms || !j->last_round_at || now >= next || j->flushers ||
+		    j->room_waiters)
+			return true;
+		*wake = next;	/* gather more adds into the next write */
+		return false;
+	}
 	if (!j->queued_removals)
 		return false;
 	if (j->flushers || j->room_waiters || now >= j->first_removal_at + j->lazy_ms)
@@ -246,6 +253,7 @@ void *journal_commit_loop(void *arg)
 		int64_t now = clock_now_ms(), wake = -1;
 
 		if (now >= j->retry_at && due(j, now, &wake)) {
+			j->last_round_at = now;
 			run_round(j, now);
 			continue;
 		}

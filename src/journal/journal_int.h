@@ -65,6 +65,8 @@ struct journal {
 	size_t shard_bytes;
 	int max_shards;
 	int64_t lazy_ms, add_timeout_ms;
+	int64_t min_interval_ms;	/* opts.min_write_interval_ms */
+	int64_t last_round_at;	/* clock_now_ms() when the last round began; 0 = none */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cond;	/* waiters: done, room, idle, stop */

@@ -572,6 +572,7 @@ static struct journal *new_journal(struct controller *c)
 	jo.label = n ? label : "driver";
 	jo.holder = c->o.journal_holder;
 	jo.metrics = c->o.metrics;
+	jo.min_write_interval_ms = c->o.journal_min_write_interval_ms;
 	j = journal_new(c->kube, &jo);
 	free(base);	/* journal_new copies what it keeps */
 	return j;

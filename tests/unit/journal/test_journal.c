@@ -279,7 +279,7 @@ static size_t concurrent_adds(struct fixture *fx, int n)
 	pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 	bool go = false;
 	char key[32];
-	size_t before = fake_writes(fx->fake), writes;
+	size_t before = fake_writes(fx->fake), writes, count0 = journal_count(fx->j);
 	struct journal_stats st0, st1;
 
 	for (int i = 0; i < n; i++) {
@@ -301,7 +301,7 @@ static size_t concurrent_adds(struct fixture *fx, int n)
 	journal_stats(fx->j, &st1);
 	writes = (size_t)(st1.writes - st0.writes);
 	assert_int_equal(writes, fake_writes(fx->fake) - before);
-	assert_int_equal(journal_count(fx->j), (size_t)n);
+	assert_int_equal(journal_count(fx->j) - count0, (size_t)n);
 	free(as);
 	return writes;
 }
@@ -326,6 +326,32 @@ static void test_1000_concurrent_adds_group_commit(void **state)
 	w = concurrent_adds(fx, 1000);
 	print_message("journal: 1000 concurrent adds took %zu writes\n", w);
 	assert_true(w <= 100);
+}
+
+/*
+ * With a least write interval, an add after a quiet spell is written at
+ * once; adds that follow within the interval wait for it and share one
+ * write, which starts no sooner than the interval after the first.
+ */
+static void test_min_write_interval_gathers_adds(void **state)
+{
+	struct fixture *fx = *state;
+	size_t before, w;
+	int64_t t0, took;
+
+	fx->o.min_write_interval_ms = 3000;
+	load(fx);
+	before = fake_writes(fx->fake);
+	t0 = clock_now_ms();
+	add_ok(fx->j, "first", "{}");
+	assert_int_equal(fake_writes(fx->fake) - before, 1);
+	assert_true(clock_now_ms() - t0 < 3000);	/* not held: the journal was quiet */
+	w = concurrent_adds(fx, 50);
+	took = clock_now_ms() - t0;
+	print_message("journal: 50 adds within the interval took %zu writes after %lld ms\n", w,
+		      (long long)took);
+	assert_int_equal(w, 1);
+	assert_true(took >= 3000);
 }
 
 static void test_removals_are_lazy_and_ride_along(void **state)
@@ -716,6 +742,7 @@ int main(void)
 		T(test_1000_adds_during_a_write_take_one_more),
 		T(test_100_concurrent_adds_group_commit),
 		T(test_1000_concurrent_adds_group_commit),
+		T(test_min_write_interval_gathers_adds),
 		T(test_removals_are_lazy_and_ride_along),
 		T(test_a_lone_removal_is_written_after_the_delay),
 		T(test_readd_cancels_a_queued_removal),

@@ -72,7 +72,7 @@ static int setup(void **state)
 {
 	struct fixture *fx = xcalloc(1, sizeof(*fx));
 	struct leader_opts o = { NS, NAME, ME, LEASE_MS, DEADLINE_MS, RETRY_MS,
-				 on_lost, on_slowpath, fx };
+				 on_lost, on_slowpath, fx, NULL, true };
 
 	fx->fake = fl_start(NS, NAME);
 	assert_non_null(fx->fake);
