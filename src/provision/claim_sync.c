@@ -898,8 +898,15 @@ enum sync_result ctl_sync_claim(struct controller *c, const char *key)
 		const struct kube_pv *pv = iobj_data(po);
 
 		if (pv->claim_uid && !strcmp(pv->claim_uid, claim->meta.uid) && pv->csi_driver &&
-		    !strcmp(pv->csi_driver, c->o.plan.driver))
+		    !strcmp(pv->csi_driver, c->o.plan.driver)) {
 			drop_intent(c, key, pv_name);	/* saved earlier; the removal was lost */
+		} else {
+			/* someone else's PV holds our name: keep asking until it goes */
+			log_error("claim %s: PersistentVolume %s is not ours; volume %s stays in the "
+				  "journal until that PV goes", key, pv_name, pv_name);
+			res = worst(res, SYNC_RETRY);
+			goto out;
+		}
 	}
 	switch (plan_claim(claim, class, &c->o.plan, &why)) {
 	case PLAN_IGNORE:

@@ -100,6 +100,7 @@ pv_create_denied_logged() { grep -q "saving PersistentVolume .* failed" "$TEST_D
 # that the driver ends with the volume exactly when its PV exists and that
 # the journal empties.
 #   held      the intent is durable, CreateVolume is held in the fault proxy
+#   doubtful  the driver created the volume, the daemon was told DeadlineExceeded
 #   unsaved   CreateVolume returned, the PV cannot be created (RBAC)
 #   saved     the PV was just created; the intent's removal may be pending
 kill_at() {
@@ -109,6 +110,7 @@ kill_at() {
   make_class "$ns-class" Delete
   fp_start
   [[ $point == held ]] && fp_rules 'CreateVolume hold'
+  [[ $point == doubtful ]] && fp_rules 'CreateVolume timeout'
   [[ $point == unsaved ]] && pv_create_allowed no
   start_daemon first --csi-address="$FP_ENDPOINT" --retry-interval-start=500ms \
     --retry-interval-max=2s --v=2
@@ -118,6 +120,7 @@ kill_at() {
   name=pvc-$uid
   case $point in
     held) wait_until 30 "CreateVolume to be held" fp_count_at_least CreateVolume held 1 ;;
+    doubtful) wait_until 30 "the driver to create $name" driver_has_name "$name" ;;
     unsaved) wait_until 30 "the PV save to fail" pv_create_denied_logged first
              driver_has_name "$name" || fail "no volume before the kill" ;;
     saved) wait_until 30 "the PV" k get "pv/$name" ;;
@@ -148,6 +151,8 @@ kill_at() {
 
 test_noleak_kill_held_kept() { kill_at held kept; }
 test_noleak_kill_held_deleted() { kill_at held deleted; }
+test_noleak_kill_doubtful_kept() { kill_at doubtful kept; }
+test_noleak_kill_doubtful_deleted() { kill_at doubtful deleted; }
 test_noleak_kill_unsaved_kept() { kill_at unsaved kept; }
 test_noleak_kill_unsaved_deleted() { kill_at unsaved deleted; }
 test_noleak_kill_saved_kept() { kill_at saved kept; }
@@ -227,5 +232,47 @@ test_noleak_leader_killed_mid_batch() {
     fail "the journal names no holder"
   finish_namespace nl3
   stop_daemon b
+  fp_stop
+}
+
+# A PV of the claim's volume name that is not ours (made by an admin while
+# CreateVolume was held): the claim is not handed that PV, a Warning says
+# why, and the intent stays, so the volume the driver made is not lost.
+test_noleak_foreign_pv_of_the_same_name() {
+  trap csi_cleanup EXIT
+  local name
+  new_namespace nl4
+  make_class nl4-class Delete
+  fp_start
+  fp_rules 'CreateVolume hold count=1'
+  start_daemon main --csi-address="$FP_ENDPOINT" --retry-interval-start=500ms \
+    --retry-interval-max=2s --v=2
+  make_claim nl4 data nl4-class
+  name=pvc-$(claim_uid nl4 data)
+  wait_until 30 "CreateVolume to be held" fp_count_at_least CreateVolume held 1
+  k create -f - <<YAML >/dev/null
+apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: $name
+spec:
+  capacity: {storage: 1Mi}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: nl4-other
+  csi: {driver: $CSI_DRIVER_NAME, volumeHandle: not-the-driver-volume}
+YAML
+  fp_rules ''
+  wait_until 30 "the warning" event_says nl4 data ProvisioningFailed "is not the one"
+  journal_has "$name" || fail "the intent went though no PV of ours accounts for the volume"
+  [[ $(k get -n nl4 pvc/data -o jsonpath='{.spec.volumeName}') != "$name" ]] ||
+    fail "the claim was bound to the foreign PV"
+  # the admin removes the foreign PV: the next attempt saves ours
+  k delete "pv/$name" >/dev/null
+  wait_bound nl4 data 60
+  [[ $(jp "pv/$name" '{.spec.csi.volumeHandle}') != not-the-driver-volume ]] || fail "foreign PV"
+  wait_until 30 "the journal to empty" journal_empty
+  finish_namespace nl4
+  stop_daemon main
   fp_stop
 }
