@@ -119,8 +119,11 @@ test_bad_flag_is_refused() {
   out=$(RETRY_INTERVAL=-3 "$BIN" 2>&1) || rc=$?
   [[ $rc -eq 2 ]] || fail "exit code $rc, want 2"
   grep -q RETRY_INTERVAL <<<"$out" || fail "message: $out"
-  "$BIN" --help | grep -q -- '--storageclass-whitelist' || fail "--help lacks a flag"
-  "$BIN" --version | grep -q '^csi-provisioner ' || fail "--version"
+  # whole outputs first: `grep -q` on a pipe may close it early (SIGPIPE, pipefail)
+  out=$("$BIN" --help) || fail "--help exits $?"
+  grep -q -- '--storageclass-whitelist' <<<"$out" || fail "--help lacks a flag"
+  out=$("$BIN" --version) || fail "--version exits $?"
+  grep -q '^csi-provisioner ' <<<"$out" || fail "--version"
 }
 
 # A class the driver cannot be asked about gets a Warning event on the claim,
