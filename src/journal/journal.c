@@ -95,6 +95,8 @@ struct journal *journal_new(struct kube_client *kube, const struct journal_opts 
 		j->max_shards = JOURNAL_INDEX_MAX;
 	j->lazy_ms = o->lazy_remove_ms > 0 ? o->lazy_remove_ms : 2000;
 	j->min_interval_ms = o->min_write_interval_ms > 0 ? o->min_write_interval_ms : 0;
+	j->tokens = JOURNAL_WRITE_BURST;
+	j->tokens_at = clock_now_ms();
 	j->add_timeout_ms = o->add_timeout_ms > 0 ? o->add_timeout_ms : 60000;
 	j->collection = xasprintf("/api/v1/namespaces/%s/configmaps", j->ns);
 	sel = xasprintf("%s=%s", JOURNAL_LABEL_KEY, j->label);

@@ -87,6 +87,8 @@ struct journal;
  * UTF-8. A shard holds at most shard_bytes of keys and values.
  */
 
+#define JOURNAL_WRITE_BURST 4
+
 struct journal_opts {
 	const char *namespace;		/* where the shards live; borrowed */
 	const char *base;		/* shard name prefix (DNS-1123, <= 240 chars); borrowed */
@@ -96,11 +98,12 @@ struct journal_opts {
 	int max_shards;			/* 0 = 16 */
 	int64_t lazy_remove_ms;		/* 0 = 2000 */
 	/*
-	 * Least time between the starts of two writes that carry adds (0 =
-	 * none): under a steady stream of adds, each write then gathers
-	 * everything that arrived meanwhile, so the journal costs a bounded
-	 * share of the client's request budget. An add after a quiet spell is
-	 * written at once; journal_flush and waiters for room are never held.
+	 * Pacing of writes that carry adds (0 = none): a bucket of
+	 * JOURNAL_WRITE_BURST writes refilled one per min_write_interval_ms.
+	 * Adds after a quiet spell are written at once; under a steady stream
+	 * each write gathers everything that arrived meanwhile, so the journal
+	 * costs a bounded share of the client's request budget. journal_flush
+	 * and waiters for room are never held.
 	 */
 	int64_t min_write_interval_ms;
 	int64_t add_timeout_ms;		/* longest journal_add wait; 0 = 60000 */

@@ -228,12 +228,16 @@ static void run_round(struct journal *j, int64_t now)
 static bool due(struct journal *j, int64_t now, int64_t *wake)
 {
 	if (j->queued_adds) {
-		int64_t next = j->last_round_at + j->min_interval_ms;
-
-		if (!j->min_interval_ms || !j->last_round_at || now >= next || j->flushers ||
-		    j->room_waiters)
+		if (!j->min_interval_ms || j->flushers || j->room_waiters)
 			return true;
-		*wake = next;	/* gather more adds into the next write */
+		j->tokens += (double)(now - j->tokens_at) / (double)j->min_interval_ms;
+		j->tokens_at = now;
+		if (j->tokens > JOURNAL_WRITE_BURST)
+			j->tokens = JOURNAL_WRITE_BURST;
+		if (j->tokens >= 1.0)
+			return true;
+		/* gather more adds into the next write */
+		*wake = now + (int64_t)((1.0 - j->tokens) * (double)j->min_interval_ms) + 1;
 		return false;
 	}
 	if (!j->queued_removals)
@@ -253,7 +257,8 @@ void *journal_commit_loop(void *arg)
 		int64_t now = clock_now_ms(), wake = -1;
 
 		if (now >= j->retry_at && due(j, now, &wake)) {
-			j->last_round_at = now;
+			if (j->queued_adds && j->min_interval_ms && j->tokens >= 1.0)
+				j->tokens -= 1.0;
 			run_round(j, now);
 			continue;
 		}

@@ -65,8 +65,14 @@ struct journal {
 	size_t shard_bytes;
 	int max_shards;
 	int64_t lazy_ms, add_timeout_ms;
+	/*
+	 * Rounds that carry adds take a token from a small bucket refilled one
+	 * token per min_interval_ms (0 = no bucket): a few writes go at once,
+	 * a steady stream is paced. Guarded by mu.
+	 */
 	int64_t min_interval_ms;	/* opts.min_write_interval_ms */
-	int64_t last_round_at;	/* clock_now_ms() when the last round began; 0 = none */
+	double tokens;
+	int64_t tokens_at;		/* clock_now_ms() of the last refill */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cond;	/* waiters: done, room, idle, stop */
