@@ -515,9 +515,12 @@ int main(int argc, char **argv)
 	 * of the client's request budget: about one write a claim-batch, so the
 	 * journal adds a few percent to the PV creates, however the QPS is set.
 	 */
-	if (cfg.kube_api_qps > 0)
-		copts.journal_min_write_interval_ms =
-			(int64_t)(1000.0 / (JOURNAL_SHARE * cfg.kube_api_qps));
+	if (cfg.kube_api_qps > 0) {
+		double ms = 1000.0 / (JOURNAL_SHARE * cfg.kube_api_qps);
+
+		/* never so slow that a waiting add times out (journal_opts.add_timeout_ms) */
+		copts.journal_min_write_interval_ms = ms > 20000 ? 20000 : (int64_t)ms;
+	}
 
 	if (cfg.leader_election) {
 		struct leader_opts lo;

@@ -257,21 +257,38 @@ static struct intent_owner owner_of(const struct kube_pvc *claim,
  * Make sure the journal holds the intent for this attempt and say which
  * request to send: the one just built, or the one recorded by an earlier
  * attempt (then `pinned` holds it and *secrets its freshly read secret).
+ * *fresh tells whether this call recorded the intent: only then can no
+ * earlier attempt have sent it, and a refusal prove that nothing exists.
  */
 static int ensure_intent(struct controller *c, const struct kube_pvc *claim,
 			 const struct kube_storage_class *class, const char *key,
 			 struct prepared *p, struct intent *pinned, struct csi_map *secrets,
-			 const struct csi_create_volume_req **send, struct err *e)
+			 const struct csi_create_volume_req **send, bool *fresh, struct err *e)
 {
 	struct intent_owner o = owner_of(claim, class, p);
 	char *enc = intent_encode(&o, &p->cr.req), *old;
 	int rc = 0;
 
 	*send = &p->cr.req;
+	*fresh = false;
 	old = journal_get(c->journal, p->r.name);
 	if (old && !strcmp(old, enc))
-		goto out;	/* recorded by an earlier attempt: nothing to write */
-	if (old && intent_decode(old, pinned, e) == 0 && !strcmp(pinned->claim_uid, claim->meta.uid)) {
+		goto recorded;	/* by an earlier attempt: nothing to write */
+	if (old && intent_decode(old, pinned, e)) {
+		rc = err_prefix(e, "the journal record of volume %s cannot be read, so an earlier "
+				"request may have created it; an operator must check the volume and "
+				"remove the record", p->r.name);
+		set_doubt(c, p->r.name, true);
+		goto out;
+	}
+	if (old && strcmp(pinned->claim_uid, claim->meta.uid)) {
+		rc = err_set(e, INTENT_ERR_DECODE, "volume name %s is recorded for another claim "
+			     "(uid %s; a --volume-name-uuid-length collision?): not provisioning "
+			     "it for this one", p->r.name, pinned->claim_uid);
+		set_doubt(c, p->r.name, true);
+		goto out;
+	}
+	if (old) {
 		/* an earlier attempt may have created the volume with that request */
 		log_v(2, "claim %s: repeating the request recorded for %s", key, p->r.name);
 		if (pinned->secret_name) {
@@ -283,16 +300,22 @@ static int ensure_intent(struct controller *c, const struct kube_pvc *claim,
 		}
 		pinned->req.secrets = *secrets;
 		*send = &pinned->req;
-		goto out;
+		/* the PV names the secret the volume was made with (for DeleteVolume) */
+		secret_ref_release(&p->r.secrets[SECRET_PROVISIONER]);
+		p->r.secrets[SECRET_PROVISIONER].namespace = pinned->secret_namespace ?
+			xstrdup(pinned->secret_namespace) : NULL;
+		p->r.secrets[SECRET_PROVISIONER].name = pinned->secret_name ?
+			xstrdup(pinned->secret_name) : NULL;
+		goto recorded;
 	}
-	intent_release(pinned);
-	err_release(e);
 	rc = journal_add(c->journal, p->r.name, enc, e);
 	if (rc) {
 		err_prefix(e, "cannot record the provisioning intent for %s in the journal",
 			   p->r.name);
 		goto out;
 	}
+	*fresh = true;
+recorded:
 	index_add(c, key, p->r.name);
 out:
 	free(old);
@@ -438,7 +461,7 @@ static void discard_volume(struct controller *c, const struct kube_pvc *claim, c
 /* A CreateVolume that failed: event, intent, and how to retry. */
 static enum sync_result create_failed(struct controller *c, const struct kube_pvc *claim,
 				      const struct kube_storage_class *class, const char *key,
-				      const char *name, int rc, const char *why)
+				      const char *name, int rc, const char *why, bool fresh)
 {
 	enum plan_error_class cls = plan_classify_csi_error(rc);
 	char *msg = xasprintf("failed to provision volume with StorageClass \"%s\": %s%s",
@@ -448,8 +471,11 @@ static enum sync_result create_failed(struct controller *c, const struct kube_pv
 	enum sync_result res;
 
 	log_error("claim %s: CreateVolume %s failed: %s", key, name, why);
-	if (refusal_proves_nothing(rc))
+	if (fresh && refusal_proves_nothing(rc))
 		drop_intent(c, key, name);	/* refused: the next attempt builds anew */
+	else if (refusal_proves_nothing(rc))
+		log_info("claim %s: the intent of %s stays: an earlier attempt may have created "
+			 "the volume", key, name);
 	if (rc == CSI_RESOURCE_EXHAUSTED && c->o.topology && ctl_selected_node(claim)) {
 		res = reschedule(c, claim, key, msg);
 		free(msg);
@@ -475,7 +501,7 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 	struct err e = ERR_INIT;
 	enum sync_result res = SYNC_RETRY;
 	json_t *pv = NULL;
-	bool saved_earlier = false;
+	bool saved_earlier = false, fresh = !c->journal;
 	int rc;
 
 	memset(&vol, 0, sizeof(vol));
@@ -501,7 +527,7 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 		   "Provisioning", "External provisioner is provisioning volume for claim \"%s\"", key);
 	send = &p.cr.req;
 	if (c->journal && ensure_intent(c, claim, class, key, &p, &pinned, &pinned_secrets, &send,
-					&e)) {
+					&fresh, &e)) {
 		log_error("claim %s: %s; not asking the driver yet", key, err_msg(&e));
 		ctl_claim_event(c, claim, EVENT_WARNING, "ProvisioningFailed", err_msg(&e));
 		goto out;
@@ -517,7 +543,7 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 	      (long long)send->required_bytes);
 	rc = csi_create_volume(c->csi, send, &vol, &e);
 	if (rc) {
-		res = create_failed(c, claim, class, key, send->name, rc, err_msg(&e));
+		res = create_failed(c, claim, class, key, send->name, rc, err_msg(&e), fresh);
 		goto out;
 	}
 	if (vol.capacity_bytes && vol.capacity_bytes < send->required_bytes) {
@@ -603,7 +629,7 @@ static enum sync_result settle_intent(struct controller *c, const char *key,
 	struct csi_volume vol;
 	struct err e = ERR_INIT;
 	enum sync_result res = SYNC_RETRY;
-	bool found, ours, identical = true;
+	bool found, ours;
 	int rc;
 
 	memset(&in, 0, sizeof(in));
@@ -636,23 +662,24 @@ static enum sync_result settle_intent(struct controller *c, const char *key,
 
 		rc = ctl_fetch_secret(c, &ref, &secrets, &e);
 		if (rc == KUBE_ERR_NOT_FOUND) {
-			log_warn("claim %s: %s; asking the driver for volume %s without secrets", key,
-				 err_msg(&e), volume);
-			err_release(&e);
-			identical = false;
-		} else if (rc) {
-			goto log;
+			/* without it the request is not the one recorded: nothing it says is proof */
+			msg = xasprintf("volume %s may exist without a PersistentVolume, and the "
+					"provisioner secret %s/%s it was requested with is gone: "
+					"restore the secret, or check the volume in the driver and "
+					"remove the journal record", volume, in.secret_namespace,
+					in.secret_name);
+			goto doubt;
 		}
+		if (rc)
+			goto log;
 	}
 	in.req.secrets = secrets;
+	/*
+	 * A refusal now proves nothing: an earlier attempt may have created the
+	 * volume, and a tenant can make the driver refuse (credentials, a data
+	 * source deleted since). Only a volume found and deleted settles it.
+	 */
 	rc = csi_create_volume(c->csi, &in.req, &vol, &e);
-	if (rc && identical && refusal_proves_nothing(rc)) {
-		log_v(2, "claim %s: the driver refused volume %s (%s): nothing to settle", key,
-		      volume, err_msg(&e));
-		drop_intent(c, key, volume);
-		res = SYNC_DONE;
-		goto out;
-	}
 	if (rc) {
 		msg = xasprintf("volume %s may exist without a PersistentVolume; asking the driver "
 				"again: %s", volume, err_msg(&e));
@@ -741,6 +768,24 @@ static enum sync_result settle_legacy(struct controller *c, const struct kube_pv
 	if (!class) {
 		err_set(&e, -1, "StorageClass %s is gone", plan_claim_class(claim));
 		goto refuse;
+	}
+	{
+		/*
+		 * Only a claim we would provision gets an intent: the mark is a
+		 * tenant's to write, and a claim of another driver's class (or one
+		 * still waiting for a node) must not make us ask our driver for
+		 * anything. The claim is judged as if not deleting and not bound.
+		 */
+		struct kube_pvc judged = *claim;
+		const char *why;
+
+		judged.meta.deleting = false;
+		judged.volume_name = NULL;
+		if (plan_claim(&judged, class, &c->o.plan, &why) != PLAN_PROVISION) {
+			log_info("claim %s: an old mark on a claim we would not provision (%s): "
+				 "removed without an intent", key, why);
+			goto unmark;
+		}
 	}
 	switch (ctl_prepare(c, claim, class, true, &p, &e)) {
 	case PREP_OK:

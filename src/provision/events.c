@@ -24,6 +24,8 @@
 #include "kube/client.h"
 #include "kube/path.h"
 
+#define EVENT_MESSAGE_MAX 1024
+
 #define SEEN_MAX 4096
 
 struct pending {
@@ -211,6 +213,23 @@ void event_sink_free(struct event_sink *s, long flush_ms)
 	free(s);
 }
 
+/*
+ * Messages can quote what tenants wrote (a selected-node annotation may be
+ * 256 KiB): keep at most EVENT_MESSAGE_MAX bytes, cut on a UTF-8 character
+ * boundary, as the API's own limit for events.k8s.io notes.
+ */
+static void truncate_message(char *msg)
+{
+	size_t n = strlen(msg);
+
+	if (n <= EVENT_MESSAGE_MAX)
+		return;
+	n = EVENT_MESSAGE_MAX - 3;
+	while (n && ((unsigned char)msg[n] & 0xC0) == 0x80)
+		n--;
+	memcpy(msg + n, "...", 4);
+}
+
 void event_emit(struct event_sink *s, const char *kind, const struct kube_meta *obj,
 		const char *type, const char *reason, const char *fmt, ...)
 {
@@ -225,6 +244,7 @@ void event_emit(struct event_sink *s, const char *kind, const struct kube_meta *
 	va_start(ap, fmt);
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
+	truncate_message(msg);
 	now_stamp(stamp, sizeof(stamp));
 	involved = json_pack("{s:s, s:s, s:s, s:s}", "kind", kind, "apiVersion", "v1",
 			     "name", obj->name, "uid", obj->uid ? obj->uid : "");

@@ -107,6 +107,9 @@ static int claim_topology(struct controller *c, const struct kube_pvc *claim,
 	in.class = class;
 	in.claim_name = claim->meta.name;
 	in.selected_node_name = ctl_selected_node(claim);
+	/* the annotation is the tenant's to write: a name, or nothing we look up */
+	if (in.selected_node_name && kube_name_check(KUBE_RES_NODE, NULL, in.selected_node_name, e))
+		return err_prefix(e, "annotation %s", ANN_SELECTED_NODE);
 	in.strict = c->o.strict_topology;
 	in.immediate = c->o.immediate_topology;
 	if (in.selected_node_name) {
