@@ -60,6 +60,8 @@ sb_claims_bound() {
   done
 }
 
+sb_a_failed_at_least() { (($(sb_calls a 'map(select(.rule == "fail")) | length') >= $1)); }
+
 test_leader_paused_past_the_lease_never_two_writers() {
   local tp_pid a_pid rc port
   trap 'kill -CONT "$(cat "$TEST_DIR/daemon-tcpproxy.pid" 2>/dev/null)" 2>/dev/null; stop_daemons' EXIT
@@ -98,6 +100,8 @@ test_leader_paused_past_the_lease_never_two_writers() {
   # more claims that a cannot finish, and at once a's path is frozen
   sb_fp_rules a 'CreateVolume fail code=UNAVAILABLE message="injected"'
   for c in edge-1 edge-2 edge-3 edge-4; do make_claim sb1 "$c" sb1-class; claims+=("$c"); done
+  # a must be at work on them (intents recorded, the driver asked) when its path freezes
+  wait_until 30 "a to try an edge claim" sb_a_failed_at_least 1
   kill -STOP "$tp_pid"
   for c in during-1 during-2 during-3; do make_claim sb1 "$c" sb1-class; claims+=("$c"); done
 
