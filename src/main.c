@@ -372,6 +372,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	setup_logging(&cfg);
+	log_info_kv("Version", "version", CSI_PROVISIONER_VERSION);
 
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
@@ -421,7 +422,8 @@ int main(int argc, char **argv)
 			  driver);
 		goto out;
 	}
-	log_info("CSI driver %s %s is ready", driver, vendor_version ? vendor_version : "");
+	log_info_kv("Detected CSI driver", "driver", driver, "vendorVersion",
+		    vendor_version ? vendor_version : "");
 	memset(&app, 0, sizeof(app));
 	app.csi = csi;
 	app.driver = driver;
@@ -584,7 +586,6 @@ int main(int argc, char **argv)
 	}
 	log_info("running");
 	for (;;) {
-		log_flush_due();
 		if (wait_signal(&sigs, 1000, &sig))
 			break;
 		if (leader && leader_lost(leader))

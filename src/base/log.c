@@ -5,12 +5,15 @@
  * DESIGN: one mutex guards the output state (fds, the info buffer) and the
  * vmodule list; it is held only to format-free work (copying a finished
  * line, write(2)), never while calling out. The global level is an atomic
- * so the common log_v check takes no lock.
+ * so the common log_v check takes no lock. With an info buffer, a detached
+ * flusher thread (started once, never stopped: the process exit ends it)
+ * writes the buffer out at the flush frequency; it takes only `mu`.
  */
 #include "base/log.h"
 
 #include <fnmatch.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -73,8 +76,31 @@ static void flush_locked(void)
 	last_flush_ms = now_ms();
 }
 
+/* klog's flush daemon: buffered info lines wait at most the flush frequency. */
+static void *flusher(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		int64_t ms;
+		struct timespec ts;
+
+		pthread_mutex_lock(&mu);
+		ms = opts.flush_ms;
+		pthread_mutex_unlock(&mu);
+		ts.tv_sec = ms / 1000;
+		ts.tv_nsec = (ms % 1000) * 1000000;
+		nanosleep(&ts, NULL);
+		log_flush_due();
+	}
+	return NULL;
+}
+
 void log_configure(const struct log_opts *o)
 {
+	static bool flusher_started;
+	pthread_t t;
+	sigset_t all, old;
+
 	pthread_mutex_lock(&mu);
 	flush_locked();
 	buf_release(&info_buf);
@@ -83,6 +109,16 @@ void log_configure(const struct log_opts *o)
 		opts.flush_ms = 5000;
 	buf_init(&info_buf, opts.info_buffer > 0 ? (size_t)opts.info_buffer : 0);
 	atomic_store(&json, opts.format == LOG_FORMAT_JSON);
+	if (opts.info_buffer > 0 && !flusher_started) {
+		/* no signals for it: main collects them with sigwait */
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		if (!pthread_create(&t, NULL, flusher, NULL)) {
+			pthread_detach(t);
+			flusher_started = true;
+		}
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
 	pthread_mutex_unlock(&mu);
 }
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <jansson.h>
@@ -214,6 +215,31 @@ static void test_split_and_buffer(void **state)
 	close(out[0]), close(out[1]), close(err[0]), close(err[1]);
 }
 
+/* A buffered info line is written within the flush frequency without an explicit flush. */
+static void test_flush_frequency(void **state)
+{
+	int out[2];
+	struct log_opts o = { LOG_FORMAT_TEXT, true, 4096, 50, 0, 2 };
+	struct timespec start, now, pause = { 0, 10 * 1000000 };
+	char *got = "";
+
+	(void)state;
+	assert_int_equal(pipe2(out, O_NONBLOCK), 0);
+	o.out_fd = out[1];
+	log_configure(&o);
+	log_info("flushed by the clock");
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	do {
+		nanosleep(&pause, NULL);	/* poll interval; the deadline bounds the wait */
+		got = drain(out[0]);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (!*got && now.tv_sec - start.tv_sec < 5);
+	assert_non_null(strstr(got, "] flushed by the clock\n"));
+	o = (struct log_opts){ LOG_FORMAT_TEXT, false, 0, 5000, 1, 2 };
+	log_configure(&o);
+	close(out[0]), close(out[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -224,6 +250,7 @@ int main(void)
 		cmocka_unit_test(test_long_message_is_marked),
 		cmocka_unit_test(test_vmodule),
 		cmocka_unit_test(test_vmodule_errors),
+		cmocka_unit_test(test_flush_frequency),
 		cmocka_unit_test(test_split_and_buffer),
 	};
 
