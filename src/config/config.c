@@ -432,9 +432,11 @@ static int fill(struct parse_ctx *ctx, int argc, char *const argv[], config_gete
 
 		if (!strcmp(arg, "--"))
 			break;	/* what follows is not flags; upstream ignores it too */
+		if ((arg[0] != '-' || !arg[1]) && i > 1 && argv[i - 1][0] == '-' && !strchr(argv[i - 1], '='))
+			return err_set(e, -1, "unexpected argument \"%s\" after %s: a boolean flag takes "
+				       "its value after =, as in %s=%s", arg, argv[i - 1], argv[i - 1], arg);
 		if (arg[0] != '-' || !arg[1])
-			return err_set(e, -1, "unexpected argument \"%s\": not a flag (a boolean flag "
-				       "takes its value after =, as in --leader-election=false)", arg);
+			return err_set(e, -1, "unexpected argument \"%s\": not a flag", arg);
 		if (parse_arg(ctx, argc, argv, &i, e))
 			return -1;
 	}

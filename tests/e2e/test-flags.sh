@@ -134,3 +134,26 @@ test_flags_lease_labels_and_release_gate() {
     fail "the Lease was released"
   k delete namespace flagsle --wait=false >/dev/null
 }
+
+# --master replaces the kubeconfig's server: with a kubeconfig whose server
+# is a port where nothing listens, --master naming the real API server makes
+# the daemon provision.
+test_flags_master_overrides_server() {
+  local server port
+  server=$(k config view --kubeconfig "$PROVISIONER_KUBECONFIG" --minify --raw -o jsonpath='{.clusters[0].cluster.server}')
+  port=$(free_port)
+  k config view --kubeconfig "$PROVISIONER_KUBECONFIG" --minify --raw --flatten -o yaml |
+    sed "s#server: .*#server: https://127.0.0.1:$port#" >"$TEST_DIR/wrong-server.kubeconfig"
+  grep -q "127.0.0.1:$port" "$TEST_DIR/wrong-server.kubeconfig" || fail "could not rewrite the kubeconfig"
+  new_namespace flagsmaster
+  make_class flagsmaster-class Delete
+  make_claim flagsmaster data flagsmaster-class
+  env ${DAEMON_ENV:-} "$BIN" --kubeconfig="$TEST_DIR/wrong-server.kubeconfig" --master="$server/" \
+    --csi-address="$CSI_ENDPOINT" >"$TEST_DIR/daemon-main.log" 2>&1 &
+  echo $! >"$TEST_DIR/daemon-main.pid"
+  wait_bound flagsmaster data
+  ! grep -q "127.0.0.1:$port" "$TEST_DIR/daemon-main.log" || fail "the kubeconfig's server was used"
+  finish_namespace flagsmaster
+  k delete storageclass flagsmaster-class >/dev/null
+  stop_daemon main
+}
