@@ -91,7 +91,7 @@ static const struct opt opts[] = {
 	{ "immediate-topology", NULL, OPT_BOOL, OFF(immediate_topology), "true", NOLIMIT,
 	  "with Immediate binding, send every node's topology as requisite (false: none)" },
 	{ "volume-accounting", NULL, OPT_BOOL, OFF(volume_accounting), "true", NOLIMIT,
-	  "mark each claim before CreateVolume so no volume can leak (2 more API writes a claim); "
+	  "record every CreateVolume in an intent journal first, so no volume can leak; "
 	  "false behaves as upstream" },
 	{ "feature-gates", NULL, OPT_GATES, OFF(gates), NULL, NOLIMIT,
 	  "Name=true|false,... (see the list below)" },
