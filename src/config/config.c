@@ -10,6 +10,7 @@
  */
 #include "config/config.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -242,6 +243,34 @@ static char **split_list(const char *s)
 	return list;
 }
 
+/* A label name part or value: up to 63 of [A-Za-z0-9_.-], alphanumeric at both ends. */
+static bool label_part(const char *s, size_t n)
+{
+	if (n > 63 || (n && (!isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("-_.", s[i]))
+			return false;
+	return true;
+}
+
+/* Kubernetes label syntax: [dns-subdomain/]name=value, so the API server will not refuse the Lease. */
+static bool label_ok(const char *k, size_t klen, const char *v, size_t vlen)
+{
+	const char *slash = memchr(k, '/', klen);
+	const char *name = slash ? slash + 1 : k;
+	size_t nlen = k + klen - name;
+
+	if (slash) {
+		size_t plen = slash - k;
+
+		if (!plen || plen > 253 || strspn(k, "abcdefghijklmnopqrstuvwxyz0123456789-.") < plen ||
+		    !isalnum((unsigned char)k[0]) || !isalnum((unsigned char)k[plen - 1]))
+			return false;
+	}
+	return nlen && label_part(name, nlen) && label_part(v, vlen);
+}
+
 /* "k:v,k2:v2" appended as k, v, k2, v2 (a later key replaces an earlier one's value). */
 static int add_labels(char ***field, const char *val, const char *origin, struct err *e)
 {
@@ -258,6 +287,11 @@ static int add_labels(char ***field, const char *val, const char *origin, struct
 			return err_set(e, -1, "invalid value \"%s\" for %s: malformed item \"%.*s\" "
 				       "(want key:value)", val, origin, (int)len, s);
 		klen = colon - s;
+		if (!label_ok(s, klen, colon + 1, s + len - colon - 1))
+			return err_set(e, -1, "invalid value \"%s\" for %s: \"%.*s\" is not a valid "
+				       "Kubernetes label (key: [prefix/]name, name and value up to 63 of "
+				       "A-Z a-z 0-9 - _ . starting and ending alphanumeric)", val, origin,
+				       (int)len, s);
 		n = list_len(list);
 		for (size_t i = 0; i + 1 < n && !replaced; i += 2) {
 			if (strlen(list[i]) == klen && !strncmp(list[i], s, klen)) {

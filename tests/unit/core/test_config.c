@@ -428,6 +428,10 @@ static void test_bad_values_upstream_flags(void **state)
 		{ "--leader-election-labels=team", "--leader-election-labels", "key:value" },
 		{ "--leader-election-labels=a:b:c", "--leader-election-labels", "key:value" },
 		{ "--leader-election-labels=a:b,", "--leader-election-labels", "key:value" },
+		{ "--leader-election-labels=a b:c", "--leader-election-labels", "not a valid Kubernetes label" },
+		{ "--leader-election-labels=team:-x", "--leader-election-labels", "not a valid Kubernetes label" },
+		{ "--leader-election-labels=Example.com/team:x", "--leader-election-labels",
+		  "not a valid Kubernetes label" },
 		{ "--metrics-path=metrics", "--metrics-path", "start with /" },
 		{ "--node-deployment-base-delay=2m", "--node-deployment-base-delay", "--node-deployment-max-delay" },
 		{ "--feature-gates=Topology", "--feature-gates", "Name=true" },
@@ -517,12 +521,14 @@ static void test_labels_and_endpoints(void **state)
 
 	(void)state;
 	parse_ok(&c, (const char *const[]){ "--leader-election-labels=team:storage,tier:",
-					    "--leader-election-labels=team:infra", NULL });
+					    "--leader-election-labels=team:infra,example.com/app:my_app.v1", NULL });
 	assert_string_equal(c.leader_election_labels[0], "team");
 	assert_string_equal(c.leader_election_labels[1], "infra");
 	assert_string_equal(c.leader_election_labels[2], "tier");
 	assert_string_equal(c.leader_election_labels[3], "");
-	assert_null(c.leader_election_labels[4]);
+	assert_string_equal(c.leader_election_labels[4], "example.com/app");
+	assert_string_equal(c.leader_election_labels[5], "my_app.v1");
+	assert_null(c.leader_election_labels[6]);
 	config_release(&c);
 
 	assert_int_not_equal(parse(&c, NULL, (const char *const[]){ "--metrics-address=:1",
