@@ -561,6 +561,8 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 		goto out;
 	}
 	pv_input_init(&in, &vol);
+	if (!c->o.topology)
+		in.v.n_topology = 0;	/* as upstream: no nodeAffinity without capability and gate */
 	pv = plan_pv(claim, class, &c->o.plan, &p.r, &in.v);
 	if (!pv) {
 		log_error("claim %s: cannot build the PersistentVolume object", key);

@@ -157,3 +157,20 @@ test_flags_master_overrides_server() {
   k delete storageclass flagsmaster-class >/dev/null
   stop_daemon main
 }
+
+# The Topology gate off: the driver has VOLUME_ACCESSIBILITY_CONSTRAINTS, but
+# as upstream no topology is used and the PV gets no nodeAffinity.
+test_flags_topology_gate_off() {
+  new_namespace flagstopo
+  make_class flagstopo-class Delete
+  make_claim flagstopo data flagstopo-class
+  start_daemon main --csi-address="$CSI_ENDPOINT" --feature-gates=Topology=false
+  wait_bound flagstopo data
+  local pv
+  pv=$(pv_of flagstopo data)
+  [[ -z $(jp "pv/$pv" '{.spec.nodeAffinity}') ]] || fail "the PV has nodeAffinity with Topology=false"
+  grep -q 'setting GA feature gate Topology=false' "$TEST_DIR/daemon-main.log" || fail "no GA gate warning"
+  finish_namespace flagstopo
+  k delete storageclass flagstopo-class >/dev/null
+  stop_daemon main
+}
