@@ -24,6 +24,7 @@
 #include "csi/client.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
+#include "kube/path.h"
 #include "http/server.h"
 #include "leader/leader.h"
 #include "metrics/metrics.h"
@@ -534,8 +535,10 @@ int main(int argc, char **argv)
 		 * delay a renewal (upstream #416), not even by filling the shared
 		 * connection's request slots.
 		 */
-		if (kube_client_new(&le_kube, kcfg, &kopts, &e)) {
-			log_error("cannot create the leader election client: %s", err_msg(&e));
+		/* the Lease's path is built from these: a bad namespace is refused here */
+		if (kube_name_check(KUBE_RES_LEASE, ns, name, &e) ||
+		    kube_client_new(&le_kube, kcfg, &kopts, &e)) {
+			log_error("cannot set up leader election: %s", err_msg(&e));
 			free(ns);
 			free(name);
 			free(who);

@@ -25,6 +25,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "kube/client.h"
+#include "kube/path.h"
 
 struct leader {
 	struct kube_client *kube;
@@ -81,14 +82,15 @@ static void micro_time(char *buf, size_t size)
 struct leader *leader_new(struct kube_client *c, const struct leader_opts *o)
 {
 	struct leader *l = xcalloc(1, sizeof(*l));
-	char *ns = kube_path_escape(o->namespace), *name = kube_path_escape(o->name);
 
 	l->kube = c;
 	l->namespace = xstrdup(o->namespace);
 	l->name = xstrdup(o->name);
 	l->identity = xstrdup(o->identity);
-	l->collection = xasprintf("/apis/coordination.k8s.io/v1/namespaces/%s/leases", ns);
-	l->path = xasprintf("%s/%s", l->collection, name);
+	/* names checked by the caller (kube_name_check): a failure leaves NULL paths,
+	 * which every request refuses */
+	kube_path_collection(&l->collection, KUBE_RES_LEASE, o->namespace, NULL);
+	kube_path_object(&l->path, KUBE_RES_LEASE, o->namespace, o->name, NULL);
 	l->duration_ms = o->lease_duration_ms;
 	l->deadline_ms = o->renew_deadline_ms;
 	l->retry_ms = o->retry_period_ms;
@@ -104,8 +106,6 @@ struct leader *leader_new(struct kube_client *c, const struct leader_opts *o)
 	}
 	pthread_mutex_init(&l->mu, NULL);
 	clock_cond_init(&l->cond);
-	free(ns);
-	free(name);
 	return l;
 }
 

@@ -75,7 +75,11 @@ struct leader_opts {
 /* "hostpath.csi.k8s.io" -> "hostpath-csi-k8s-io", as upstream names its Lease. Caller frees. */
 char *leader_lease_name(const char *driver);
 
-/* Strings are copied; the client and hook_ctx are borrowed until leader_free. */
+/*
+ * Strings are copied; the client and hook_ctx are borrowed until
+ * leader_free. The namespace and name must pass
+ * kube_name_check(KUBE_RES_LEASE, ...).
+ */
 struct leader *leader_new(struct kube_client *c, const struct leader_opts *o);
 
 /*
