@@ -38,6 +38,7 @@
 #include "base/xalloc.h"
 #include "journal/journal_int.h"
 #include "kube/client.h"
+#include "kube/path.h"
 #include "metrics/metrics.h"
 
 #define SHARD_BYTES_DEFAULT ((size_t)800 << 10)
@@ -98,10 +99,12 @@ struct journal *journal_new(struct kube_client *kube, const struct journal_opts 
 	j->tokens = JOURNAL_WRITE_BURST;
 	j->tokens_at = clock_now_ms();
 	j->add_timeout_ms = o->add_timeout_ms > 0 ? o->add_timeout_ms : 60000;
-	j->collection = xasprintf("/api/v1/namespaces/%s/configmaps", j->ns);
+	/* the namespace is checked by the caller (kube_namespace_check); were it
+	 * invalid, the NULL paths that follow would be refused by every request */
+	kube_path_collection(&j->collection, KUBE_RES_CONFIGMAP, j->ns, NULL);
 	sel = xasprintf("%s=%s", JOURNAL_LABEL_KEY, j->label);
 	esc = kube_path_escape(sel);
-	j->list_path = xasprintf("%s?labelSelector=%s", j->collection, esc);
+	j->list_path = j->collection ? xasprintf("%s?labelSelector=%s", j->collection, esc) : NULL;
 	free(esc);
 	free(sel);
 	if (o->metrics) {

@@ -27,6 +27,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "kube/client.h"
+#include "kube/path.h"
 
 void shards_reserve(struct journal *j, size_t n)
 {
@@ -40,7 +41,7 @@ void shards_reserve(struct journal *j, size_t n)
 
 		memset(s, 0, sizeof(*s));
 		s->name = xasprintf("%s-%zu", j->base, i);
-		s->path = xasprintf("%s/%s", j->collection, s->name);
+		kube_path_object(&s->path, KUBE_RES_CONFIGMAP, j->ns, s->name, NULL);
 	}
 }
 

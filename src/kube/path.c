@@ -38,6 +38,7 @@ static const struct {
 					"/apis/snapshot.storage.k8s.io/v1",
 					"volumesnapshotcontents", false },
 	[KUBE_RES_LEASE] = { "Lease", "/apis/coordination.k8s.io/v1", "leases", true },
+	[KUBE_RES_CONFIGMAP] = { "ConfigMap", "/api/v1", "configmaps", true },
 };
 
 static bool lower_alnum(char ch)
@@ -142,6 +143,13 @@ int kube_name_check(enum kube_resource r, const char *ns, const char *name, stru
 		snprintf(what, sizeof(what), "%s name", res[r].kind);
 		return invalid(e, what, name, SUBDOMAIN_RULE);
 	}
+	return 0;
+}
+
+int kube_namespace_check(const char *ns, struct err *e)
+{
+	if (!kube_name_is_dns1123_label(ns))
+		return invalid(e, "namespace", ns, LABEL_RULE);
 	return 0;
 }
 

@@ -35,6 +35,7 @@ enum kube_resource {
 	KUBE_RES_SNAPSHOT,		/* namespaced, snapshot.storage.k8s.io */
 	KUBE_RES_SNAPSHOT_CONTENT,
 	KUBE_RES_LEASE,			/* namespaced, coordination.k8s.io */
+	KUBE_RES_CONFIGMAP,		/* namespaced, core */
 	KUBE_RES_COUNT
 };
 
@@ -51,6 +52,9 @@ const char *kube_resource_kind(enum kube_resource r);
  * naming the kind, the invalid name and the rule.
  */
 int kube_name_check(enum kube_resource r, const char *ns, const char *name, struct err *e);
+
+/* Check `ns` as a namespace (a DNS-1123 label): KUBE_ERR_INVALID naming it. */
+int kube_namespace_check(const char *ns, struct err *e);
 
 /*
  * The path of one object: "/api/v1/namespaces/<ns>/persistentvolumeclaims/<name>".

@@ -170,12 +170,12 @@ test_driver_echoing_secrets_on_delete_is_hidden() {
   stop_daemon driver
 }
 
-# A Lease namespace that is no namespace stops start-up with a message; no
-# path is built from it.
+# A namespace for the Lease and the journal that is no namespace stops
+# start-up with a message; no path is built from it.
 test_hostile_lease_namespace_is_refused() {
   local rc=0 out
   out=$(timeout 30 "$BIN" --kubeconfig="$PROVISIONER_KUBECONFIG" --csi-address="$CSI_ENDPOINT" \
     --leader-election --leader-election-namespace=../../secrets 2>&1) || rc=$?
   [[ $rc -ne 0 && $rc -ne 124 ]] || fail "exit $rc: started with a bad lease namespace"
-  grep -q 'invalid namespace of a Lease "../../secrets"' <<<"$out" || fail "message: $out"
+  grep -q 'namespace.*: invalid namespace "../../secrets"' <<<"$out" || fail "message: $out"
 }

@@ -35,6 +35,7 @@ static const struct path_case cases[] = {
 	{ KUBE_RES_NODE, NULL, "node-1.example.com", "/api/v1/nodes/node-1.example.com", 0 },
 	{ KUBE_RES_EVENT, "ns", "claim.17a", "/api/v1/namespaces/ns/events/claim.17a", 0 },
 	{ KUBE_RES_LEASE, "ns", "x-y", "/apis/coordination.k8s.io/v1/namespaces/ns/leases/x-y", 0 },
+	{ KUBE_RES_CONFIGMAP, "ns", "j-0", "/api/v1/namespaces/ns/configmaps/j-0", 0 },
 	{ KUBE_RES_PVC, "n", "0", "/api/v1/namespaces/n/persistentvolumeclaims/0", 0 },
 	{ KUBE_RES_PV, NULL, LONG253, "/api/v1/persistentvolumes/" LONG253, 0 },
 	/* traversal and separators */
@@ -129,6 +130,11 @@ static void test_check_without_path(void **state)
 	assert_int_equal(kube_name_check(KUBE_RES_SNAPSHOT, "n", "ok", &e), 0);
 	assert_int_equal(kube_name_check(KUBE_RES_SNAPSHOT, NULL, "../x", &e), KUBE_ERR_INVALID);
 	assert_contains(err_msg(&e), "invalid VolumeSnapshot name \"../x\"");
+	err_release(&e);
+	assert_int_equal(kube_namespace_check("kube-system", &e), 0);
+	assert_int_equal(kube_namespace_check("../x", &e), KUBE_ERR_INVALID);
+	assert_contains(err_msg(&e), "invalid namespace \"../x\"");
+	assert_int_equal(kube_namespace_check(NULL, &e), KUBE_ERR_INVALID);
 	err_release(&e);
 }
 
