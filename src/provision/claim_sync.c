@@ -522,6 +522,11 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 		log_error("claim %s: cannot provision: %s", key, err_msg(&e));
 		ctl_claim_event(c, claim, EVENT_WARNING, "ProvisioningFailed", err_msg(&e));
 		goto out;
+	case PREP_INVALID:
+		log_error("claim %s: cannot provision: %s", key, err_msg(&e));
+		ctl_claim_event(c, claim, EVENT_WARNING, "ProvisioningFailed", err_msg(&e));
+		res = SYNC_DONE;	/* no retry can help; a change of the claim requeues it */
+		goto out;
 	}
 	event_emit(c->events, "PersistentVolumeClaim", &claim->meta, EVENT_NORMAL,
 		   "Provisioning", "External provisioner is provisioning volume for claim \"%s\"", key);

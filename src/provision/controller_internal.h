@@ -166,6 +166,7 @@ struct prepared {
 enum prep_result {
 	PREP_OK,
 	PREP_FAILED,		/* e says why; a Warning event */
+	PREP_INVALID,		/* as PREP_FAILED, but no retry can help (a bad source name) */
 	PREP_RESCHEDULE,	/* the selected node cannot host it */
 	PREP_EXTERNAL,		/* a populator's claim */
 };

@@ -187,6 +187,21 @@ void ctl_source_release(struct source *s)
 }
 
 /*
+ * The data source's name is a tenant's: refused before it can reach a path
+ * or a cache key. A claim's dataSource is immutable, so this is final.
+ */
+static int source_name_check(const struct kube_pvc *claim, struct err *e)
+{
+	enum ds_kind kind = ds_kind_of(claim);
+
+	if ((kind == DS_CLONE && kube_name_check(KUBE_RES_PVC, NULL, claim->data_source_name, e)) ||
+	    (kind == DS_SNAPSHOT &&
+	     kube_name_check(KUBE_RES_SNAPSHOT, NULL, claim->data_source_name, e)))
+		return err_prefix(e, "data source");
+	return 0;
+}
+
+/*
  * See controller_internal.h. The finalizer is set only once the intent is
  * durable: the journal then brings us back to a source we protected, even
  * if the claim vanishes.
@@ -203,14 +218,8 @@ int ctl_resolve_source(struct controller *c, const struct kube_pvc *claim, struc
 	    strcmp(claim->data_source_namespace, claim->meta.namespace))
 		return err_set(e, -1, "data sources in another namespace (%s) are not supported",
 			       claim->data_source_namespace);
-	/* a tenant's name: refused before it can reach a path or a cache key */
-	if ((out->kind == DS_CLONE &&
-	     kube_name_check(KUBE_RES_PVC, NULL, claim->data_source_name, e)) ||
-	    (out->kind == DS_SNAPSHOT &&
-	     kube_name_check(KUBE_RES_SNAPSHOT, NULL, claim->data_source_name, e))) {
-		err_prefix(e, "data source");
+	if (source_name_check(claim, e))
 		return -1;
-	}
 	if (out->kind == DS_CLONE) {
 		char *key = xasprintf("%s/%s", claim->meta.namespace, claim->data_source_name);
 		struct iobj *so = informer_get(c->claims, key), *po = NULL;
@@ -370,6 +379,8 @@ enum prep_result ctl_prepare(struct controller *c, const struct kube_pvc *claim,
 		return PREP_FAILED;
 	if (ds_kind_of(claim) == DS_EXTERNAL)
 		return PREP_EXTERNAL;
+	if (source_name_check(claim, e))
+		return PREP_INVALID;
 	csi_request_init(&p->cr, &p->r);
 	if (ctl_resolve_source(c, claim, &p->src, false, e))
 		return PREP_FAILED;
