@@ -79,6 +79,7 @@ pv_create_allowed() {
   local rules idx verbs
   rules=$(k get clusterrole csi-provisioner-runner -o json)
   idx=$(jq '.rules | map(.resources | index("persistentvolumes") != null) | index(true)' <<<"$rules")
+  # the role's own verbs with "create" added or removed (back to rbac.yaml's)
   if [[ $1 == yes ]]; then
     verbs=$(jq -c --argjson i "$idx" '.rules[$i].verbs - ["create"] + ["create"]' <<<"$rules")
   else
