@@ -33,7 +33,7 @@
 #define RESYNC_MS (15 * 60 * 1000)
 #define KUBE_TIMEOUT_MS 30000
 #define PROBE_STEP_MS 1000
-#define JOURNAL_SHARE 0.02	/* of --kube-api-qps, see below */
+#define JOURNAL_SHARE 0.01	/* of --kube-api-qps, see below */
 #define SA_NAMESPACE_FILE "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 /* What the HTTP checks and metric collectors read; written before they run. */

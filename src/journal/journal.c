@@ -97,6 +97,8 @@ struct journal *journal_new(struct kube_client *kube, const struct journal_opts 
 	j->lazy_ms = o->lazy_remove_ms > 0 ? o->lazy_remove_ms : 2000;
 	j->min_interval_ms = o->min_write_interval_ms > 0 ? o->min_write_interval_ms : 0;
 	j->tokens = JOURNAL_WRITE_BURST;
+	j->urgent = o->urgent;
+	j->urgent_ctx = o->urgent_ctx;
 	j->tokens_at = clock_now_ms();
 	j->add_timeout_ms = o->add_timeout_ms > 0 ? o->add_timeout_ms : 60000;
 	/* the namespace is checked by the caller (kube_namespace_check); were it

@@ -87,7 +87,7 @@ struct journal;
  * UTF-8. A shard holds at most shard_bytes of keys and values.
  */
 
-#define JOURNAL_WRITE_BURST 4
+#define JOURNAL_WRITE_BURST 1
 
 struct journal_opts {
 	const char *namespace;		/* where the shards live; borrowed */
@@ -102,10 +102,17 @@ struct journal_opts {
 	 * JOURNAL_WRITE_BURST writes refilled one per min_write_interval_ms.
 	 * Adds after a quiet spell are written at once; under a steady stream
 	 * each write gathers everything that arrived meanwhile, so the journal
-	 * costs a bounded share of the client's request budget. journal_flush
-	 * and waiters for room are never held.
+	 * costs a bounded share of the client's request budget. journal_flush,
+	 * waiters for room and an urgent caller (below) are never held.
 	 */
 	int64_t min_write_interval_ms;
+	/*
+	 * Asked (with the journal's lock held: it must be quick and take no
+	 * lock of the caller's) before a paced write is held back: true when
+	 * the caller is short of work and the adds must go now. May be NULL.
+	 */
+	bool (*urgent)(void *ctx);
+	void *urgent_ctx;
 	int64_t add_timeout_ms;		/* longest journal_add wait; 0 = 60000 */
 	struct metrics *metrics;	/* NULL = none; borrowed */
 };

@@ -228,7 +228,8 @@ static void run_round(struct journal *j, int64_t now)
 static bool due(struct journal *j, int64_t now, int64_t *wake)
 {
 	if (j->queued_adds) {
-		if (!j->min_interval_ms || j->flushers || j->room_waiters)
+		if (!j->min_interval_ms || j->flushers || j->room_waiters ||
+		    (j->urgent && j->urgent(j->urgent_ctx)))
 			return true;
 		j->tokens += (double)(now - j->tokens_at) / (double)j->min_interval_ms;
 		j->tokens_at = now;

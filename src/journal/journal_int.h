@@ -73,6 +73,8 @@ struct journal {
 	int64_t min_interval_ms;	/* opts.min_write_interval_ms */
 	double tokens;
 	int64_t tokens_at;		/* clock_now_ms() of the last refill */
+	bool (*urgent)(void *ctx);
+	void *urgent_ctx;
 
 	pthread_mutex_t mu;
 	pthread_cond_t cond;	/* waiters: done, room, idle, stop */

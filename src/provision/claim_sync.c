@@ -501,7 +501,7 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 	struct err e = ERR_INIT;
 	enum sync_result res = SYNC_RETRY;
 	json_t *pv = NULL;
-	bool saved_earlier = false, fresh = !c->journal;
+	bool saved_earlier = false, fresh = !c->journal, counted = false;
 	int rc;
 
 	memset(&vol, 0, sizeof(vol));
@@ -538,6 +538,8 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 		goto out;
 	}
 	secrets = &send->secrets;
+	atomic_fetch_add(&c->past_journal, 1);
+	counted = true;
 	/* the intent is durable: a source protected now is never forgotten */
 	if (p.src.kind != DS_NONE && ctl_resolve_source(c, claim, &protect, true, &e)) {
 		log_error("claim %s: %s", key, err_msg(&e));
@@ -611,6 +613,8 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 		ctl_enqueue_snapshot(c, claim->meta.namespace, claim->data_source_name);
 	res = SYNC_DONE;
 out:
+	if (counted)
+		atomic_fetch_sub(&c->past_journal, 1);
 	pv_input_release(&in);
 	json_decref(pv);
 	csi_volume_release(&vol);

@@ -543,6 +543,15 @@ static void *work(void *arg)
 	return NULL;
 }
 
+/* Few claims between their intent and their PV: the journal must not wait. */
+static bool journal_urgent(void *ctx)
+{
+	struct controller *c = ctx;
+	int few = c->o.workers / 16 > 2 ? c->o.workers / 16 : 2;
+
+	return atomic_load(&c->past_journal) < few;
+}
+
 /*
  * The journal's objects are named after the driver: "csi-provisioner-
  * journal-<driver>-N", labelled csi-provisioner.dev/journal=<driver>. CSI
@@ -573,6 +582,8 @@ static struct journal *new_journal(struct controller *c)
 	jo.holder = c->o.journal_holder;
 	jo.metrics = c->o.metrics;
 	jo.min_write_interval_ms = c->o.journal_min_write_interval_ms;
+	jo.urgent = journal_urgent;
+	jo.urgent_ctx = c;
 	j = journal_new(c->kube, &jo);
 	free(base);	/* journal_new copies what it keeps */
 	return j;

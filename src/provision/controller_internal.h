@@ -15,6 +15,7 @@
 #define PROVISION_CONTROLLER_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -67,6 +68,12 @@ struct controller {
 	pthread_mutex_t intents_mu;
 	struct hmap intents;
 	struct hmap doubt;	/* volume names of intents that cannot be settled now */
+	/*
+	 * Claims whose intent is durable and whose CreateVolume/PV save is under
+	 * way: while few, the journal writes at once rather than pace itself
+	 * (journal_opts.urgent), so the workers never run dry.
+	 */
+	atomic_int past_journal;
 	/*
 	 * Claims whose request the driver called infeasible: key -> struct
 	 * slow_entry. Until `until`, any sync of the key (an update event would

@@ -357,6 +357,34 @@ static void test_paced_writes_gather_adds(void **state)
 	assert_true(took >= 3000);	/* the burst was spent: the next token came */
 }
 
+static bool always_urgent(void *ctx)
+{
+	(void)ctx;
+	return true;
+}
+
+/* An urgent caller (short of work) is never held by the pacing. */
+static void test_urgent_adds_are_not_paced(void **state)
+{
+	struct fixture *fx = *state;
+	size_t before;
+	int64_t t0;
+
+	fx->o.min_write_interval_ms = 60000;
+	fx->o.urgent = always_urgent;
+	load(fx);
+	before = fake_writes(fx->fake);
+	t0 = clock_now_ms();
+	for (int i = 0; i < 3; i++) {
+		char key[16];
+
+		snprintf(key, sizeof(key), "urgent-%d", i);
+		add_ok(fx->j, key, "{}");
+	}
+	assert_int_equal(fake_writes(fx->fake) - before, 3);
+	assert_true(clock_now_ms() - t0 < 60000);
+}
+
 static void test_removals_are_lazy_and_ride_along(void **state)
 {
 	struct fixture *fx = *state;
@@ -746,6 +774,7 @@ int main(void)
 		T(test_100_concurrent_adds_group_commit),
 		T(test_1000_concurrent_adds_group_commit),
 		T(test_paced_writes_gather_adds),
+		T(test_urgent_adds_are_not_paced),
 		T(test_removals_are_lazy_and_ride_along),
 		T(test_a_lone_removal_is_written_after_the_delay),
 		T(test_readd_cancels_a_queued_removal),
