@@ -42,7 +42,33 @@ struct fake_driver {
 	char last_method[128];
 	uint8_t *last_req;
 	size_t last_req_len;
+	/* per-method scripts, which take precedence over the one above */
+	struct method_script {
+		char *method;
+		int status;
+		char *message;
+		uint8_t *reply;
+		size_t reply_len;
+	} scripts[FAKE_DRIVER_MAX_SCRIPTS];
+	size_t nscripts;
+	/* every call answered, in order (up to FAKE_DRIVER_MAX_RECORD) */
+	struct call_record {
+		char *method;
+		uint8_t *req;
+		size_t len;
+	} record[FAKE_DRIVER_MAX_RECORD];
+	size_t nrecord;
+	fake_driver_hook hook;
+	void *hook_ctx;
 };
+
+static struct method_script *find_script(struct fake_driver *f, const char *method)
+{
+	for (size_t i = 0; i < f->nscripts; i++)
+		if (!strcmp(f->scripts[i].method, method))
+			return &f->scripts[i];
+	return NULL;
+}
 
 /* Wait for `tag`; returns its success bit, or -1 if the server shut down. */
 static int wait_tag(struct fake_driver *f, void *tag)
@@ -83,6 +109,11 @@ static bool serve_one(struct fake_driver *f)
 	grpc_op ops[4];
 	int status, cancelled = 0;
 	bool hold, is_probe, ok;
+	struct method_script *ms;
+	const char *message;
+	fake_driver_hook hook;
+	void *hook_ctx;
+	char details_method[128];
 	/* ProbeResponse{ready: BoolValue{value: false}} */
 	static const uint8_t not_ready_reply[] = { 0x0a, 0x00 };
 
@@ -125,14 +156,35 @@ static bool serve_one(struct fake_driver *f)
 		memcpy(f->last_req, GRPC_SLICE_START_PTR(all), f->last_req_len);
 		grpc_slice_unref(all);
 	}
+	snprintf(details_method, sizeof(details_method), "%s", f->last_method);
+	if (f->nrecord < FAKE_DRIVER_MAX_RECORD) {
+		struct call_record *r = &f->record[f->nrecord++];
+
+		r->method = xstrdup(f->last_method);
+		r->len = f->last_req_len;
+		r->req = xmalloc(r->len + 1);
+		if (r->len)
+			memcpy(r->req, f->last_req, r->len);
+	}
+	hook = f->hook;
+	hook_ctx = f->hook_ctx;
+	pthread_mutex_unlock(&f->mu);
+	if (hook)	/* the test looks at the world as the call arrives */
+		hook(hook_ctx, details_method, f->last_req, f->last_req_len);
+
+	pthread_mutex_lock(&f->mu);
 	is_probe = !strcmp(f->last_method, "/csi.v1.Identity/Probe");
-	hold = f->hold;
-	status = f->status;
-	status_details = grpc_slice_from_copied_string(f->message ? f->message : "");
+	ms = find_script(f, f->last_method);
+	hold = ms ? false : f->hold;
+	status = ms ? ms->status : f->status;
+	message = ms ? ms->message : f->message;
+	status_details = grpc_slice_from_copied_string(message ? message : "");
 	if (is_probe && f->not_ready > 0) {
 		f->not_ready--;
 		status = 0;
 		reply_bb = bytes_buffer(not_ready_reply, sizeof(not_ready_reply));
+	} else if (status == 0 && ms) {
+		reply_bb = bytes_buffer(ms->reply ? ms->reply : (uint8_t *)"", ms->reply_len);
 	} else if (status == 0) {
 		reply_bb = bytes_buffer(f->reply ? f->reply : (uint8_t *)"", f->reply_len);
 	}
@@ -238,6 +290,15 @@ void fake_driver_stop(struct fake_driver *f)
 	free(f->message);
 	free(f->reply);
 	free(f->last_req);
+	for (size_t i = 0; i < f->nscripts; i++) {
+		free(f->scripts[i].method);
+		free(f->scripts[i].message);
+		free(f->scripts[i].reply);
+	}
+	for (size_t i = 0; i < f->nrecord; i++) {
+		free(f->record[i].method);
+		free(f->record[i].req);
+	}
 	free(f);
 }
 
@@ -293,6 +354,71 @@ size_t fake_driver_last(struct fake_driver *f, char *method, size_t method_size,
 	*request = xmalloc(n + 1);
 	if (n)
 		memcpy(*request, f->last_req, n);
+	pthread_mutex_unlock(&f->mu);
+	return n;
+}
+
+void fake_driver_script_method(struct fake_driver *f, const char *method, int status,
+			       const char *message, const void *reply, size_t reply_len)
+{
+	struct method_script *ms;
+
+	pthread_mutex_lock(&f->mu);
+	ms = find_script(f, method);
+	if (!ms) {
+		if (f->nscripts == FAKE_DRIVER_MAX_SCRIPTS)
+			BUG("fake driver: more than %d method scripts", FAKE_DRIVER_MAX_SCRIPTS);
+		ms = &f->scripts[f->nscripts++];
+		ms->method = xstrdup(method);
+	}
+	ms->status = status;
+	free(ms->message);
+	ms->message = xstrdup(message);
+	free(ms->reply);
+	ms->reply = NULL;
+	ms->reply_len = 0;
+	if (reply && reply_len) {
+		ms->reply = xmalloc(reply_len);
+		memcpy(ms->reply, reply, reply_len);
+		ms->reply_len = reply_len;
+	}
+	pthread_mutex_unlock(&f->mu);
+}
+
+void fake_driver_set_hook(struct fake_driver *f, fake_driver_hook hook, void *ctx)
+{
+	pthread_mutex_lock(&f->mu);
+	f->hook = hook;
+	f->hook_ctx = ctx;
+	pthread_mutex_unlock(&f->mu);
+}
+
+int fake_driver_count(struct fake_driver *f, const char *method)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&f->mu);
+	for (size_t i = 0; i < f->nrecord; i++)
+		n += !strcmp(f->record[i].method, method);
+	pthread_mutex_unlock(&f->mu);
+	return n;
+}
+
+size_t fake_driver_request(struct fake_driver *f, const char *method, int i, uint8_t **request)
+{
+	size_t n = 0;
+
+	*request = NULL;
+	pthread_mutex_lock(&f->mu);
+	for (size_t k = 0; k < f->nrecord; k++) {
+		if (strcmp(f->record[k].method, method) || i-- > 0)
+			continue;
+		n = f->record[k].len;
+		*request = xmalloc(n + 1);
+		if (n)
+			memcpy(*request, f->record[k].req, n);
+		break;
+	}
 	pthread_mutex_unlock(&f->mu);
 	return n;
 }

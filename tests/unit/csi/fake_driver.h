@@ -9,7 +9,7 @@
  * completion queue; client threads calling concurrently simply queue. The
  * script and the record of the last call sit behind one mutex (`mu`), which
  * the server thread holds only while reading the script or writing the
- * record, never across a gRPC wait.
+ * record, never across a gRPC wait nor while the test's hook runs.
  */
 #ifndef TEST_CSI_FAKE_DRIVER_H
 #define TEST_CSI_FAKE_DRIVER_H
@@ -43,5 +43,30 @@ int fake_driver_calls(struct fake_driver *f);
 /* Copies into the caller's buffers; returns the request length. */
 size_t fake_driver_last(struct fake_driver *f, char *method, size_t method_size,
 			uint8_t **request);
+
+/* Per-method scripting and a record of calls (the provisioning tests). */
+#define FAKE_DRIVER_MAX_SCRIPTS 8
+#define FAKE_DRIVER_MAX_RECORD 256
+
+/*
+ * Answer calls of `method` (e.g. "/csi.v1.Controller/CreateVolume") with
+ * this status and reply (copied) until changed, whatever the general script
+ * says; such calls are never held.
+ */
+void fake_driver_script_method(struct fake_driver *f, const char *method, int status,
+			       const char *message, const void *reply, size_t reply_len);
+
+/*
+ * Called on the server thread for every call once its request arrived and
+ * before it is answered (no lock held), with the request bytes (borrowed
+ * for the call). NULL removes it.
+ */
+typedef void (*fake_driver_hook)(void *ctx, const char *method, const uint8_t *req, size_t n);
+void fake_driver_set_hook(struct fake_driver *f, fake_driver_hook hook, void *ctx);
+
+/* How many calls of `method` were answered or are being answered. */
+int fake_driver_count(struct fake_driver *f, const char *method);
+/* A copy of the request bytes of the i-th call of `method` (caller frees); its length. */
+size_t fake_driver_request(struct fake_driver *f, const char *method, int i, uint8_t **request);
 
 #endif
