@@ -24,6 +24,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/xalloc.h"
+#include "fake_http.h"
 
 #define MAX_OBJECTS 4096
 #define MAX_EVENTS 16384
@@ -90,40 +91,14 @@ static void obj_json(struct buf *b, const struct object *o, size_t padding)
 			    o->name, (long long)o->rv, o->name);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static void respond(int fd, int status, const char *body)
 {
 	char *r = xasprintf("HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
 			    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
 			    status, strlen(body), body);
 
-	write_all(fd, r, strlen(r));
+	fhttp_write_all(fd, r, strlen(r));
 	free(r);
-}
-
-static int chunk(int fd, const char *line, size_t len)
-{
-	char head[32];
-
-	snprintf(head, sizeof(head), "%zx\r\n", len + 1);
-	if (write_all(fd, head, strlen(head)) || write_all(fd, line, len) ||
-	    write_all(fd, "\n\r\n", 3))
-		return -1;
-	return 0;
 }
 
 /* The value of query parameter `key`, or NULL. Caller frees. */
@@ -177,16 +152,6 @@ static void do_list(struct fake *f, int fd, const char *target)
 	free(cont);
 }
 
-static bool peer_gone(int fd)
-{
-	struct pollfd p = { fd, POLLIN | POLLRDHUP, 0 };
-	char c;
-
-	if (poll(&p, 1, 0) <= 0)
-		return false;
-	return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
-}
-
 static void do_watch(struct fake *f, int fd, const char *target)
 {
 	char *rvs = query(target, "resourceVersion");
@@ -205,21 +170,21 @@ static void do_watch(struct fake *f, int fd, const char *target)
 	egen = f->end_gen;
 	if (from < f->compacted) {
 		pthread_mutex_unlock(&f->mu);
-		if (!write_all(fd, head, strlen(head))) {
+		if (!fhttp_write_all(fd, head, strlen(head))) {
 			const char *ev = "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\","
 					 "\"status\":\"Failure\",\"message\":\"too old resource version\","
 					 "\"reason\":\"Expired\",\"code\":410}}";
 
-			chunk(fd, ev, strlen(ev));
-			write_all(fd, "0\r\n\r\n", 5);
+			fhttp_chunk(fd, ev, strlen(ev));
+			fhttp_write_all(fd, "0\r\n\r\n", 5);
 		}
 		free(rvs);
 		return;
 	}
 	if (f->watch_ends_at_once) {
 		pthread_mutex_unlock(&f->mu);
-		if (!write_all(fd, head, strlen(head)))
-			write_all(fd, "0\r\n\r\n", 5);
+		if (!fhttp_write_all(fd, head, strlen(head)))
+			fhttp_write_all(fd, "0\r\n\r\n", 5);
 		free(rvs);
 		return;
 	}
@@ -230,7 +195,7 @@ static void do_watch(struct fake *f, int fd, const char *target)
 	pthread_cond_broadcast(&f->cond);
 	pthread_mutex_unlock(&f->mu);
 	free(rvs);
-	if (write_all(fd, head, strlen(head)))
+	if (fhttp_write_all(fd, head, strlen(head)))
 		goto out;
 	for (;;) {
 		struct buf b;
@@ -243,7 +208,7 @@ static void do_watch(struct fake *f, int fd, const char *target)
 			struct timespec ts = clock_deadline_ms(50);
 
 			pthread_cond_timedwait(&f->cond, &f->mu, &ts);
-			if (peer_gone(fd))
+			if (fhttp_peer_gone(fd))
 				break;
 		}
 		/* an end (timeoutSeconds) comes after every pending event; a cut does not */
@@ -257,9 +222,9 @@ static void do_watch(struct fake *f, int fd, const char *target)
 			buf_append(&b, "}", 1);
 		}
 		pthread_mutex_unlock(&f->mu);
-		if (end || chunk(fd, b.data, b.len)) {
+		if (end || fhttp_chunk(fd, b.data, b.len)) {
 			if (graceful)
-				write_all(fd, "0\r\n\r\n", 5);
+				fhttp_write_all(fd, "0\r\n\r\n", 5);
 			buf_release(&b);
 			break;
 		}
