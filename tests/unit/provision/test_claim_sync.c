@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * test_claim_sync.c - the claim state machine (src/provision/claim_sync.c)
+ * driven through the whole controller against an in-process fake API server
+ * (fake_cluster.c) and the scripted fake CSI driver (tests/unit/csi): the
+ * intent is durable before CreateVolume, only proof removes it, a retry
+ * repeats the recorded request, names come from the claim UID only, and
+ * --volume-accounting=false writes no journal at all.
+ *
+ * Waits are conditions with deadlines (fcl_wait_for). "Nothing was removed"
+ * is checked after the controller stopped, because a stop writes every
+ * queued removal.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+
+#include <cmocka.h>
+
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "csi/client.h"
+#include "fake_cluster.h"
+#include "fake_driver.h"
+#include "kube/client.h"
+#include "kube/kubeconfig.h"
+#include "provision/controller.h"
+#include "provision/plan.h"
+
+#define DRIVER "test.csi.dev"
+#define NS "default"
+#define JOURNAL_NS "csi-system"
+#define CREATE "/csi.v1.Controller/CreateVolume"
+#define DELETE "/csi.v1.Controller/DeleteVolume"
+#define UID1 "0b5e7a1c-1111-4000-8000-000000000001"
+#define VOL1 "pvc-" UID1
+#define WAIT_MS 15000
+
+struct fx {
+	struct fcl *k;
+	struct fake_driver *d;
+	struct kube_client *kc;
+	struct csi_client *cc;
+	struct controller *c;
+
+	pthread_mutex_t mu;		/* guards what the driver hook writes */
+	int creates;			/* CreateVolume calls the hook saw */
+	int creates_unrecorded;		/* of them, without the intent in the journal */
+	bool foreign_pv_on_create;	/* the hook puts a PV not ours under the name */
+};
+
+static uint64_t varint(const uint8_t *p, size_t n, size_t *i)
+{
+	uint64_t v = 0;
+
+	for (int shift = 0; *i < n && shift < 64; shift += 7) {
+		uint8_t b = p[(*i)++];
+
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			break;
+	}
+	return v;
+}
+
+/* Field 1 (a string) of a protobuf message: the name of CreateVolume, the id of DeleteVolume. */
+static char *field1(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint64_t tag = varint(p, n, &i), len;
+
+		if ((tag & 7) != 2)
+			return NULL;	/* the requests we look at start with strings */
+		len = varint(p, n, &i);
+		if (len > n - i)
+			return NULL;
+		if (tag >> 3 == 1)
+			return xstrndup((const char *)p + i, (size_t)len);
+		i += (size_t)len;
+	}
+	return NULL;
+}
+
+/* Whether some journal ConfigMap records an intent for `volume`. */
+static bool journal_has(struct fcl *k, const char *volume)
+{
+	json_t *all = fcl_all(k, FCL_CM), *cm;
+	size_t i;
+	bool has = false;
+
+	json_array_foreach(all, i, cm)
+		has |= json_object_get(json_object_get(cm, "data"), volume) != NULL;
+	json_decref(all);
+	return has;
+}
+
+static void hook(void *ctx, const char *method, const uint8_t *req, size_t n)
+{
+	struct fx *fx = ctx;
+	char *name;
+	bool recorded, foreign;
+
+	if (strcmp(method, CREATE))
+		return;
+	name = field1(req, n);
+	recorded = name && journal_has(fx->k, name);
+	pthread_mutex_lock(&fx->mu);
+	fx->creates++;
+	fx->creates_unrecorded += !recorded;
+	foreign = fx->foreign_pv_on_create;
+	fx->foreign_pv_on_create = false;
+	pthread_mutex_unlock(&fx->mu);
+	if (foreign && name) {
+		json_t *pv = json_pack("{s:s, s:{s:s}, s:{s:{s:s, s:s}, s:{s:s, s:s, s:s}}}",
+				       "apiVersion", "v1", "metadata", "name", name, "spec", "csi",
+				       "driver", "other.csi.dev", "volumeHandle", "theirs",
+				       "claimRef", "namespace", "other", "name", "theirs", "uid",
+				       "99999999-0000-4000-8000-000000000009");
+
+		fcl_put(fx->k, FCL_PV, pv);
+		json_decref(pv);
+	}
+	free(name);
+}
+
+/* CreateVolumeResponse{volume{capacity_bytes: 1 GiB, volume_id: "vol-1"}}. */
+static void script_create_ok(struct fake_driver *d)
+{
+	static const uint8_t reply[] = { 0x0a, 0x0d, 0x08, 0x80, 0x80, 0x80, 0x80, 0x04,
+					 0x12, 0x05, 'v', 'o', 'l', '-', '1' };
+
+	fake_driver_script_method(d, CREATE, 0, NULL, reply, sizeof(reply));
+}
+
+static int setup(void **state)
+{
+	struct fx *fx = xcalloc(1, sizeof(*fx));
+	struct kube_config cfg = { 0 };
+	struct kube_client_opts ko = { .qps = -1 };
+	struct err e = ERR_INIT;
+	json_t *sc;
+
+	pthread_mutex_init(&fx->mu, NULL);
+	fx->k = fcl_start();
+	assert_non_null(fx->k);
+	cfg.server = (char *)fcl_url(fx->k);
+	assert_int_equal(kube_client_new(&fx->kc, &cfg, &ko, &e), 0);
+	fx->d = fake_driver_start();
+	script_create_ok(fx->d);
+	fake_driver_script_method(fx->d, DELETE, 0, NULL, NULL, 0);
+	fake_driver_set_hook(fx->d, hook, fx);
+	if (csi_client_new(&fx->cc, fake_driver_endpoint(fx->d), 10000, &e))
+		fail_msg("csi_client_new: %s", err_msg(&e));
+	sc = json_pack("{s:s, s:{s:s}, s:s, s:s, s:s}", "apiVersion", "storage.k8s.io/v1",
+		       "metadata", "name", "fast", "provisioner", DRIVER, "reclaimPolicy", "Delete",
+		       "volumeBindingMode", "Immediate");
+	fcl_put(fx->k, FCL_SC, sc);
+	json_decref(sc);
+	*state = fx;
+	return 0;
+}
+
+static void stop_controller(struct fx *fx)
+{
+	controller_free(fx->c);
+	fx->c = NULL;
+}
+
+static int teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	stop_controller(fx);
+	csi_client_free(fx->cc);
+	fake_driver_stop(fx->d);
+	kube_client_free(fx->kc);
+	fcl_stop(fx->k);
+	pthread_mutex_destroy(&fx->mu);
+	free(fx);
+	return 0;
+}
+
+/* Start the controller; retries start at `retry_ms` (infeasible ones wait `slow_ms`). */
+static void start(struct fx *fx, bool accounting, int64_t retry_ms, int64_t slow_ms)
+{
+	struct controller_opts o = {
+		.plan = { .provisioner = DRIVER, .driver = DRIVER, .identity = "test-identity",
+			  .prefix = "pvc", .uuid_length = -1 },
+		.workers = 2, .retry_start_ms = retry_ms, .retry_max_ms = slow_ms,
+		.resync_ms = 0, .component = "csi-provisioner-test",
+		.volume_accounting = accounting, .journal_namespace = JOURNAL_NS,
+		.journal_holder = "holder-a",
+	};
+	struct err e = ERR_INIT;
+
+	fx->c = controller_new(fx->kc, fx->cc, &o);
+	if (controller_start(fx->c, &e))
+		fail_msg("controller_start: %s", err_msg(&e));
+}
+
+static void put_claim(struct fx *fx, const char *name, const char *uid, const char *volume_ann)
+{
+	json_t *pvc = json_pack("{s:s, s:{s:s, s:s, s:s, s:{s:s}}, s:{s:s, s:[s], s:{s:{s:s}}}}",
+				"apiVersion", "v1", "metadata", "name", name, "namespace", NS,
+				"uid", uid, "annotations", ANN_STORAGE_PROVISIONER, DRIVER,
+				"spec", "storageClassName", "fast", "accessModes", "ReadWriteOnce",
+				"resources", "requests", "storage", "1Gi");
+
+	if (volume_ann)
+		json_object_set_new(json_object_get(json_object_get(pvc, "metadata"),
+						    "annotations"), ANN_CLAIM_VOLUME,
+				    json_string(volume_ann));
+	fcl_put(fx->k, FCL_PVC, pvc);
+	json_decref(pvc);
+}
+
+/* Conditions for fcl_wait_for. */
+struct want {
+	struct fx *fx;
+	const char *name;
+	int n;
+};
+
+static bool pv_exists(void *ctx)
+{
+	struct want *w = ctx;
+	json_t *pv = fcl_get(w->fx->k, FCL_PV, NULL, w->name);
+
+	json_decref(pv);
+	return pv != NULL;
+}
+
+static bool intent_recorded(void *ctx)
+{
+	struct want *w = ctx;
+
+	return journal_has(w->fx->k, w->name);
+}
+
+static bool intent_gone(void *ctx)
+{
+	return !intent_recorded(ctx);
+}
+
+static bool creates_at_least(void *ctx)
+{
+	struct want *w = ctx;
+
+	return fake_driver_count(w->fx->d, CREATE) >= w->n;
+}
+
+static bool deletes_at_least(void *ctx)
+{
+	struct want *w = ctx;
+
+	return fake_driver_count(w->fx->d, DELETE) >= w->n;
+}
+
+static bool pv_gets_at_least(void *ctx)
+{
+	struct want *w = ctx;
+
+	return fcl_count(w->fx->k, FCL_PV, FCL_GET) >= (size_t)w->n;
+}
+
+/* An event with `reason` whose message contains w->name. */
+static const char *want_reason;
+static bool event_seen(void *ctx)
+{
+	struct want *w = ctx;
+	json_t *all = fcl_all(w->fx->k, FCL_EVENT), *ev;
+	size_t i;
+	bool seen = false;
+
+	json_array_foreach(all, i, ev) {
+		const char *r = json_string_value(json_object_get(ev, "reason"));
+		const char *m = json_string_value(json_object_get(ev, "message"));
+
+		seen |= r && m && !strcmp(r, want_reason) && strstr(m, w->name);
+	}
+	json_decref(all);
+	return seen;
+}
+
+#define WAIT(cond, fx_, name_, n_) \
+	do { \
+		struct want w_ = { (fx_), (name_), (n_) }; \
+		if (!fcl_wait_for((fx_)->k, cond, &w_, WAIT_MS)) \
+			fail_msg("timed out waiting for %s (%s, %d)", #cond, (name_) ? (name_) : "", \
+				 (n_)); \
+	} while (0)
+
+/* Every CreateVolume sent carried the same bytes as the first, named `name`. */
+static void assert_creates_identical(struct fx *fx, const char *name)
+{
+	int n = fake_driver_count(fx->d, CREATE);
+	uint8_t *first, *other;
+	size_t len = fake_driver_request(fx->d, CREATE, 0, &first);
+	char *got = field1(first, len);
+
+	assert_true(n >= 1);
+	assert_non_null(got);
+	assert_string_equal(got, name);
+	for (int i = 1; i < n; i++) {
+		size_t l = fake_driver_request(fx->d, CREATE, i, &other);
+
+		assert_int_equal(l, len);
+		assert_memory_equal(other, first, len);
+		free(other);
+	}
+	free(got);
+	free(first);
+}
+
+static int creates_unrecorded(struct fx *fx)
+{
+	int n;
+
+	pthread_mutex_lock(&fx->mu);
+	n = fx->creates_unrecorded;
+	pthread_mutex_unlock(&fx->mu);
+	return n;
+}
+
+/* Provisionable: intent durable before CreateVolume, PV created, intent removed after. */
+static void test_provision_records_intent_first(void **state)
+{
+	struct fx *fx = *state;
+	json_t *pv;
+
+	start(fx, true, 20, 60000);
+	put_claim(fx, "c1", UID1, NULL);
+	WAIT(pv_exists, fx, VOL1, 0);
+	WAIT(intent_gone, fx, VOL1, 0);
+	assert_int_equal(fake_driver_count(fx->d, CREATE), 1);
+	assert_int_equal(creates_unrecorded(fx), 0);
+	assert_int_equal(fake_driver_count(fx->d, DELETE), 0);
+	pv = fcl_get(fx->k, FCL_PV, NULL, VOL1);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(
+		pv, "spec"), "csi"), "volumeHandle")), "vol-1");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(
+		pv, "spec"), "claimRef"), "uid")), UID1);
+	json_decref(pv);
+	assert_creates_identical(fx, VOL1);
+}
+
+/* DeadlineExceeded proves nothing: the intent stays and the same request is repeated. */
+static void test_deadline_keeps_intent_and_repeats_request(void **state)
+{
+	struct fx *fx = *state;
+
+	fake_driver_script_method(fx->d, CREATE, CSI_DEADLINE_EXCEEDED, "slow", NULL, 0);
+	start(fx, true, 20, 60000);
+	put_claim(fx, "c1", UID1, NULL);
+	WAIT(creates_at_least, fx, NULL, 3);
+	assert_true(journal_has(fx->k, VOL1));
+	assert_int_equal(fcl_count(fx->k, FCL_PV, FCL_POST), 0);
+	script_create_ok(fx->d);
+	WAIT(pv_exists, fx, VOL1, 0);
+	WAIT(intent_gone, fx, VOL1, 0);
+	assert_creates_identical(fx, VOL1);
+	assert_int_equal(creates_unrecorded(fx), 0);
+	assert_int_equal(fake_driver_count(fx->d, DELETE), 0);
+}
+
+/* InvalidArgument to the recorded request is proof that nothing was created. */
+static void test_invalid_argument_removes_intent(void **state)
+{
+	struct fx *fx = *state;
+
+	fake_driver_script_method(fx->d, CREATE, CSI_INVALID_ARGUMENT, "bad size", NULL, 0);
+	start(fx, true, 60000, 60000);	/* one attempt within the test */
+	put_claim(fx, "c1", UID1, NULL);
+	WAIT(creates_at_least, fx, NULL, 1);
+	WAIT(intent_gone, fx, VOL1, 0);
+	stop_controller(fx);
+	assert_int_equal(fake_driver_count(fx->d, CREATE), 1);
+	assert_int_equal(creates_unrecorded(fx), 0);
+	assert_false(journal_has(fx->k, VOL1));
+	assert_int_equal(fcl_count(fx->k, FCL_PV, FCL_POST), 0);
+}
+
+/*
+ * A claim in doubt is deleted: once the settle path runs (it reads the PV,
+ * which provisioning never does first), the recorded request is repeated,
+ * and the volume it yields is deleted before the intent goes.
+ */
+static void delete_claim_in_doubt(struct fx *fx)
+{
+	fake_driver_script_method(fx->d, CREATE, CSI_DEADLINE_EXCEEDED, "slow", NULL, 0);
+	start(fx, true, 20, 60000);
+	put_claim(fx, "c1", UID1, NULL);
+	WAIT(creates_at_least, fx, NULL, 1);
+	WAIT(intent_recorded, fx, VOL1, 0);
+	assert_true(fcl_delete(fx->k, FCL_PVC, NS, "c1"));
+	WAIT(pv_gets_at_least, fx, NULL, 1);
+}
+
+static void test_deleted_claim_settles_with_create_then_delete(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t *req;
+	size_t n;
+	char *id;
+
+	delete_claim_in_doubt(fx);
+	script_create_ok(fx->d);
+	WAIT(deletes_at_least, fx, NULL, 1);
+	WAIT(intent_gone, fx, VOL1, 0);
+	stop_controller(fx);
+	n = fake_driver_request(fx->d, DELETE, 0, &req);
+	id = field1(req, n);
+	assert_non_null(id);
+	assert_string_equal(id, "vol-1");
+	free(id);
+	free(req);
+	assert_int_equal(fake_driver_count(fx->d, DELETE), 1);
+	assert_creates_identical(fx, VOL1);
+	assert_int_equal(fcl_count(fx->k, FCL_PV, FCL_POST), 0);
+	assert_false(journal_has(fx->k, VOL1));
+}
+
+/* AlreadyExists while settling proves nothing: the intent stays. */
+static void test_already_exists_while_settling_keeps_intent(void **state)
+{
+	struct fx *fx = *state;
+	int before;
+
+	delete_claim_in_doubt(fx);
+	fake_driver_script_method(fx->d, CREATE, CSI_ALREADY_EXISTS, "exists", NULL, 0);
+	before = fake_driver_count(fx->d, CREATE);
+	WAIT(creates_at_least, fx, NULL, before + 2);
+	stop_controller(fx);
+	assert_true(journal_has(fx->k, VOL1));
+	assert_int_equal(fake_driver_count(fx->d, DELETE), 0);
+	assert_creates_identical(fx, VOL1);
+	assert_int_equal(fcl_count(fx->k, FCL_PV, FCL_POST), 0);
+}
+
+/* A tenant's volume-name annotation does not steer the name; the old mark goes. */
+static void test_annotated_name_is_ignored(void **state)
+{
+	struct fx *fx = *state;
+	const char *other = "pvc-0b5e7a1c-2222-4000-8000-000000000002";
+	json_t *pvc, *pv;
+
+	start(fx, true, 20, 60000);
+	put_claim(fx, "c1", UID1, other);
+	WAIT(pv_exists, fx, VOL1, 0);
+	WAIT(intent_gone, fx, VOL1, 0);
+	stop_controller(fx);
+	assert_creates_identical(fx, VOL1);
+	assert_int_equal(fake_driver_count(fx->d, DELETE), 0);
+	pv = fcl_get(fx->k, FCL_PV, NULL, other);
+	assert_null(pv);
+	assert_false(journal_has(fx->k, other));
+	pvc = fcl_get(fx->k, FCL_PVC, NS, "c1");
+	assert_null(json_object_get(json_object_get(json_object_get(pvc, "metadata"),
+						    "annotations"), ANN_CLAIM_VOLUME));
+	json_decref(pvc);
+}
+
+/* A PV of our name that is not ours (409 on create): no volume handed out, intent kept. */
+static void test_foreign_pv_keeps_intent(void **state)
+{
+	struct fx *fx = *state;
+	json_t *pv;
+
+	pthread_mutex_lock(&fx->mu);
+	fx->foreign_pv_on_create = true;
+	pthread_mutex_unlock(&fx->mu);
+	want_reason = "ProvisioningFailed";
+	start(fx, true, 20, 60000);
+	put_claim(fx, "c1", UID1, NULL);
+	WAIT(event_seen, fx, "is not the one of this claim", 0);
+	stop_controller(fx);
+	assert_true(fcl_count(fx->k, FCL_PV, FCL_POST) >= 1);
+	assert_true(journal_has(fx->k, VOL1));
+	assert_int_equal(fake_driver_count(fx->d, DELETE), 0);
+	assert_int_equal(fcl_count(fx->k, FCL_PV, FCL_DELETE), 0);
+	pv = fcl_get(fx->k, FCL_PV, NULL, VOL1);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(
+		pv, "spec"), "csi"), "volumeHandle")), "theirs");
+	json_decref(pv);
+}
+
+/* --volume-accounting=false: upstream's behaviour, no journal writes at all. */
+static void test_no_accounting_writes_no_journal(void **state)
+{
+	struct fx *fx = *state;
+
+	start(fx, false, 20, 60000);
+	put_claim(fx, "c1", UID1, NULL);
+	WAIT(pv_exists, fx, VOL1, 0);
+	stop_controller(fx);
+	assert_int_equal(fake_driver_count(fx->d, CREATE), 1);
+	assert_int_equal(fcl_count(fx->k, FCL_CM, FCL_POST), 0);
+	assert_int_equal(fcl_count(fx->k, FCL_CM, FCL_PUT), 0);
+	assert_int_equal(fcl_count(fx->k, FCL_CM, FCL_PATCH), 0);
+	assert_int_equal(fcl_count(fx->k, FCL_CM, FCL_LIST), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_provision_records_intent_first, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_deadline_keeps_intent_and_repeats_request,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_invalid_argument_removes_intent, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_deleted_claim_settles_with_create_then_delete,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_already_exists_while_settling_keeps_intent,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_annotated_name_is_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_pv_keeps_intent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_accounting_writes_no_journal, setup,
+						teardown),
+	};
+
+	if (getenv("TEST_FILTER"))	/* run one test: TEST_FILTER=test_name */
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
+	if (getenv("TEST_VERBOSITY"))
+		log_set_level((int)strtol(getenv("TEST_VERBOSITY"), NULL, 10));
+	return cmocka_run_group_tests_name("claim_sync", tests, NULL, NULL);
+}
