@@ -465,7 +465,7 @@ int main(int argc, char **argv)
 	copts.resync_ms = RESYNC_MS;
 	copts.component = "csi-provisioner";
 	copts.topology = pcaps.accessibility_constraints && cfg.gates.topology;
-	copts.vac_disabled = !vac_enabled(&cfg, kube);
+	copts.plan.vac_disabled = !vac_enabled(&cfg, kube);
 	copts.publish_unpublish = ccaps.publish_unpublish;
 	copts.clone = ccaps.clone_volume;
 	copts.snapshot = ccaps.create_delete_snapshot;

@@ -47,7 +47,6 @@ struct controller_opts {
 	 */
 	const char *(*may_write)(void *ctx);
 	void *may_write_ctx;
-	bool vac_disabled;		/* VolumeAttributesClass gate off: a claim's class is ignored */
 };
 
 /* Clients and options are borrowed until controller_free. */

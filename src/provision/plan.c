@@ -372,7 +372,7 @@ json_t *plan_pv(const struct kube_pvc *claim, const struct kube_storage_class *c
 		json_object_set_new(spec, "nodeAffinity",
 				    json_pack("{s:{s:o}}", "required", "nodeSelectorTerms", terms));
 	}
-	if (claim->vac_name && *claim->vac_name)
+	if (!o->vac_disabled && claim->vac_name && *claim->vac_name)
 		json_object_set_new(spec, "volumeAttributesClassName", json_string(claim->vac_name));
 	if (class->n_mount_options && !req->block)
 		json_object_set_new(spec, "mountOptions",

@@ -72,6 +72,7 @@ struct plan_opts {
 	bool single_node_multi_writer;	/* driver has SINGLE_NODE_MULTI_WRITER */
 	bool controller_publish_readonly; /* --controller-publish-readonly */
 	char *const *class_whitelist;	/* NULL-terminated; NULL = every class */
+	bool vac_disabled;		/* VolumeAttributesClass gate off: a claim's class is ignored */
 };
 
 /* Whether a claim is ours to provision now. */

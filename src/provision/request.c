@@ -322,7 +322,7 @@ static int vac_parameters(struct controller *c, const struct kube_pvc *claim, st
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (c->o.vac_disabled || !claim->vac_name || !*claim->vac_name)
+	if (c->o.plan.vac_disabled || !claim->vac_name || !*claim->vac_name)
 		return 0;
 	if (!c->o.modify_volume)
 		return err_set(e, -1, "the claim names VolumeAttributesClass %s but the CSI driver "

@@ -174,3 +174,46 @@ test_flags_topology_gate_off() {
   k delete storageclass flagstopo-class >/dev/null
   stop_daemon main
 }
+
+# The VolumeAttributesClass gate off: a claim naming a class is provisioned
+# without it (the shared driver has no MODIFY_VOLUME, which with the gate on
+# is an error), and the PV names no class, as upstream. (The cluster serves
+# the class, so its binder will not bind that PV to the claim: the gate is
+# for clusters without VolumeAttributesClass.)
+test_flags_vac_gate_off() {
+  new_namespace flagsvac
+  make_class flagsvac-class Delete
+  k apply -f - <<YAML
+apiVersion: storage.k8s.io/v1
+kind: VolumeAttributesClass
+metadata:
+  name: flagsvac-gold
+driverName: $CSI_DRIVER_NAME
+parameters:
+  iops: "500"
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: data
+  namespace: flagsvac
+spec:
+  storageClassName: flagsvac-class
+  volumeAttributesClassName: flagsvac-gold
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests:
+      storage: 1Mi
+YAML
+  start_daemon main --csi-address="$CSI_ENDPOINT" --feature-gates=VolumeAttributesClass=false
+  local pv
+  pv=pvc-$(k get -n flagsvac pvc/data -o jsonpath='{.metadata.uid}')
+  wait_until 60 "the PV of flagsvac/data" k get "pv/$pv"
+  [[ $(jp "pv/$pv" '{.spec.claimRef.name}') == data ]] || fail "the PV is not for the claim"
+  [[ -z $(jp "pv/$pv" '{.spec.volumeAttributesClassName}') ]] ||
+    fail "the PV names the VolumeAttributesClass with the gate off"
+  ! event_says flagsvac data ProvisioningFailed 'MODIFY_VOLUME' || fail "the class was used"
+  finish_namespace flagsvac
+  k delete storageclass/flagsvac-class volumeattributesclass/flagsvac-gold --wait=false >/dev/null
+  stop_daemon main
+}
