@@ -39,6 +39,8 @@
 #define SYNC_TIMEOUT_MS 120000
 #define JOURNAL_LOAD_MS 60000
 #define JOURNAL_FLUSH_MS 5000
+/* removals ride along with adds; alone, they wait this long (a restart re-checks them) */
+#define JOURNAL_LAZY_REMOVE_MS 10000
 #define WORKER_STACK_BYTES (512 * 1024)
 
 static const double op_buckets[] = { 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 25, 50, 120, 300, 600 };
@@ -547,7 +549,7 @@ static void *work(void *arg)
 static bool journal_urgent(void *ctx)
 {
 	struct controller *c = ctx;
-	int few = c->o.workers / 16 > 2 ? c->o.workers / 16 : 2;
+	int few = c->o.workers / 25 > 2 ? c->o.workers / 25 : 2;
 
 	return atomic_load(&c->past_journal) < few;
 }
@@ -582,6 +584,7 @@ static struct journal *new_journal(struct controller *c)
 	jo.holder = c->o.journal_holder;
 	jo.metrics = c->o.metrics;
 	jo.min_write_interval_ms = c->o.journal_min_write_interval_ms;
+	jo.lazy_remove_ms = JOURNAL_LAZY_REMOVE_MS;
 	jo.urgent = journal_urgent;
 	jo.urgent_ctx = c;
 	j = journal_new(c->kube, &jo);
