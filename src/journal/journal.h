@@ -108,10 +108,11 @@ struct journal_opts {
 	int64_t min_write_interval_ms;
 	/*
 	 * Asked (with the journal's lock held: it must be quick and take no
-	 * lock of the caller's) before a paced write is held back: true when
-	 * the caller is short of work and the adds must go now. May be NULL.
+	 * lock of the caller's) before a paced write is held back, with the
+	 * number of adds waiting: true when the caller is short of other work
+	 * and the adds must go now. May be NULL.
 	 */
-	bool (*urgent)(void *ctx);
+	bool (*urgent)(void *ctx, size_t waiting);
 	void *urgent_ctx;
 	int64_t add_timeout_ms;		/* longest journal_add wait; 0 = 60000 */
 	struct metrics *metrics;	/* NULL = none; borrowed */

@@ -229,7 +229,7 @@ static bool due(struct journal *j, int64_t now, int64_t *wake)
 {
 	if (j->queued_adds) {
 		if (!j->min_interval_ms || j->flushers || j->room_waiters ||
-		    (j->urgent && j->urgent(j->urgent_ctx)))
+		    (j->urgent && j->urgent(j->urgent_ctx, (size_t)j->queued_adds)))
 			return true;
 		j->tokens += (double)(now - j->tokens_at) / (double)j->min_interval_ms;
 		j->tokens_at = now;

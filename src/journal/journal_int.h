@@ -73,7 +73,7 @@ struct journal {
 	int64_t min_interval_ms;	/* opts.min_write_interval_ms */
 	double tokens;
 	int64_t tokens_at;		/* clock_now_ms() of the last refill */
-	bool (*urgent)(void *ctx);
+	bool (*urgent)(void *ctx, size_t waiting);
 	void *urgent_ctx;
 
 	pthread_mutex_t mu;

@@ -545,13 +545,17 @@ static void *work(void *arg)
 	return NULL;
 }
 
-/* Few claims between their intent and their PV: the journal must not wait. */
-static bool journal_urgent(void *ctx)
+/*
+ * More claims wait for the journal than are past it (between a durable
+ * intent and their PV): the workers are running dry, the adds must go now.
+ * Otherwise the paced write gathers more (half the workers per write when
+ * the API budget is the bottleneck).
+ */
+static bool journal_urgent(void *ctx, size_t waiting)
 {
 	struct controller *c = ctx;
-	int few = c->o.workers / 25 > 2 ? c->o.workers / 25 : 2;
 
-	return atomic_load(&c->past_journal) < few;
+	return (long)waiting >= (long)atomic_load(&c->past_journal);
 }
 
 /*

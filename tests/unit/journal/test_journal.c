@@ -357,9 +357,10 @@ static void test_paced_writes_gather_adds(void **state)
 	assert_true(took >= 3000);	/* the burst was spent: the next token came */
 }
 
-static bool always_urgent(void *ctx)
+static bool always_urgent(void *ctx, size_t waiting)
 {
 	(void)ctx;
+	(void)waiting;
 	return true;
 }
 
