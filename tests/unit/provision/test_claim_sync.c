@@ -187,7 +187,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Start the controller; retries start at `retry_ms` (infeasible ones wait `slow_ms`). */
+/* Start the controller: retries from `retry_ms` up to `slow_ms`, which infeasible ones wait. */
 static void start(struct fx *fx, bool accounting, int64_t retry_ms, int64_t slow_ms)
 {
 	struct controller_opts o = {
@@ -270,9 +270,8 @@ static bool pv_gets_at_least(void *ctx)
 	return fcl_count(w->fx->k, FCL_PV, FCL_GET) >= (size_t)w->n;
 }
 
-/* An event with `reason` whose message contains w->name. */
-static const char *want_reason;
-static bool event_seen(void *ctx)
+/* A ProvisioningFailed event whose message contains w->name. */
+static bool failure_event_seen(void *ctx)
 {
 	struct want *w = ctx;
 	json_t *all = fcl_all(w->fx->k, FCL_EVENT), *ev;
@@ -283,7 +282,7 @@ static bool event_seen(void *ctx)
 		const char *r = json_string_value(json_object_get(ev, "reason"));
 		const char *m = json_string_value(json_object_get(ev, "message"));
 
-		seen |= r && m && !strcmp(r, want_reason) && strstr(m, w->name);
+		seen |= r && m && !strcmp(r, "ProvisioningFailed") && strstr(m, w->name);
 	}
 	json_decref(all);
 	return seen;
@@ -335,7 +334,7 @@ static void test_provision_records_intent_first(void **state)
 	struct fx *fx = *state;
 	json_t *pv;
 
-	start(fx, true, 20, 60000);
+	start(fx, true, 20, 1000);
 	put_claim(fx, "c1", UID1, NULL);
 	WAIT(pv_exists, fx, VOL1, 0);
 	WAIT(intent_gone, fx, VOL1, 0);
@@ -361,14 +360,14 @@ static void test_deadline_keeps_intent_and_repeats_request(void **state)
 	struct fx *fx = *state;
 
 	fake_driver_script_method(fx->d, CREATE, CSI_DEADLINE_EXCEEDED, "slow", NULL, 0);
-	start(fx, true, 20, 60000);
+	start(fx, true, 20, 1000);
 	put_claim(fx, "c1", UID1, NULL);
 	WAIT(creates_at_least, fx, NULL, 3);
 	stop_controller(fx);
 	assert_true(journal_has(fx->k, VOL1));
 	assert_int_equal(fcl_count(fx->k, FCL_PV, FCL_POST), 0);
 	script_create_ok(fx->d);
-	start(fx, true, 20, 60000);
+	start(fx, true, 20, 1000);
 	WAIT(pv_exists, fx, VOL1, 0);
 	WAIT(intent_gone, fx, VOL1, 0);
 	assert_creates_identical(fx, VOL1);
@@ -401,7 +400,7 @@ static void test_invalid_argument_removes_intent(void **state)
 static void delete_claim_in_doubt(struct fx *fx)
 {
 	fake_driver_script_method(fx->d, CREATE, CSI_DEADLINE_EXCEEDED, "slow", NULL, 0);
-	start(fx, true, 20, 60000);
+	start(fx, true, 20, 1000);
 	put_claim(fx, "c1", UID1, NULL);
 	WAIT(creates_at_least, fx, NULL, 1);
 	WAIT(intent_recorded, fx, VOL1, 0);
@@ -433,6 +432,33 @@ static void test_deleted_claim_settles_with_create_then_delete(void **state)
 	assert_false(journal_has(fx->k, VOL1));
 }
 
+/*
+ * The journal outlives the process: an intent recorded by a controller that
+ * stopped is read by the next one at start, and with its claim deleted
+ * meanwhile it is settled with the recorded request, then DeleteVolume.
+ */
+static void test_restart_settles_intent_of_deleted_claim(void **state)
+{
+	struct fx *fx = *state;
+
+	fake_driver_script_method(fx->d, CREATE, CSI_DEADLINE_EXCEEDED, "slow", NULL, 0);
+	start(fx, true, 20, 1000);
+	put_claim(fx, "c1", UID1, NULL);
+	WAIT(creates_at_least, fx, NULL, 1);
+	stop_controller(fx);
+	assert_true(journal_has(fx->k, VOL1));
+	assert_true(fcl_delete(fx->k, FCL_PVC, NS, "c1"));
+	script_create_ok(fx->d);
+	start(fx, true, 20, 1000);
+	WAIT(deletes_at_least, fx, NULL, 1);
+	WAIT(intent_gone, fx, VOL1, 0);
+	stop_controller(fx);
+	assert_int_equal(fake_driver_count(fx->d, DELETE), 1);
+	assert_creates_identical(fx, VOL1);
+	assert_int_equal(fcl_count(fx->k, FCL_PV, FCL_POST), 0);
+	assert_false(journal_has(fx->k, VOL1));
+}
+
 /* AlreadyExists while settling proves nothing: the intent stays. */
 static void test_already_exists_while_settling_keeps_intent(void **state)
 {
@@ -457,7 +483,7 @@ static void test_annotated_name_is_ignored(void **state)
 	const char *other = "pvc-0b5e7a1c-2222-4000-8000-000000000002";
 	json_t *pvc, *pv;
 
-	start(fx, true, 20, 60000);
+	start(fx, true, 20, 1000);
 	put_claim(fx, "c1", UID1, other);
 	WAIT(pv_exists, fx, VOL1, 0);
 	WAIT(intent_gone, fx, VOL1, 0);
@@ -482,10 +508,9 @@ static void test_foreign_pv_keeps_intent(void **state)
 	pthread_mutex_lock(&fx->mu);
 	fx->foreign_pv_on_create = true;
 	pthread_mutex_unlock(&fx->mu);
-	want_reason = "ProvisioningFailed";
-	start(fx, true, 20, 60000);
+	start(fx, true, 20, 1000);
 	put_claim(fx, "c1", UID1, NULL);
-	WAIT(event_seen, fx, "is not the one of this claim", 0);
+	WAIT(failure_event_seen, fx, "is not the one of this claim", 0);
 	stop_controller(fx);
 	assert_true(fcl_count(fx->k, FCL_PV, FCL_POST) >= 1);
 	assert_true(journal_has(fx->k, VOL1));
@@ -502,7 +527,7 @@ static void test_no_accounting_writes_no_journal(void **state)
 {
 	struct fx *fx = *state;
 
-	start(fx, false, 20, 60000);
+	start(fx, false, 20, 1000);
 	put_claim(fx, "c1", UID1, NULL);
 	WAIT(pv_exists, fx, VOL1, 0);
 	stop_controller(fx);
@@ -523,6 +548,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_invalid_argument_removes_intent, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_deleted_claim_settles_with_create_then_delete,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_settles_intent_of_deleted_claim,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_already_exists_while_settling_keeps_intent,
 						setup, teardown),
