@@ -351,6 +351,25 @@ static void test_provision_records_intent_first(void **state)
 }
 
 /*
+ * CreateVolume of a live claim answered `code` at least `n` times: once the
+ * controller stopped (which writes queued removals) the intent is still
+ * there, every attempt sent the recorded request, and nothing else happened.
+ */
+static void kept_after_failures(struct fx *fx, int code, int n)
+{
+	fake_driver_script_method(fx->d, CREATE, code, "in doubt", NULL, 0);
+	start(fx, true, 20, 1000);
+	put_claim(fx, "c1", UID1, NULL);
+	WAIT(creates_at_least, fx, NULL, n);
+	stop_controller(fx);
+	assert_true(journal_has(fx->k, VOL1));
+	assert_int_equal(creates_unrecorded(fx), 0);
+	assert_creates_identical(fx, VOL1);
+	assert_int_equal(fake_driver_count(fx->d, DELETE), 0);
+	assert_int_equal(fcl_count(fx->k, FCL_PV, FCL_POST), 0);
+}
+
+/*
  * DeadlineExceeded proves nothing: the intent stays (a stop writes every
  * queued removal, so it is checked after one), and the next controller
  * repeats the very request recorded.
@@ -359,13 +378,7 @@ static void test_deadline_keeps_intent_and_repeats_request(void **state)
 {
 	struct fx *fx = *state;
 
-	fake_driver_script_method(fx->d, CREATE, CSI_DEADLINE_EXCEEDED, "slow", NULL, 0);
-	start(fx, true, 20, 1000);
-	put_claim(fx, "c1", UID1, NULL);
-	WAIT(creates_at_least, fx, NULL, 3);
-	stop_controller(fx);
-	assert_true(journal_has(fx->k, VOL1));
-	assert_int_equal(fcl_count(fx->k, FCL_PV, FCL_POST), 0);
+	kept_after_failures(fx, CSI_DEADLINE_EXCEEDED, 3);
 	script_create_ok(fx->d);
 	start(fx, true, 20, 1000);
 	WAIT(pv_exists, fx, VOL1, 0);
@@ -480,6 +493,14 @@ static void test_already_exists_while_settling_keeps_intent(void **state)
 	assert_int_equal(fcl_count(fx->k, FCL_PV, FCL_POST), 0);
 }
 
+/* AlreadyExists to a live claim's request proves nothing either: kept, and retried as it is. */
+static void test_already_exists_while_provisioning_keeps_intent(void **state)
+{
+	struct fx *fx = *state;
+
+	kept_after_failures(fx, CSI_ALREADY_EXISTS, 2);
+}
+
 /* A tenant's volume-name annotation does not steer the name; the old mark goes. */
 static void test_annotated_name_is_ignored(void **state)
 {
@@ -556,6 +577,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restart_settles_intent_of_deleted_claim,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_already_exists_while_settling_keeps_intent,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_already_exists_while_provisioning_keeps_intent,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_annotated_name_is_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_pv_keeps_intent, setup, teardown),
