@@ -527,8 +527,8 @@ int main(int argc, char **argv)
 	if (cfg.kube_api_qps > 0) {
 		double ms = 1000.0 / (JOURNAL_SHARE * cfg.kube_api_qps);
 
-		/* never so slow that a waiting add times out (journal_opts.add_timeout_ms) */
-		copts.journal_min_write_interval_ms = ms > 20000 ? 20000 : (int64_t)ms;
+		/* a claim after a quiet spell never waits longer than this */
+		copts.journal_min_write_interval_ms = ms > 5000 ? 5000 : (int64_t)ms;
 	}
 
 	if (cfg.leader_election) {

@@ -546,16 +546,20 @@ static void *work(void *arg)
 }
 
 /*
- * More claims wait for the journal than are past it (between a durable
- * intent and their PV): the workers are running dry, the adds must go now.
- * Otherwise the paced write gathers more (half the workers per write when
- * the API budget is the bottleneck).
+ * Hold the journal's paced write only while it costs no throughput: when
+ * claims queue for a worker and few workers are past the journal (between
+ * a durable intent and their PV), the workers are running dry, and the adds
+ * must go now. With no backlog, claims arrive no faster than we serve them,
+ * and gathering them costs at most the pacing interval of latency.
  */
 static bool journal_urgent(void *ctx, size_t waiting)
 {
 	struct controller *c = ctx;
+	int few = c->o.workers / 16 > 4 ? c->o.workers / 16 : 4;
 
-	return (long)waiting >= (long)atomic_load(&c->past_journal);
+	if ((long)waiting >= (long)c->o.workers)
+		return true;
+	return atomic_load(&c->past_journal) < few && wq_len(c->claim_q) > 0;
 }
 
 /*
