@@ -340,7 +340,7 @@ int main(int argc, char **argv)
 	struct csi_controller_caps ccaps;
 	struct csi_plugin_caps pcaps;
 	struct kube_config *kcfg = NULL;
-	struct kube_client *kube = NULL, *le_kube = NULL;
+	struct kube_client *kube = NULL, *le_kube = NULL, *journal_kube = NULL;
 	struct leader *leader = NULL;
 	struct metrics *metrics = metrics_new();
 	struct http_server *http = NULL;
@@ -530,6 +530,23 @@ int main(int argc, char **argv)
 		/* a claim after a quiet spell never waits longer than this */
 		copts.journal_min_write_interval_ms = ms > 5000 ? 5000 : (int64_t)ms;
 	}
+	if (cfg.volume_accounting) {
+		/*
+		 * The journal's writes go over a connection and a rate limit of
+		 * their own (a tenth of the main one): queued behind a hundred
+		 * workers' PV creates, the write they all wait for would stall them.
+		 * Paced as above, they add at most JOURNAL_SHARE to the API load.
+		 */
+		struct kube_client_opts jk = kopts;
+
+		jk.qps = kopts.qps > 0 ? (kopts.qps / 10 > 1 ? kopts.qps / 10 : 1) : kopts.qps;
+		jk.burst = kopts.burst / 10 > 2 ? kopts.burst / 10 : 2;
+		if (kube_client_new(&journal_kube, kcfg, &jk, &e)) {
+			log_error("cannot create the journal's Kubernetes client: %s", err_msg(&e));
+			goto out;
+		}
+		copts.journal_kube = journal_kube;
+	}
 
 	if (cfg.leader_election) {
 		struct leader_opts lo;
@@ -566,6 +583,8 @@ int main(int argc, char **argv)
 		app.leader = leader;
 		/* from here on, every write needs the lease, also before it is taken */
 		kube_client_set_write_guard(kube, leader_write_guard, leader);
+		if (journal_kube)
+			kube_client_set_write_guard(journal_kube, leader_write_guard, leader);
 		csi_client_set_write_guard(csi, leader_write_guard, leader);
 		copts.may_write = leader_write_guard;
 		copts.may_write_ctx = leader;
@@ -612,6 +631,7 @@ out:
 	controller_free(ctl);
 	leader_free(leader);	/* after the workers stopped: then hand the lease over */
 	kube_client_free(le_kube);
+	kube_client_free(journal_kube);
 	kube_client_free(kube);
 	kube_config_free(kcfg);
 	csi_client_free(csi);

@@ -595,7 +595,7 @@ static struct journal *new_journal(struct controller *c)
 	jo.lazy_remove_ms = JOURNAL_LAZY_REMOVE_MS;
 	jo.urgent = journal_urgent;
 	jo.urgent_ctx = c;
-	j = journal_new(c->kube, &jo);
+	j = journal_new(c->o.journal_kube ? c->o.journal_kube : c->kube, &jo);
 	free(base);	/* journal_new copies what it keeps */
 	return j;
 }

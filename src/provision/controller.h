@@ -31,6 +31,7 @@ struct controller_opts {
 	bool volume_accounting;		/* --volume-accounting: the intent journal */
 	const char *journal_namespace;	/* where the journal lives (the provisioner's own) */
 	const char *journal_holder;	/* this process's unique identity */
+	struct kube_client *journal_kube;	/* the journal's client; NULL = the main one */
 	int64_t journal_min_write_interval_ms;	/* see journal_opts; 0 = none */
 	bool topology;			/* driver has VOLUME_ACCESSIBILITY_CONSTRAINTS */
 	bool publish_unpublish;		/* driver has PUBLISH_UNPUBLISH_VOLUME */
