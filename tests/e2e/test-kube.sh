@@ -361,9 +361,10 @@ connections_to_apiserver() {
 }
 
 # The daemon's informers, watches, writes and events share one HTTP/2
-# connection (events have their own rate limit on a sibling client; only
-# leader election, off here, gets a connection of its own).
-DAEMON_KUBE_CONNECTIONS=1
+# connection; the intent journal has one of its own (the write every worker
+# waits for must not queue behind their PV creates), and so does leader
+# election (off here).
+DAEMON_KUBE_CONNECTIONS=2
 test_kube_daemon_shares_one_connection() {
   new_namespace kube-conn
   make_class kube-conn Delete
