@@ -194,6 +194,12 @@ static bool stop_requested(const sigset_t *set)
 	return sigtimedwait(set, NULL, &zero) > 0;
 }
 
+/* stop_requested for the controller's start-up waits */
+static bool stopping_cb(void *ctx)
+{
+	return stop_requested(ctx);
+}
+
 /* Wait up to ms for SIGTERM/SIGINT; true when one came. */
 static bool wait_signal(const sigset_t *set, int64_t ms, int *sig)
 {
@@ -351,7 +357,7 @@ int main(int argc, char **argv)
 	struct controller_opts copts;
 	char *driver = NULL, *vendor_version = NULL, *identity = NULL, *ua = NULL;
 	sigset_t sigs;
-	int sig, status = 1;
+	int sig, rc, status = 1;
 
 	/* secrets pass through our memory: no core dumps, no ptrace by others of our uid */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
@@ -388,8 +394,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	for (unsigned waited = 0;; waited++) {
-		int rc = csi_wait_ready(csi, PROBE_STEP_MS, &e);
-
+		rc = csi_wait_ready(csi, PROBE_STEP_MS, &e);
 		if (rc == 0)
 			break;
 		if (rc != CSI_DEADLINE_EXCEEDED && rc != CSI_UNAVAILABLE) {
@@ -606,9 +611,17 @@ int main(int argc, char **argv)
 		}
 	}
 
+	copts.stopping = stopping_cb;
+	copts.stopping_ctx = &sigs;
 	ctl = controller_new(kube, csi, &copts);
 	atomic_store(&app.ctl, ctl);
-	if (controller_start(ctl, &e)) {
+	rc = controller_start(ctl, &e);
+	if (rc > 0) {
+		log_info("stopped while starting");
+		status = 0;
+		goto out;
+	}
+	if (rc) {
 		log_error("cannot start: %s", err_msg(&e));
 		goto out;
 	}

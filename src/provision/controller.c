@@ -38,6 +38,7 @@
 
 #define SYNC_TIMEOUT_MS 120000
 #define JOURNAL_LOAD_MS 60000
+#define START_SLICE_MS 200	/* how soon a stop is seen while starting */
 #define JOURNAL_FLUSH_MS 5000
 /* removals ride along with adds; alone, they wait this long (a restart re-checks them) */
 #define JOURNAL_LAZY_REMOVE_MS 10000
@@ -600,6 +601,37 @@ static struct journal *new_journal(struct controller *c)
 	return j;
 }
 
+/* Whether the process is being stopped (SIGTERM while we wait to start). */
+static bool stopping(struct controller *c)
+{
+	return c->o.stopping && c->o.stopping(c->o.stopping_ctx);
+}
+
+/*
+ * Wait up to ms in short slices, so a stop is seen within START_SLICE_MS;
+ * with inf, until its first list is in. Returns 1 when stopped.
+ */
+static int start_wait(struct controller *c, struct informer *inf, int64_t ms)
+{
+	int64_t deadline = clock_now_ms() + ms, left;
+
+	for (;;) {
+		if (stopping(c))
+			return 1;
+		left = deadline - clock_now_ms();
+		if (left <= 0)
+			return 0;
+		if (left > START_SLICE_MS)
+			left = START_SLICE_MS;
+		if (inf) {
+			if (informer_wait_synced(inf, left))
+				return 0;
+		} else {
+			clock_sleep_ms(left);
+		}
+	}
+}
+
 /* Read the journal, retrying for up to a minute; then queue every intent's claim. */
 static int load_journal(struct controller *c, struct err *e)
 {
@@ -608,13 +640,16 @@ static int load_journal(struct controller *c, struct err *e)
 	for (;;) {
 		if (journal_load(c->journal, e) == 0)
 			break;
-		if (clock_now_ms() + delay > deadline)
-			return err_prefix(e, "cannot read the intent journal in namespace %s; "
-					  "refusing to provision without it", c->o.journal_namespace);
+		if (clock_now_ms() + delay > deadline) {
+			err_prefix(e, "cannot read the intent journal in namespace %s; "
+				   "refusing to provision without it", c->o.journal_namespace);
+			return -1;
+		}
 		log_error("cannot read the intent journal in namespace %s, will retry: %s",
 			  c->o.journal_namespace, err_msg(e));
 		err_release(e);
-		clock_sleep_ms(delay);
+		if (start_wait(c, NULL, delay))
+			return 1;
 		delay = delay * 2 > 8000 ? 8000 : delay * 2;
 	}
 	ctl_intents_loaded(c);
@@ -676,13 +711,18 @@ int controller_start(struct controller *c, struct err *e)
 			continue;
 		if (informer_start(infs[i], e))
 			return -1;
-		if (!informer_wait_synced(infs[i], SYNC_TIMEOUT_MS))
+		if (start_wait(c, infs[i], SYNC_TIMEOUT_MS))
+			return 1;
+		if (!informer_synced(infs[i]))
 			return err_set(e, -1, "timed out waiting for the first list of %s", names[i]);
 	}
 	log_info("caches synced: %zu claims, %zu volumes, %zu classes",
 		 informer_count(c->claims), informer_count(c->volumes), informer_count(c->classes));
-	if (c->journal && load_journal(c, e))
-		return e->code ? e->code : -1;
+	if (c->journal) {
+		rc = load_journal(c, e);
+		if (rc)
+			return rc;
+	}
 	c->claim_worker = (struct worker){ c, c->claim_q, ctl_sync_claim };
 	c->volume_worker = (struct worker){ c, c->volume_q, sync_volume };
 	c->threads = xcalloc(2 * c->o.workers, sizeof(*c->threads));

@@ -48,6 +48,9 @@ struct controller_opts {
 	 */
 	const char *(*may_write)(void *ctx);
 	void *may_write_ctx;
+	/* Asked while controller_start waits (NULL: never): true = give up the start. */
+	bool (*stopping)(void *ctx);
+	void *stopping_ctx;
 };
 
 /* Clients and options are borrowed until controller_free. */
@@ -56,7 +59,8 @@ struct controller *controller_new(struct kube_client *kube, struct csi_client *c
 /*
  * Start informers, wait for their first list, read the intent journal (with
  * --volume-accounting; a journal that cannot be read within a minute is an
- * error: we never provision unaccounted), start workers.
+ * error: we never provision unaccounted), start workers. Returns 0 when
+ * running, -1 on error, 1 when opts.stopping said stop during the waits.
  */
 int controller_start(struct controller *c, struct err *e);
 /* Stop intake, let workers finish their current key, join everything. */

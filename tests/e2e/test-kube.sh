@@ -400,3 +400,22 @@ test_kube_concurrent_requests_share_one_connection() {
   [[ $n -eq 1 ]] || fail "$n connections to the API server, want 1"
   [[ $rc -eq 0 ]] || fail "stress exited $rc"
 }
+
+# SIGTERM while the caches cannot fill (the identity may not list anything):
+# the daemon stops within a second, exit 0, instead of waiting two minutes
+# for a first list that never comes.
+test_kube_sigterm_while_waiting_for_caches() {
+  k delete serviceaccount kube-nolist -n default --ignore-not-found >/dev/null
+  k create serviceaccount kube-nolist -n default >/dev/null
+  local tok t0
+  tok=$(k create token kube-nolist -n default)
+  sed "s|token: .*|token: $tok|" "$PROVISIONER_KUBECONFIG" >"$TEST_DIR/nolist.kubeconfig"
+  PROVISIONER_KUBECONFIG=$TEST_DIR/nolist.kubeconfig start_daemon nolist \
+    --csi-address="$CSI_ENDPOINT" --v=2
+  wait_log nolist 60 "storageclasses: (watch|list) failed, retrying"
+  t0=$SECONDS
+  stop_daemon nolist
+  ((SECONDS - t0 <= 5)) || fail "took $((SECONDS - t0))s to stop after SIGTERM"
+  daemon_log nolist | grep -q "stopped while starting" || fail "no 'stopped while starting'"
+  k delete serviceaccount kube-nolist -n default >/dev/null
+}
