@@ -817,8 +817,13 @@ static void setup(struct kube_client *c, CURL *h, const char *url, struct curl_s
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 30L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 15L);
-	/* wait for the shared connection rather than opening another */
-	curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+	/*
+	 * Wait for the shared connection rather than opening another, where
+	 * HTTP/2 can be negotiated (TLS); over plain http it cannot, and
+	 * waiting would queue every request behind the one in flight.
+	 */
+	if (!strncmp(c->server, "https://", 8))
+		curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
 	if (c->insecure) {
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
