@@ -194,6 +194,36 @@ static bool stop_requested(const sigset_t *set)
 	return sigtimedwait(set, NULL, &zero) > 0;
 }
 
+/* How the main client paces its requests (kube/adaptive.h), for /metrics. */
+struct pace_metrics {
+	struct kube_client *kube;
+	struct metric *limit, *rate;
+};
+
+static void collect_pace(void *ctx, struct metrics *m)
+{
+	struct pace_metrics *p = ctx;
+	struct kube_client_pace now;
+
+	(void)m;
+	kube_client_pace(p->kube, &now);
+	metric_set(p->limit, NULL, now.inflight_limit);
+	metric_set(p->rate, NULL, now.rate);
+}
+
+static void register_pace_metrics(struct pace_metrics *p, struct metrics *m,
+				  struct kube_client *kube)
+{
+	p->kube = kube;
+	p->limit = metrics_add(m, METRIC_GAUGE, "csi_provisioner_kube_api_inflight_limit",
+			       "Requests to the API server allowed in flight, adapted to its priority "
+			       "and fairness (0: a fixed client-side QPS applies)", NULL, NULL, 0);
+	p->rate = metrics_add(m, METRIC_GAUGE, "csi_provisioner_kube_api_request_rate",
+			      "Requests per second sent to the API server lately, when adapted to its "
+			      "priority and fairness (0: a fixed client-side QPS applies)", NULL, NULL, 0);
+	metrics_add_collector(m, collect_pace, p);
+}
+
 /* stop_requested for the controller's start-up waits */
 static bool stopping_cb(void *ctx)
 {
@@ -355,6 +385,7 @@ int main(int argc, char **argv)
 	struct kube_client_opts kopts;
 	struct controller *ctl = NULL;
 	struct controller_opts copts;
+	struct pace_metrics pace;
 	char *driver = NULL, *vendor_version = NULL, *identity = NULL, *ua = NULL;
 	sigset_t sigs;
 	int sig, rc, status = 1;
@@ -444,12 +475,19 @@ int main(int argc, char **argv)
 	memset(&kopts, 0, sizeof(kopts));
 	kopts.qps = cfg.kube_api_qps;
 	kopts.burst = (int)cfg.kube_api_burst;
+	if (!cfg.kube_api_rate_given) {
+		/* follow the server's priority and fairness; 5/10 where it has none */
+		kopts.qps = 0;
+		kopts.burst = 0;
+		kopts.adaptive = true;
+	}
 	kopts.timeout_ms = KUBE_TIMEOUT_MS;
 	kopts.user_agent = ua;
 	if (kube_client_new(&kube, kcfg, &kopts, &e)) {
 		log_error("cannot create the Kubernetes client: %s", err_msg(&e));
 		goto out;
 	}
+	register_pace_metrics(&pace, metrics, kube);
 
 
 	identity = make_identity(driver);

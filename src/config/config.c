@@ -65,9 +65,10 @@ static const struct opt opts[] = {
 	{ "master", NULL, OPT_STRING, OFF(master), NULL, NOLIMIT,
 	  "API server URL; overrides the kubeconfig's server" },
 	{ "kube-api-qps", NULL, OPT_DOUBLE, OFF(kube_api_qps), "5", NOLIMIT,
-	  "client-side limit of requests per second to the API server" },
+	  "client-side limit of requests per second to the API server (when neither this nor "
+	  "--kube-api-burst is given: follow the server's priority and fairness, else 5)" },
 	{ "kube-api-burst", NULL, OPT_INT, OFF(kube_api_burst), "10", 1, 1000000,
-	  "client-side burst of requests to the API server" },
+	  "client-side burst of requests to the API server (see --kube-api-qps)" },
 	/* provisioning */
 	{ "retry-interval-start", "RETRY_INTERVAL", OPT_DURATION, OFF(retry_start_ms), "1s", POS,
 	  "first retry delay after a failure; doubles up to --retry-interval-max" },
@@ -437,6 +438,9 @@ static int parse_arg(struct parse_ctx *ctx, int argc, char *const argv[], int *i
 	else
 		return err_set(e, -1, "flag --%s needs a value", o->flag);
 	snprintf(origin, sizeof(origin), "flag --%s", o->flag);
+	/* without either, the client follows the server's flow control (kube/adaptive.h) */
+	if (o->offset == OFF(kube_api_qps) || o->offset == OFF(kube_api_burst))
+		ctx->c->kube_api_rate_given = true;
 	return set_value(ctx, o, val, origin, e);
 }
 

@@ -35,6 +35,7 @@ struct config {
 	char *master;			/* --master: API server URL overriding the kubeconfig's */
 	double kube_api_qps;		/* --kube-api-qps */
 	int64_t kube_api_burst;		/* --kube-api-burst */
+	bool kube_api_rate_given;	/* either of the two on the command line */
 	/* provisioning */
 	int64_t retry_start_ms;		/* --retry-interval-start, RETRY_INTERVAL */
 	int64_t retry_max_ms;		/* --retry-interval-max */

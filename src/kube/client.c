@@ -59,6 +59,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "kube/ndjson.h"
+#include "kube/adaptive.h"
 #include "kube/ratelimit.h"
 
 #ifndef CSI_PROVISIONER_VERSION
@@ -157,6 +158,14 @@ struct kube_client {
 
 	struct token_cache tok;
 	struct kube_bucket bucket;
+	/*
+	 * opts.adaptive: apf is -1 until an answer tells, then whether the
+	 * server runs Priority and Fairness; while it is 1 requests go through
+	 * aimd instead of the bucket.
+	 */
+	bool adaptive;
+	atomic_int apf;
+	struct kube_aimd aimd;
 
 	pthread_mutex_t pool_lock;	/* guards pool and n_pool */
 	CURL *pool[POOL_MAX];
@@ -167,6 +176,7 @@ struct kube_client {
 
 static int tp_new(struct transport **out, struct err *e);
 static void tp_unref(struct transport *tp);
+static void pace_init(struct kube_client *c, const struct kube_client_opts *o);
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
@@ -255,6 +265,7 @@ int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
 	qps = o->qps == 0 ? KUBE_DEFAULT_QPS : o->qps;
 	kube_bucket_init(&c->bucket, qps, o->burst > 0 ? o->burst : KUBE_DEFAULT_BURST,
 			 clock_now_ms());
+	pace_init(c, o);
 
 	pthread_mutex_init(&c->pool_lock, NULL);
 	if (tp_new(&c->tp, e)) {
@@ -300,6 +311,7 @@ int kube_client_new_sibling(struct kube_client **out, struct kube_client *base,
 	qps = o->qps == 0 ? KUBE_DEFAULT_QPS : o->qps;
 	kube_bucket_init(&c->bucket, qps, o->burst > 0 ? o->burst : KUBE_DEFAULT_BURST,
 			 clock_now_ms());
+	pace_init(c, o);
 	pthread_mutex_init(&c->pool_lock, NULL);
 	c->tp = base->tp;
 	atomic_fetch_add(&c->tp->refs, 1);
@@ -319,6 +331,7 @@ void kube_client_free(struct kube_client *c)
 	tp_unref(c->tp);
 	pthread_mutex_destroy(&c->pool_lock);
 	kube_bucket_release(&c->bucket);
+	kube_aimd_release(&c->aimd);
 	pthread_mutex_destroy(&c->tok.lock);
 	free(c->tok.static_token);
 	free(c->tok.file);
@@ -889,7 +902,19 @@ struct request {
 struct attempt {
 	long status;		/* 0 when the transfer failed */
 	long retry_after_s;	/* -1 when absent */
+	bool apf;		/* the answer carried Priority and Fairness headers */
 };
+
+/* Spot X-Kubernetes-PF-PriorityLevel-UID among an answer's headers. */
+static size_t header_seen(char *data, size_t size, size_t n, void *p)
+{
+	static const char name[] = "x-kubernetes-pf-prioritylevel-uid:";
+	struct attempt *a = p;
+
+	if (n >= sizeof(name) - 1 && !strncasecmp(data, name, sizeof(name) - 1))
+		a->apf = true;
+	return size * n;
+}
 
 /* The client's per-attempt timeout, cut to what is left before the request's deadline. */
 static long attempt_timeout_ms(const struct kube_client *c, const struct request *r)
@@ -945,8 +970,11 @@ static int perform(struct kube_client *c, const struct request *r, const char *a
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->payload);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->payload_len);
 	}
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_seen);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, a);
 	a->status = 0;
 	a->retry_after_s = -1;
+	a->apf = false;
 	cc = tp_perform(c, h);
 	if (cc != CURLE_OK) {
 		if (x->too_large)
@@ -992,6 +1020,77 @@ static void throttle(struct kube_client *c, const char *verb, const char *path)
 		      waited, verb, path);
 }
 
+/* ---- pacing: the fixed bucket, or the server's flow control followed ---- */
+
+#define AIMD_INITIAL 8		/* in flight, before the server's answers say more */
+#define AIMD_MAX 256
+
+static void pace_init(struct kube_client *c, const struct kube_client_opts *o)
+{
+	c->adaptive = o->adaptive && o->qps == 0;
+	atomic_init(&c->apf, -1);
+	kube_aimd_init(&c->aimd, AIMD_INITIAL, 1, AIMD_MAX);
+}
+
+static bool following_apf(struct kube_client *c)
+{
+	return c->adaptive && atomic_load(&c->apf) == 1;
+}
+
+/*
+ * Before an attempt: the bucket's token, or a slot in flight. True when a
+ * slot was taken (pace_end gives it back).
+ */
+static bool pace_begin(struct kube_client *c, const char *verb, const char *path)
+{
+	int64_t waited;
+
+	if (!following_apf(c)) {
+		throttle(c, verb, path);
+		return false;
+	}
+	waited = kube_aimd_acquire(&c->aimd);
+	if (waited >= 1000)
+		log_v(2, "waited %" PRId64 " ms for one of %.0f requests in flight (adapted to the "
+		      "server's priority and fairness), request: %s %s", waited,
+		      kube_aimd_limit(&c->aimd), verb, path);
+	return true;
+}
+
+/* After an attempt: learn whether the server has flow control, and from its answer. */
+static void pace_end(struct kube_client *c, bool slot, const char *verb, int rc,
+		     const struct attempt *a, int64_t took_ms)
+{
+	enum kube_aimd_outcome o = KUBE_AIMD_OTHER;
+	int was;
+
+	if (c->adaptive && !rc && a->status) {
+		/* only a success without the headers says the server has no APF */
+		if (a->apf || (a->status >= 200 && a->status < 300)) {
+			was = atomic_exchange(&c->apf, a->apf ? 1 : 0);
+			if (was != (a->apf ? 1 : 0))
+				log_info("API server %s priority and fairness: %s", c->server,
+					 a->apf ? "following its flow control instead of a fixed client-side rate"
+						: "absent; fixed client-side rate of the defaults");
+		}
+	}
+	if (!slot)
+		return;
+	if (!rc && a->status == 429)
+		o = KUBE_AIMD_OVERLOAD;
+	else if (!rc && a->status && a->status < 500)
+		o = KUBE_AIMD_OK;
+	/* a write's time says how loaded the server is; a list's, how large it is */
+	kube_aimd_done(&c->aimd, o, strcmp(verb, "GET") ? took_ms : -1);
+}
+
+void kube_client_pace(struct kube_client *c, struct kube_client_pace *out)
+{
+	out->adaptive = following_apf(c);
+	out->inflight_limit = out->adaptive ? kube_aimd_limit(&c->aimd) : 0;
+	out->rate = out->adaptive ? kube_aimd_rate(&c->aimd) : 0;
+}
+
 /*
  * The server says only "Unauthorized": add which request and which
  * credential it refused, so the reader knows what to fix.
@@ -1028,10 +1127,10 @@ static int request(struct kube_client *c, const struct request *r, json_t **out,
 {
 	struct xfer x;
 	struct attempt a;
-	bool force_token = false, reauthed = false;
+	bool force_token = false, reauthed = false, slot;
 	char *auth = NULL;
 	int attempt, max_attempts, rc = 0;
-	int64_t delay;
+	int64_t delay, t0;
 
 	if (out)
 		*out = NULL;
@@ -1044,12 +1143,20 @@ static int request(struct kube_client *c, const struct request *r, json_t **out,
 	for (attempt = 1;; attempt++) {
 		buf_reset(&x.body);
 		x.too_large = false;
-		throttle(c, r->verb, r->path);
 		free(auth);
-		if ((rc = auth_header(c, force_token, &auth, e)) || (rc = may_send(c, r, e)))
+		auth = NULL;
+		if ((rc = auth_header(c, force_token, &auth, e)))
 			goto out;
+		slot = pace_begin(c, r->verb, r->path);
+		if ((rc = may_send(c, r, e))) {
+			if (slot)
+				kube_aimd_done(&c->aimd, KUBE_AIMD_OTHER, -1);
+			goto out;
+		}
 		force_token = false;
+		t0 = clock_now_ms();
 		rc = perform(c, r, auth, &x, &a, e);
+		pace_end(c, slot, r->verb, rc, &a, clock_now_ms() - t0);
 		delay = backoff(attempt);
 		if (rc) {
 			if ((rc == KUBE_ERR_TRANSPORT || rc == KUBE_ERR_TIMEOUT) && r->idempotent &&
@@ -1066,7 +1173,8 @@ static int request(struct kube_client *c, const struct request *r, json_t **out,
 		if (a.retry_after_s >= 0 && (a.status == 429 || a.status >= 500))
 			delay = (a.retry_after_s > KUBE_RETRY_AFTER_MAX_S
 					 ? KUBE_RETRY_AFTER_MAX_S : a.retry_after_s) * 1000;
-		if (attempt < max_attempts && retry_fits(r, delay) &&
+		if (attempt < (a.status == 429 && !r->once ? KUBE_MAX_429_ATTEMPTS : max_attempts) &&
+		    retry_fits(r, delay) &&
 		    (a.status == 429 || (a.status >= 500 && r->idempotent))) {
 			log_v(3, "%s %s: HTTP %ld, retrying in %" PRId64 " ms", r->verb, r->path,
 			      a.status, delay);
@@ -1357,7 +1465,9 @@ int kube_watch(struct kube_client *c, const char *path, kube_watch_fn fn, void *
 			       path ? path : "(null)");
 	if (stop && atomic_load(stop))
 		return err_set(e, KUBE_ERR_CANCELLED, "watch %s: stopped", path);
-	throttle(c, "GET", path);
+	/* a watch holds no seat of the server's once it runs: no slot here */
+	if (!following_apf(c))
+		throttle(c, "GET", path);
 	if ((rc = auth_header(c, false, &auth, e)))
 		return rc;
 

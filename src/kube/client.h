@@ -52,6 +52,8 @@
 /* Largest error body kept for decoding; the rest is dropped. */
 #define KUBE_ERROR_BODY_MAX ((size_t)1 << 20)
 #define KUBE_MAX_ATTEMPTS 4
+/* a 429 (the server's flow control) is retried longer, as client-go's 10 retries */
+#define KUBE_MAX_429_ATTEMPTS 10
 #define KUBE_RETRY_AFTER_MAX_S 10
 /* A watch with no byte for this long is considered dead. Watch callers
  * should ask for timeoutSeconds well below it. */
@@ -66,6 +68,13 @@ struct kube_client;
 struct kube_client_opts {
 	double qps;		/* 0: KUBE_DEFAULT_QPS; < 0: no client-side limit */
 	int burst;		/* <= 0: KUBE_DEFAULT_BURST */
+	/*
+	 * With qps == 0: where the server runs API Priority and Fairness (its
+	 * answers carry X-Kubernetes-PF-* headers), no token bucket but an
+	 * adaptive in-flight bound (kube/adaptive.h); elsewhere, and until the
+	 * first answer tells, KUBE_DEFAULT_QPS/BURST.
+	 */
+	bool adaptive;
 	long timeout_ms;	/* <= 0: KUBE_DEFAULT_TIMEOUT_MS; not applied to watches */
 	const char *user_agent;	/* NULL: "csi-provisioner/<version>"; copied */
 	size_t body_max;	/* 0: KUBE_BODY_MAX; larger responses are KUBE_ERR_TOO_LARGE */
@@ -90,6 +99,14 @@ int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
  */
 int kube_client_new_sibling(struct kube_client **out, struct kube_client *base,
 			    const struct kube_client_opts *o, struct err *e);
+
+/* How a client paces its requests (for metrics and logs). */
+struct kube_client_pace {
+	bool adaptive;		/* following the server's flow control (see opts.adaptive) */
+	double inflight_limit;	/* adaptive: the current bound on requests in flight */
+	double rate;		/* adaptive: requests per second lately */
+};
+void kube_client_pace(struct kube_client *c, struct kube_client_pace *out);
 
 /* Close connections and free. Accepts NULL. No call may be in flight. */
 void kube_client_free(struct kube_client *c);
