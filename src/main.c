@@ -34,6 +34,7 @@
 #define KUBE_TIMEOUT_MS 30000
 #define PROBE_STEP_MS 1000
 #define JOURNAL_SHARE 0.01	/* of --kube-api-qps, see below */
+#define ADAPTIVE_NOMINAL_QPS 100.0	/* the journal's pacing without --kube-api-qps */
 #define SA_NAMESPACE_FILE "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 /* What the HTTP checks and metric collectors read; written before they run. */
@@ -568,7 +569,9 @@ int main(int argc, char **argv)
 	 * journal adds a few percent to the PV creates, however the QPS is set.
 	 */
 	if (cfg.kube_api_qps > 0) {
-		double ms = 1000.0 / (JOURNAL_SHARE * cfg.kube_api_qps);
+		/* following the server's flow control: the budget of a typical share */
+		double qps = cfg.kube_api_rate_given ? cfg.kube_api_qps : ADAPTIVE_NOMINAL_QPS;
+		double ms = 1000.0 / (JOURNAL_SHARE * qps);
 
 		/* a claim after a quiet spell never waits longer than this */
 		copts.journal_min_write_interval_ms = ms > 5000 ? 5000 : (int64_t)ms;
