@@ -28,6 +28,7 @@
 #include "http/server.h"
 #include "leader/leader.h"
 #include "metrics/metrics.h"
+#include "migration/translate.h"
 #include "provision/controller.h"
 
 #define RESYNC_MS (15 * 60 * 1000)
@@ -179,6 +180,27 @@ static void register_metrics(struct app *a, struct metrics *m)
 	a->fds = metrics_add(m, METRIC_GAUGE, "process_open_fds", "Open file descriptors",
 			     NULL, NULL, 0);
 	metrics_add_collector(m, collect_process, a);
+}
+
+/*
+ * The in-tree plugin our driver replaces, whose classes and PVs we then
+ * serve too (upstream's supportsMigrationFromInTreePluginName), or NULL.
+ */
+static const char *migrated_from(const char *driver, const char *provisioner)
+{
+	const struct mig_plugin *p = mig_plugin_by_csi(driver);
+
+	if (!p)
+		return NULL;
+	if (strcmp(provisioner, driver)) {
+		/* the controller manager hands migrated claims to the driver's name */
+		log_warn("driver %s replaces the in-tree plugin %s, but the provisioner name %s "
+			 "is not the driver's: CSI migration is off", driver, p->in_tree,
+			 provisioner);
+		return NULL;
+	}
+	log_info("supports migration from in-tree plugin %s", p->in_tree);
+	return p->in_tree;
 }
 
 static const char *env_lookup(const char *name)
@@ -477,6 +499,7 @@ int main(int argc, char **argv)
 	copts.modify_volume = ccaps.modify_volume;
 	copts.strict_topology = cfg.strict_topology;
 	copts.immediate_topology = cfg.immediate_topology;
+	copts.plan.migrated_from = migrated_from(driver, copts.plan.provisioner);
 	log_info("provisioning for \"%s\" (driver %s, identity %s)", copts.plan.provisioner, driver,
 		 identity);
 

@@ -384,9 +384,13 @@ static int pv_check(struct controller *c, const char *name, const char *claim_ui
 	json_decref(obj);
 	if (!rc) {
 		*found = true;
-		*ours = pv.csi_driver && !strcmp(pv.csi_driver, c->o.plan.driver) &&
+		/*
+		 * A migrated PV's in-tree source does not always give the
+		 * driver's handle back (GCE PD): its claim UID identifies it.
+		 */
+		*ours = ctl_pv_of_driver(c, &pv) &&
 			pv.claim_uid && !strcmp(pv.claim_uid, claim_uid) &&
-			(!volume_id || (pv.csi_volume_handle &&
+			(!volume_id || !pv.csi_driver || (pv.csi_volume_handle &&
 					!strcmp(pv.csi_volume_handle, volume_id)));
 	}
 	kube_pv_release(&pv);
@@ -573,6 +577,11 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 	pv = plan_pv(claim, class, &c->o.plan, &p.r, &in.v);
 	if (!pv) {
 		log_error("claim %s: cannot build the PersistentVolume object", key);
+		goto out;
+	}
+	if (ctl_pv_for_class(c, class, pv, &e)) {
+		/* as upstream: the volume goes, the claim is tried again */
+		discard_volume(c, claim, key, send->name, &vol, secrets, err_msg(&e));
 		goto out;
 	}
 	rc = kube_create(c->kube, "/api/v1/persistentvolumes", pv, NULL, &e);
@@ -953,8 +962,8 @@ enum sync_result ctl_sync_claim(struct controller *c, const char *key)
 	if (current && po) {
 		const struct kube_pv *pv = iobj_data(po);
 
-		if (pv->claim_uid && !strcmp(pv->claim_uid, claim->meta.uid) && pv->csi_driver &&
-		    !strcmp(pv->csi_driver, c->o.plan.driver)) {
+		if (pv->claim_uid && !strcmp(pv->claim_uid, claim->meta.uid) &&
+		    ctl_pv_of_driver(c, pv)) {
 			drop_intent(c, key, pv_name);	/* saved earlier; the removal was lost */
 		} else {
 			/* someone else's PV holds our name: keep asking until it goes */
