@@ -474,7 +474,8 @@ static enum sync_result sync_volume(struct controller *c, const char *name)
 	}
 	start = clock_now_ms();
 	log_v(2, "volume %s: DeleteVolume %s", name, handle);
-	rc = csi_delete_volume(c->csi, handle, &secrets, &e);
+	rc = csi_delete_volume(ctl_csi(c, plan_pv_migrated(pv, &c->o.plan)), handle, &secrets,
+			       &e);
 	if (rc) {
 		log_error("volume %s: DeleteVolume %s failed, will retry: %s", name,
 			  handle, err_msg(&e));

@@ -218,6 +218,8 @@ int ctl_class_for_driver(struct controller *c, const struct kube_storage_class *
 /* For a migrated class, rewrite the PV object built by plan_pv into the in-tree form. */
 int ctl_pv_for_class(struct controller *c, const struct kube_storage_class *class, json_t *pv,
 		     struct err *e);
+/* The CSI client for a call on a migrated volume (`migrated`) or any other. */
+struct csi_client *ctl_csi(struct controller *c, bool migrated);
 /* Whether the PV is of our driver: spec.csi.driver, or an in-tree source it replaces. */
 bool ctl_pv_of_driver(struct controller *c, const struct kube_pv *pv);
 /* The volume handle for DeleteVolume (translated for a migrated in-tree PV). Caller frees. */

@@ -59,6 +59,11 @@ int ctl_pv_for_class(struct controller *c, const struct kube_storage_class *clas
 	return 0;
 }
 
+struct csi_client *ctl_csi(struct controller *c, bool migrated)
+{
+	return migrated && c->o.csi_migrated ? c->o.csi_migrated : c->csi;
+}
+
 bool ctl_pv_of_driver(struct controller *c, const struct kube_pv *pv)
 {
 	if (pv->csi_driver)
