@@ -14,15 +14,7 @@
 
 #include "migration/translate.h"
 
-static json_t *parse(const char *text)
-{
-	json_error_t je;
-	json_t *j = json_loads(text, 0, &je);
-
-	if (!j)
-		fail_msg("bad test JSON: %s: %s", je.text, text);
-	return j;
-}
+#include "mig_test.h"
 
 static void assert_json_eq(json_t *got, const char *want_text, const char *what)
 {
