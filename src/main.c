@@ -28,6 +28,7 @@
 #include "http/server.h"
 #include "leader/leader.h"
 #include "metrics/metrics.h"
+#include "migration/translate.h"
 #include "provision/controller.h"
 
 #define RESYNC_MS (15 * 60 * 1000)
@@ -37,6 +38,14 @@
 #define ADAPTIVE_NOMINAL_QPS 100.0	/* the journal's pacing without --kube-api-qps */
 #define SA_NAMESPACE_FILE "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
+struct app;
+
+/* The observer context of one CSI client: the `migrated` label value of its calls. */
+struct csi_obs {
+	struct app *app;
+	const char *migrated;
+};
+
 /* What the HTTP checks and metric collectors read; written before they run. */
 struct app {
 	struct controller *_Atomic ctl;
@@ -44,6 +53,13 @@ struct app {
 	struct csi_client *csi;
 	struct metric *csi_ops, *leading, *slowpath, *rss, *cpu, *fds, *start_time;
 	const char *driver;
+	/*
+	 * With a driver that replaces an in-tree plugin, CSI calls carry the
+	 * label migrated, as upstream's: "true" on the client for migrated
+	 * volumes, "false" on the main one.
+	 */
+	bool migratable;
+	struct csi_obs obs, obs_migrated;
 };
 
 /*
@@ -85,10 +101,11 @@ static bool leader_check(void *ctx, const char **why)
 
 static void on_csi_call(void *ctx, const char *method, int code, double seconds)
 {
-	struct app *a = ctx;
-	const char *labels[] = { a->driver, method, csi_code_name(code) };
+	struct csi_obs *o = ctx;
+	/* the fourth value counts only when the family has the label migrated */
+	const char *labels[] = { o->app->driver, method, csi_code_name(code), o->migrated };
 
-	metric_observe(a->csi_ops, labels, seconds);
+	metric_observe(o->app->csi_ops, labels, seconds);
 }
 
 /* Process gauges from /proc, as the Go client library exports them. */
@@ -166,12 +183,15 @@ static void on_lease_slowpath(void *ctx)
 
 static const double csi_buckets[] = { 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 25, 50, 120, 300, 600 };
 static const char *const csi_labels[] = { "driver_name", "method_name", "grpc_status_code", NULL };
+static const char *const csi_labels_migrated[] = { "driver_name", "method_name",
+						   "grpc_status_code", "migrated", NULL };
 static const char *const leader_labels[] = { "name", NULL };
 
 static void register_metrics(struct app *a, struct metrics *m)
 {
 	a->csi_ops = metrics_add(m, METRIC_HISTOGRAM, "csi_sidecar_operations_seconds",
-				 "Duration of CSI calls", csi_labels, csi_buckets,
+				 "Duration of CSI calls",
+				 a->migratable ? csi_labels_migrated : csi_labels, csi_buckets,
 				 sizeof(csi_buckets) / sizeof(csi_buckets[0]));
 	a->rss = metrics_add(m, METRIC_GAUGE, "process_resident_memory_bytes",
 			     "Resident memory in bytes", NULL, NULL, 0);
@@ -180,6 +200,27 @@ static void register_metrics(struct app *a, struct metrics *m)
 	a->fds = metrics_add(m, METRIC_GAUGE, "process_open_fds", "Open file descriptors",
 			     NULL, NULL, 0);
 	metrics_add_collector(m, collect_process, a);
+}
+
+/*
+ * The in-tree plugin our driver replaces, whose classes and PVs we then
+ * serve too (upstream's supportsMigrationFromInTreePluginName), or NULL.
+ */
+static const char *migrated_from(const char *driver, const char *provisioner)
+{
+	const struct mig_plugin *p = mig_plugin_by_csi(driver);
+
+	if (!p)
+		return NULL;
+	if (strcmp(provisioner, driver)) {
+		/* the controller manager hands migrated claims to the driver's name */
+		log_warn("driver %s replaces the in-tree plugin %s, but the provisioner name %s "
+			 "is not the driver's: CSI migration is off", driver, p->in_tree,
+			 provisioner);
+		return NULL;
+	}
+	log_info("supports migration from in-tree plugin %s", p->in_tree);
+	return p->in_tree;
 }
 
 static const char *env_lookup(const char *name)
@@ -373,7 +414,7 @@ int main(int argc, char **argv)
 {
 	struct config cfg;
 	struct err e = ERR_INIT;
-	struct csi_client *csi = NULL;
+	struct csi_client *csi = NULL, *csi_migrated = NULL;
 	struct csi_controller_caps ccaps;
 	struct csi_plugin_caps pcaps;
 	struct kube_config *kcfg = NULL;
@@ -465,8 +506,12 @@ int main(int argc, char **argv)
 	memset(&app, 0, sizeof(app));
 	app.csi = csi;
 	app.driver = driver;
+	app.migratable = mig_plugin_by_csi(driver) &&
+			 (!cfg.provisioner || !strcmp(cfg.provisioner, driver));
+	app.obs = (struct csi_obs){ &app, "false" };
+	app.obs_migrated = (struct csi_obs){ &app, "true" };
 	register_metrics(&app, metrics);
-	csi_client_set_observer(csi, on_csi_call, &app);
+	csi_client_set_observer(csi, on_csi_call, &app.obs);
 
 	if (load_kube_config(&cfg, &kcfg, &e)) {
 		log_error("cannot load the Kubernetes client configuration: %s", err_msg(&e));
@@ -516,6 +561,17 @@ int main(int argc, char **argv)
 	copts.modify_volume = ccaps.modify_volume;
 	copts.strict_topology = cfg.strict_topology;
 	copts.immediate_topology = cfg.immediate_topology;
+	copts.plan.migrated_from = migrated_from(driver, copts.plan.provisioner);
+	if (copts.plan.migrated_from) {
+		/* a connection of its own for migrated volumes, as upstream's */
+		if (csi_client_new(&csi_migrated, cfg.csi_address, cfg.timeout_ms, &e)) {
+			log_error("cannot use --csi-address \"%s\": %s", cfg.csi_address,
+				  err_msg(&e));
+			goto out;
+		}
+		csi_client_set_observer(csi_migrated, on_csi_call, &app.obs_migrated);
+		copts.csi_migrated = csi_migrated;
+	}
 	log_info("provisioning for \"%s\" (driver %s, identity %s)", copts.plan.provisioner, driver,
 		 identity);
 
@@ -632,6 +688,8 @@ int main(int argc, char **argv)
 		if (journal_kube)
 			kube_client_set_write_guard(journal_kube, leader_write_guard, leader);
 		csi_client_set_write_guard(csi, leader_write_guard, leader);
+		if (csi_migrated)
+			csi_client_set_write_guard(csi_migrated, leader_write_guard, leader);
 		copts.may_write = leader_write_guard;
 		copts.may_write_ctx = leader;
 		log_info("leader election: %s is a candidate for lease %s/%s", who, ns, name);
@@ -688,6 +746,7 @@ out:
 	kube_client_free(journal_kube);
 	kube_client_free(kube);
 	kube_config_free(kcfg);
+	csi_client_free(csi_migrated);
 	csi_client_free(csi);
 	metrics_free(metrics);
 	free(lease_name);

@@ -386,6 +386,7 @@ void kube_pv_release(struct kube_pv *p)
 	if (!p)
 		return;
 	kube_meta_release(&p->meta);
+	kube_pv_intree_release(&p->intree);
 	free(p->csi_driver);
 	free(p->csi_volume_handle);
 	free(p->reclaim_policy);
@@ -430,7 +431,8 @@ int kube_pv_decode(json_t *obj, struct kube_pv *out, struct err *e)
 	    (rc = get_obj(&d, spec, "spec", "capacity", &cap)) ||
 	    (rc = get_quantity(&d, cap, "spec.capacity", "storage", &out->capacity_bytes,
 			       &has_cap)) ||
-	    (rc = get_obj(&d, spec, "spec", "nodeAffinity", &aff)))
+	    (rc = get_obj(&d, spec, "spec", "nodeAffinity", &aff)) ||
+	    (rc = kube_pv_intree_decode(spec, what, &out->intree, e)))
 		goto out;
 	out->has_node_affinity = aff != NULL;
 out:

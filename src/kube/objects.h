@@ -72,8 +72,36 @@ struct kube_pvc {
 	bool has_status_capacity;
 };
 
+/*
+ * The in-tree volume plugins that CSI migration hands to a CSI driver, by
+ * the PV spec field that holds their source.
+ */
+enum kube_intree_kind {
+	KUBE_INTREE_NONE = 0,
+	KUBE_INTREE_AWS_EBS,		/* spec.awsElasticBlockStore */
+	KUBE_INTREE_GCE_PD,		/* spec.gcePersistentDisk */
+	KUBE_INTREE_AZURE_DISK,		/* spec.azureDisk */
+	KUBE_INTREE_AZURE_FILE,		/* spec.azureFile */
+	KUBE_INTREE_CINDER,		/* spec.cinder */
+	KUBE_INTREE_VSPHERE,		/* spec.vsphereVolume */
+	KUBE_INTREE_PORTWORX,		/* spec.portworxVolume */
+};
+
+/* Such a source: what deleting its volume through the CSI driver needs. */
+struct kube_pv_intree {
+	enum kube_intree_kind kind;	/* NONE: the PV has none of these sources */
+	/* volumeID (EBS, Cinder, Portworx), pdName, diskURI, shareName, volumePath */
+	char *id;
+	char *fs_type;
+	char *disk_kind;		/* azureDisk.kind */
+	char *secret_name, *secret_namespace;	/* azureFile */
+	int64_t partition;
+	bool read_only;
+};
+
 struct kube_pv {
 	struct kube_meta meta;
+	struct kube_pv_intree intree;	/* kind NONE for CSI and other volumes */
 	char *csi_driver, *csi_volume_handle;	/* NULL for non-CSI volumes */
 	char *reclaim_policy;		/* spec.persistentVolumeReclaimPolicy */
 	char *phase;			/* status.phase */
@@ -223,6 +251,13 @@ int kube_time_parse(const char *s, int64_t *unix_us, struct err *e);
 int kube_meta_decode(json_t *metadata, const char *what, struct kube_meta *out, struct err *e);
 int kube_pvc_decode(json_t *obj, struct kube_pvc *out, struct err *e);
 int kube_pv_decode(json_t *obj, struct kube_pv *out, struct err *e);
+/*
+ * The in-tree source of a PV's `spec` (objects_intree.c); kind NONE when
+ * there is none. `what` names the PV in errors. Release with
+ * kube_pv_intree_release.
+ */
+int kube_pv_intree_decode(json_t *spec, const char *what, struct kube_pv_intree *out,
+			  struct err *e);
 int kube_storage_class_decode(json_t *obj, struct kube_storage_class *out, struct err *e);
 int kube_node_decode(json_t *obj, struct kube_node *out, struct err *e);
 int kube_csinode_decode(json_t *obj, struct kube_csinode *out, struct err *e);
@@ -241,6 +276,7 @@ int kube_lease_decode(json_t *obj, struct kube_lease *out, struct err *e);
 void kube_meta_release(struct kube_meta *m);
 void kube_pvc_release(struct kube_pvc *p);
 void kube_pv_release(struct kube_pv *p);
+void kube_pv_intree_release(struct kube_pv_intree *s);
 void kube_storage_class_release(struct kube_storage_class *s);
 void kube_topology_terms_free(struct kube_topology_term *t, size_t n);
 void kube_node_release(struct kube_node *n);

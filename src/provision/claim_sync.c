@@ -384,9 +384,13 @@ static int pv_check(struct controller *c, const char *name, const char *claim_ui
 	json_decref(obj);
 	if (!rc) {
 		*found = true;
-		*ours = pv.csi_driver && !strcmp(pv.csi_driver, c->o.plan.driver) &&
+		/*
+		 * A migrated PV's in-tree source does not always give the
+		 * driver's handle back (GCE PD): its claim UID identifies it.
+		 */
+		*ours = ctl_pv_of_driver(c, &pv) &&
 			pv.claim_uid && !strcmp(pv.claim_uid, claim_uid) &&
-			(!volume_id || (pv.csi_volume_handle &&
+			(!volume_id || !pv.csi_driver || (pv.csi_volume_handle &&
 					!strcmp(pv.csi_volume_handle, volume_id)));
 	}
 	kube_pv_release(&pv);
@@ -442,15 +446,16 @@ static void pv_input_release(struct pv_input *in)
  * The volume is not what the claim asked for: delete it. The intent goes
  * only once the delete succeeded.
  */
-static void discard_volume(struct controller *c, const struct kube_pvc *claim, const char *key,
-			   const char *name, const struct csi_volume *vol,
-			   const struct csi_map *secrets, const char *why)
+static void discard_volume(struct controller *c, struct csi_client *csi,
+			   const struct kube_pvc *claim, const char *key, const char *name,
+			   const struct csi_volume *vol, const struct csi_map *secrets,
+			   const char *why)
 {
 	struct err e = ERR_INIT;
 
 	log_error("claim %s: %s", key, why);
 	ctl_claim_event(c, claim, EVENT_WARNING, "ProvisioningFailed", why);
-	if (csi_delete_volume(c->csi, vol->volume_id, secrets, &e))
+	if (csi_delete_volume(csi, vol->volume_id, secrets, &e))
 		log_error("claim %s: deleting volume %s failed, will retry: %s", key,
 			  vol->volume_id, err_msg(&e));
 	else
@@ -502,6 +507,7 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 	enum sync_result res = SYNC_RETRY;
 	json_t *pv = NULL;
 	bool saved_earlier = false, fresh = !c->journal, counted = false;
+	struct csi_client *csi = ctl_csi(c, ctl_class_migrated(c, class) != NULL);
 	int rc;
 
 	memset(&vol, 0, sizeof(vol));
@@ -548,7 +554,7 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 	}
 	log_v(2, "claim %s: CreateVolume %s (%lld bytes)", key, send->name,
 	      (long long)send->required_bytes);
-	rc = csi_create_volume(c->csi, send, &vol, &e);
+	rc = csi_create_volume(csi, send, &vol, &e);
 	if (rc) {
 		res = create_failed(c, claim, class, key, send->name, rc, err_msg(&e), fresh);
 		goto out;
@@ -557,13 +563,13 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 		char *msg = xasprintf("created volume capacity %lld less than requested capacity %lld",
 				      (long long)vol.capacity_bytes, (long long)send->required_bytes);
 
-		discard_volume(c, claim, key, send->name, &vol, secrets, msg);
+		discard_volume(c, csi, claim, key, send->name, &vol, secrets, msg);
 		free(msg);
 		goto out;
 	}
 	if ((send->source_volume_id || send->source_snapshot_id) && !vol.has_content_source) {
 		/* the driver ignored the source: an empty volume is not what was asked */
-		discard_volume(c, claim, key, send->name, &vol, secrets,
+		discard_volume(c, csi, claim, key, send->name, &vol, secrets,
 			       "volume content source missing");
 		goto out;
 	}
@@ -573,6 +579,11 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 	pv = plan_pv(claim, class, &c->o.plan, &p.r, &in.v);
 	if (!pv) {
 		log_error("claim %s: cannot build the PersistentVolume object", key);
+		goto out;
+	}
+	if (ctl_pv_for_class(c, class, pv, &e)) {
+		/* as upstream: the volume goes, the claim is tried again */
+		discard_volume(c, csi, claim, key, send->name, &vol, secrets, err_msg(&e));
 		goto out;
 	}
 	rc = kube_create(c->kube, "/api/v1/persistentvolumes", pv, NULL, &e);
@@ -953,8 +964,8 @@ enum sync_result ctl_sync_claim(struct controller *c, const char *key)
 	if (current && po) {
 		const struct kube_pv *pv = iobj_data(po);
 
-		if (pv->claim_uid && !strcmp(pv->claim_uid, claim->meta.uid) && pv->csi_driver &&
-		    !strcmp(pv->csi_driver, c->o.plan.driver)) {
+		if (pv->claim_uid && !strcmp(pv->claim_uid, claim->meta.uid) &&
+		    ctl_pv_of_driver(c, pv)) {
 			drop_intent(c, key, pv_name);	/* saved earlier; the removal was lost */
 		} else {
 			/* someone else's PV holds our name: keep asking until it goes */

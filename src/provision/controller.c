@@ -307,7 +307,10 @@ static int reconcile_pv_finalizer(struct controller *c, const struct kube_pv *pv
 	 * Available or Failed would wait for us forever: we delete only Released
 	 * volumes, so ours goes (a new PV is still Pending: leave it be).
 	 */
-	bool want = pv->reclaim_policy && !strcmp(pv->reclaim_policy, "Delete") &&
+	bool deletable = (pv->csi_volume_handle && *pv->csi_volume_handle) ||
+			 plan_pv_migrated(pv, &c->o.plan);
+	/* ... and only volumes we can delete: an in-tree PV we cannot translate would stick */
+	bool want = deletable && pv->reclaim_policy && !strcmp(pv->reclaim_policy, "Delete") &&
 		    (bound || !pv->meta.deleting) &&
 		    (bound || has || !pv->phase || !strcmp(pv->phase, "Pending"));
 	char *path;
@@ -342,10 +345,12 @@ static int deletion_secrets(struct controller *c, const struct kube_pv *pv, stru
 	const char *name = kube_strmap_get(&pv->meta.annotations, ANN_DELETION_SECRET_NAME);
 	const char *ns = kube_strmap_get(&pv->meta.annotations, ANN_DELETION_SECRET_NAMESPACE);
 	struct secret_ref ref = { NULL, NULL };
+	struct kube_storage_class translated;
 	struct iobj *so = NULL;
 	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
+	memset(&translated, 0, sizeof(translated));
 	if (name && ns) {
 		if (!*name && !*ns)
 			return 0;
@@ -363,11 +368,16 @@ static int deletion_secrets(struct controller *c, const struct kube_pv *pv, stru
 		const struct kube_storage_class *class = iobj_data(so);
 		struct secret_context ctx = { pv->meta.name, pv->claim_name, pv->claim_ns, NULL };
 
-		rc = secret_ref_resolve(&class->parameters, SECRET_PROVISIONER, &ctx, &ref, e);
+		/* an in-tree class is read as translated, as upstream */
+		rc = plan_pv_migrated(pv, &c->o.plan) ?
+		     ctl_class_for_driver(c, class, &translated, &class, e) : 0;
+		if (!rc)
+			rc = secret_ref_resolve(&class->parameters, SECRET_PROVISIONER, &ctx, &ref, e);
 		if (!rc && ref.name)
 			rc = ctl_fetch_secret(c, &ref, out, e);
 	}
 out:
+	kube_storage_class_release(&translated);
 	secret_ref_release(&ref);
 	iobj_unref(so);
 	return rc;
@@ -382,7 +392,7 @@ static enum sync_result sync_volume(struct controller *c, const char *name)
 	enum sync_result res = SYNC_RETRY;
 	const char *why, *labels[1] = { NULL };
 	int64_t start = 0;
-	char *path = NULL;
+	char *path = NULL, *handle = NULL;
 	json_t *patch = NULL;
 	int rc;
 
@@ -457,12 +467,18 @@ static enum sync_result sync_volume(struct controller *c, const char *name)
 		goto out;
 	}
 	labels[0] = pv->storage_class_name ? pv->storage_class_name : "";
+	if (ctl_pv_handle(c, pv, &handle, &e)) {
+		log_error("volume %s: %s", name, err_msg(&e));
+		volume_event(c, pv, EVENT_WARNING, "VolumeFailedDelete", err_msg(&e));
+		goto out;
+	}
 	start = clock_now_ms();
-	log_v(2, "volume %s: DeleteVolume %s", name, pv->csi_volume_handle);
-	rc = csi_delete_volume(c->csi, pv->csi_volume_handle, &secrets, &e);
+	log_v(2, "volume %s: DeleteVolume %s", name, handle);
+	rc = csi_delete_volume(ctl_csi(c, plan_pv_migrated(pv, &c->o.plan)), handle, &secrets,
+			       &e);
 	if (rc) {
 		log_error("volume %s: DeleteVolume %s failed, will retry: %s", name,
-			  pv->csi_volume_handle, err_msg(&e));
+			  handle, err_msg(&e));
 		volume_event(c, pv, EVENT_WARNING, "VolumeFailedDelete", err_msg(&e));
 		goto out;
 	}
@@ -494,8 +510,7 @@ static enum sync_result sync_volume(struct controller *c, const char *name)
 			goto out;
 		}
 	}
-	log_info("volume %s: deleted volume %s and its PersistentVolume", name,
-		 pv->csi_volume_handle);
+	log_info("volume %s: deleted volume %s and its PersistentVolume", name, handle);
 	ctl_count(c->delete_total, labels, 1);
 	ctl_observe(c->delete_seconds, labels, (clock_now_ms() - start) / 1000.0);
 	res = SYNC_DONE;
@@ -505,6 +520,7 @@ out:
 	csi_map_release_secret(&secrets);
 	json_decref(patch);
 	free(path);
+	free(handle);
 	err_release(&e);
 	iobj_unref(o);
 	return res;

@@ -41,6 +41,12 @@ struct controller_opts {
 	bool strict_topology;		/* --strict-topology */
 	bool immediate_topology;	/* --immediate-topology */
 	/*
+	 * With CSI migration (plan.migrated_from): the client for calls on
+	 * migrated volumes, whose observer labels them migrated="true" as
+	 * upstream's; NULL = the main client for every call. Borrowed.
+	 */
+	struct csi_client *csi_migrated;
+	/*
 	 * Asked by each worker before it syncs a key it took (NULL: always
 	 * allowed): non-NULL is the reason this replica may not write any more
 	 * (leader_write_guard), and the worker stops. The clients' own write

@@ -168,6 +168,7 @@ struct prepared {
 	struct topo_result topo;
 	struct csi_map *req_segs, *pref_segs;
 	struct source src;
+	struct kube_storage_class migrated_class;	/* the class translated for CSI migration */
 };
 
 enum prep_result {
@@ -197,6 +198,32 @@ enum sync_result ctl_sync_snapshot_source(struct controller *c, const char *ns_n
 /* A source claim being deleted keeps our cloning finalizer while a pending clone needs it. */
 enum sync_result ctl_release_clone_source(struct controller *c, const struct kube_pvc *source,
 					  const char *key);
+
+/*
+ * migrated.c: CSI migration of the in-tree plugin our driver replaces
+ * (c->o.plan.migrated_from).
+ */
+struct mig_plugin;
+/* The plugin when `class` names the in-tree plugin we serve by migration, else NULL. */
+const struct mig_plugin *ctl_class_migrated(struct controller *c,
+					    const struct kube_storage_class *class);
+/*
+ * *use = the class as the driver takes it: `class` itself, or for a
+ * migrated class its translation into *tmp (the caller releases *tmp with
+ * kube_storage_class_release, also on failure).
+ */
+int ctl_class_for_driver(struct controller *c, const struct kube_storage_class *class,
+			 struct kube_storage_class *tmp, const struct kube_storage_class **use,
+			 struct err *e);
+/* For a migrated class, rewrite the PV object built by plan_pv into the in-tree form. */
+int ctl_pv_for_class(struct controller *c, const struct kube_storage_class *class, json_t *pv,
+		     struct err *e);
+/* The CSI client for a call on a migrated volume (`migrated`) or any other. */
+struct csi_client *ctl_csi(struct controller *c, bool migrated);
+/* Whether the PV is of our driver: spec.csi.driver, or an in-tree source it replaces. */
+bool ctl_pv_of_driver(struct controller *c, const struct kube_pv *pv);
+/* The volume handle for DeleteVolume (translated for a migrated in-tree PV). Caller frees. */
+int ctl_pv_handle(struct controller *c, const struct kube_pv *pv, char **out, struct err *e);
 
 /* claim_sync.c: the claims queue's sync (claim keys and snapshot: keys). */
 enum sync_result ctl_sync_claim(struct controller *c, const char *key);

@@ -16,6 +16,7 @@
 
 #include "base/xalloc.h"
 #include "kube/quantity.h"
+#include "migration/translate.h"
 
 #define CSI_PREFIX "csi.storage.k8s.io/"
 #define PARAM_FSTYPE CSI_PREFIX "fstype"
@@ -48,6 +49,12 @@ const char *plan_claim_class(const struct kube_pvc *claim)
 	return claim->storage_class_name;
 }
 
+/* Our provisioner name, or the in-tree one our driver replaces (upstream's knownProvisioner). */
+static bool known_provisioner(const struct plan_opts *o, const char *name)
+{
+	return str_eq(name, o->provisioner) || str_eq(name, o->migrated_from);
+}
+
 static bool class_allowed(const struct plan_opts *o, const char *name)
 {
 	if (!o->class_whitelist)
@@ -70,7 +77,13 @@ enum plan_verdict plan_claim(const struct kube_pvc *claim, const struct kube_sto
 	want = kube_strmap_get(&claim->meta.annotations, ANN_STORAGE_PROVISIONER);
 	if (!want)
 		want = kube_strmap_get(&claim->meta.annotations, ANN_BETA_STORAGE_PROVISIONER);
-	if (!str_eq(want, o->provisioner)) {
+	/*
+	 * For a migrated in-tree claim the controller manager writes our name
+	 * in storage-provisioner or migrated-to, as upstream checks.
+	 */
+	if (!known_provisioner(o, want) ||
+	    !(str_eq(want, o->provisioner) ||
+	      str_eq(kube_strmap_get(&claim->meta.annotations, ANN_MIGRATED_TO), o->provisioner))) {
 		*why = "the claim is not annotated for this provisioner";
 		return PLAN_IGNORE;
 	}
@@ -87,7 +100,7 @@ enum plan_verdict plan_claim(const struct kube_pvc *claim, const struct kube_sto
 		*why = "the claim's StorageClass does not exist (yet)";
 		return PLAN_WAIT;
 	}
-	if (!str_eq(class->provisioner, o->provisioner)) {
+	if (!known_provisioner(o, class->provisioner)) {
 		*why = "the claim's StorageClass names another provisioner";
 		return PLAN_IGNORE;
 	}
@@ -491,13 +504,20 @@ enum plan_error_class plan_classify_csi_error(int code)
 	}
 }
 
+bool plan_pv_migrated(const struct kube_pv *pv, const struct plan_opts *o)
+{
+	const struct mig_plugin *p = mig_plugin_by_kind(pv->intree.kind);
+
+	return p && o->migrated_from && !strcmp(p->in_tree, o->migrated_from);
+}
+
 bool plan_pv_is_ours(const struct kube_pv *pv, const struct plan_opts *o)
 {
 	const char *by = kube_strmap_get(&pv->meta.annotations, ANN_PROVISIONED_BY);
 	const char *migrated = kube_strmap_get(&pv->meta.annotations, ANN_MIGRATED_TO);
 
 	if (by || migrated)
-		return str_eq(by, o->provisioner) || str_eq(migrated, o->provisioner);
+		return known_provisioner(o, by) || known_provisioner(o, migrated);
 	/* a statically created PV of our driver: its reclaim policy is honoured too */
 	return str_eq(pv->csi_driver, o->driver);
 }
@@ -521,8 +541,9 @@ bool plan_pv_should_delete(const struct kube_pv *pv, const struct plan_opts *o, 
 		*why = "the reclaim policy is not Delete";
 		return false;
 	}
-	if (!pv->csi_volume_handle || !*pv->csi_volume_handle) {
-		*why = "the volume has no CSI volume handle";
+	if ((!pv->csi_volume_handle || !*pv->csi_volume_handle) && !plan_pv_migrated(pv, o)) {
+		*why = pv->intree.kind ? "the volume is of an in-tree plugin our driver does not "
+			"replace" : "the volume has no CSI volume handle";
 		return false;
 	}
 	*why = "";

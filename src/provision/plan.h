@@ -73,6 +73,13 @@ struct plan_opts {
 	bool controller_publish_readonly; /* --controller-publish-readonly */
 	char *const *class_whitelist;	/* NULL-terminated; NULL = every class */
 	bool vac_disabled;		/* VolumeAttributesClass gate off: a claim's class is ignored */
+	/*
+	 * CSI migration: the provisioner name of the in-tree plugin our driver
+	 * replaces ("kubernetes.io/aws-ebs" for ebs.csi.aws.com); NULL when
+	 * none. Its classes and PVs are then ours too (upstream's additional
+	 * provisioner name).
+	 */
+	const char *migrated_from;
 };
 
 /* Whether a claim is ours to provision now. */
@@ -175,6 +182,9 @@ enum plan_error_class {
 	PLAN_ERR_INFEASIBLE,	/* InvalidArgument: retry, but no sooner than the max interval */
 };
 enum plan_error_class plan_classify_csi_error(int code);
+
+/* Whether the PV has an in-tree source of the plugin our driver replaces (o->migrated_from). */
+bool plan_pv_migrated(const struct kube_pv *pv, const struct plan_opts *o);
 
 /* Whether we provisioned this PV (and so may delete its volume). */
 bool plan_pv_is_ours(const struct kube_pv *pv, const struct plan_opts *o);

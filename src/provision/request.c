@@ -364,6 +364,7 @@ void ctl_prepared_release(struct prepared *p)
 	topo_result_release(&p->topo);
 	ctl_source_release(&p->src);
 	plan_request_release(&p->r);
+	kube_storage_class_release(&p->migrated_class);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -375,6 +376,8 @@ enum prep_result ctl_prepare(struct controller *c, const struct kube_pvc *claim,
 	int trc;
 
 	memset(p, 0, sizeof(*p));
+	if (ctl_class_for_driver(c, class, &p->migrated_class, &class, e))
+		return PREP_FAILED;
 	if (plan_create_request(claim, class, &c->o.plan, &p->r, e))
 		return PREP_FAILED;
 	if (ds_kind_of(claim) == DS_EXTERNAL)
