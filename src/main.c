@@ -477,6 +477,7 @@ int main(int argc, char **argv)
 	copts.modify_volume = ccaps.modify_volume;
 	copts.strict_topology = cfg.strict_topology;
 	copts.immediate_topology = cfg.immediate_topology;
+	copts.prevent_volume_mode_conversion = cfg.prevent_volume_mode_conversion;
 	log_info("provisioning for \"%s\" (driver %s, identity %s)", copts.plan.provisioner, driver,
 		 identity);
 

@@ -40,6 +40,7 @@ struct controller_opts {
 	bool modify_volume;		/* driver has MODIFY_VOLUME */
 	bool strict_topology;		/* --strict-topology */
 	bool immediate_topology;	/* --immediate-topology */
+	bool prevent_volume_mode_conversion;	/* --prevent-volume-mode-conversion */
 	/*
 	 * Asked by each worker before it syncs a key it took (NULL: always
 	 * allowed): non-NULL is the reason this replica may not write any more

@@ -284,7 +284,8 @@ clone_out:
 		}
 		err_release(e);
 		if (ds_check_snapshot(claim, have_snap ? &snap : NULL,
-				      have_content ? &content : NULL, c->o.plan.driver, true, &id, e))
+				      have_content ? &content : NULL, c->o.plan.driver,
+				      c->o.prevent_volume_mode_conversion, &id, e))
 			goto snap_fail;
 		out->snapshot_id = xstrdup(id);
 		rc = protect ? ctl_ensure_finalizer(c, out->snapshot_path, &snap.meta,
