@@ -468,7 +468,6 @@ int main(int argc, char **argv)
 	copts.retry_start_ms = cfg.retry_start_ms;
 	copts.retry_max_ms = cfg.retry_max_ms;
 	copts.resync_ms = RESYNC_MS;
-	copts.component = "csi-provisioner";
 	copts.topology = pcaps.accessibility_constraints && cfg.gates.topology;
 	copts.plan.vac_disabled = !vac_enabled(&cfg, kube);
 	copts.publish_unpublish = ccaps.publish_unpublish;

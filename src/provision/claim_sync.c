@@ -507,11 +507,18 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 	memset(&vol, 0, sizeof(vol));
 	memset(&in, 0, sizeof(in));
 	memset(&pinned, 0, sizeof(pinned));
+	/*
+	 * As upstream, before the request is built and the driver asked: a claim
+	 * refused on the way shows this, then why.
+	 */
+	event_emit(c->events, "PersistentVolumeClaim", &claim->meta, EVENT_NORMAL,
+		   "Provisioning", "External provisioner is provisioning volume for claim \"%s\"", key);
 	switch (ctl_prepare(c, claim, class, false, &p, &e)) {
 	case PREP_OK:
 		break;
 	case PREP_EXTERNAL:
-		ctl_claim_event(c, claim, EVENT_NORMAL, "Provisioning",
+		event_emit_from(c->events, EVENT_COMPONENT_CSI, "PersistentVolumeClaim", &claim->meta,
+				EVENT_NORMAL, "Provisioning",
 				"Assuming an external populator will provision the volume");
 		res = SYNC_DONE;
 		goto out;
@@ -528,8 +535,6 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 		res = SYNC_DONE;	/* no retry can help; a change of the claim requeues it */
 		goto out;
 	}
-	event_emit(c->events, "PersistentVolumeClaim", &claim->meta, EVENT_NORMAL,
-		   "Provisioning", "External provisioner is provisioning volume for claim \"%s\"", key);
 	send = &p.cr.req;
 	if (c->journal && ensure_intent(c, claim, class, key, &p, &pinned, &pinned_secrets, &send,
 					&fresh, &e)) {

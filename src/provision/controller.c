@@ -672,7 +672,12 @@ struct controller *controller_new(struct kube_client *kube, struct csi_client *c
 	 * one sender thread competes with all the workers, so events lag behind
 	 * provisioning under load rather than adding to what the API server gets.
 	 */
-	c->events = event_sink_new(kube, o->component, 4096);
+	{
+		char *component = o->component ? NULL : event_component(o->plan.provisioner);
+
+		c->events = event_sink_new(kube, o->component ? o->component : component, 4096);
+		free(component);
+	}
 	c->claim_q = wq_new("claims", o->retry_start_ms, o->retry_max_ms);
 	c->volume_q = wq_new("volumes", o->retry_start_ms, o->retry_max_ms);
 	c->claims = informer_new(kube, &pvc_type, o->resync_ms);

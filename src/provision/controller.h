@@ -26,7 +26,7 @@ struct controller_opts {
 	int workers;			/* per queue */
 	int64_t retry_start_ms, retry_max_ms;
 	int64_t resync_ms;
-	const char *component;		/* event source */
+	const char *component;		/* event source; NULL: upstream's (event_component) */
 	struct metrics *metrics;	/* NULL = none; borrowed */
 	bool volume_accounting;		/* --volume-accounting: the intent journal */
 	const char *journal_namespace;	/* where the journal lives (the provisioner's own) */

@@ -65,3 +65,47 @@ test_prov_parity_volume_mode_conversion_allowed_by_flag() {
     fail "the restore was refused though the check is off"
   parity_restore_done pmode2 pmode2-content "$snap_id" "$vol"
 }
+
+# event_source NS OBJECT REASON - the source component of that event.
+event_source() {
+  k get -n "$1" events --field-selector "involvedObject.name=$2,reason=$3" \
+    -o jsonpath='{.items[0].source.component}'
+}
+
+# The Provisioning event is out while CreateVolume is still with the driver
+# (held by the proxy), and every event carries upstream's source:
+# "<driver>_<host>_<uuid>". A claim refused before any request is built also
+# gets Provisioning first, as upstream, then why.
+test_prov_parity_events() {
+  trap csi_cleanup EXIT
+  local src uuid_re='[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}'
+  new_namespace pev
+  make_class pev-class Delete
+  make_class pev-bad Delete 'parameters:
+  csi.storage.k8s.io/no-such-key: x'
+  fp_start
+  fp_rules 'CreateVolume hold'
+  start_daemon main --csi-address="$FP_ENDPOINT" --timeout=120s --retry-interval-start=1s \
+    --retry-interval-max=2s
+  make_claim pev data pev-class
+  wait_until 60 "CreateVolume to be held" fp_count_at_least CreateVolume held 1
+  wait_until 30 "a Provisioning event while the driver works" event_says pev data Provisioning \
+    'External provisioner is provisioning volume for claim "pev/data"'
+  fp_count_at_least CreateVolume held 1 || fail "CreateVolume was not held while the event came"
+  fp_rules ''
+  wait_bound pev data
+  wait_until 30 "a ProvisioningSucceeded event" event_says pev data ProvisioningSucceeded "$(pv_of pev data)"
+  for reason in Provisioning ProvisioningSucceeded; do
+    src=$(event_source pev data $reason)
+    [[ $src =~ ^${CSI_DRIVER_NAME//./\\.}_.+_${uuid_re}$ ]] ||
+      fail "event $reason comes from \"$src\", not <driver>_<host>_<uuid>"
+  done
+  make_claim pev refused pev-bad
+  wait_until 30 "the refusal" event_says pev refused ProvisioningFailed 'no-such-key'
+  event_says pev refused Provisioning 'External provisioner is provisioning volume for claim "pev/refused"' ||
+    fail "no Provisioning event on a claim refused before its request was built"
+  [[ $(event_source pev refused ProvisioningFailed) == "$src" ]] ||
+    fail "the refusal comes from another source than the other events"
+  finish_namespace pev
+  stop_daemon main
+}

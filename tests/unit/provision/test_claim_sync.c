@@ -195,7 +195,7 @@ static void start(struct fx *fx, bool accounting, int64_t retry_ms, int64_t slow
 		.plan = { .provisioner = DRIVER, .driver = DRIVER, .identity = "test-identity",
 			  .prefix = "pvc", .uuid_length = -1 },
 		.workers = 2, .retry_start_ms = retry_ms, .retry_max_ms = slow_ms,
-		.resync_ms = 0, .component = "csi-provisioner-test",
+		.resync_ms = 0, .component = NULL,	/* upstream's: <driver>_<host>_<uuid> */
 		.volume_accounting = accounting, .journal_namespace = JOURNAL_NS,
 		.journal_holder = "holder-a",
 	};
@@ -222,11 +222,18 @@ static void put_claim(struct fx *fx, const char *name, const char *uid, const ch
 	json_decref(pvc);
 }
 
+/* An event on `object` with `reason` and a message containing `message`. */
+struct want_event {
+	const char *object, *reason, *message;
+	const char *component_prefix;	/* source.component starts with it; NULL: any */
+};
+
 /* Conditions for fcl_wait_for. */
 struct want {
 	struct fx *fx;
 	const char *name;
 	int n;
+	const struct want_event *ev;	/* for event_seen */
 };
 
 static bool pv_exists(void *ctx)
@@ -286,7 +293,7 @@ static bool failure_event_seen(void *ctx)
 
 #define WAIT(cond, fx_, name_, n_) \
 	do { \
-		struct want w_ = { (fx_), (name_), (n_) }; \
+		struct want w_ = { .fx = (fx_), .name = (name_), .n = (n_) }; \
 		if (!fcl_wait_for((fx_)->k, cond, &w_, WAIT_MS)) \
 			fail_msg("timed out waiting for %s (%s, %d)", #cond, (name_) ? (name_) : "", \
 				 (n_)); \
@@ -559,6 +566,70 @@ static void test_no_accounting_writes_no_journal(void **state)
 	assert_int_equal(fcl_count(fx->k, FCL_CM, FCL_LIST), 0);
 }
 
+
+static bool event_seen(void *ctx)
+{
+	const struct want_event *w = ((struct want *)ctx)->ev;
+	json_t *all = fcl_all(((struct want *)ctx)->fx->k, FCL_EVENT), *ev;
+	size_t i;
+	bool seen = false;
+
+	json_array_foreach(all, i, ev) {
+		const char *o = json_string_value(json_object_get(json_object_get(ev,
+							"involvedObject"), "name"));
+		const char *r = json_string_value(json_object_get(ev, "reason"));
+		const char *m = json_string_value(json_object_get(ev, "message"));
+		const char *c = json_string_value(json_object_get(json_object_get(ev, "source"),
+								  "component"));
+
+		seen |= o && r && m && c && !strcmp(o, w->object) && !strcmp(r, w->reason) &&
+			strstr(m, w->message) &&
+			(!w->component_prefix ||
+			 !strncmp(c, w->component_prefix, strlen(w->component_prefix)));
+	}
+	json_decref(all);
+	return seen;
+}
+
+static void wait_event(struct fx *fx, const struct want_event *we)
+{
+	struct want w = { .fx = fx, .ev = we };
+
+	if (!fcl_wait_for(fx->k, event_seen, &w, WAIT_MS))
+		fail_msg("no %s event on %s with \"%s\"", we->reason, we->object, we->message);
+}
+
+/*
+ * Upstream's events: "Provisioning" before the driver is asked, from the
+ * source upstream's controller library names, "<driver>_<host>_<uuid>".
+ */
+static void test_provisioning_event_from_upstream_source(void **state)
+{
+	struct fx *fx = *state;
+	struct want_event we = { "c1", "Provisioning",
+				 "External provisioner is provisioning volume for claim \"" NS "/c1\"",
+				 DRIVER "_" };
+	json_t *all, *ev;
+	size_t i;
+
+	start(fx, true, 20, 1000);
+	put_claim(fx, "c1", UID1, NULL);
+	WAIT(pv_exists, fx, VOL1, 0);
+	wait_event(fx, &we);
+	stop_controller(fx);
+	all = fcl_all(fx->k, FCL_EVENT);
+	json_array_foreach(all, i, ev) {
+		const char *c = json_string_value(json_object_get(json_object_get(ev, "source"),
+								  "component"));
+		const char *uuid = c ? strrchr(c, '_') : NULL;
+
+		/* driver, host, then a version 4 UUID */
+		if (!uuid || strlen(uuid) != 37 || uuid[15] != '4' || uuid <= c + strlen(DRIVER))
+			fail_msg("event source \"%s\" is not <driver>_<host>_<uuid>", c ? c : "");
+	}
+	json_decref(all);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -579,6 +650,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_annotated_name_is_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_pv_keeps_intent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_accounting_writes_no_journal, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_provisioning_event_from_upstream_source, setup,
 						teardown),
 	};
 
