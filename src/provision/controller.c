@@ -332,9 +332,35 @@ static int reconcile_pv_finalizer(struct controller *c, const struct kube_pv *pv
 }
 
 /*
+ * A provisioner Secret that is gone must not keep a volume forever: as
+ * upstream, DeleteVolume goes without secrets (the driver may not need them
+ * to delete, and if it does its refusal is the event that says so). Other
+ * errors (API unreachable, forbidden) are retried: calling without a secret
+ * that still exists would only fail at the driver.
+ */
+static int fetch_deletion_secret(struct controller *c, const struct kube_pv *pv,
+				 const struct secret_ref *ref, struct csi_map *out, struct err *e)
+{
+	int rc = ctl_fetch_secret(c, ref, out, e);
+
+	if (rc == KUBE_ERR_NOT_FOUND) {
+		char *msg = xasprintf("provisioner secret %s/%s is gone: deleting the volume without "
+				      "secrets", ref->namespace, ref->name);
+
+		log_warn("volume %s: %s (%s)", pv->meta.name, msg, err_msg(e));
+		volume_event(c, pv, EVENT_WARNING, "DeletingWithoutSecret", msg);
+		free(msg);
+		err_release(e);
+		memset(out, 0, sizeof(*out));
+		rc = 0;
+	}
+	return rc;
+}
+
+/*
  * The secret for DeleteVolume: from the PV's deletion annotations when both
- * are there ("" = none; a Secret gone since is tolerated, as upstream), else
- * from the class with only the claim's name and namespace to expand.
+ * are there (an empty one = none), else from the class with only the claim's
+ * name and namespace to expand (no class any more = none, as upstream).
  */
 static int deletion_secrets(struct controller *c, const struct kube_pv *pv, struct csi_map *out,
 			    struct err *e)
@@ -347,15 +373,11 @@ static int deletion_secrets(struct controller *c, const struct kube_pv *pv, stru
 
 	memset(out, 0, sizeof(*out));
 	if (name && ns) {
-		if (!*name && !*ns)
+		if (!*name || !*ns)
 			return 0;
 		ref.name = xstrdup(name);
 		ref.namespace = xstrdup(ns);
-		rc = ctl_fetch_secret(c, &ref, out, e);
-		if (rc == KUBE_ERR_NOT_FOUND) {
-			log_warn("volume %s: %s; deleting without secrets", pv->meta.name, err_msg(e));
-			rc = 0;
-		}
+		rc = fetch_deletion_secret(c, pv, &ref, out, e);
 		goto out;
 	}
 	so = pv->storage_class_name ? informer_get(c->classes, pv->storage_class_name) : NULL;
@@ -365,7 +387,7 @@ static int deletion_secrets(struct controller *c, const struct kube_pv *pv, stru
 
 		rc = secret_ref_resolve(&class->parameters, SECRET_PROVISIONER, &ctx, &ref, e);
 		if (!rc && ref.name)
-			rc = ctl_fetch_secret(c, &ref, out, e);
+			rc = fetch_deletion_secret(c, pv, &ref, out, e);
 	}
 out:
 	secret_ref_release(&ref);

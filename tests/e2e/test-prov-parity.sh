@@ -109,3 +109,32 @@ test_prov_parity_events() {
   finish_namespace pev
   stop_daemon main
 }
+
+# The provisioner Secret a volume was made with is gone when it is
+# deleted: DeleteVolume goes without secrets (as upstream), with a Warning
+# event on the PV saying so, and the volume is gone from the driver.
+test_prov_parity_delete_without_secret() {
+  trap csi_cleanup EXIT
+  local pv handle
+  new_namespace pdel
+  k create secret generic -n pdel prov --from-literal=password=hunter2 >/dev/null
+  make_class pdel-class Delete 'parameters:
+  csi.storage.k8s.io/provisioner-secret-name: prov
+  csi.storage.k8s.io/provisioner-secret-namespace: pdel'
+  fp_start
+  start_daemon main --csi-address="$FP_ENDPOINT" --retry-interval-start=1s --retry-interval-max=2s
+  make_claim pdel data pdel-class
+  wait_bound pdel data
+  pv=$(pv_of pdel data)
+  handle=$(jp "pv/$pv" '{.spec.csi.volumeHandle}')
+  k delete -n pdel secret/prov >/dev/null
+  k delete -n pdel pvc/data --wait=false >/dev/null
+  k wait "pv/$pv" --for=delete --timeout=60s
+  fp_jq --arg id "$handle" '[.[] | select(.name == "DeleteVolume" and .request.volume_id == $id)] |
+      length == 1 and .[0].code_name == "OK" and (.[0].request.secrets // {}) == {}'
+  driver_lacks_volume "$handle" || fail "volume $handle left in the driver"
+  wait_until 30 "a DeletingWithoutSecret event" event_says default "$pv" DeletingWithoutSecret \
+    'provisioner secret pdel/prov is gone'
+  finish_namespace pdel
+  stop_daemon main
+}

@@ -630,6 +630,42 @@ static void test_provisioning_event_from_upstream_source(void **state)
 	json_decref(all);
 }
 
+/*
+ * A Released volume whose class names a provisioner Secret that is gone:
+ * DeleteVolume goes without secrets (as upstream), with a Warning event.
+ */
+static void test_delete_without_gone_class_secret(void **state)
+{
+	struct fx *fx = *state;
+	struct want_event we = { "pvc-gone-secret", "DeletingWithoutSecret",
+				 "provisioner secret " NS "/gone is gone", NULL };
+	json_t *sc = json_pack("{s:s, s:{s:s}, s:s, s:s, s:{s:s, s:s}}",
+			       "apiVersion", "storage.k8s.io/v1", "metadata", "name", "secretive",
+			       "provisioner", DRIVER, "reclaimPolicy", "Delete", "parameters",
+			       "csi.storage.k8s.io/provisioner-secret-name", "gone",
+			       "csi.storage.k8s.io/provisioner-secret-namespace", NS);
+	json_t *pv = json_pack("{s:s, s:{s:s, s:{s:s}}, s:{s:{s:s, s:s}, s:s, s:s, "
+			       "s:{s:s, s:s, s:s}}, s:{s:s}}",
+			       "apiVersion", "v1", "metadata", "name", "pvc-gone-secret",
+			       "annotations", ANN_PROVISIONED_BY, DRIVER,
+			       "spec", "csi", "driver", DRIVER, "volumeHandle", "vol-gone",
+			       "persistentVolumeReclaimPolicy", "Delete", "storageClassName",
+			       "secretive", "claimRef", "namespace", NS, "name", "was",
+			       "uid", "0b5e7a1c-2222-4000-8000-000000000002",
+			       "status", "phase", "Released");
+
+	fcl_put(fx->k, FCL_SC, sc);
+	json_decref(sc);
+	start(fx, true, 20, 1000);
+	fcl_put(fx->k, FCL_PV, pv);
+	json_decref(pv);
+	WAIT(deletes_at_least, fx, NULL, 1);
+	wait_event(fx, &we);
+	stop_controller(fx);
+	pv = fcl_get(fx->k, FCL_PV, NULL, "pvc-gone-secret");
+	assert_null(pv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -652,6 +688,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_accounting_writes_no_journal, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_provisioning_event_from_upstream_source, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_delete_without_gone_class_secret, setup,
 						teardown),
 	};
 
