@@ -343,6 +343,7 @@ static enum sync_result reschedule(struct controller *c, const struct kube_pvc *
 	}
 	msg = xasprintf("%s; asking the scheduler for another node", why);
 	log_info("claim %s: %s", key, msg);
+	ctl_topo_forget(c, claim->meta.uid);
 	ctl_claim_event(c, claim, EVENT_WARNING, "ProvisioningFailed", msg);
 	if (patch && kube_patch(c->kube, path, "application/json-patch+json", patch, NULL, &e)) {
 		log_error("claim %s: removing %s failed, will retry: %s", key, ANN_SELECTED_NODE,
@@ -471,6 +472,8 @@ static enum sync_result create_failed(struct controller *c, const struct kube_pv
 	enum sync_result res;
 
 	log_error("claim %s: CreateVolume %s failed: %s", key, name, why);
+	if (cls != PLAN_ERR_IN_BACKGROUND)	/* the driver answered: the next try chooses anew */
+		ctl_topo_forget(c, claim->meta.uid);
 	if (fresh && refusal_proves_nothing(rc))
 		drop_intent(c, key, name);	/* refused: the next attempt builds anew */
 	else if (refusal_proves_nothing(rc))
@@ -614,6 +617,7 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 			   "ProvisioningSucceeded", "Successfully provisioned volume %s", p.r.name);
 	}
 	drop_intent(c, key, p.r.name);	/* the PV accounts for the volume now */
+	ctl_topo_forget(c, claim->meta.uid);
 	if (p.src.kind == DS_SNAPSHOT)	/* its finalizer goes once no pending claim needs it */
 		ctl_enqueue_snapshot(c, claim->meta.namespace, claim->data_source_name);
 	res = SYNC_DONE;

@@ -221,6 +221,7 @@ static void on_claim(void *ctx, enum informer_event ev, const char *key,
 		pthread_mutex_lock(&c->slow_mu);
 		ctl_slow_entry_free(hmap_remove(&c->slow, key));
 		pthread_mutex_unlock(&c->slow_mu);
+		ctl_topo_forget(c, claim->meta.uid);
 		/* its intents, if any, are settled now */
 		if (ctl_claim_has_intents(c, key))
 			wq_add(c->claim_q, key);
@@ -831,6 +832,7 @@ void controller_free(struct controller *c)
 	hmap_each(&c->slow, free_slow, NULL);
 	hmap_release(&c->slow);
 	hmap_release(&c->deleted);
+	ctl_topo_choices_release(c);
 	pthread_mutex_destroy(&c->slow_mu);
 	journal_free(c->journal);
 	ctl_intents_release(c);

@@ -138,3 +138,55 @@ test_prov_parity_delete_without_secret() {
   finish_namespace pdel
   stop_daemon main
 }
+
+# parity_preferred VOLUME - the first preferred segment's node value of the
+# first CreateVolume for VOLUME in the proxy's record.
+parity_preferred() {
+  jq -r -s --arg v "$1" '[.[] | select(.name == "CreateVolume" and .request.name == $v)][0] |
+    .request.accessibility_requirements.preferred[0].segments["topology.hostpath.csi/node"]' \
+    "$TEST_DIR/fp.jsonl"
+}
+
+# parity_asked VOLUME... - the proxy recorded a CreateVolume for each.
+parity_asked() {
+  local v
+  for v in "$@"; do
+    [[ $(parity_preferred "$v") != null ]] || return 1
+  done
+}
+
+# Immediate binding spreads StatefulSet claims as upstream: the rotation of
+# the allowed segments is (FNV-1 32 of the StatefulSet name + ordinal) mod n,
+# so both claims of pod web-0 prefer the same segment and web-1 the next.
+test_prov_parity_statefulset_spreading() {
+  trap csi_cleanup EXIT
+  local -a segs
+  local n uid0 uid0b uid1 want0 want1 got0 got0b got1
+  new_namespace psts
+  make_class psts-class Delete "allowedTopologies:
+- matchLabelExpressions:
+  - key: topology.hostpath.csi/node
+    values: [$CSI_NODE_ID, psts-zone-x, psts-zone-y]"
+  mapfile -t segs < <(printf '%s\n' "$CSI_NODE_ID" psts-zone-x psts-zone-y | LC_ALL=C sort)
+  n=${#segs[@]}
+  # FNV-1 32 of "web" is 0x46661985 (Go's hash/fnv)
+  want0=${segs[$(( (0x46661985 + 0) % n ))]}
+  want1=${segs[$(( (0x46661985 + 1) % n ))]}
+  fp_start
+  start_daemon main --csi-address="$FP_ENDPOINT" --retry-interval-start=1s --retry-interval-max=2s
+  make_claim psts data-web-0 psts-class
+  make_claim psts logs-web-0 psts-class
+  make_claim psts data-web-1 psts-class
+  uid0=$(k get -n psts pvc/data-web-0 -o jsonpath='{.metadata.uid}')
+  uid0b=$(k get -n psts pvc/logs-web-0 -o jsonpath='{.metadata.uid}')
+  uid1=$(k get -n psts pvc/data-web-1 -o jsonpath='{.metadata.uid}')
+  wait_until 60 "a CreateVolume for each claim" parity_asked "pvc-$uid0" "pvc-$uid0b" "pvc-$uid1"
+  got0=$(parity_preferred "pvc-$uid0")
+  got0b=$(parity_preferred "pvc-$uid0b")
+  got1=$(parity_preferred "pvc-$uid1")
+  [[ $got0 == "$want0" && $got0b == "$want0" ]] ||
+    fail "pod web-0's claims prefer $got0 and $got0b, not both $want0"
+  [[ $got1 == "$want1" ]] || fail "pod web-1's claim prefers $got1, not $want1"
+  finish_namespace psts
+  stop_daemon main
+}

@@ -249,28 +249,39 @@ static void test_immediate(void **state)
 	free(multi);
 }
 
-/* StatefulSet claims spread: preferred starts at (hash + ordinal) % n. */
+/*
+ * Upstream's spreading hash (getPVCNameHashAndIndexOffset): FNV-1 32 of the
+ * StatefulSet part only, and the ordinal. Hash values from Go's hash/fnv.
+ */
+static const struct {
+	const char *name;
+	unsigned hash, ordinal;
+} sts_cases[] = {
+	{ "data-web-0", 0x46661985u, 0 },	/* "web" */
+	{ "logs-web-0", 0x46661985u, 0 },	/* another claim of the same pod: same zone */
+	{ "data-web-1", 0x46661985u, 1 },
+	{ "www-data-my-sts-2", 0x25707323u, 2 },	/* "sts": after the last dash, as upstream */
+	{ "web-3", 0x46661985u, 3 },		/* "<name>-<id>" hashes the name */
+	{ "data-web-4294967295", 0x46661985u, 4294967295u },
+	{ "data", 0x74cb23bdu, 0 },		/* no suffix: the whole name */
+	{ "data-web-x1", 0xc57b6f04u, 0 },
+	{ "data-web-", 0xff4b5235u, 0 },
+	{ "data-web-4294967296", 0x92109e77u, 0 },	/* beyond 32 bits: not an ordinal */
+	{ "data-web-+1", 0xf27bb63du, 0 },	/* ParseUint takes no sign */
+	{ "-7", 0x811c9dc5u, 7 },
+};
+
 static void test_statefulset_spreading(void **state)
 {
-	unsigned h0, o0, h1, o1, h;
-
 	(void)state;
-	topo_claim_hash("data-web-0", &h0, &o0);
-	topo_claim_hash("data-web-1", &h1, &o1);
-	assert_int_equal(o0, 0);
-	assert_int_equal(o1, 1);
-	assert_int_equal(h0, h1);
-	topo_claim_hash("data", &h, &o0);
-	assert_int_equal(o0, 0);
-	/* FNV-1 32 of "data-web" */
-	{
-		unsigned want = 2166136261u;
+	for (size_t i = 0; i < sizeof(sts_cases) / sizeof(sts_cases[0]); i++) {
+		unsigned h, o;
 
-		for (const char *p = "data-web"; *p; p++)
-			want = (want * 16777619u) ^ (unsigned char)*p;
-		assert_int_equal(h1, want);
+		topo_claim_hash(sts_cases[i].name, &h, &o);
+		if (h != sts_cases[i].hash || o != sts_cases[i].ordinal)
+			fail_msg("%s: hash %#x ordinal %u, want %#x %u", sts_cases[i].name, h, o,
+				 sts_cases[i].hash, sts_cases[i].ordinal);
 	}
-	assert_int_equal((h0 + 0) % 2 != (h1 + 1) % 2, 1);	/* neighbours land apart */
 }
 
 int main(void)

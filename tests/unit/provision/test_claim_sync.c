@@ -188,8 +188,13 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Start the controller: retries from `retry_ms` up to `slow_ms`, which infeasible ones wait. */
-static void start(struct fx *fx, bool accounting, int64_t retry_ms, int64_t slow_ms)
+/*
+ * Start the controller: retries from `retry_ms` up to `slow_ms`, which
+ * infeasible ones wait; with `topology`, the driver has the capability and
+ * --immediate-topology is on.
+ */
+static void start_with(struct fx *fx, bool accounting, int64_t retry_ms, int64_t slow_ms,
+		       bool topology)
 {
 	struct controller_opts o = {
 		.plan = { .provisioner = DRIVER, .driver = DRIVER, .identity = "test-identity",
@@ -197,13 +202,18 @@ static void start(struct fx *fx, bool accounting, int64_t retry_ms, int64_t slow
 		.workers = 2, .retry_start_ms = retry_ms, .retry_max_ms = slow_ms,
 		.resync_ms = 0, .component = NULL,	/* upstream's: <driver>_<host>_<uuid> */
 		.volume_accounting = accounting, .journal_namespace = JOURNAL_NS,
-		.journal_holder = "holder-a",
+		.journal_holder = "holder-a", .topology = topology, .immediate_topology = topology,
 	};
 	struct err e = ERR_INIT;
 
 	fx->c = controller_new(fx->kc, fx->cc, &o);
 	if (controller_start(fx->c, &e))
 		fail_msg("controller_start: %s", err_msg(&e));
+}
+
+static void start(struct fx *fx, bool accounting, int64_t retry_ms, int64_t slow_ms)
+{
+	start_with(fx, accounting, retry_ms, slow_ms, false);
 }
 
 static void put_claim(struct fx *fx, const char *name, const char *uid, const char *volume_ann)
@@ -666,6 +676,122 @@ static void test_delete_without_gone_class_secret(void **state)
 	assert_null(pv);
 }
 
+
+#define ZONE "topology.kubernetes.io/zone"
+
+/* Node `name` in `zone`, with the CSINode that gives our driver the zone key. */
+static void put_node(struct fx *fx, const char *name, const char *zone)
+{
+	json_t *node = json_pack("{s:s, s:{s:s, s:{s:s}}}", "apiVersion", "v1", "metadata",
+				 "name", name, "labels", ZONE, zone);
+	json_t *csinode = json_pack("{s:s, s:{s:s}, s:{s:[{s:s, s:s, s:[s]}]}}",
+				    "apiVersion", "storage.k8s.io/v1", "metadata", "name", name,
+				    "spec", "drivers", "name", DRIVER, "nodeID", name,
+				    "topologyKeys", ZONE);
+
+	fcl_put(fx->k, FCL_NODE, node);
+	fcl_put(fx->k, FCL_CSINODE, csinode);
+	json_decref(node);
+	json_decref(csinode);
+}
+
+/*
+ * How many CreateVolume calls for `volume`, whether one mentions zone-b,
+ * and whether all carried the same bytes.
+ */
+static int creates_of(struct fx *fx, const char *volume, bool *zone_b, bool *same)
+{
+	int n = fake_driver_count(fx->d, CREATE), mine = 0;
+	uint8_t *first = NULL;
+	size_t first_len = 0;
+
+	*zone_b = false;
+	*same = true;
+	for (int i = 0; i < n; i++) {
+		uint8_t *req;
+		size_t len = fake_driver_request(fx->d, CREATE, i, &req);
+		char *name = field1(req, len);
+
+		if (name && !strcmp(name, volume)) {
+			mine++;
+			*zone_b |= memmem(req, len, "zone-b", 6) != NULL;
+			if (!first) {
+				first = req;
+				first_len = len;
+				req = NULL;
+			} else {
+				*same &= len == first_len && !memcmp(req, first, len);
+			}
+		}
+		free(name);
+		free(req);
+	}
+	free(first);
+	return mine;
+}
+
+static bool creates_of_at_least(void *ctx)
+{
+	struct want *w = ctx;
+	bool b, same;
+
+	return creates_of(w->fx, w->name, &b, &same) >= w->n;
+}
+
+static bool create_sees_zone_b(void *ctx)
+{
+	struct want *w = ctx;
+	bool b, same;
+
+	creates_of(w->fx, w->name, &b, &same);
+	return b;
+}
+
+/*
+ * Upstream's per-claim topology cache (its fix for retries in another
+ * zone), here without the journal that pins requests anyway: a zone that
+ * appears while a claim's CreateVolume is retried does not change what the
+ * retries ask for, though a new claim sees it.
+ */
+static void test_retry_keeps_topology_choice(void **state)
+{
+	struct fx *fx = *state;
+	int before;
+	bool b, same;
+
+	put_node(fx, "n1", "zone-a");
+	fake_driver_script_method(fx->d, CREATE, 14 /* UNAVAILABLE */, "busy", NULL, 0);
+	start_with(fx, false, 50, 200, true);
+	put_claim(fx, "c1", UID1, NULL);
+	WAIT(creates_of_at_least, fx, VOL1, 1);
+	put_node(fx, "n2", "zone-b");
+	/*
+	 * The informers know zone-b once a new claim's first attempt asks for
+	 * it: new claims until one does (each keeps its own first choice).
+	 */
+	for (int i = 0;; i++) {
+		char name[16], uid[64], vol[80];
+		struct want w = { .fx = fx, .name = vol, .n = 1 };
+
+		if (i == 100)
+			fail_msg("no new claim saw zone-b");
+		snprintf(name, sizeof(name), "new%d", i);
+		snprintf(uid, sizeof(uid), "0b5e7a1c-3333-4000-8000-%012d", i);
+		snprintf(vol, sizeof(vol), "pvc-%s", uid);
+		put_claim(fx, name, uid, NULL);
+		if (!fcl_wait_for(fx->k, creates_of_at_least, &w, WAIT_MS))
+			fail_msg("no CreateVolume for claim %s", name);
+		if (create_sees_zone_b(&w))
+			break;
+	}
+	before = creates_of(fx, VOL1, &b, &same);
+	WAIT(creates_of_at_least, fx, VOL1, before + 2);
+	stop_controller(fx);
+	creates_of(fx, VOL1, &b, &same);
+	if (b || !same)
+		fail_msg("a retry of c1 asked for zone-b, which appeared after its first attempt");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -691,6 +817,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_delete_without_gone_class_secret, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_retry_keeps_topology_choice, setup, teardown),
 	};
 
 	if (getenv("TEST_FILTER"))	/* run one test: TEST_FILTER=test_name */
