@@ -477,6 +477,7 @@ int main(int argc, char **argv)
 	copts.strict_topology = cfg.strict_topology;
 	copts.immediate_topology = cfg.immediate_topology;
 	copts.prevent_volume_mode_conversion = cfg.prevent_volume_mode_conversion;
+	copts.snapshot_orphan_sweep_ms = cfg.snapshot_orphan_sweep_ms;
 	log_info("provisioning for \"%s\" (driver %s, identity %s)", copts.plan.provisioner, driver,
 		 identity);
 

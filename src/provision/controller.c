@@ -767,6 +767,10 @@ int controller_start(struct controller *c, struct err *e)
 		c->nthreads++;
 	}
 	pthread_attr_destroy(&attr);
+	/* as upstream: only for a driver that restores snapshots */
+	if (c->o.snapshot && c->o.snapshot_orphan_sweep_ms > 0 &&
+	    !(c->sweep = ctl_snapshot_sweep_start(c, c->o.snapshot_orphan_sweep_ms, e)))
+		return -1;
 	return 0;
 }
 
@@ -778,6 +782,8 @@ bool controller_synced(struct controller *c)
 
 void controller_stop(struct controller *c)
 {
+	ctl_snapshot_sweep_stop(c->sweep);
+	c->sweep = NULL;
 	informer_stop(c->claims);
 	informer_stop(c->volumes);
 	informer_stop(c->classes);

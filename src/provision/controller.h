@@ -41,6 +41,7 @@ struct controller_opts {
 	bool strict_topology;		/* --strict-topology */
 	bool immediate_topology;	/* --immediate-topology */
 	bool prevent_volume_mode_conversion;	/* --prevent-volume-mode-conversion */
+	int64_t snapshot_orphan_sweep_ms;	/* --snapshot-orphan-sweep-interval; 0 = off */
 	/*
 	 * Asked by each worker before it syncs a key it took (NULL: always
 	 * allowed): non-NULL is the reason this replica may not write any more

@@ -96,6 +96,7 @@ struct controller {
 	 * Guarded by slow_mu.
 	 */
 	struct hmap topo_choices;
+	struct snapshot_sweep *sweep;	/* NULL when off */
 	pthread_t *threads;
 	size_t nthreads;
 
@@ -119,6 +120,16 @@ struct topo_choice {
 /* Forget the topology choice of claim `uid` (NULL: nothing). */
 void ctl_topo_forget(struct controller *c, const char *uid);
 void ctl_topo_choices_release(struct controller *c);
+
+/*
+ * snapshot_sweep.c: every `interval_ms` (the first round at once), remove
+ * our finalizer from VolumeSnapshots no Pending claim restores from.
+ * NULL (and e set) if the thread cannot start. Stop accepts NULL.
+ */
+struct snapshot_sweep;
+struct snapshot_sweep *ctl_snapshot_sweep_start(struct controller *c, int64_t interval_ms,
+						struct err *e);
+void ctl_snapshot_sweep_stop(struct snapshot_sweep *w);
 
 /* Keys of the claims queue that stand for a VolumeSnapshot, not a claim. */
 #define SNAPSHOT_KEY_PREFIX "snapshot:"

@@ -190,3 +190,67 @@ test_prov_parity_statefulset_spreading() {
   finish_namespace psts
   stop_daemon main
 }
+
+# parity_protected_snapshot NS NAME - a VolumeSnapshot (bound to no real
+# snapshot: the sweep reads only the snapshot) carrying our finalizer, as a
+# crash between protecting it and releasing it leaves one.
+parity_protected_snapshot() {
+  k apply -f - <<YAML
+apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshot
+metadata:
+  name: $2
+  namespace: $1
+  finalizers: [$SNAP_FINALIZER]
+spec:
+  source:
+    volumeSnapshotContentName: $2-content
+YAML
+}
+
+# Every --snapshot-orphan-sweep-interval our finalizer leaves the snapshots
+# no Pending claim restores from (upstream's rule); one that a Pending claim
+# still restores from (here a claim of another provisioner) keeps it.
+test_prov_parity_orphan_snapshot_sweep() {
+  new_namespace psweep
+  k apply -f - <<YAML
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: psweep-other
+provisioner: other.example.com
+YAML
+  parity_protected_snapshot psweep orphan
+  parity_protected_snapshot psweep inuse
+  snap_claim psweep waiting psweep-other inuse 1Mi
+  start_daemon main --csi-address="$CSI_ENDPOINT" --v=4 --snapshot-orphan-sweep-interval=2s
+  wait_until 60 "the orphaned finalizer to go" snap_unprotected psweep orphan
+  wait_log main 30 'snapshot psweep/orphan: no pending claim restores from it'
+  has_snap_finalizer psweep inuse || fail "the sweep took the finalizer of a snapshot a Pending claim restores from"
+  # the claim goes: at the next round (or at once, by the claim path) so does the finalizer
+  k delete -n psweep pvc/waiting >/dev/null
+  wait_until 60 "the released finalizer to go" snap_unprotected psweep inuse
+  k delete -n psweep volumesnapshot/orphan volumesnapshot/inuse --timeout=30s >/dev/null
+  k delete storageclass/psweep-other >/dev/null
+  finish_namespace psweep
+  stop_daemon main
+}
+
+# --snapshot-orphan-sweep-interval=0 turns the sweep off.
+test_prov_parity_orphan_snapshot_sweep_off() {
+  new_namespace psweep0
+  parity_protected_snapshot psweep0 orphan
+  make_class psweep0-class Delete
+  start_daemon main --csi-address="$CSI_ENDPOINT" --v=4 --snapshot-orphan-sweep-interval=0
+  # a claim provisioned: the workers run, and a sweep would have made its first round
+  make_claim psweep0 data psweep0-class
+  wait_bound psweep0 data
+  ! grep -q 'sweeping orphaned snapshot finalizers' "$TEST_DIR/daemon-main.log" ||
+    fail "the sweep runs though the interval is 0"
+  has_snap_finalizer psweep0 orphan || fail "the finalizer went with the sweep off"
+  k patch -n psweep0 volumesnapshot/orphan --type=json \
+    -p '[{"op":"remove","path":"/metadata/finalizers"}]' >/dev/null
+  k delete -n psweep0 volumesnapshot/orphan --timeout=30s >/dev/null
+  finish_namespace psweep0
+  stop_daemon main
+}
