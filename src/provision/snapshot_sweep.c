@@ -20,6 +20,8 @@
  * forbidden (the verb is optional in upstream's RBAC) ends the sweep with a
  * log line, as upstream; a missing snapshot API is retried next round.
  */
+#include "provision/snapshot_sweep.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -45,28 +47,44 @@ struct snapshot_sweep {
 	pthread_t thread;
 };
 
-/* "ns/name" of every snapshot a Pending claim restores from (upstream's index). */
+void snapshot_pending_add(struct hmap *index, const struct kube_pvc *p)
+{
+	const char *g = p->data_source_api_group, *ns = p->data_source_namespace;
+	char *key;
+
+	if (p->phase && *p->phase && strcmp(p->phase, "Pending"))
+		return;
+	/* as upstream, a VolumeSnapshot without an apiGroup counts too: keep, not lose */
+	if (!p->data_source_kind || strcmp(p->data_source_kind, "VolumeSnapshot") ||
+	    !p->data_source_name || (g && *g && strcmp(g, SNAPSHOT_GROUP)))
+		return;
+	key = xasprintf("%s/%s", ns && *ns ? ns : p->meta.namespace, p->data_source_name);
+	hmap_put(index, key, NULL);
+	free(key);
+}
+
+bool snapshot_orphaned(const struct kube_volume_snapshot *s, const struct hmap *index)
+{
+	char *key;
+	bool orphaned;
+
+	if (!plan_has_finalizer(&s->meta, FINALIZER_SNAPSHOT_SOURCE))
+		return false;
+	key = xasprintf("%s/%s", s->meta.namespace, s->meta.name);
+	orphaned = !hmap_has(index, key);
+	free(key);
+	return orphaned;
+}
+
+/* The index of every claim in the cache. */
 static void pending_sources(struct controller *c, struct hmap *out)
 {
 	struct iobj **all;
 	size_t n;
 
 	all = informer_list(c->claims, &n);
-	for (size_t i = 0; i < n; i++) {
-		const struct kube_pvc *p = iobj_data(all[i]);
-		const char *g = p->data_source_api_group, *ns = p->data_source_namespace;
-		char *key;
-
-		if (p->phase && *p->phase && strcmp(p->phase, "Pending"))
-			continue;
-		/* as upstream, a VolumeSnapshot without an apiGroup counts too: keep, not lose */
-		if (!p->data_source_kind || strcmp(p->data_source_kind, "VolumeSnapshot") ||
-		    !p->data_source_name || (g && *g && strcmp(g, SNAPSHOT_GROUP)))
-			continue;
-		key = xasprintf("%s/%s", ns && *ns ? ns : p->meta.namespace, p->data_source_name);
-		hmap_put(out, key, NULL);
-		free(key);
-	}
+	for (size_t i = 0; i < n; i++)
+		snapshot_pending_add(out, iobj_data(all[i]));
 	informer_list_free(all, n);
 }
 
@@ -166,13 +184,9 @@ static bool sweep_once(struct snapshot_sweep *w)
 		goto out;
 	}
 	pending_sources(c, &pending);
-	for (size_t i = 0; i < n_held; i++) {
-		char *key = xasprintf("%s/%s", held[i].meta.namespace, held[i].meta.name);
-
-		if (!hmap_has(&pending, key))
+	for (size_t i = 0; i < n_held; i++)
+		if (snapshot_orphaned(&held[i], &pending))
 			release(c, &held[i]);
-		free(key);
-	}
 	log_v(4, "snapshot sweep: %zu snapshots, %zu with our finalizer, %zu sources pending",
 	      listed, n_held, pending.count);
 out:
