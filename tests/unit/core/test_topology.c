@@ -9,20 +9,12 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "test_json.h"
+
 #include "provision/topology.h"
 
 #define DRIVER "hostpath.csi.k8s.io"
 #define ZONE "topology.kubernetes.io/zone"
-
-static json_t *parse(const char *s)
-{
-	json_error_t je;
-	json_t *j = json_loads(s, 0, &je);
-
-	if (!j)
-		fail_msg("bad test JSON: %s: %s", je.text, s);
-	return j;
-}
 
 static struct kube_node *node(const char *name, const char *zone)
 {
@@ -33,7 +25,7 @@ static struct kube_node *node(const char *name, const char *zone)
 
 	snprintf(buf, sizeof(buf), "{\"metadata\":{\"name\":\"%s\",\"labels\":{%s%s%s}}}", name,
 		 zone ? "\"" ZONE "\":\"" : "", zone ? zone : "", zone ? "\"" : "");
-	j = parse(buf);
+	j = test_json(buf);
 	assert_int_equal(kube_node_decode(j, n, &e), 0);
 	json_decref(j);
 	return n;
@@ -48,7 +40,7 @@ static struct kube_csinode *csinode(const char *name, const char *keys)
 
 	snprintf(buf, sizeof(buf), "{\"metadata\":{\"name\":\"%s\"},\"spec\":{\"drivers\":[{\"name\":"
 		 "\"" DRIVER "\",\"nodeID\":\"%s\",\"topologyKeys\":%s}]}}", name, name, keys);
-	j = parse(buf);
+	j = test_json(buf);
 	if (kube_csinode_decode(j, n, &e))
 		fail_msg("%s", err_msg(&e));
 	json_decref(j);
@@ -64,7 +56,7 @@ static struct kube_storage_class *class(const char *allowed)
 
 	snprintf(buf, sizeof(buf), "{\"metadata\":{\"name\":\"c\"},\"provisioner\":\"" DRIVER "\"%s%s}",
 		 allowed ? ",\"allowedTopologies\":" : "", allowed ? allowed : "");
-	j = parse(buf);
+	j = test_json(buf);
 	if (kube_storage_class_decode(j, c, &e))
 		fail_msg("%s", err_msg(&e));
 	json_decref(j);

@@ -13,19 +13,11 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "test_json.h"
+
 #include "provision/datasource.h"
 
 #define DRIVER "hostpath.csi.k8s.io"
-
-static json_t *parse(const char *s)
-{
-	json_error_t je;
-	json_t *j = json_loads(s, 0, &je);
-
-	if (!j)
-		fail_msg("bad test JSON: %s: %s", je.text, s);
-	return j;
-}
 
 /* A claim of `mode` (NULL: the field left out) restoring snapshot "snap". */
 static void claim_of(struct kube_pvc *c, const char *mode)
@@ -41,7 +33,7 @@ static void claim_of(struct kube_pvc *c, const char *mode)
 		 "\"dataSource\":{\"kind\":\"VolumeSnapshot\",\"apiGroup\":\"snapshot.storage.k8s.io\","
 		 "\"name\":\"snap\"}}}",
 		 mode ? "\"volumeMode\":\"" : "", mode ? mode : "", mode ? "\"," : "");
-	j = parse(buf);
+	j = test_json(buf);
 	if (kube_pvc_decode(j, c, &e))
 		fail_msg("%s", err_msg(&e));
 	json_decref(j);
@@ -50,7 +42,7 @@ static void claim_of(struct kube_pvc *c, const char *mode)
 static void snapshot_of(struct kube_volume_snapshot *s)
 {
 	struct err e = ERR_INIT;
-	json_t *j = parse("{\"metadata\":{\"name\":\"snap\",\"namespace\":\"ns\",\"uid\":\"s1\"},"
+	json_t *j = test_json("{\"metadata\":{\"name\":\"snap\",\"namespace\":\"ns\",\"uid\":\"s1\"},"
 			  "\"spec\":{\"source\":{\"persistentVolumeClaimName\":\"src\"}},"
 			  "\"status\":{\"boundVolumeSnapshotContentName\":\"content\","
 			  "\"readyToUse\":true,\"restoreSize\":\"1Gi\"}}");
@@ -76,7 +68,7 @@ static void content_of(struct kube_snapshot_content *c, const char *mode, const 
 		 allow ? ",\"annotations\":{\"" ANN_ALLOW_MODE_CHANGE "\":\"" : "",
 		 allow ? allow : "", allow ? "\"}" : "",
 		 mode ? "\"sourceVolumeMode\":\"" : "", mode ? mode : "", mode ? "\"," : "");
-	j = parse(buf);
+	j = test_json(buf);
 	if (kube_snapshot_content_decode(j, c, &e))
 		fail_msg("%s", err_msg(&e));
 	json_decref(j);

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "test_json.h"
+
 #include "provision/datasource.h"
 #include "provision/snapshot_sweep.h"
 
@@ -62,16 +64,6 @@ static const struct {
 	{ "b", "pending-src", true, true },	/* another namespace's snapshot */
 };
 
-static json_t *parse(const char *s)
-{
-	json_error_t je;
-	json_t *j = json_loads(s, 0, &je);
-
-	if (!j)
-		fail_msg("bad test JSON: %s: %s", je.text, s);
-	return j;
-}
-
 static void test_orphaned_finalizers(void **state)
 {
 	struct hmap index = HMAP_INIT;
@@ -80,7 +72,7 @@ static void test_orphaned_finalizers(void **state)
 	for (size_t i = 0; i < sizeof(claims) / sizeof(claims[0]); i++) {
 		struct kube_pvc p;
 		struct err e = ERR_INIT;
-		json_t *j = parse(claims[i]);
+		json_t *j = test_json(claims[i]);
 
 		if (kube_pvc_decode(j, &p, &e))
 			fail_msg("claim %zu: %s", i, err_msg(&e));
@@ -99,7 +91,7 @@ static void test_orphaned_finalizers(void **state)
 			 "\"spec\":{\"source\":{\"persistentVolumeClaimName\":\"x\"}}}",
 			 snapshots[i].name, snapshots[i].ns,
 			 snapshots[i].finalizer ? ",\"" FINALIZER_SNAPSHOT_SOURCE "\"" : "");
-		j = parse(buf);
+		j = test_json(buf);
 		if (kube_volume_snapshot_decode(j, &s, &e))
 			fail_msg("snapshot %s: %s", snapshots[i].name, err_msg(&e));
 		if (snapshot_orphaned(&s, &index) != snapshots[i].orphaned)
