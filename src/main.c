@@ -552,7 +552,6 @@ int main(int argc, char **argv)
 	copts.retry_start_ms = cfg.retry_start_ms;
 	copts.retry_max_ms = cfg.retry_max_ms;
 	copts.resync_ms = RESYNC_MS;
-	copts.component = "csi-provisioner";
 	copts.topology = pcaps.accessibility_constraints && cfg.gates.topology;
 	copts.plan.vac_disabled = !vac_enabled(&cfg, kube);
 	copts.publish_unpublish = ccaps.publish_unpublish;
@@ -572,6 +571,8 @@ int main(int argc, char **argv)
 		csi_client_set_observer(csi_migrated, on_csi_call, &app.obs_migrated);
 		copts.csi_migrated = csi_migrated;
 	}
+	copts.prevent_volume_mode_conversion = cfg.prevent_volume_mode_conversion;
+	copts.snapshot_orphan_sweep_ms = cfg.snapshot_orphan_sweep_ms;
 	log_info("provisioning for \"%s\" (driver %s, identity %s)", copts.plan.provisioner, driver,
 		 identity);
 

@@ -931,6 +931,7 @@ void kube_snapshot_content_release(struct kube_snapshot_content *s)
 	free(s->ref_ns);
 	free(s->ref_name);
 	free(s->ref_uid);
+	free(s->source_volume_mode);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -948,6 +949,7 @@ int kube_snapshot_content_decode(json_t *obj, struct kube_snapshot_content *out,
 	    (rc = get_obj(&d, obj, "", "status", &status)) ||
 	    (rc = get_str(&d, spec, "spec", "driver", &out->driver)) ||
 	    (rc = get_str(&d, spec, "spec", "deletionPolicy", &out->deletion_policy)) ||
+	    (rc = get_str(&d, spec, "spec", "sourceVolumeMode", &out->source_volume_mode)) ||
 	    (rc = get_obj(&d, spec, "spec", "source", &src)) ||
 	    (rc = get_str(&d, src, "spec.source", "snapshotHandle", &out->snapshot_handle)) ||
 	    (rc = get_str(&d, src, "spec.source", "volumeHandle",

@@ -223,6 +223,7 @@ struct kube_snapshot_content {
 	char *source_volume_handle;	/* spec.source.volumeHandle */
 	char *deletion_policy;		/* spec.deletionPolicy */
 	char *ref_ns, *ref_name, *ref_uid;	/* spec.volumeSnapshotRef */
+	char *source_volume_mode;	/* spec.sourceVolumeMode; NULL if unknown */
 	bool ready;			/* status.readyToUse */
 	int64_t restore_bytes;		/* status.restoreSize (an integer of bytes) */
 	bool has_restore_size;

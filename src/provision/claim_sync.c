@@ -343,6 +343,7 @@ static enum sync_result reschedule(struct controller *c, const struct kube_pvc *
 	}
 	msg = xasprintf("%s; asking the scheduler for another node", why);
 	log_info("claim %s: %s", key, msg);
+	ctl_topo_forget(c, claim->meta.uid);
 	ctl_claim_event(c, claim, EVENT_WARNING, "ProvisioningFailed", msg);
 	if (patch && kube_patch(c->kube, path, "application/json-patch+json", patch, NULL, &e)) {
 		log_error("claim %s: removing %s failed, will retry: %s", key, ANN_SELECTED_NODE,
@@ -476,6 +477,8 @@ static enum sync_result create_failed(struct controller *c, const struct kube_pv
 	enum sync_result res;
 
 	log_error("claim %s: CreateVolume %s failed: %s", key, name, why);
+	if (cls != PLAN_ERR_IN_BACKGROUND)	/* the driver answered: the next try chooses anew */
+		ctl_topo_forget(c, claim->meta.uid);
 	if (fresh && refusal_proves_nothing(rc))
 		drop_intent(c, key, name);	/* refused: the next attempt builds anew */
 	else if (refusal_proves_nothing(rc))
@@ -513,11 +516,18 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 	memset(&vol, 0, sizeof(vol));
 	memset(&in, 0, sizeof(in));
 	memset(&pinned, 0, sizeof(pinned));
+	/*
+	 * As upstream, before the request is built and the driver asked: a claim
+	 * refused on the way shows this, then why.
+	 */
+	event_emit(c->events, "PersistentVolumeClaim", &claim->meta, EVENT_NORMAL,
+		   "Provisioning", "External provisioner is provisioning volume for claim \"%s\"", key);
 	switch (ctl_prepare(c, claim, class, false, &p, &e)) {
 	case PREP_OK:
 		break;
 	case PREP_EXTERNAL:
-		ctl_claim_event(c, claim, EVENT_NORMAL, "Provisioning",
+		event_emit_from(c->events, EVENT_COMPONENT_CSI, "PersistentVolumeClaim", &claim->meta,
+				EVENT_NORMAL, "Provisioning",
 				"Assuming an external populator will provision the volume");
 		res = SYNC_DONE;
 		goto out;
@@ -534,8 +544,6 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 		res = SYNC_DONE;	/* no retry can help; a change of the claim requeues it */
 		goto out;
 	}
-	event_emit(c->events, "PersistentVolumeClaim", &claim->meta, EVENT_NORMAL,
-		   "Provisioning", "External provisioner is provisioning volume for claim \"%s\"", key);
 	send = &p.cr.req;
 	if (c->journal && ensure_intent(c, claim, class, key, &p, &pinned, &pinned_secrets, &send,
 					&fresh, &e)) {
@@ -620,6 +628,7 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 			   "ProvisioningSucceeded", "Successfully provisioned volume %s", p.r.name);
 	}
 	drop_intent(c, key, p.r.name);	/* the PV accounts for the volume now */
+	ctl_topo_forget(c, claim->meta.uid);
 	if (p.src.kind == DS_SNAPSHOT)	/* its finalizer goes once no pending claim needs it */
 		ctl_enqueue_snapshot(c, claim->meta.namespace, claim->data_source_name);
 	res = SYNC_DONE;

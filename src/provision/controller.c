@@ -221,6 +221,7 @@ static void on_claim(void *ctx, enum informer_event ev, const char *key,
 		pthread_mutex_lock(&c->slow_mu);
 		ctl_slow_entry_free(hmap_remove(&c->slow, key));
 		pthread_mutex_unlock(&c->slow_mu);
+		ctl_topo_forget(c, claim->meta.uid);
 		/* its intents, if any, are settled now */
 		if (ctl_claim_has_intents(c, key))
 			wq_add(c->claim_q, key);
@@ -335,9 +336,35 @@ static int reconcile_pv_finalizer(struct controller *c, const struct kube_pv *pv
 }
 
 /*
+ * A provisioner Secret that is gone must not keep a volume forever: as
+ * upstream, DeleteVolume goes without secrets (the driver may not need them
+ * to delete, and if it does its refusal is the event that says so). Other
+ * errors (API unreachable, forbidden) are retried: calling without a secret
+ * that still exists would only fail at the driver.
+ */
+static int fetch_deletion_secret(struct controller *c, const struct kube_pv *pv,
+				 const struct secret_ref *ref, struct csi_map *out, struct err *e)
+{
+	int rc = ctl_fetch_secret(c, ref, out, e);
+
+	if (rc == KUBE_ERR_NOT_FOUND) {
+		char *msg = xasprintf("provisioner secret %s/%s is gone: deleting the volume without "
+				      "secrets", ref->namespace, ref->name);
+
+		log_warn("volume %s: %s (%s)", pv->meta.name, msg, err_msg(e));
+		volume_event(c, pv, EVENT_WARNING, "DeletingWithoutSecret", msg);
+		free(msg);
+		err_release(e);
+		memset(out, 0, sizeof(*out));
+		rc = 0;
+	}
+	return rc;
+}
+
+/*
  * The secret for DeleteVolume: from the PV's deletion annotations when both
- * are there ("" = none; a Secret gone since is tolerated, as upstream), else
- * from the class with only the claim's name and namespace to expand.
+ * are there (an empty one = none), else from the class with only the claim's
+ * name and namespace to expand (no class any more = none, as upstream).
  */
 static int deletion_secrets(struct controller *c, const struct kube_pv *pv, struct csi_map *out,
 			    struct err *e)
@@ -352,15 +379,11 @@ static int deletion_secrets(struct controller *c, const struct kube_pv *pv, stru
 	memset(out, 0, sizeof(*out));
 	memset(&translated, 0, sizeof(translated));
 	if (name && ns) {
-		if (!*name && !*ns)
+		if (!*name || !*ns)
 			return 0;
 		ref.name = xstrdup(name);
 		ref.namespace = xstrdup(ns);
-		rc = ctl_fetch_secret(c, &ref, out, e);
-		if (rc == KUBE_ERR_NOT_FOUND) {
-			log_warn("volume %s: %s; deleting without secrets", pv->meta.name, err_msg(e));
-			rc = 0;
-		}
+		rc = fetch_deletion_secret(c, pv, &ref, out, e);
 		goto out;
 	}
 	so = pv->storage_class_name ? informer_get(c->classes, pv->storage_class_name) : NULL;
@@ -374,7 +397,7 @@ static int deletion_secrets(struct controller *c, const struct kube_pv *pv, stru
 		if (!rc)
 			rc = secret_ref_resolve(&class->parameters, SECRET_PROVISIONER, &ctx, &ref, e);
 		if (!rc && ref.name)
-			rc = ctl_fetch_secret(c, &ref, out, e);
+			rc = fetch_deletion_secret(c, pv, &ref, out, e);
 	}
 out:
 	kube_storage_class_release(&translated);
@@ -688,7 +711,12 @@ struct controller *controller_new(struct kube_client *kube, struct csi_client *c
 	 * one sender thread competes with all the workers, so events lag behind
 	 * provisioning under load rather than adding to what the API server gets.
 	 */
-	c->events = event_sink_new(kube, o->component, 4096);
+	{
+		char *component = o->component ? NULL : event_component(o->plan.provisioner);
+
+		c->events = event_sink_new(kube, o->component ? o->component : component, 4096);
+		free(component);
+	}
 	c->claim_q = wq_new("claims", o->retry_start_ms, o->retry_max_ms);
 	c->volume_q = wq_new("volumes", o->retry_start_ms, o->retry_max_ms);
 	c->claims = informer_new(kube, &pvc_type, o->resync_ms);
@@ -755,6 +783,10 @@ int controller_start(struct controller *c, struct err *e)
 		c->nthreads++;
 	}
 	pthread_attr_destroy(&attr);
+	/* as upstream: only for a driver that restores snapshots */
+	if (c->o.snapshot && c->o.snapshot_orphan_sweep_ms > 0 &&
+	    !(c->sweep = ctl_snapshot_sweep_start(c, c->o.snapshot_orphan_sweep_ms, e)))
+		return -1;
 	return 0;
 }
 
@@ -766,6 +798,8 @@ bool controller_synced(struct controller *c)
 
 void controller_stop(struct controller *c)
 {
+	ctl_snapshot_sweep_stop(c->sweep);
+	c->sweep = NULL;
 	informer_stop(c->claims);
 	informer_stop(c->volumes);
 	informer_stop(c->classes);
@@ -820,6 +854,7 @@ void controller_free(struct controller *c)
 	hmap_each(&c->slow, free_slow, NULL);
 	hmap_release(&c->slow);
 	hmap_release(&c->deleted);
+	ctl_topo_choices_release(c);
 	pthread_mutex_destroy(&c->slow_mu);
 	journal_free(c->journal);
 	ctl_intents_release(c);

@@ -26,7 +26,7 @@ struct controller_opts {
 	int workers;			/* per queue */
 	int64_t retry_start_ms, retry_max_ms;
 	int64_t resync_ms;
-	const char *component;		/* event source */
+	const char *component;		/* event source; NULL: upstream's (event_component) */
 	struct metrics *metrics;	/* NULL = none; borrowed */
 	bool volume_accounting;		/* --volume-accounting: the intent journal */
 	const char *journal_namespace;	/* where the journal lives (the provisioner's own) */
@@ -40,6 +40,8 @@ struct controller_opts {
 	bool modify_volume;		/* driver has MODIFY_VOLUME */
 	bool strict_topology;		/* --strict-topology */
 	bool immediate_topology;	/* --immediate-topology */
+	bool prevent_volume_mode_conversion;	/* --prevent-volume-mode-conversion */
+	int64_t snapshot_orphan_sweep_ms;	/* --snapshot-orphan-sweep-interval; 0 = off */
 	/*
 	 * With CSI migration (plan.migrated_from): the client for calls on
 	 * migrated volumes, whose observer labels them migrated="true" as

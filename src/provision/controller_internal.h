@@ -88,6 +88,15 @@ struct controller {
 	 * Guarded by slow_mu.
 	 */
 	struct hmap deleted;
+	/*
+	 * Claim UID -> struct topo_choice: the topology a claim's first attempt
+	 * computed, which its retries send again (upstream's per-claim cache,
+	 * since its fix for retries landing in another zone). Dropped on
+	 * success, a final error, a reschedule and the claim's deletion.
+	 * Guarded by slow_mu.
+	 */
+	struct hmap topo_choices;
+	struct snapshot_sweep *sweep;	/* NULL when off */
 	pthread_t *threads;
 	size_t nthreads;
 
@@ -103,6 +112,24 @@ struct slow_entry {
 	char *class_uid;	/* a changed class (new UID) lifts the delay, as upstream */
 };
 void ctl_slow_entry_free(struct slow_entry *s);	/* accepts NULL */
+
+struct topo_choice {
+	char *node;			/* the selected node it was computed for; NULL: none */
+	struct topo_result r;
+};
+/* Forget the topology choice of claim `uid` (NULL: nothing). */
+void ctl_topo_forget(struct controller *c, const char *uid);
+void ctl_topo_choices_release(struct controller *c);
+
+/*
+ * snapshot_sweep.c: every `interval_ms` (the first round at once), remove
+ * our finalizer from VolumeSnapshots no Pending claim restores from.
+ * NULL (and e set) if the thread cannot start. Stop accepts NULL.
+ */
+struct snapshot_sweep;
+struct snapshot_sweep *ctl_snapshot_sweep_start(struct controller *c, int64_t interval_ms,
+						struct err *e);
+void ctl_snapshot_sweep_stop(struct snapshot_sweep *w);
 
 /* Keys of the claims queue that stand for a VolumeSnapshot, not a claim. */
 #define SNAPSHOT_KEY_PREFIX "snapshot:"

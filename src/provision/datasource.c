@@ -17,6 +17,59 @@ static bool same_mode(const char *a, const char *b)
 	return !strcmp(a ? a : "Filesystem", b ? b : "Filesystem");
 }
 
+/* strconv.ParseBool, as upstream reads the annotation: 1 if true, 0 if false, -1 if neither. */
+static int go_bool(const char *v)
+{
+	static const char *const yes[] = { "1", "t", "T", "TRUE", "true", "True" };
+	static const char *const no[] = { "0", "f", "F", "FALSE", "false", "False" };
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (!strcmp(v, yes[i]))
+			return 1;
+		if (!strcmp(v, no[i]))
+			return 0;
+	}
+	return -1;
+}
+
+/*
+ * --prevent-volume-mode-conversion: restoring a snapshot into a volume of
+ * another mode (a Block snapshot read as a filesystem, or the reverse) can
+ * expose data the kernel then misparses, so it needs the content's consent.
+ * As upstream, the check applies only when both modes are known.
+ */
+static int mode_change_refused(const struct kube_pvc *claim,
+			       const struct kube_snapshot_content *content, struct err *e)
+{
+	const char *allow;
+
+	if (!content->source_volume_mode || !claim->volume_mode ||
+	    !strcmp(content->source_volume_mode, claim->volume_mode))
+		return 0;
+	allow = kube_strmap_get(&content->meta.annotations, ANN_ALLOW_MODE_CHANGE);
+	if (!allow)
+		return err_set(e, -1, "claim %s/%s asks for volume mode %s but snapshot content %s "
+			       "holds a %s volume: a mode change needs annotation %s=true on the "
+			       "content", claim->meta.namespace, claim->meta.name, claim->volume_mode,
+			       content->meta.name, content->source_volume_mode,
+			       ANN_ALLOW_MODE_CHANGE);
+	switch (go_bool(allow)) {
+	case 1:
+		return 0;
+	case 0:
+		return err_set(e, -1, "claim %s/%s asks for volume mode %s but snapshot content %s "
+			       "holds a %s volume and sets %s to false", claim->meta.namespace,
+			       claim->meta.name, claim->volume_mode, content->meta.name,
+			       content->source_volume_mode, ANN_ALLOW_MODE_CHANGE);
+	default:
+		return err_set(e, -1, "claim %s/%s asks for volume mode %s but snapshot content %s "
+			       "holds a %s volume and its annotation %s=\"%s\" is not a boolean",
+			       claim->meta.namespace, claim->meta.name, claim->volume_mode,
+			       content->meta.name, content->source_volume_mode,
+			       ANN_ALLOW_MODE_CHANGE, allow);
+	}
+}
+
 enum ds_kind ds_kind_of(const struct kube_pvc *claim)
 {
 	const char *kind = claim->data_source_kind, *group = claim->data_source_api_group;
@@ -119,12 +172,8 @@ int ds_check_snapshot(const struct kube_pvc *claim, const struct kube_volume_sna
 				       "restore size %lld", (long long)claim->request_bytes,
 				       (long long)restore);
 	}
-	/*
-	 * Volume mode conversion (content spec.sourceVolumeMode against the
-	 * claim's) is not checked yet: the content decoder does not carry the
-	 * source mode, and guessing would refuse legitimate Block restores.
-	 */
-	(void)prevent_mode_conversion;
+	if (prevent_mode_conversion && mode_change_refused(claim, content, e))
+		return -1;
 	*snapshot_id = content->snapshot_handle;
 	return 0;
 }

@@ -15,7 +15,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/clock.h"
 #include "base/hmap.h"
@@ -230,20 +232,46 @@ static void truncate_message(char *msg)
 	memcpy(msg + n, "...", 4);
 }
 
-void event_emit(struct event_sink *s, const char *kind, const struct kube_meta *obj,
-		const char *type, const char *reason, const char *fmt, ...)
+char *event_component(const char *provisioner)
+{
+	char host[256] = "", *clean, *out;
+	unsigned char r[16];
+	size_t j = 0;
+
+	if (gethostname(host, sizeof(host) - 1))
+		host[0] = '\0';
+	/* upstream drops slashes from the host name */
+	clean = xstrdup(host);
+	for (size_t i = 0; host[i]; i++)
+		if (host[i] != '/')
+			clean[j++] = host[i];
+	clean[j] = '\0';
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+		/* no entropy (early boot): time and PID keep processes apart */
+		uint64_t t = (uint64_t)clock_now_ms() ^ ((uint64_t)getpid() << 32);
+
+		for (size_t i = 0; i < sizeof(r); i++)
+			r[i] = (unsigned char)(t >> (8 * (i % 8))) ^ (unsigned char)(i * 37);
+	}
+	r[6] = (r[6] & 0x0f) | 0x40;	/* version 4 */
+	r[8] = (r[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
+	out = xasprintf("%s_%s_%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+			provisioner, clean, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
+			r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
+	free(clean);
+	return out;
+}
+
+static void emit(struct event_sink *s, const char *component, const char *kind,
+		 const struct kube_meta *obj, const char *type, const char *reason,
+		 const char *fmt, va_list ap)
 {
 	const char *ns = obj->namespace && *obj->namespace ? obj->namespace : "default";
 	struct pending *p;
 	char stamp[32], *msg, *gen;
 	json_t *involved;
-	va_list ap;
 
-	if (!s)
-		return;
-	va_start(ap, fmt);
 	msg = xvasprintf(fmt, ap);
-	va_end(ap);
 	truncate_message(msg);
 	now_stamp(stamp, sizeof(stamp));
 	involved = json_pack("{s:s, s:s, s:s, s:s}", "kind", kind, "apiVersion", "v1",
@@ -260,9 +288,9 @@ void event_emit(struct event_sink *s, const char *kind, const struct kube_meta *
 			    "metadata", "generateName", gen, "namespace", ns,
 			    "involvedObject", involved,
 			    "type", type, "reason", reason, "message", msg,
-			    "source", "component", s->component,
+			    "source", "component", component,
 			    "firstTimestamp", stamp, "lastTimestamp", stamp, "count", 1,
-			    "reportingComponent", s->component);
+			    "reportingComponent", component);
 	free(gen);
 	free(msg);
 	pthread_mutex_lock(&s->mu);
@@ -287,4 +315,29 @@ void event_emit(struct event_sink *s, const char *kind, const struct kube_meta *
 	s->n++;
 	pthread_cond_signal(&s->cond);
 	pthread_mutex_unlock(&s->mu);
+}
+
+void event_emit(struct event_sink *s, const char *kind, const struct kube_meta *obj,
+		const char *type, const char *reason, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!s)
+		return;
+	va_start(ap, fmt);
+	emit(s, s->component, kind, obj, type, reason, fmt, ap);
+	va_end(ap);
+}
+
+void event_emit_from(struct event_sink *s, const char *component, const char *kind,
+		     const struct kube_meta *obj, const char *type, const char *reason,
+		     const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!s)
+		return;
+	va_start(ap, fmt);
+	emit(s, component, kind, obj, type, reason, fmt, ap);
+	va_end(ap);
 }

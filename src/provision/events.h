@@ -25,6 +25,20 @@ struct event_sink;
 #define EVENT_NORMAL "Normal"
 #define EVENT_WARNING "Warning"
 
+/*
+ * Upstream's event source for what the provisioning controller reports:
+ * "<provisioner>_<hostname>_<random UUID>", as its controller library
+ * names itself (one name per process, so replicas on one host differ).
+ * Caller frees.
+ */
+char *event_component(const char *provisioner);
+
+/*
+ * The source upstream's CSI layer uses for its own events (the external
+ * populator notice), apart from the library's.
+ */
+#define EVENT_COMPONENT_CSI "external-provisioner"
+
 /* The client is borrowed until event_sink_free; `component` is copied. */
 struct event_sink *event_sink_new(struct kube_client *c, const char *component, size_t max_queued);
 
@@ -39,5 +53,11 @@ void event_sink_free(struct event_sink *s, long flush_ms);
 void event_emit(struct event_sink *s, const char *kind, const struct kube_meta *obj,
 		const char *type, const char *reason, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
+
+/* As event_emit, with source `component` (borrowed for the call) instead of the sink's. */
+void event_emit_from(struct event_sink *s, const char *component, const char *kind,
+		     const struct kube_meta *obj, const char *type, const char *reason,
+		     const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
 
 #endif

@@ -140,6 +140,81 @@ static int claim_topology(struct controller *c, const struct kube_pvc *claim,
 	return rc;
 }
 
+static void topo_choice_free(struct topo_choice *t)
+{
+	if (t) {
+		free(t->node);
+		topo_result_release(&t->r);
+		free(t);
+	}
+}
+
+static bool same_node(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/*
+ * The claim's earlier choice into `out`, if one was made for the same
+ * selected node (a node picked anew is a new question, which upstream's
+ * cache, keyed by the claim alone, would answer with the old node's labels).
+ */
+static bool topo_recall(struct controller *c, const struct kube_pvc *claim,
+			struct topo_result *out)
+{
+	struct topo_choice *t;
+	bool found = false;
+
+	if (!claim->meta.uid)
+		return false;
+	pthread_mutex_lock(&c->slow_mu);
+	t = hmap_get(&c->topo_choices, claim->meta.uid);
+	if (t && same_node(t->node, ctl_selected_node(claim))) {
+		topo_result_copy(out, &t->r);
+		found = true;
+	}
+	pthread_mutex_unlock(&c->slow_mu);
+	return found;
+}
+
+static void topo_remember(struct controller *c, const struct kube_pvc *claim,
+			  const struct topo_result *r)
+{
+	struct topo_choice *t;
+	const char *node = ctl_selected_node(claim);
+
+	if (!claim->meta.uid)
+		return;
+	t = xcalloc(1, sizeof(*t));
+	t->node = node ? xstrdup(node) : NULL;
+	topo_result_copy(&t->r, r);
+	pthread_mutex_lock(&c->slow_mu);
+	topo_choice_free(hmap_put(&c->topo_choices, claim->meta.uid, t));
+	pthread_mutex_unlock(&c->slow_mu);
+}
+
+void ctl_topo_forget(struct controller *c, const char *uid)
+{
+	if (!uid)
+		return;
+	pthread_mutex_lock(&c->slow_mu);
+	topo_choice_free(hmap_remove(&c->topo_choices, uid));
+	pthread_mutex_unlock(&c->slow_mu);
+}
+
+static void free_choice(void *ctx, const char *key, void *value)
+{
+	(void)ctx;
+	(void)key;
+	topo_choice_free(value);
+}
+
+void ctl_topo_choices_release(struct controller *c)
+{
+	hmap_each(&c->topo_choices, free_choice, NULL);
+	hmap_release(&c->topo_choices);
+}
+
 /* Segments as the CSI client takes them (borrowing the strings). */
 static struct csi_map *segments_to_csi(const struct topo_segment *segs, size_t n)
 {
@@ -284,7 +359,8 @@ clone_out:
 		}
 		err_release(e);
 		if (ds_check_snapshot(claim, have_snap ? &snap : NULL,
-				      have_content ? &content : NULL, c->o.plan.driver, true, &id, e))
+				      have_content ? &content : NULL, c->o.plan.driver,
+				      c->o.prevent_volume_mode_conversion, &id, e))
 			goto snap_fail;
 		out->snapshot_id = xstrdup(id);
 		rc = protect ? ctl_ensure_finalizer(c, out->snapshot_path, &snap.meta,
@@ -405,11 +481,16 @@ enum prep_result ctl_prepare(struct controller *c, const struct kube_pvc *claim,
 	p->cr.req.secrets = p->secrets;
 	if (!c->o.topology)
 		return PREP_OK;
-	trc = claim_topology(c, claim, class, &p->topo, e);
-	if (trc == TOPO_ERR_RESCHEDULE)
-		return PREP_RESCHEDULE;
-	if (trc)
-		return PREP_FAILED;
+	/* settling a claim that is going away: nothing to keep for its retries */
+	if (settling || !topo_recall(c, claim, &p->topo)) {
+		trc = claim_topology(c, claim, class, &p->topo, e);
+		if (trc == TOPO_ERR_RESCHEDULE)
+			return PREP_RESCHEDULE;
+		if (trc)
+			return PREP_FAILED;
+		if (!settling)
+			topo_remember(c, claim, &p->topo);
+	}
 	p->req_segs = segments_to_csi(p->topo.requisite, p->topo.n_requisite);
 	p->pref_segs = segments_to_csi(p->topo.preferred, p->topo.n_preferred);
 	p->cr.req.requisite = p->req_segs;

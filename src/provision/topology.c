@@ -10,6 +10,7 @@
 #include "provision/topology.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -194,24 +195,38 @@ static void aggregate(const struct topo_input *in, char *const *keys, size_t nke
 	list_canonical(out);
 }
 
+/*
+ * Upstream's spreading heuristic: a StatefulSet names its claims
+ * "<template>-<statefulset>-<ordinal>". Only the StatefulSet part (after the
+ * last dash of what precedes the ordinal) is hashed, so every claim of one
+ * pod gets the same rotation and lands in one zone (a pod whose volumes sit
+ * in two zones cannot be scheduled); the ordinal spreads the pods. A name
+ * without a numeric suffix is hashed whole. The ordinal is what Go's
+ * strconv.ParseUint(s, 10, 32) accepts: decimal digits that fit 32 bits.
+ */
 void topo_claim_hash(const char *name, unsigned *hash, unsigned *ordinal)
 {
-	const char *dash = strrchr(name, '-');
-	size_t base_len = strlen(name);
+	const char *dash = strrchr(name, '-'), *start = name, *end = name + strlen(name);
 	unsigned h = 2166136261u;
-	bool digits = dash && dash[1];
+	bool numeric = dash && dash[1];
+	uint64_t v = 0;
 
 	*ordinal = 0;
-	for (const char *p = dash ? dash + 1 : NULL; digits && *p; p++)
-		digits = isdigit((unsigned char)*p);
-	if (digits) {
-		/* "<template>-<statefulset>-<ordinal>": hash all but the ordinal */
-		*ordinal = (unsigned)strtoul(dash + 1, NULL, 10);
-		base_len = dash - name;
+	for (const char *p = dash ? dash + 1 : NULL; numeric && *p; p++) {
+		numeric = isdigit((unsigned char)*p) && (v = v * 10 + (uint64_t)(*p - '0')) <= UINT32_MAX;
 	}
-	for (size_t i = 0; i < base_len; i++) {
+	if (numeric) {
+		*ordinal = (unsigned)v;
+		end = dash;
+		for (const char *p = dash; p > name; p--)
+			if (p[-1] == '-') {
+				start = p;
+				break;
+			}
+	}
+	for (const char *p = start; p < end; p++) {	/* FNV-1, 32 bit */
 		h *= 16777619u;
-		h ^= (unsigned char)name[i];
+		h ^= (unsigned char)*p;
 	}
 	*hash = h;
 }
@@ -335,6 +350,23 @@ out:
 	list_release(&req);
 	list_release(&allowed);
 	return rc;
+}
+
+static struct topo_segment *segs_copy(const struct topo_segment *src, size_t n)
+{
+	struct topo_segment *out = n ? xcalloc(n, sizeof(*out)) : NULL;
+
+	for (size_t i = 0; i < n; i++)
+		seg_copy(&out[i], &src[i]);
+	return out;
+}
+
+void topo_result_copy(struct topo_result *dst, const struct topo_result *src)
+{
+	dst->requisite = segs_copy(src->requisite, src->n_requisite);
+	dst->n_requisite = src->n_requisite;
+	dst->preferred = segs_copy(src->preferred, src->n_preferred);
+	dst->n_preferred = src->n_preferred;
 }
 
 void topo_result_release(struct topo_result *r)

@@ -63,8 +63,13 @@ struct topo_input {
  */
 int topo_requirements(const struct topo_input *in, struct topo_result *out, struct err *e);
 void topo_result_release(struct topo_result *r);
+/* Deep copy into `dst` (which it overwrites); release it with topo_result_release. */
+void topo_result_copy(struct topo_result *dst, const struct topo_result *src);
 
-/* FNV-1 (32 bit) of the StatefulSet part of a claim name, and its ordinal. */
+/*
+ * FNV-1 (32 bit) of the StatefulSet part of a claim name ("data-web-3" ->
+ * "web"; a name without a numeric suffix whole), and its ordinal (3; 0 if none).
+ */
 void topo_claim_hash(const char *claim_name, unsigned *hash, unsigned *ordinal);
 
 #endif

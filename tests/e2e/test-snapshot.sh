@@ -36,8 +36,9 @@ snap_volume() {
   echo "${BASH_REMATCH[1]}"
 }
 
-# snap_objects NAMESPACE SNAPSHOT CONTENT DRIVER HANDLE - a pre-provisioned
-# VolumeSnapshotContent (Retain) and the VolumeSnapshot bound to it.
+# snap_objects NAMESPACE SNAPSHOT CONTENT DRIVER HANDLE [SOURCE-MODE] - a
+# pre-provisioned VolumeSnapshotContent (Retain) of a SOURCE-MODE volume
+# (default Filesystem) and the VolumeSnapshot bound to it.
 snap_objects() {
   k apply -f - <<YAML
 apiVersion: snapshot.storage.k8s.io/v1
@@ -47,7 +48,7 @@ metadata:
 spec:
   driver: $4
   deletionPolicy: Retain
-  sourceVolumeMode: Filesystem
+  sourceVolumeMode: ${6:-Filesystem}
   source:
     snapshotHandle: $5
   volumeSnapshotRef:

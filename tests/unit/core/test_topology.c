@@ -9,20 +9,12 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "test_json.h"
+
 #include "provision/topology.h"
 
 #define DRIVER "hostpath.csi.k8s.io"
 #define ZONE "topology.kubernetes.io/zone"
-
-static json_t *parse(const char *s)
-{
-	json_error_t je;
-	json_t *j = json_loads(s, 0, &je);
-
-	if (!j)
-		fail_msg("bad test JSON: %s: %s", je.text, s);
-	return j;
-}
 
 static struct kube_node *node(const char *name, const char *zone)
 {
@@ -33,7 +25,7 @@ static struct kube_node *node(const char *name, const char *zone)
 
 	snprintf(buf, sizeof(buf), "{\"metadata\":{\"name\":\"%s\",\"labels\":{%s%s%s}}}", name,
 		 zone ? "\"" ZONE "\":\"" : "", zone ? zone : "", zone ? "\"" : "");
-	j = parse(buf);
+	j = test_json(buf);
 	assert_int_equal(kube_node_decode(j, n, &e), 0);
 	json_decref(j);
 	return n;
@@ -48,7 +40,7 @@ static struct kube_csinode *csinode(const char *name, const char *keys)
 
 	snprintf(buf, sizeof(buf), "{\"metadata\":{\"name\":\"%s\"},\"spec\":{\"drivers\":[{\"name\":"
 		 "\"" DRIVER "\",\"nodeID\":\"%s\",\"topologyKeys\":%s}]}}", name, name, keys);
-	j = parse(buf);
+	j = test_json(buf);
 	if (kube_csinode_decode(j, n, &e))
 		fail_msg("%s", err_msg(&e));
 	json_decref(j);
@@ -64,7 +56,7 @@ static struct kube_storage_class *class(const char *allowed)
 
 	snprintf(buf, sizeof(buf), "{\"metadata\":{\"name\":\"c\"},\"provisioner\":\"" DRIVER "\"%s%s}",
 		 allowed ? ",\"allowedTopologies\":" : "", allowed ? allowed : "");
-	j = parse(buf);
+	j = test_json(buf);
 	if (kube_storage_class_decode(j, c, &e))
 		fail_msg("%s", err_msg(&e));
 	json_decref(j);
@@ -249,28 +241,39 @@ static void test_immediate(void **state)
 	free(multi);
 }
 
-/* StatefulSet claims spread: preferred starts at (hash + ordinal) % n. */
+/*
+ * Upstream's spreading hash (getPVCNameHashAndIndexOffset): FNV-1 32 of the
+ * StatefulSet part only, and the ordinal. Hash values from Go's hash/fnv.
+ */
+static const struct {
+	const char *name;
+	unsigned hash, ordinal;
+} sts_cases[] = {
+	{ "data-web-0", 0x46661985u, 0 },	/* "web" */
+	{ "logs-web-0", 0x46661985u, 0 },	/* another claim of the same pod: same zone */
+	{ "data-web-1", 0x46661985u, 1 },
+	{ "www-data-my-sts-2", 0x25707323u, 2 },	/* "sts": after the last dash, as upstream */
+	{ "web-3", 0x46661985u, 3 },		/* "<name>-<id>" hashes the name */
+	{ "data-web-4294967295", 0x46661985u, 4294967295u },
+	{ "data", 0x74cb23bdu, 0 },		/* no suffix: the whole name */
+	{ "data-web-x1", 0xc57b6f04u, 0 },
+	{ "data-web-", 0xff4b5235u, 0 },
+	{ "data-web-4294967296", 0x92109e77u, 0 },	/* beyond 32 bits: not an ordinal */
+	{ "data-web-+1", 0xf27bb63du, 0 },	/* ParseUint takes no sign */
+	{ "-7", 0x811c9dc5u, 7 },
+};
+
 static void test_statefulset_spreading(void **state)
 {
-	unsigned h0, o0, h1, o1, h;
-
 	(void)state;
-	topo_claim_hash("data-web-0", &h0, &o0);
-	topo_claim_hash("data-web-1", &h1, &o1);
-	assert_int_equal(o0, 0);
-	assert_int_equal(o1, 1);
-	assert_int_equal(h0, h1);
-	topo_claim_hash("data", &h, &o0);
-	assert_int_equal(o0, 0);
-	/* FNV-1 32 of "data-web" */
-	{
-		unsigned want = 2166136261u;
+	for (size_t i = 0; i < sizeof(sts_cases) / sizeof(sts_cases[0]); i++) {
+		unsigned h, o;
 
-		for (const char *p = "data-web"; *p; p++)
-			want = (want * 16777619u) ^ (unsigned char)*p;
-		assert_int_equal(h1, want);
+		topo_claim_hash(sts_cases[i].name, &h, &o);
+		if (h != sts_cases[i].hash || o != sts_cases[i].ordinal)
+			fail_msg("%s: hash %#x ordinal %u, want %#x %u", sts_cases[i].name, h, o,
+				 sts_cases[i].hash, sts_cases[i].ordinal);
 	}
-	assert_int_equal((h0 + 0) % 2 != (h1 + 1) % 2, 1);	/* neighbours land apart */
 }
 
 int main(void)

@@ -30,10 +30,12 @@
 static const char *const res_names[FCL_NRES] = {
 	[FCL_PVC] = "persistentvolumeclaims", [FCL_PV] = "persistentvolumes",
 	[FCL_SC] = "storageclasses", [FCL_CM] = "configmaps", [FCL_EVENT] = "events",
+	[FCL_NODE] = "nodes", [FCL_CSINODE] = "csinodes",
 };
 static const char *const res_kinds[FCL_NRES] = {
 	[FCL_PVC] = "PersistentVolumeClaim", [FCL_PV] = "PersistentVolume",
 	[FCL_SC] = "StorageClass", [FCL_CM] = "ConfigMap", [FCL_EVENT] = "Event",
+	[FCL_NODE] = "Node", [FCL_CSINODE] = "CSINode",
 };
 
 struct fcl {

@@ -2,8 +2,8 @@
 /*
  * fake_cluster.h - a tiny in-process HTTP/1.1 server on 127.0.0.1 that
  * plays the API server for the provisioning controller's tests: exactly the
- * collections the controller uses with --volume-accounting and without
- * topology, clone or publish:
+ * collections the controller uses with --volume-accounting, with topology,
+ * and without clone or publish:
  *
  *   persistentvolumeclaims  list + watch (all namespaces), GET, PATCH
  *   persistentvolumes       list + watch, GET, POST, PATCH, DELETE
@@ -12,6 +12,7 @@
  *                           (409 AlreadyExists), PUT (409 Conflict on a
  *                           stale resourceVersion, 404 when missing)
  *   events                  POST and PATCH accepted and kept
+ *   nodes, csinodes         list + watch, GET (for topology)
  *
  * One resourceVersion counter for everything, as etcd has; every change
  * goes to an event log that watches replay from their resourceVersion;
@@ -38,7 +39,7 @@
 
 #include <jansson.h>
 
-enum fcl_res { FCL_PVC, FCL_PV, FCL_SC, FCL_CM, FCL_EVENT, FCL_NRES };
+enum fcl_res { FCL_PVC, FCL_PV, FCL_SC, FCL_CM, FCL_EVENT, FCL_NODE, FCL_CSINODE, FCL_NRES };
 enum fcl_verb { FCL_LIST, FCL_WATCH, FCL_GET, FCL_POST, FCL_PUT, FCL_PATCH, FCL_DELETE,
 		FCL_NVERBS };
 

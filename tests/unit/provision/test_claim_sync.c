@@ -188,22 +188,32 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Start the controller: retries from `retry_ms` up to `slow_ms`, which infeasible ones wait. */
-static void start(struct fx *fx, bool accounting, int64_t retry_ms, int64_t slow_ms)
+/*
+ * Start the controller: retries from `retry_ms` up to `slow_ms`, which
+ * infeasible ones wait; with `topology`, the driver has the capability and
+ * --immediate-topology is on.
+ */
+static void start_with(struct fx *fx, bool accounting, int64_t retry_ms, int64_t slow_ms,
+		       bool topology)
 {
 	struct controller_opts o = {
 		.plan = { .provisioner = DRIVER, .driver = DRIVER, .identity = "test-identity",
 			  .prefix = "pvc", .uuid_length = -1 },
 		.workers = 2, .retry_start_ms = retry_ms, .retry_max_ms = slow_ms,
-		.resync_ms = 0, .component = "csi-provisioner-test",
+		.resync_ms = 0, .component = NULL,	/* upstream's: <driver>_<host>_<uuid> */
 		.volume_accounting = accounting, .journal_namespace = JOURNAL_NS,
-		.journal_holder = "holder-a",
+		.journal_holder = "holder-a", .topology = topology, .immediate_topology = topology,
 	};
 	struct err e = ERR_INIT;
 
 	fx->c = controller_new(fx->kc, fx->cc, &o);
 	if (controller_start(fx->c, &e))
 		fail_msg("controller_start: %s", err_msg(&e));
+}
+
+static void start(struct fx *fx, bool accounting, int64_t retry_ms, int64_t slow_ms)
+{
+	start_with(fx, accounting, retry_ms, slow_ms, false);
 }
 
 static void put_claim(struct fx *fx, const char *name, const char *uid, const char *volume_ann)
@@ -222,11 +232,18 @@ static void put_claim(struct fx *fx, const char *name, const char *uid, const ch
 	json_decref(pvc);
 }
 
+/* An event on `object` with `reason` and a message containing `message`. */
+struct want_event {
+	const char *object, *reason, *message;
+	const char *component_prefix;	/* source.component starts with it; NULL: any */
+};
+
 /* Conditions for fcl_wait_for. */
 struct want {
 	struct fx *fx;
 	const char *name;
 	int n;
+	const struct want_event *ev;	/* for event_seen */
 };
 
 static bool pv_exists(void *ctx)
@@ -286,7 +303,7 @@ static bool failure_event_seen(void *ctx)
 
 #define WAIT(cond, fx_, name_, n_) \
 	do { \
-		struct want w_ = { (fx_), (name_), (n_) }; \
+		struct want w_ = { .fx = (fx_), .name = (name_), .n = (n_) }; \
 		if (!fcl_wait_for((fx_)->k, cond, &w_, WAIT_MS)) \
 			fail_msg("timed out waiting for %s (%s, %d)", #cond, (name_) ? (name_) : "", \
 				 (n_)); \
@@ -559,6 +576,222 @@ static void test_no_accounting_writes_no_journal(void **state)
 	assert_int_equal(fcl_count(fx->k, FCL_CM, FCL_LIST), 0);
 }
 
+
+static bool event_seen(void *ctx)
+{
+	const struct want_event *w = ((struct want *)ctx)->ev;
+	json_t *all = fcl_all(((struct want *)ctx)->fx->k, FCL_EVENT), *ev;
+	size_t i;
+	bool seen = false;
+
+	json_array_foreach(all, i, ev) {
+		const char *o = json_string_value(json_object_get(json_object_get(ev,
+							"involvedObject"), "name"));
+		const char *r = json_string_value(json_object_get(ev, "reason"));
+		const char *m = json_string_value(json_object_get(ev, "message"));
+		const char *c = json_string_value(json_object_get(json_object_get(ev, "source"),
+								  "component"));
+
+		seen |= o && r && m && c && !strcmp(o, w->object) && !strcmp(r, w->reason) &&
+			strstr(m, w->message) &&
+			(!w->component_prefix ||
+			 !strncmp(c, w->component_prefix, strlen(w->component_prefix)));
+	}
+	json_decref(all);
+	return seen;
+}
+
+static void wait_event(struct fx *fx, const struct want_event *we)
+{
+	struct want w = { .fx = fx, .ev = we };
+
+	if (!fcl_wait_for(fx->k, event_seen, &w, WAIT_MS))
+		fail_msg("no %s event on %s with \"%s\"", we->reason, we->object, we->message);
+}
+
+/*
+ * Upstream's events: "Provisioning" before the driver is asked, from the
+ * source upstream's controller library names, "<driver>_<host>_<uuid>".
+ */
+static void test_provisioning_event_from_upstream_source(void **state)
+{
+	struct fx *fx = *state;
+	struct want_event we = { "c1", "Provisioning",
+				 "External provisioner is provisioning volume for claim \"" NS "/c1\"",
+				 DRIVER "_" };
+	json_t *all, *ev;
+	size_t i;
+
+	start(fx, true, 20, 1000);
+	put_claim(fx, "c1", UID1, NULL);
+	WAIT(pv_exists, fx, VOL1, 0);
+	wait_event(fx, &we);
+	stop_controller(fx);
+	all = fcl_all(fx->k, FCL_EVENT);
+	json_array_foreach(all, i, ev) {
+		const char *c = json_string_value(json_object_get(json_object_get(ev, "source"),
+								  "component"));
+		const char *uuid = c ? strrchr(c, '_') : NULL;
+
+		/* driver, host, then a version 4 UUID */
+		if (!uuid || strlen(uuid) != 37 || uuid[15] != '4' || uuid <= c + strlen(DRIVER))
+			fail_msg("event source \"%s\" is not <driver>_<host>_<uuid>", c ? c : "");
+	}
+	json_decref(all);
+}
+
+/*
+ * A Released volume whose class names a provisioner Secret that is gone:
+ * DeleteVolume goes without secrets (as upstream), with a Warning event.
+ */
+static void test_delete_without_gone_class_secret(void **state)
+{
+	struct fx *fx = *state;
+	struct want_event we = { "pvc-gone-secret", "DeletingWithoutSecret",
+				 "provisioner secret " NS "/gone is gone", NULL };
+	json_t *sc = json_pack("{s:s, s:{s:s}, s:s, s:s, s:{s:s, s:s}}",
+			       "apiVersion", "storage.k8s.io/v1", "metadata", "name", "secretive",
+			       "provisioner", DRIVER, "reclaimPolicy", "Delete", "parameters",
+			       "csi.storage.k8s.io/provisioner-secret-name", "gone",
+			       "csi.storage.k8s.io/provisioner-secret-namespace", NS);
+	json_t *pv = json_pack("{s:s, s:{s:s, s:{s:s}}, s:{s:{s:s, s:s}, s:s, s:s, "
+			       "s:{s:s, s:s, s:s}}, s:{s:s}}",
+			       "apiVersion", "v1", "metadata", "name", "pvc-gone-secret",
+			       "annotations", ANN_PROVISIONED_BY, DRIVER,
+			       "spec", "csi", "driver", DRIVER, "volumeHandle", "vol-gone",
+			       "persistentVolumeReclaimPolicy", "Delete", "storageClassName",
+			       "secretive", "claimRef", "namespace", NS, "name", "was",
+			       "uid", "0b5e7a1c-2222-4000-8000-000000000002",
+			       "status", "phase", "Released");
+
+	fcl_put(fx->k, FCL_SC, sc);
+	json_decref(sc);
+	start(fx, true, 20, 1000);
+	fcl_put(fx->k, FCL_PV, pv);
+	json_decref(pv);
+	WAIT(deletes_at_least, fx, NULL, 1);
+	wait_event(fx, &we);
+	stop_controller(fx);
+	pv = fcl_get(fx->k, FCL_PV, NULL, "pvc-gone-secret");
+	assert_null(pv);
+}
+
+
+#define ZONE "topology.kubernetes.io/zone"
+
+/* Node `name` in `zone`, with the CSINode that gives our driver the zone key. */
+static void put_node(struct fx *fx, const char *name, const char *zone)
+{
+	json_t *node = json_pack("{s:s, s:{s:s, s:{s:s}}}", "apiVersion", "v1", "metadata",
+				 "name", name, "labels", ZONE, zone);
+	json_t *csinode = json_pack("{s:s, s:{s:s}, s:{s:[{s:s, s:s, s:[s]}]}}",
+				    "apiVersion", "storage.k8s.io/v1", "metadata", "name", name,
+				    "spec", "drivers", "name", DRIVER, "nodeID", name,
+				    "topologyKeys", ZONE);
+
+	fcl_put(fx->k, FCL_NODE, node);
+	fcl_put(fx->k, FCL_CSINODE, csinode);
+	json_decref(node);
+	json_decref(csinode);
+}
+
+/*
+ * How many CreateVolume calls for `volume`, whether one mentions zone-b,
+ * and whether all carried the same bytes.
+ */
+static int creates_of(struct fx *fx, const char *volume, bool *zone_b, bool *same)
+{
+	int n = fake_driver_count(fx->d, CREATE), mine = 0;
+	uint8_t *first = NULL;
+	size_t first_len = 0;
+
+	*zone_b = false;
+	*same = true;
+	for (int i = 0; i < n; i++) {
+		uint8_t *req;
+		size_t len = fake_driver_request(fx->d, CREATE, i, &req);
+		char *name = field1(req, len);
+
+		if (name && !strcmp(name, volume)) {
+			mine++;
+			*zone_b |= memmem(req, len, "zone-b", 6) != NULL;
+			if (!first) {
+				first = req;
+				first_len = len;
+				req = NULL;
+			} else {
+				*same &= len == first_len && !memcmp(req, first, len);
+			}
+		}
+		free(name);
+		free(req);
+	}
+	free(first);
+	return mine;
+}
+
+static bool creates_of_at_least(void *ctx)
+{
+	struct want *w = ctx;
+	bool b, same;
+
+	return creates_of(w->fx, w->name, &b, &same) >= w->n;
+}
+
+static bool create_sees_zone_b(void *ctx)
+{
+	struct want *w = ctx;
+	bool b, same;
+
+	creates_of(w->fx, w->name, &b, &same);
+	return b;
+}
+
+/*
+ * Upstream's per-claim topology cache (its fix for retries in another
+ * zone), here without the journal that pins requests anyway: a zone that
+ * appears while a claim's CreateVolume is retried does not change what the
+ * retries ask for, though a new claim sees it.
+ */
+static void test_retry_keeps_topology_choice(void **state)
+{
+	struct fx *fx = *state;
+	int before;
+	bool b, same;
+
+	put_node(fx, "n1", "zone-a");
+	fake_driver_script_method(fx->d, CREATE, 14 /* UNAVAILABLE */, "busy", NULL, 0);
+	start_with(fx, false, 50, 200, true);
+	put_claim(fx, "c1", UID1, NULL);
+	WAIT(creates_of_at_least, fx, VOL1, 1);
+	put_node(fx, "n2", "zone-b");
+	/*
+	 * The informers know zone-b once a new claim's first attempt asks for
+	 * it: new claims until one does (each keeps its own first choice).
+	 */
+	for (int i = 0;; i++) {
+		char name[16], uid[64], vol[80];
+		struct want w = { .fx = fx, .name = vol, .n = 1 };
+
+		if (i == 100)
+			fail_msg("no new claim saw zone-b");
+		snprintf(name, sizeof(name), "new%d", i);
+		snprintf(uid, sizeof(uid), "0b5e7a1c-3333-4000-8000-%012d", i);
+		snprintf(vol, sizeof(vol), "pvc-%s", uid);
+		put_claim(fx, name, uid, NULL);
+		if (!fcl_wait_for(fx->k, creates_of_at_least, &w, WAIT_MS))
+			fail_msg("no CreateVolume for claim %s", name);
+		if (create_sees_zone_b(&w))
+			break;
+	}
+	before = creates_of(fx, VOL1, &b, &same);
+	WAIT(creates_of_at_least, fx, VOL1, before + 2);
+	stop_controller(fx);
+	creates_of(fx, VOL1, &b, &same);
+	if (b || !same)
+		fail_msg("a retry of c1 asked for zone-b, which appeared after its first attempt");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -580,6 +813,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_foreign_pv_keeps_intent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_accounting_writes_no_journal, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_provisioning_event_from_upstream_source, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_delete_without_gone_class_secret, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_retry_keeps_topology_choice, setup, teardown),
 	};
 
 	if (getenv("TEST_FILTER"))	/* run one test: TEST_FILTER=test_name */
