@@ -6,7 +6,6 @@
  * and collected here with sigwait, so SIGTERM always means an orderly stop:
  * intake stops, workers finish their current call, and we exit 0.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -28,6 +27,7 @@
 #include "http/server.h"
 #include "leader/leader.h"
 #include "metrics/metrics.h"
+#include "metrics/process.h"
 #include "provision/controller.h"
 
 #define RESYNC_MS (15 * 60 * 1000)
@@ -41,8 +41,8 @@ struct app {
 	struct controller *_Atomic ctl;
 	struct leader *leader;
 	struct csi_client *csi;
-	struct metric *csi_ops, *leading, *slowpath, *rss, *cpu, *fds, *start_time;
-	const char *driver;
+	struct metric *csi_ops, *leading, *slowpath;
+	const char *driver;		/* "unknown-driver" until GetPluginInfo named it, as upstream */
 };
 
 /*
@@ -85,58 +85,21 @@ static bool leader_check(void *ctx, const char **why)
 static void on_csi_call(void *ctx, const char *method, int code, double seconds)
 {
 	struct app *a = ctx;
-	const char *labels[] = { a->driver, method, csi_code_name(code) };
+	/* a failure of ours has no gRPC code: upstream's label for it */
+	const char *labels[] = { a->driver, method,
+				 code == CSI_ERR_LOCAL ? "unknown-non-grpc" : csi_code_name(code) };
 
 	metric_observe(a->csi_ops, labels, seconds);
 }
 
-/* Process gauges from /proc, as the Go client library exports them. */
-static void collect_process(void *ctx, struct metrics *m)
+/* The leader gauge, read at each scrape. */
+static void collect_leader(void *ctx, struct metrics *m)
 {
 	struct app *a = ctx;
-	FILE *f;
-	long pages = 0, ticks = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
-	unsigned long utime = 0, stime = 0;
-	int nfd = 0;
-	DIR *d;
-	struct dirent *de;
 
 	(void)m;
-	if ((f = fopen("/proc/self/statm", "r"))) {
-		if (fscanf(f, "%*s %ld", &pages) != 1)
-			pages = 0;
-		fclose(f);
-	}
-	if ((f = fopen("/proc/self/stat", "r"))) {
-		/* fields 14, 15 (utime, stime) and 22 (starttime); comm is in parentheses */
-		char buf[1024], *p;
-
-		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')'))) {
-			/* after ")": p reaches field idx + 3, so utime (14) at 11, stime (15) at 12 */
-			for (int idx = 0; *p && idx <= 12; idx++) {
-				while (*p && *p != ' ')
-					p++;
-				while (*p == ' ')
-					p++;
-				if (idx == 11)
-					utime = strtoul(p, NULL, 10);
-				else if (idx == 12)
-					stime = strtoul(p, NULL, 10);
-			}
-		}
-		fclose(f);
-	}
-	if ((d = opendir("/proc/self/fd"))) {
-		while ((de = readdir(d)))
-			nfd += de->d_name[0] != '.';
-		closedir(d);
-	}
-	metric_set(a->rss, NULL, (double)pages * page);
-	metric_set(a->cpu, NULL, (double)(utime + stime) / ticks);
-	metric_set(a->fds, NULL, nfd - 1);	/* less the one opendir holds */
-	if (a->leading)
-		metric_set(a->leading, leader_metric_labels,
-			   a->leader && leader_is_leader(a->leader) ? 1 : 0);
+	metric_set(a->leading, leader_metric_labels,
+		   a->leader && leader_is_leader(a->leader) ? 1 : 0);
 }
 
 /*
@@ -167,18 +130,13 @@ static const double csi_buckets[] = { 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 25, 50,
 static const char *const csi_labels[] = { "driver_name", "method_name", "grpc_status_code", NULL };
 static const char *const leader_labels[] = { "name", NULL };
 
+/* csi-lib-utils' operation metric (the "[ALPHA]" is how Kubernetes' registry marks its stability) */
 static void register_metrics(struct app *a, struct metrics *m)
 {
 	a->csi_ops = metrics_add(m, METRIC_HISTOGRAM, "csi_sidecar_operations_seconds",
-				 "Duration of CSI calls", csi_labels, csi_buckets,
+				 "[ALPHA] Seconds each CSI call took, by driver, method and gRPC status "
+				 "code", csi_labels, csi_buckets,
 				 sizeof(csi_buckets) / sizeof(csi_buckets[0]));
-	a->rss = metrics_add(m, METRIC_GAUGE, "process_resident_memory_bytes",
-			     "Resident memory in bytes", NULL, NULL, 0);
-	a->cpu = metrics_add(m, METRIC_GAUGE, "process_cpu_seconds_total",
-			     "User and system CPU time in seconds", NULL, NULL, 0);
-	a->fds = metrics_add(m, METRIC_GAUGE, "process_open_fds", "Open file descriptors",
-			     NULL, NULL, 0);
-	metrics_add_collector(m, collect_process, a);
 }
 
 static const char *env_lookup(const char *name)
@@ -349,6 +307,7 @@ int main(int argc, char **argv)
 	struct kube_client *kube = NULL, *le_kube = NULL, *journal_kube = NULL;
 	struct leader *leader = NULL;
 	struct metrics *metrics = metrics_new();
+	struct metrics_process *process_metrics = NULL;
 	struct http_server *http = NULL;
 	struct app app;
 	char *lease_name = NULL, *journal_ns = NULL, *journal_holder = NULL;
@@ -389,10 +348,16 @@ int main(int argc, char **argv)
 
 	log_info("csi-provisioner %s starting; driver endpoint %s", CSI_PROVISIONER_VERSION,
 		 cfg.csi_address);
+	memset(&app, 0, sizeof(app));
+	app.driver = "unknown-driver";
+	register_metrics(&app, metrics);
+	process_metrics = metrics_process_new(metrics);
 	if (csi_client_new(&csi, cfg.csi_address, cfg.timeout_ms, &e)) {
 		log_error("cannot use --csi-address \"%s\": %s", cfg.csi_address, err_msg(&e));
 		goto out;
 	}
+	/* the probes and GetPluginInfo count too, under "unknown-driver" as upstream's do */
+	csi_client_set_observer(csi, on_csi_call, &app);
 	for (unsigned waited = 0;; waited++) {
 		rc = csi_wait_ready(csi, PROBE_STEP_MS, &e);
 		if (rc == 0)
@@ -415,6 +380,7 @@ int main(int argc, char **argv)
 		log_error("GetPluginInfo failed: %s", err_msg(&e));
 		goto out;
 	}
+	app.driver = driver;	/* this thread made every call so far; workers start later */
 	if (csi_get_plugin_capabilities(csi, &pcaps, &e)) {
 		log_error("GetPluginCapabilities failed: %s", err_msg(&e));
 		goto out;
@@ -430,11 +396,7 @@ int main(int argc, char **argv)
 	}
 	log_info_kv("Detected CSI driver", "driver", driver, "vendorVersion",
 		    vendor_version ? vendor_version : "");
-	memset(&app, 0, sizeof(app));
 	app.csi = csi;
-	app.driver = driver;
-	register_metrics(&app, metrics);
-	csi_client_set_observer(csi, on_csi_call, &app);
 
 	if (load_kube_config(&cfg, &kcfg, &e)) {
 		log_error("cannot load the Kubernetes client configuration: %s", err_msg(&e));
@@ -482,11 +444,13 @@ int main(int argc, char **argv)
 
 	if (cfg.leader_election) {
 		app.leading = metrics_add(metrics, METRIC_GAUGE, "leader_election_master_status",
-					  "1 while this replica leads the lease, 0 while it stands by",
-					  leader_labels, NULL, 0);
+					  "[ALPHA] 1 while this replica leads the lease, 0 while it "
+					  "stands by; name is the lease's election name", leader_labels,
+					  NULL, 0);
 		app.slowpath = metrics_add(metrics, METRIC_COUNTER, "leader_election_slowpath_total",
-					   "Lease renewals that had to read the lease again",
-					   leader_labels, NULL, 0);
+					   "[ALPHA] Lease renewals by the leader that had to read the "
+					   "lease again (the slow path)", leader_labels, NULL, 0);
+		metrics_add_collector(metrics, collect_leader, &app);
 		lease_name = leader_lease_name(copts.plan.provisioner);
 	}
 	if (cfg.http_endpoint && *cfg.http_endpoint) {
@@ -648,6 +612,7 @@ out:
 	kube_client_free(kube);
 	kube_config_free(kcfg);
 	csi_client_free(csi);
+	metrics_process_free(process_metrics);
 	metrics_free(metrics);
 	free(lease_name);
 	free(journal_ns);
