@@ -93,6 +93,25 @@ test_metrics_parity_promtool_and_shape() {
   stop_daemon main
 }
 
+# --metrics-address is upstream's deprecated spelling of the same listener:
+# the same scrape (shape and all), without the leader-election health check
+# (upstream adds that only with --http-endpoint).
+test_metrics_parity_metrics_address() {
+  local port url
+  port=$(free_port)
+  url=http://127.0.0.1:$port
+  new_namespace parity-le-addr
+  start_daemon main --csi-address="$CSI_ENDPOINT" --metrics-address="127.0.0.1:$port" \
+    --leader-election --leader-election-namespace=parity-le-addr
+  parity_scenario parity-addr "$url" "$TEST_DIR/ours.txt"
+  metrics_shape <"$TEST_DIR/ours.txt" >"$TEST_DIR/ours.shape"
+  grep -v '^#' "$PARITY_RECORD" | diff -u - "$TEST_DIR/ours.shape" >"$TEST_DIR/shape.diff" ||
+    fail "the shape on --metrics-address differs from upstream's: $(cat "$TEST_DIR/shape.diff")"
+  [[ $(curl -s -o /dev/null -w '%{http_code}' "$url/healthz/leader-election") == 404 ]] ||
+    fail "/healthz/leader-election is served on --metrics-address"
+  stop_daemon main
+}
+
 # The record is upstream's shape, checked against the upstream binary itself
 # when bench/build-upstream has built it (it runs as the cluster admin, so the
 # RBAC audit of our identity does not see it).
