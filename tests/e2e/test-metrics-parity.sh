@@ -67,21 +67,36 @@ deletions_at_least() {
     ((n >= $2))
 }
 
+# shape_matches_record FILE WHO - the shape of the scrape in FILE is the record's.
+shape_matches_record() {
+  metrics_shape <"$1" >"$1.shape"
+  grep -v '^#' "$PARITY_RECORD" | diff -u - "$1.shape" >"$TEST_DIR/shape.diff" ||
+    fail "the shape of $2 differs from the record of upstream's (- record, + $2): $(cat "$TEST_DIR/shape.diff")"
+}
+
+# our_run FLAG NAME - our daemon, serving metrics with FLAG (--http-endpoint
+# or --metrics-address) at PARITY_URL, through the scenario in namespace
+# parity-NAME (its lease in parity-le-NAME); the scrape is left in
+# $TEST_DIR/ours.txt and its shape must be upstream's.
+our_run() {
+  local port
+  port=$(free_port)
+  PARITY_URL=http://127.0.0.1:$port
+  new_namespace "parity-le-$2"
+  start_daemon main --csi-address="$CSI_ENDPOINT" "$1=127.0.0.1:$port" \
+    --leader-election --leader-election-namespace="parity-le-$2"
+  parity_scenario "parity-$2" "$PARITY_URL" "$TEST_DIR/ours.txt"
+  shape_matches_record "$TEST_DIR/ours.txt" "ours ($1)"
+}
+
 # Ours: promtool accepts the scrape, and its shape is upstream's.
 test_metrics_parity_promtool_and_shape() {
-  local port url
+  local url
   command -v promtool >/dev/null || fail "promtool is missing (scripts/install-deps.sh installs prometheus)"
-  port=$(free_port)
-  url=http://127.0.0.1:$port
-  new_namespace parity-le-ours
-  start_daemon main --csi-address="$CSI_ENDPOINT" --http-endpoint="127.0.0.1:$port" \
-    --leader-election --leader-election-namespace=parity-le-ours
-  parity_scenario parity-ours "$url" "$TEST_DIR/ours.txt"
+  our_run --http-endpoint ours
+  url=$PARITY_URL
   promtool check metrics <"$TEST_DIR/ours.txt" >"$TEST_DIR/promtool.out" 2>&1 ||
     fail "promtool check metrics: $(cat "$TEST_DIR/promtool.out")"
-  metrics_shape <"$TEST_DIR/ours.txt" >"$TEST_DIR/ours.shape"
-  grep -v '^#' "$PARITY_RECORD" | diff -u - "$TEST_DIR/ours.shape" >"$TEST_DIR/shape.diff" ||
-    fail "the shape differs from upstream's (- upstream, + ours): $(cat "$TEST_DIR/shape.diff")"
   # a few facts the shape cannot show: values that move
   [[ $(metric_value "$url/metrics" 'controller_persistentvolumeclaim_provision_total{class="parity-class",source="PersistentVolumeClaim"}') == 1 ]] ||
     fail "the clone is not counted under source=PersistentVolumeClaim"
@@ -91,25 +106,18 @@ test_metrics_parity_promtool_and_shape() {
   awk -v t="$(metric_value "$url/metrics" process_start_time_seconds)" -v now="$(date +%s)" \
     'BEGIN { exit !(t > now - 600 && t <= now) }' || fail "process_start_time_seconds is not when we started"
   stop_daemon main
+  k delete namespace parity-le-ours --wait=false >/dev/null
 }
 
 # --metrics-address is upstream's deprecated spelling of the same listener:
 # the same scrape (shape and all), without the leader-election health check
 # (upstream adds that only with --http-endpoint).
 test_metrics_parity_metrics_address() {
-  local port url
-  port=$(free_port)
-  url=http://127.0.0.1:$port
-  new_namespace parity-le-addr
-  start_daemon main --csi-address="$CSI_ENDPOINT" --metrics-address="127.0.0.1:$port" \
-    --leader-election --leader-election-namespace=parity-le-addr
-  parity_scenario parity-addr "$url" "$TEST_DIR/ours.txt"
-  metrics_shape <"$TEST_DIR/ours.txt" >"$TEST_DIR/ours.shape"
-  grep -v '^#' "$PARITY_RECORD" | diff -u - "$TEST_DIR/ours.shape" >"$TEST_DIR/shape.diff" ||
-    fail "the shape on --metrics-address differs from upstream's: $(cat "$TEST_DIR/shape.diff")"
-  [[ $(curl -s -o /dev/null -w '%{http_code}' "$url/healthz/leader-election") == 404 ]] ||
+  our_run --metrics-address addr
+  [[ $(curl -s -o /dev/null -w '%{http_code}' "$PARITY_URL/healthz/leader-election") == 404 ]] ||
     fail "/healthz/leader-election is served on --metrics-address"
   stop_daemon main
+  k delete namespace parity-le-addr --wait=false >/dev/null
 }
 
 # The record is upstream's shape, checked against the upstream binary itself
@@ -135,9 +143,9 @@ test_metrics_parity_record_is_upstreams() {
   kill -TERM "$pid"
   wait_until 30 "upstream to exit" process_gone "$pid"
   PARITY_UPSTREAM_PID=
-  metrics_shape <"$TEST_DIR/upstream.txt" >"$TEST_DIR/upstream.shape"
-  [[ -z ${METRICS_PARITY_RECORD:-} ]] || cp "$TEST_DIR/upstream.shape" "$METRICS_PARITY_RECORD"  # add the header by hand
-  grep -v '^#' "$PARITY_RECORD" | diff -u - "$TEST_DIR/upstream.shape" >"$TEST_DIR/shape.diff" ||
-    fail "the record is not upstream's shape (- record, + upstream): $(cat "$TEST_DIR/shape.diff")"
+  if [[ -n ${METRICS_PARITY_RECORD:-} ]]; then
+    metrics_shape <"$TEST_DIR/upstream.txt" >"$METRICS_PARITY_RECORD"  # add the header by hand
+  fi
+  shape_matches_record "$TEST_DIR/upstream.txt" upstream
   k delete namespace parity-le-upstream --wait=false >/dev/null
 }
