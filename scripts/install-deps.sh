@@ -14,6 +14,7 @@ PACKAGES=(
   python3 # tests/cluster/up picks free ports with it
   python3-yaml # tests/e2e/rbac-audit reads the RBAC manifests
   clang libclang-rt-14-dev # tests/fuzz/build: libFuzzer targets, run briefly by the unit suite
+  prometheus # only for promtool (tests/e2e/test-metrics-parity.sh); Debian ships no promtool alone
 )
 
 missing=()
@@ -37,5 +38,13 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 echo "install-deps: installing: ${missing[*]}"
 apt-get update -q
+# Packages with a service (prometheus) must not start it here: a policy that
+# forbids starting services, for this install only, where none is in place.
+policy=/usr/sbin/policy-rc.d
+if [[ ! -e $policy ]]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod +x "$policy"
+  trap 'rm -f "$policy"' EXIT
+fi
 apt-get install -y -q --no-install-recommends "${missing[@]}"
 echo "install-deps: done"

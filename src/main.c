@@ -6,7 +6,6 @@
  * and collected here with sigwait, so SIGTERM always means an orderly stop:
  * intake stops, workers finish their current call, and we exit 0.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -28,6 +27,7 @@
 #include "http/server.h"
 #include "leader/leader.h"
 #include "metrics/metrics.h"
+#include "metrics/process.h"
 #include "migration/translate.h"
 #include "provision/controller.h"
 
@@ -51,8 +51,8 @@ struct app {
 	struct controller *_Atomic ctl;
 	struct leader *leader;
 	struct csi_client *csi;
-	struct metric *csi_ops, *leading, *slowpath, *rss, *cpu, *fds, *start_time;
-	const char *driver;
+	struct metric *csi_ops, *leading, *slowpath;
+	const char *driver;		/* "unknown-driver" until GetPluginInfo named it, as upstream */
 	/*
 	 * With a driver that replaces an in-tree plugin, CSI calls carry the
 	 * label migrated, as upstream's: "true" on the client for migrated
@@ -60,6 +60,18 @@ struct app {
 	 */
 	bool migratable;
 	struct csi_obs obs, obs_migrated;
+	/*
+	 * The calls made before the driver is known (probes, GetPluginInfo):
+	 * csi_ops is declared only then, with or without the label migrated,
+	 * and these are replayed into it (or dropped with migration, as
+	 * upstream's replaced metrics registry drops them). Only the main
+	 * thread calls the driver until then.
+	 */
+	struct early_call {
+		const char *driver, *method, *code;
+		double seconds;
+	} early[32];
+	size_t nearly;
 };
 
 /*
@@ -102,59 +114,30 @@ static bool leader_check(void *ctx, const char **why)
 static void on_csi_call(void *ctx, const char *method, int code, double seconds)
 {
 	struct csi_obs *o = ctx;
-	/* the fourth value counts only when the family has the label migrated */
-	const char *labels[] = { o->app->driver, method, csi_code_name(code), o->migrated };
+	struct app *a = o->app;
+	/* a failure of ours has no gRPC code: upstream's label for it; the
+	 * fourth value counts only when the family has the label migrated */
+	const char *labels[] = { a->driver, method,
+				 code == CSI_ERR_LOCAL ? "unknown-non-grpc" : csi_code_name(code),
+				 o->migrated };
 
-	metric_observe(o->app->csi_ops, labels, seconds);
+	if (!a->csi_ops) {
+		if (a->nearly < sizeof(a->early) / sizeof(a->early[0]))
+			a->early[a->nearly++] = (struct early_call){ labels[0], method, labels[2],
+								     seconds };
+		return;
+	}
+	metric_observe(a->csi_ops, labels, seconds);
 }
 
-/* Process gauges from /proc, as the Go client library exports them. */
-static void collect_process(void *ctx, struct metrics *m)
+/* The leader gauge, read at each scrape. */
+static void collect_leader(void *ctx, struct metrics *m)
 {
 	struct app *a = ctx;
-	FILE *f;
-	long pages = 0, ticks = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
-	unsigned long utime = 0, stime = 0;
-	int nfd = 0;
-	DIR *d;
-	struct dirent *de;
 
 	(void)m;
-	if ((f = fopen("/proc/self/statm", "r"))) {
-		if (fscanf(f, "%*s %ld", &pages) != 1)
-			pages = 0;
-		fclose(f);
-	}
-	if ((f = fopen("/proc/self/stat", "r"))) {
-		/* fields 14, 15 (utime, stime) and 22 (starttime); comm is in parentheses */
-		char buf[1024], *p;
-
-		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')'))) {
-			/* after ")": p reaches field idx + 3, so utime (14) at 11, stime (15) at 12 */
-			for (int idx = 0; *p && idx <= 12; idx++) {
-				while (*p && *p != ' ')
-					p++;
-				while (*p == ' ')
-					p++;
-				if (idx == 11)
-					utime = strtoul(p, NULL, 10);
-				else if (idx == 12)
-					stime = strtoul(p, NULL, 10);
-			}
-		}
-		fclose(f);
-	}
-	if ((d = opendir("/proc/self/fd"))) {
-		while ((de = readdir(d)))
-			nfd += de->d_name[0] != '.';
-		closedir(d);
-	}
-	metric_set(a->rss, NULL, (double)pages * page);
-	metric_set(a->cpu, NULL, (double)(utime + stime) / ticks);
-	metric_set(a->fds, NULL, nfd - 1);	/* less the one opendir holds */
-	if (a->leading)
-		metric_set(a->leading, leader_metric_labels,
-			   a->leader && leader_is_leader(a->leader) ? 1 : 0);
+	metric_set(a->leading, leader_metric_labels,
+		   a->leader && leader_is_leader(a->leader) ? 1 : 0);
 }
 
 /*
@@ -187,19 +170,19 @@ static const char *const csi_labels_migrated[] = { "driver_name", "method_name",
 						   "grpc_status_code", "migrated", NULL };
 static const char *const leader_labels[] = { "name", NULL };
 
+/* csi-lib-utils' operation metric (the "[ALPHA]" is how Kubernetes' registry marks its stability) */
 static void register_metrics(struct app *a, struct metrics *m)
 {
 	a->csi_ops = metrics_add(m, METRIC_HISTOGRAM, "csi_sidecar_operations_seconds",
-				 "Duration of CSI calls",
-				 a->migratable ? csi_labels_migrated : csi_labels, csi_buckets,
+				 "[ALPHA] Seconds each CSI call took, by driver, method and gRPC status "
+				 "code", a->migratable ? csi_labels_migrated : csi_labels, csi_buckets,
 				 sizeof(csi_buckets) / sizeof(csi_buckets[0]));
-	a->rss = metrics_add(m, METRIC_GAUGE, "process_resident_memory_bytes",
-			     "Resident memory in bytes", NULL, NULL, 0);
-	a->cpu = metrics_add(m, METRIC_GAUGE, "process_cpu_seconds_total",
-			     "User and system CPU time in seconds", NULL, NULL, 0);
-	a->fds = metrics_add(m, METRIC_GAUGE, "process_open_fds", "Open file descriptors",
-			     NULL, NULL, 0);
-	metrics_add_collector(m, collect_process, a);
+	for (size_t i = 0; i < a->nearly && !a->migratable; i++) {
+		const char *labels[] = { a->early[i].driver, a->early[i].method, a->early[i].code };
+
+		metric_observe(a->csi_ops, labels, a->early[i].seconds);
+	}
+	a->nearly = 0;
 }
 
 /*
@@ -421,6 +404,7 @@ int main(int argc, char **argv)
 	struct kube_client *kube = NULL, *le_kube = NULL, *journal_kube = NULL;
 	struct leader *leader = NULL;
 	struct metrics *metrics = metrics_new();
+	struct metrics_process *process_metrics = NULL;
 	struct http_server *http = NULL;
 	struct app app;
 	char *lease_name = NULL, *journal_ns = NULL, *journal_holder = NULL;
@@ -462,10 +446,16 @@ int main(int argc, char **argv)
 
 	log_info("csi-provisioner %s starting; driver endpoint %s", CSI_PROVISIONER_VERSION,
 		 cfg.csi_address);
+	memset(&app, 0, sizeof(app));
+	app.driver = "unknown-driver";
+	app.obs = (struct csi_obs){ &app, "false" };
+	process_metrics = metrics_process_new(metrics);
 	if (csi_client_new(&csi, cfg.csi_address, cfg.timeout_ms, &e)) {
 		log_error("cannot use --csi-address \"%s\": %s", cfg.csi_address, err_msg(&e));
 		goto out;
 	}
+	/* the probes and GetPluginInfo count too, under "unknown-driver" as upstream's do */
+	csi_client_set_observer(csi, on_csi_call, &app.obs);
 	for (unsigned waited = 0;; waited++) {
 		rc = csi_wait_ready(csi, PROBE_STEP_MS, &e);
 		if (rc == 0)
@@ -488,6 +478,7 @@ int main(int argc, char **argv)
 		log_error("GetPluginInfo failed: %s", err_msg(&e));
 		goto out;
 	}
+	app.driver = driver;	/* this thread made every call so far; workers start later */
 	if (csi_get_plugin_capabilities(csi, &pcaps, &e)) {
 		log_error("GetPluginCapabilities failed: %s", err_msg(&e));
 		goto out;
@@ -503,15 +494,11 @@ int main(int argc, char **argv)
 	}
 	log_info_kv("Detected CSI driver", "driver", driver, "vendorVersion",
 		    vendor_version ? vendor_version : "");
-	memset(&app, 0, sizeof(app));
 	app.csi = csi;
-	app.driver = driver;
 	app.migratable = mig_plugin_by_csi(driver) &&
 			 (!cfg.provisioner || !strcmp(cfg.provisioner, driver));
-	app.obs = (struct csi_obs){ &app, "false" };
 	app.obs_migrated = (struct csi_obs){ &app, "true" };
 	register_metrics(&app, metrics);
-	csi_client_set_observer(csi, on_csi_call, &app.obs);
 
 	if (load_kube_config(&cfg, &kcfg, &e)) {
 		log_error("cannot load the Kubernetes client configuration: %s", err_msg(&e));
@@ -578,11 +565,13 @@ int main(int argc, char **argv)
 
 	if (cfg.leader_election) {
 		app.leading = metrics_add(metrics, METRIC_GAUGE, "leader_election_master_status",
-					  "1 while this replica leads the lease, 0 while it stands by",
-					  leader_labels, NULL, 0);
+					  "[ALPHA] 1 while this replica leads the lease, 0 while it "
+					  "stands by; name is the lease's election name", leader_labels,
+					  NULL, 0);
 		app.slowpath = metrics_add(metrics, METRIC_COUNTER, "leader_election_slowpath_total",
-					   "Lease renewals that had to read the lease again",
-					   leader_labels, NULL, 0);
+					   "[ALPHA] Lease renewals by the leader that had to read the "
+					   "lease again (the slow path)", leader_labels, NULL, 0);
+		metrics_add_collector(metrics, collect_leader, &app);
 		lease_name = leader_lease_name(copts.plan.provisioner);
 	}
 	if (cfg.http_endpoint && *cfg.http_endpoint) {
@@ -749,6 +738,7 @@ out:
 	kube_config_free(kcfg);
 	csi_client_free(csi_migrated);
 	csi_client_free(csi);
+	metrics_process_free(process_metrics);
 	metrics_free(metrics);
 	free(lease_name);
 	free(journal_ns);

@@ -999,7 +999,7 @@ enum sync_result ctl_sync_claim(struct controller *c, const char *key)
 		goto out;
 	}
 	{
-		const char *labels[] = { class->meta.name, "" };
+		const char *labels[] = { ctl_class_label(claim), ctl_source_label(claim) };
 		int64_t start = clock_now_ms(), left = slow_remaining(c, key, class->meta.uid);
 		enum sync_result r;
 

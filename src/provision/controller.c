@@ -44,10 +44,10 @@
 #define JOURNAL_LAZY_REMOVE_MS 10000
 #define WORKER_STACK_BYTES (512 * 1024)
 
-static const double op_buckets[] = { 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 25, 50, 120, 300, 600 };
+/* the Go client library's default buckets, which upstream's provision metrics use */
+static const double op_buckets[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
 static const char *const class_source_labels[] = { "class", "source", NULL };
 static const char *const class_labels[] = { "class", NULL };
-static const char *const queue_labels[] = { "name", NULL };
 
 void ctl_count(struct metric *f, const char *const *values, double v)
 {
@@ -61,14 +61,17 @@ void ctl_observe(struct metric *f, const char *const *values, double v)
 		metric_observe(f, values, v);
 }
 
-static void collect_queues(void *ctx, struct metrics *m)
+const char *ctl_class_label(const struct kube_pvc *claim)
 {
-	struct controller *c = ctx;
-	const char *claims[] = { "claims" }, *volumes[] = { "volumes" };
+	return claim->storage_class_name ? claim->storage_class_name : "";
+}
 
-	(void)m;
-	metric_set(c->queue_depth, claims, (double)wq_len(c->claim_q));
-	metric_set(c->queue_depth, volumes, (double)wq_len(c->volume_q));
+const char *ctl_source_label(const struct kube_pvc *claim)
+{
+	/* our decoder folds dataSourceRef in; the API server mirrors it to dataSource only within the namespace */
+	if (!claim->data_source_kind || (claim->data_source_namespace && *claim->data_source_namespace))
+		return "";
+	return claim->data_source_kind;
 }
 
 static void register_metrics(struct controller *c, struct metrics *m)
@@ -94,14 +97,12 @@ static void register_metrics(struct controller *c, struct metrics *m)
 		"controller_persistentvolume_delete_duration_seconds",
 		"Duration of successful deletions", class_labels,
 		op_buckets, sizeof(op_buckets) / sizeof(op_buckets[0]));
-	c->queue_depth = metrics_add(m, METRIC_GAUGE, "workqueue_depth",
-		"Keys ready to be processed", queue_labels, NULL, 0);
-	c->queue_retries = metrics_add(m, METRIC_COUNTER, "workqueue_retries_total",
-		"Keys requeued after a failure", queue_labels, NULL, 0);
 	c->intents_in_doubt = metrics_add(m, METRIC_GAUGE, "csi_provisioner_intents_in_doubt",
 		"Journal intents whose volume cannot be accounted for yet (see the warnings)",
 		NULL, NULL, 0);
-	metrics_add_collector(m, collect_queues, c);
+	/* upstream's queue names, "claims" and "volumes" (the workqueue_* name label) */
+	wq_instrument(c->claim_q, m, NULL, NULL);
+	wq_instrument(c->volume_q, m, NULL, NULL);
 }
 
 /* Informer adapters: the kube decoders with the informer's generic shape. */
@@ -568,8 +569,6 @@ static void *work(void *arg)
 			wq_forget(w->q, key);
 			break;
 		case SYNC_RETRY:
-			ctl_count(w->c->queue_retries, w->q == w->c->claim_q ? (const char *[]){ "claims" }
-			      : (const char *[]){ "volumes" }, 1);
 			wq_add_rate_limited(w->q, key);
 			log_v(2, "%s: retry %u scheduled", key, wq_failures(w->q, key));
 			break;

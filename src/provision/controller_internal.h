@@ -103,7 +103,6 @@ struct controller {
 	/* metric families, NULL without a registry */
 	struct metric *provision_total, *provision_failed, *provision_seconds;
 	struct metric *delete_total, *delete_failed, *delete_seconds;
-	struct metric *queue_depth, *queue_retries;
 	struct metric *intents_in_doubt;
 };
 
@@ -138,6 +137,13 @@ void ctl_enqueue_snapshot(struct controller *c, const char *ns, const char *name
 /* Metric helpers: no-ops when the family is NULL. */
 void ctl_count(struct metric *f, const char *const *values, double v);
 void ctl_observe(struct metric *f, const char *const *values, double v);
+/*
+ * The labels of the provision metrics, as upstream sets them: the claim's
+ * spec.storageClassName and the kind of its spec.dataSource ("" if none;
+ * a cross-namespace dataSourceRef leaves spec.dataSource empty). Borrowed from claim.
+ */
+const char *ctl_class_label(const struct kube_pvc *claim);
+const char *ctl_source_label(const struct kube_pvc *claim);
 
 void ctl_claim_event(struct controller *c, const struct kube_pvc *claim, const char *type,
 		     const char *reason, const char *msg);

@@ -9,6 +9,11 @@
  * supersedes (stale heap entries are skipped when popped). There is no timer
  * thread: a waiting wq_get sleeps until the earliest due time and moves due
  * keys to the ring itself.
+ *
+ * Instrumentation (struct instr) is updated under `mu`; the registry's
+ * metric calls take only the registry's own leaf mutex, so the lock order is
+ * mu, then the registry's. The scrape-time collector takes `mu` under the
+ * registry's collect lock (collect lock, mu, registry mutex).
  */
 #include "workqueue/workqueue.h"
 
@@ -16,11 +21,29 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/backoff.h"
 #include "base/clock.h"
 #include "base/hmap.h"
 #include "base/xalloc.h"
+#include "metrics/metrics.h"
+
+_Static_assert(sizeof(intptr_t) >= sizeof(int64_t), "times are kept in hmap values");
+
+#define WQ_NBUCKETS 10
+
+/* The workqueue_* metrics of one queue; all fields guarded by wq.mu. */
+struct instr {
+	struct metrics *m;
+	struct metric *adds, *depth, *latency, *work, *unfinished, *longest, *retries;
+	const char *labels[1];		/* the queue's name */
+	wq_clock_fn now;
+	void *clock_ctx;
+	struct hmap added_at;		/* key -> (intptr_t) ns when it became queued */
+	struct hmap started_at;		/* key -> (intptr_t) ns when a worker took it */
+	size_t queued;			/* the depth */
+};
 
 struct timed {
 	int64_t due;
@@ -43,7 +66,56 @@ struct wq {
 	struct timed *heap;
 	size_t nheap, heap_alloc;
 	struct hmap delayed;	/* key -> (intptr_t) due time of the live schedule */
+
+	struct instr *in;	/* NULL unless wq_instrument was called */
 };
+
+/* The instrumentation hooks; the caller holds mu, and each is a no-op uninstrumented. */
+static void note_added(struct wq *q, const char *key)
+{
+	struct instr *in = q->in;
+
+	if (!in)
+		return;
+	metric_add(in->adds, in->labels, 1);
+	in->queued++;
+	if (!hmap_has(&in->added_at, key))
+		hmap_put(&in->added_at, key, (void *)(intptr_t)in->now(in->clock_ctx));
+}
+
+static void note_taken(struct wq *q, const char *key)
+{
+	struct instr *in = q->in;
+	int64_t now;
+
+	if (!in)
+		return;
+	now = in->now(in->clock_ctx);
+	in->queued--;
+	hmap_put(&in->started_at, key, (void *)(intptr_t)now);
+	if (hmap_has(&in->added_at, key)) {
+		int64_t at = (intptr_t)hmap_remove(&in->added_at, key);
+
+		metric_observe(in->latency, in->labels, (double)(now - at) / 1e9);
+	}
+}
+
+static void note_done(struct wq *q, const char *key)
+{
+	struct instr *in = q->in;
+
+	if (!in || !hmap_has(&in->started_at, key))
+		return;
+	metric_observe(in->work, in->labels,
+		       (double)(in->now(in->clock_ctx) - (intptr_t)hmap_remove(&in->started_at, key))
+		       / 1e9);
+}
+
+static void note_retry(struct wq *q)
+{
+	if (q->in)
+		metric_add(q->in->retries, q->in->labels, 1);
+}
 
 struct wq *wq_new(const char *name, int64_t backoff_start_ms, int64_t backoff_max_ms)
 {
@@ -88,6 +160,7 @@ static void add_locked(struct wq *q, const char *key)
 {
 	if (q->shutting_down || hmap_has(&q->dirty, key))
 		return;
+	note_added(q, key);
 	hmap_put(&q->dirty, key, NULL);
 	if (hmap_has(&q->processing, key))
 		return;		/* wq_done requeues it */
@@ -151,6 +224,7 @@ static void add_after_locked(struct wq *q, const char *key, int64_t delay_ms)
 
 	if (q->shutting_down)
 		return;
+	note_retry(q);		/* as client-go: every delayed add counts, whatever the delay */
 	if (delay_ms <= 0) {
 		add_locked(q, key);
 		return;
@@ -243,6 +317,7 @@ int wq_get(struct wq *q, char **key)
 		}
 	}
 	*key = ring_pop(q);
+	note_taken(q, *key);
 	hmap_put(&q->processing, *key, NULL);
 	hmap_remove(&q->dirty, *key);
 	pthread_mutex_unlock(&q->mu);
@@ -252,6 +327,7 @@ int wq_get(struct wq *q, char **key)
 void wq_done(struct wq *q, const char *key)
 {
 	pthread_mutex_lock(&q->mu);
+	note_done(q, key);
 	hmap_remove(&q->processing, key);
 	if (hmap_has(&q->dirty, key) && !q->shutting_down) {
 		ring_push(q, key);
@@ -278,10 +354,110 @@ size_t wq_len(struct wq *q)
 	return n;
 }
 
+struct running {
+	int64_t now;
+	double total, longest;
+};
+
+static void add_running(void *ctx, const char *key, void *value)
+{
+	struct running *r = ctx;
+	double age = (double)(r->now - (intptr_t)value) / 1e9;
+
+	(void)key;
+	r->total += age;
+	if (age > r->longest)
+		r->longest = age;
+}
+
+/* At each scrape: the depth, and the work in progress (client-go refreshes these every 0.5 s). */
+static void collect(void *ctx, struct metrics *m)
+{
+	struct wq *q = ctx;
+	struct instr *in = q->in;
+	struct running r = { 0, 0, 0 };
+
+	(void)m;
+	pthread_mutex_lock(&q->mu);
+	r.now = in->now(in->clock_ctx);
+	hmap_each(&in->started_at, add_running, &r);
+	metric_set(in->depth, in->labels, (double)in->queued);
+	metric_set(in->unfinished, in->labels, r.total);
+	metric_set(in->longest, in->labels, r.longest);
+	pthread_mutex_unlock(&q->mu);
+}
+
+static int64_t monotonic_ns(void *ctx)
+{
+	struct timespec ts;
+
+	(void)ctx;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* client-go's bounds: ten powers of ten from 10 ns (the registry borrows them for good) */
+static double buckets[WQ_NBUCKETS];
+static pthread_once_t buckets_once = PTHREAD_ONCE_INIT;
+
+static void init_buckets(void)
+{
+	metrics_exponential_buckets(10e-9, 10, WQ_NBUCKETS, buckets);
+}
+
+static const char *const name_label[] = { "name", NULL };
+
+void wq_instrument(struct wq *q, struct metrics *m, wq_clock_fn now_ns, void *clock_ctx)
+{
+	struct instr *in = xcalloc(1, sizeof(*in));
+
+	pthread_once(&buckets_once, init_buckets);
+	in->m = m;
+	in->now = now_ns ? now_ns : monotonic_ns;
+	in->clock_ctx = clock_ctx;
+	in->labels[0] = q->name;
+	/* the stability level in front of the help, as Kubernetes' registry writes it */
+	in->depth = metrics_add(m, METRIC_GAUGE, "workqueue_depth",
+		"[BETA] Keys waiting in the work queue.", name_label, NULL, 0);
+	in->adds = metrics_add(m, METRIC_COUNTER, "workqueue_adds_total",
+		"[BETA] Keys added to the work queue (a key already waiting is not counted again).",
+		name_label, NULL, 0);
+	in->latency = metrics_add(m, METRIC_HISTOGRAM, "workqueue_queue_duration_seconds",
+		"[BETA] Seconds a key waited in the work queue before a worker took it.",
+		name_label, buckets, WQ_NBUCKETS);
+	in->work = metrics_add(m, METRIC_HISTOGRAM, "workqueue_work_duration_seconds",
+		"[BETA] Seconds a worker spent on a key.", name_label, buckets, WQ_NBUCKETS);
+	in->unfinished = metrics_add(m, METRIC_GAUGE, "workqueue_unfinished_work_seconds",
+		"[BETA] Seconds spent so far on the keys being worked on, summed; a steady rise "
+		"means stuck workers.", name_label, NULL, 0);
+	in->longest = metrics_add(m, METRIC_GAUGE, "workqueue_longest_running_processor_seconds",
+		"[BETA] Seconds the longest-running worker of the queue has spent on its key.",
+		name_label, NULL, 0);
+	in->retries = metrics_add(m, METRIC_COUNTER, "workqueue_retries_total",
+		"[BETA] Delayed re-adds (retries) to the work queue.", name_label, NULL, 0);
+	metric_touch(in->adds, in->labels);
+	metric_touch(in->depth, in->labels);
+	metric_touch(in->latency, in->labels);
+	metric_touch(in->work, in->labels);
+	metric_touch(in->unfinished, in->labels);
+	metric_touch(in->longest, in->labels);
+	metric_touch(in->retries, in->labels);
+	pthread_mutex_lock(&q->mu);
+	q->in = in;
+	pthread_mutex_unlock(&q->mu);
+	metrics_add_collector(m, collect, q);
+}
+
 void wq_free(struct wq *q)
 {
 	if (!q)
 		return;
+	if (q->in) {
+		metrics_remove_collector(q->in->m, collect, q);
+		hmap_release(&q->in->added_at);
+		hmap_release(&q->in->started_at);
+		free(q->in);
+	}
 	while (q->count)
 		free(ring_pop(q));
 	free(q->ring);

@@ -14,6 +14,15 @@
  *	}
  *
  * All functions are thread-safe.
+ *
+ * Instrumented (wq_instrument), a queue exports client-go's workqueue_*
+ * family under its name, with client-go's meaning: adds_total counts keys
+ * that became queued (not repeats of a queued key), depth the keys queued
+ * and not yet taken (a key re-added while processed included),
+ * queue_duration_seconds the wait from queued to taken, work_duration_seconds
+ * taken to done, unfinished_work_seconds and longest_running_processor_seconds
+ * the work in progress at the scrape, retries_total every delayed add
+ * (wq_add_after, wq_add_rate_limited).
  */
 #ifndef WORKQUEUE_H
 #define WORKQUEUE_H
@@ -22,6 +31,10 @@
 #include <stdint.h>
 
 struct wq;
+struct metrics;
+
+/* Monotonic time in nanoseconds; replaceable for tests. */
+typedef int64_t (*wq_clock_fn)(void *ctx);
 
 /* `name` is used in log lines. Backoff delays are in milliseconds. */
 struct wq *wq_new(const char *name, int64_t backoff_start_ms, int64_t backoff_max_ms);
@@ -50,5 +63,13 @@ void wq_done(struct wq *q, const char *key);
 void wq_shutdown(struct wq *q);
 /* Keys ready now (for metrics and tests). */
 size_t wq_len(struct wq *q);
+
+/*
+ * Export the workqueue_* metrics of this queue into `m` (borrowed until
+ * wq_free, which stops the export), labelled name=<the queue's name>; every
+ * series exists from this call on. Call once, before the queue is used.
+ * `now_ns` NULL means CLOCK_MONOTONIC.
+ */
+void wq_instrument(struct wq *q, struct metrics *m, wq_clock_fn now_ns, void *clock_ctx);
 
 #endif

@@ -19,14 +19,16 @@ test_metrics_and_health() {
     'controller_persistentvolumeclaim_provision_total{class="met1-class",source=""}'
   [[ $(metric_value "$url/metrics" 'controller_persistentvolumeclaim_provision_total{class="met1-class",source=""}') == 1 ]] ||
     fail "provision_total is not 1"
-  metric_value "$url/metrics" 'csi_sidecar_operations_seconds_count{driver_name="hostpath.csi.k8s.io",method_name="/csi.v1.Controller/CreateVolume",grpc_status_code="OK"}' >/dev/null ||
+  metric_value "$url/metrics" 'csi_sidecar_operations_seconds_count{driver_name="hostpath.csi.k8s.io",grpc_status_code="OK",method_name="/csi.v1.Controller/CreateVolume"}' >/dev/null ||
     fail "no CreateVolume operation metric"
   metric_value "$url/metrics" 'controller_persistentvolumeclaim_provision_duration_seconds_bucket{class="met1-class",source="",le="+Inf"}' >/dev/null ||
     fail "no provision duration histogram"
   # upstream's name label is LeaderElectionConfig.Name, which csi-lib-utils leaves empty
   [[ $(metric_value "$url/metrics" 'leader_election_master_status{name=""}') == 1 ]] ||
     fail "leader_election_master_status is not 1"
-  (( $(metric_value "$url/metrics" process_resident_memory_bytes) > 1000000 )) || fail "resident memory"
+  # values are written as Go writes them ("2.3e+07"): compare as numbers
+  awk -v v="$(metric_value "$url/metrics" process_resident_memory_bytes)" 'BEGIN { exit !(v + 0 > 1000000) }' ||
+    fail "resident memory"
   metric_value "$url/metrics" 'workqueue_depth{name="claims"}' >/dev/null || fail "no queue depth"
 
   local pv
