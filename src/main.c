@@ -561,6 +561,7 @@ int main(int argc, char **argv)
 	copts.modify_volume = ccaps.modify_volume;
 	copts.strict_topology = cfg.strict_topology;
 	copts.immediate_topology = cfg.immediate_topology;
+	copts.cross_namespace = cfg.gates.cross_namespace_volume_data_source;
 	copts.plan.migrated_from = migrated_from(driver, copts.plan.provisioner);
 	if (copts.plan.migrated_from) {
 		/* a connection of its own for migrated volumes, as upstream's */

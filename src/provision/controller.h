@@ -40,6 +40,7 @@ struct controller_opts {
 	bool modify_volume;		/* driver has MODIFY_VOLUME */
 	bool strict_topology;		/* --strict-topology */
 	bool immediate_topology;	/* --immediate-topology */
+	bool cross_namespace;		/* gate CrossNamespaceVolumeDataSource */
 	/*
 	 * With CSI migration (plan.migrated_from): the client for calls on
 	 * migrated volumes, whose observer labels them migrated="true" as
