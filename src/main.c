@@ -23,6 +23,7 @@
 #include "config/config.h"
 #include "csi/client.h"
 #include "kube/client.h"
+#include "kube/discovery.h"
 #include "kube/kubeconfig.h"
 #include "kube/path.h"
 #include "http/server.h"
@@ -378,38 +379,6 @@ static int load_kube_config(const struct config *cfg, struct kube_config **out, 
 	return 0;
 }
 
-/*
- * The VolumeAttributesClass gate, when the operator did not set it, is
- * switched off if the cluster does not serve storage.k8s.io/v1
- * VolumeAttributesClass, as upstream does (claims then provision without it).
- */
-static bool vac_enabled(const struct config *cfg, struct kube_client *kube)
-{
-	struct err e = ERR_INIT;
-	json_t *list = NULL, *r;
-	size_t i;
-	bool served = false;
-	int rc;
-
-	if (!cfg->gates.volume_attributes_class || cfg->gates.volume_attributes_class_set)
-		return cfg->gates.volume_attributes_class;
-	rc = kube_get(kube, "/apis/storage.k8s.io/v1", &list, &e);
-	if (rc && rc != KUBE_ERR_NOT_FOUND) {
-		log_warn("cannot tell whether the cluster serves VolumeAttributesClass: %s", err_msg(&e));
-		err_release(&e);
-		return true;
-	}
-	json_array_foreach(json_object_get(list, "resources"), i, r)
-		if (!strcmp(json_string_value(json_object_get(r, "kind")) ?: "", "VolumeAttributesClass"))
-			served = true;
-	json_decref(list);
-	err_release(&e);
-	if (!served)
-		log_info("disabling the VolumeAttributesClass feature gate: the cluster does not serve "
-			 "storage.k8s.io/v1 VolumeAttributesClass");
-	return served;
-}
-
 int main(int argc, char **argv)
 {
 	struct config cfg;
@@ -554,7 +523,11 @@ int main(int argc, char **argv)
 	copts.resync_ms = RESYNC_MS;
 	copts.component = "csi-provisioner";
 	copts.topology = pcaps.accessibility_constraints && cfg.gates.topology;
-	copts.plan.vac_disabled = !vac_enabled(&cfg, kube);
+	/* as upstream: not set by name, the gate follows what the cluster serves */
+	copts.plan.vac_disabled = !kube_gate_needs_kind(kube, "VolumeAttributesClass",
+							cfg.gates.volume_attributes_class,
+							cfg.gates.volume_attributes_class_set,
+							"storage.k8s.io/v1", "VolumeAttributesClass");
 	copts.publish_unpublish = ccaps.publish_unpublish;
 	copts.clone = ccaps.clone_volume;
 	copts.snapshot = ccaps.create_delete_snapshot;
