@@ -151,3 +151,63 @@ test_xns_gate_off_refuses() {
   k delete storageclass xns-oclass >/dev/null
   stop_daemon main
 }
+
+# A kubeconfig whose user is an exec credential plugin (a script that prints
+# the test identity's token; its first answer is a wrong token, so the 401
+# makes the daemon run it again): the daemon starts, provisions a claim,
+# hands the plugin its args, env and KUBERNETES_EXEC_INFO, and never logs
+# the token.
+test_xns_exec_credential_plugin() {
+  local good
+  good=$(sed -n 's/^ *token: *//p' "$PROVISIONER_KUBECONFIG")
+  [[ -n $good ]] || fail "no token in $PROVISIONER_KUBECONFIG"
+  cat >"$TEST_DIR/get-token" <<SH
+#!/bin/sh
+# a fake credential plugin: counts its runs, answers a wrong token first
+d=\$(dirname "\$0")
+n=\$(( \$(cat "\$d/runs" 2>/dev/null || echo 0) + 1 ))
+echo \$n >"\$d/runs"
+printf '%s\n' "\$*" >"\$d/args"
+printf '%s\n' "\$PLUGIN_REGION" "\$KUBERNETES_EXEC_INFO" >"\$d/env"
+tok=$good
+[ \$n -eq 1 ] && tok=wrong-token-from-run-1
+printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s","expirationTimestamp":"%s"}}' \
+  "\$tok" "\$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)"
+SH
+  chmod 700 "$TEST_DIR/get-token"
+  # the token line becomes an exec block (same indentation as the user's fields)
+  awk -v cmd="$TEST_DIR/get-token" '
+    /^ *token: / {
+      ind = substr($0, 1, index($0, "t") - 1)
+      print ind "exec:"
+      print ind "  apiVersion: client.authentication.k8s.io/v1"
+      print ind "  command: " cmd
+      print ind "  args: [--cluster, test]"
+      print ind "  env: [{name: PLUGIN_REGION, value: eu-1}]"
+      print ind "  provideClusterInfo: true"
+      print ind "  interactiveMode: Never"
+      next
+    }
+    { print }' "$PROVISIONER_KUBECONFIG" >"$TEST_DIR/exec.kubeconfig"
+  ! grep -q "$good" "$TEST_DIR/exec.kubeconfig" || fail "the token is still in the kubeconfig"
+  new_namespace xns-exec
+  make_class xns-eclass Delete
+  # start_daemon passes PROVISIONER_KUBECONFIG: point it at ours
+  PROVISIONER_KUBECONFIG=$TEST_DIR/exec.kubeconfig start_daemon main --csi-address="$CSI_ENDPOINT" --v=5
+  make_claim xns-exec data xns-eclass 1Mi
+  wait_bound xns-exec data 90
+  [[ $(cat "$TEST_DIR/runs") -ge 2 ]] || fail "the plugin ran $(cat "$TEST_DIR/runs") time(s): no second run after the 401"
+  [[ $(cat "$TEST_DIR/args") == "--cluster test" ]] || fail "args: $(cat "$TEST_DIR/args")"
+  head -1 "$TEST_DIR/env" | grep -qx eu-1 || fail "env: $(cat "$TEST_DIR/env")"
+  sed -n 2p "$TEST_DIR/env" | jq -e --arg s "$KUBE_APISERVER" \
+    '.kind == "ExecCredential" and .apiVersion == "client.authentication.k8s.io/v1" and
+     .spec.interactive == false and .spec.cluster.server == $s and
+     (.spec.cluster["certificate-authority-data"] | length > 0)' >/dev/null ||
+    fail "KUBERNETES_EXEC_INFO: $(sed -n 2p "$TEST_DIR/env")"
+  wait_log main 10 "running exec credential plugin .*: the API server refused the credential"
+  ! grep -q -- "$good" "$TEST_DIR/daemon-main.log" || fail "the daemon logged the token"
+  ! grep -q -- "wrong-token-from-run-1" "$TEST_DIR/daemon-main.log" || fail "the daemon logged a token"
+  finish_namespace xns-exec
+  k delete storageclass xns-eclass >/dev/null
+  stop_daemon main
+}
