@@ -22,6 +22,7 @@
 #include "config/config.h"
 #include "csi/client.h"
 #include "kube/client.h"
+#include "kube/discovery.h"
 #include "kube/kubeconfig.h"
 #include "kube/path.h"
 #include "http/server.h"
@@ -361,38 +362,6 @@ static int load_kube_config(const struct config *cfg, struct kube_config **out, 
 	return 0;
 }
 
-/*
- * The VolumeAttributesClass gate, when the operator did not set it, is
- * switched off if the cluster does not serve storage.k8s.io/v1
- * VolumeAttributesClass, as upstream does (claims then provision without it).
- */
-static bool vac_enabled(const struct config *cfg, struct kube_client *kube)
-{
-	struct err e = ERR_INIT;
-	json_t *list = NULL, *r;
-	size_t i;
-	bool served = false;
-	int rc;
-
-	if (!cfg->gates.volume_attributes_class || cfg->gates.volume_attributes_class_set)
-		return cfg->gates.volume_attributes_class;
-	rc = kube_get(kube, "/apis/storage.k8s.io/v1", &list, &e);
-	if (rc && rc != KUBE_ERR_NOT_FOUND) {
-		log_warn("cannot tell whether the cluster serves VolumeAttributesClass: %s", err_msg(&e));
-		err_release(&e);
-		return true;
-	}
-	json_array_foreach(json_object_get(list, "resources"), i, r)
-		if (!strcmp(json_string_value(json_object_get(r, "kind")) ?: "", "VolumeAttributesClass"))
-			served = true;
-	json_decref(list);
-	err_release(&e);
-	if (!served)
-		log_info("disabling the VolumeAttributesClass feature gate: the cluster does not serve "
-			 "storage.k8s.io/v1 VolumeAttributesClass");
-	return served;
-}
-
 int main(int argc, char **argv)
 {
 	struct config cfg;
@@ -540,13 +509,18 @@ int main(int argc, char **argv)
 	copts.retry_max_ms = cfg.retry_max_ms;
 	copts.resync_ms = RESYNC_MS;
 	copts.topology = pcaps.accessibility_constraints && cfg.gates.topology;
-	copts.plan.vac_disabled = !vac_enabled(&cfg, kube);
+	/* as upstream: not set by name, the gate follows what the cluster serves */
+	copts.plan.vac_disabled = !kube_gate_needs_kind(kube, "VolumeAttributesClass",
+							cfg.gates.volume_attributes_class,
+							cfg.gates.volume_attributes_class_set,
+							"storage.k8s.io/v1", "VolumeAttributesClass");
 	copts.publish_unpublish = ccaps.publish_unpublish;
 	copts.clone = ccaps.clone_volume;
 	copts.snapshot = ccaps.create_delete_snapshot;
 	copts.modify_volume = ccaps.modify_volume;
 	copts.strict_topology = cfg.strict_topology;
 	copts.immediate_topology = cfg.immediate_topology;
+	copts.cross_namespace = cfg.gates.cross_namespace_volume_data_source;
 	copts.plan.migrated_from = migrated_from(driver, copts.plan.provisioner);
 	if (copts.plan.migrated_from) {
 		/* a connection of its own for migrated volumes, as upstream's */

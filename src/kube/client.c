@@ -58,6 +58,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/xalloc.h"
+#include "kube/exec_cred.h"
 #include "kube/ndjson.h"
 #include "kube/adaptive.h"
 #include "kube/ratelimit.h"
@@ -82,7 +83,24 @@ struct token_cache {
 	struct timespec mtime;
 	off_t size;
 	ino_t ino;
+	struct kube_exec *exec;	/* an exec credential plugin (own lock), or NULL */
 };
+
+/* The credentials of one request: a header line and/or a client certificate. */
+struct auth {
+	char *hdr;			/* "Authorization: Bearer ..." or NULL */
+	struct kube_exec_cred cred;	/* from an exec plugin; cert_pem may be set */
+	uint64_t gen;			/* the exec credential's generation */
+};
+
+static void auth_release(struct auth *a)
+{
+	if (a->hdr)
+		explicit_bzero(a->hdr, strlen(a->hdr));
+	free(a->hdr);
+	kube_exec_cred_release(&a->cred);
+	memset(a, 0, sizeof(*a));
+}
 
 
 /* ---- transport types (code below) ---- */
@@ -217,6 +235,27 @@ static char *memdup0(const char *p, size_t n)
 	return q;
 }
 
+/*
+ * The exec plugin's provider, with what KUBERNETES_EXEC_INFO tells it about
+ * the cluster (the CA file is read for it, as client-go does).
+ */
+static struct kube_exec *exec_provider(const struct kube_config *cfg)
+{
+	struct kube_exec_cluster cl = { cfg->server, cfg->ca_data, cfg->ca_data_len, cfg->insecure };
+	char *ca = NULL;
+	size_t len = 0;
+	struct kube_exec *p;
+
+	if (cfg->exec->provide_cluster_info && !cfg->ca_data && cfg->ca_file &&
+	    !kube_read_file(cfg->ca_file, KUBE_CONFIG_MAX_SIZE, &ca, &len, NULL)) {
+		cl.ca_data = ca;
+		cl.ca_len = len;
+	}
+	p = kube_exec_new(cfg->exec, &cl);
+	free(ca);
+	return p;
+}
+
 int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
 		    const struct kube_client_opts *o, struct err *e)
 {
@@ -261,6 +300,8 @@ int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
 	pthread_mutex_init(&c->tok.lock, NULL);
 	c->tok.static_token = xstrdup(cfg->token);
 	c->tok.file = xstrdup(cfg->token_file);
+	if (cfg->exec)
+		c->tok.exec = exec_provider(cfg);
 
 	qps = o->qps == 0 ? KUBE_DEFAULT_QPS : o->qps;
 	kube_bucket_init(&c->bucket, qps, o->burst > 0 ? o->burst : KUBE_DEFAULT_BURST,
@@ -308,6 +349,7 @@ int kube_client_new_sibling(struct kube_client **out, struct kube_client *base,
 	pthread_mutex_init(&c->tok.lock, NULL);
 	c->tok.static_token = xstrdup(base->tok.static_token);
 	c->tok.file = xstrdup(base->tok.file);
+	c->tok.exec = kube_exec_ref(base->tok.exec);
 	qps = o->qps == 0 ? KUBE_DEFAULT_QPS : o->qps;
 	kube_bucket_init(&c->bucket, qps, o->burst > 0 ? o->burst : KUBE_DEFAULT_BURST,
 			 clock_now_ms());
@@ -336,6 +378,7 @@ void kube_client_free(struct kube_client *c)
 	free(c->tok.static_token);
 	free(c->tok.file);
 	free(c->tok.current);
+	kube_exec_unref(c->tok.exec);
 	free(c->server);
 	free(c->ca_file);
 	free(c->ca_data);
@@ -663,17 +706,28 @@ static CURLcode tp_perform(struct kube_client *c, CURL *h)
 /* ---- bearer token ---- */
 
 /*
- * The Authorization header line, or NULL when there is no token. `force`
- * re-reads the token file now (after a 401). Caller frees.
+ * The credentials of a request. `force` (after a 401) re-reads the token
+ * file now, or has the exec plugin run again unless the credential it
+ * cached is newer than `used` (the one the server refused). Caller
+ * releases *a.
  */
-static int auth_header(struct kube_client *c, bool force, char **hdr, struct err *e)
+static int auth_get(struct kube_client *c, bool force, uint64_t used, struct auth *a,
+		    struct err *e)
 {
 	struct token_cache *t = &c->tok;
 	int64_t now = clock_now_ms();
 	const char *tok;
 	int rc = 0;
 
-	*hdr = NULL;
+	memset(a, 0, sizeof(*a));
+	if (t->exec) {
+		/* the plugin's own lock; ours is not held across a run */
+		if ((rc = kube_exec_get(t->exec, force ? used : 0, &a->cred, &a->gen, e)))
+			return rc;
+		if (a->cred.token)
+			a->hdr = xasprintf("Authorization: Bearer %s", a->cred.token);
+		return 0;
+	}
 	pthread_mutex_lock(&t->lock);
 	if (t->file && (force || !t->checked_ms || now - t->checked_ms >= KUBE_TOKEN_RECHECK_MS)) {
 		struct stat st;
@@ -718,7 +772,7 @@ static int auth_header(struct kube_client *c, bool force, char **hdr, struct err
 	}
 	tok = t->current && *t->current ? t->current : t->static_token;
 	if (!rc && tok && *tok)
-		*hdr = xasprintf("Authorization: Bearer %s", tok);
+		a->hdr = xasprintf("Authorization: Bearer %s", tok);
 	pthread_mutex_unlock(&t->lock);
 	return rc;
 }
@@ -814,7 +868,7 @@ static int map_curl(const struct kube_client *c, CURLcode cc, const char *errbuf
 
 /* Options every request shares: URL, TLS, auth, headers. */
 static void setup(struct kube_client *c, CURL *h, const char *url, struct curl_slist *hdrs,
-		  char *errbuf)
+		  const struct auth *au, char *errbuf)
 {
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_SHARE, c->tp->share);
@@ -850,6 +904,17 @@ static void setup(struct kube_client *c, CURL *h, const char *url, struct curl_s
 		} else if (c->ca_file) {
 			curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
 		}
+	}
+	if (au && au->cred.cert_pem) {
+		/* an exec plugin's certificate: copied, the credential is freed after the call */
+		struct curl_blob cb = { au->cred.cert_pem, au->cred.cert_len, CURL_BLOB_COPY };
+		struct curl_blob kb = { au->cred.key_pem, au->cred.key_len, CURL_BLOB_COPY };
+
+		curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cb);
+		curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+		curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &kb);
+		curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+		return;
 	}
 	if (c->cert_data) {
 		struct curl_blob blob = { c->cert_data, c->cert_len, CURL_BLOB_NOCOPY };
@@ -947,18 +1012,18 @@ static int may_send(struct kube_client *c, const struct request *r, struct err *
  * One HTTP exchange. Returns 0 when a response arrived (any status; body
  * in x->body) or a kube code for a transport failure.
  */
-static int perform(struct kube_client *c, const struct request *r, const char *auth,
+static int perform(struct kube_client *c, const struct request *r, const struct auth *au,
 		   struct xfer *x, struct attempt *a, struct err *e)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	char *url = xasprintf("%s%s", c->server, r->path);
-	struct curl_slist *hdrs = headers(auth, r->ctype);
+	struct curl_slist *hdrs = headers(au->hdr, r->ctype);
 	CURL *h = handle_get(c);
 	curl_off_t ra = -1;
 	CURLcode cc;
 	int rc = 0;
 
-	setup(c, h, url, hdrs, errbuf);
+	setup(c, h, url, hdrs, au, errbuf);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, attempt_timeout_ms(c, r));
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
@@ -1106,6 +1171,8 @@ static void explain_auth(struct kube_client *c, int rc, const char *verb, const 
 		cred = xasprintf("the bearer token from file '%s'", c->tok.file);
 	else if (c->tok.static_token)
 		cred = xstrdup("the bearer token of the configuration");
+	else if (c->tok.exec)
+		cred = xstrdup("the credential of the exec plugin (run again once)");
 	else if (c->cert_file || c->cert_data)
 		cred = xstrdup("the client certificate");
 	else
@@ -1128,7 +1195,8 @@ static int request(struct kube_client *c, const struct request *r, json_t **out,
 	struct xfer x;
 	struct attempt a;
 	bool force_token = false, reauthed = false, slot;
-	char *auth = NULL;
+	struct auth au = { 0 };
+	uint64_t used = 0;
 	int attempt, max_attempts, rc = 0;
 	int64_t delay, t0;
 
@@ -1143,10 +1211,10 @@ static int request(struct kube_client *c, const struct request *r, json_t **out,
 	for (attempt = 1;; attempt++) {
 		buf_reset(&x.body);
 		x.too_large = false;
-		free(auth);
-		auth = NULL;
-		if ((rc = auth_header(c, force_token, &auth, e)))
+		auth_release(&au);
+		if ((rc = auth_get(c, force_token, used, &au, e)))
 			goto out;
+		used = au.gen;
 		slot = pace_begin(c, r->verb, r->path);
 		if ((rc = may_send(c, r, e))) {
 			if (slot)
@@ -1155,7 +1223,7 @@ static int request(struct kube_client *c, const struct request *r, json_t **out,
 		}
 		force_token = false;
 		t0 = clock_now_ms();
-		rc = perform(c, r, auth, &x, &a, e);
+		rc = perform(c, r, &au, &x, &a, e);
 		pace_end(c, slot, r->verb, rc, &a, clock_now_ms() - t0);
 		delay = backoff(attempt);
 		if (rc) {
@@ -1181,8 +1249,9 @@ static int request(struct kube_client *c, const struct request *r, json_t **out,
 			sleep_ms(delay);
 			continue;
 		}
-		if (a.status == 401 && c->tok.file && !reauthed && attempt < max_attempts) {
-			/* The token may have rotated since we last read it. */
+		if (a.status == 401 && (c->tok.file || c->tok.exec) && !reauthed &&
+		    attempt < max_attempts) {
+			/* The token may have rotated, or the plugin's credential expired early. */
 			reauthed = force_token = true;
 			continue;
 		}
@@ -1202,7 +1271,7 @@ static int request(struct kube_client *c, const struct request *r, json_t **out,
 				     r->verb, r->path, jerr.text);
 	}
 out:
-	free(auth);
+	auth_release(&au);
 	buf_release(&x.body);
 	return rc;
 }
@@ -1455,7 +1524,8 @@ int kube_watch(struct kube_client *c, const char *path, kube_watch_fn fn, void *
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct watch w = { .tp = c->tp, .fn = fn, .ctx = ctx, .e = e };
 	struct curl_slist *hdrs = NULL;
-	char *url = NULL, *auth = NULL;
+	char *url = NULL;
+	struct auth au;
 	CURL *h;
 	bool done = false, stopped = false;
 	int rc = 0;
@@ -1468,15 +1538,15 @@ int kube_watch(struct kube_client *c, const char *path, kube_watch_fn fn, void *
 	/* a watch holds no seat of the server's once it runs: no slot here */
 	if (!following_apf(c))
 		throttle(c, "GET", path);
-	if ((rc = auth_header(c, false, &auth, e)))
+	if ((rc = auth_get(c, false, 0, &au, e)))
 		return rc;
 
 	kube_ndjson_init(&w.nd, KUBE_WATCH_LINE_MAX);
 	buf_init(&w.errbody, KUBE_ERROR_BODY_MAX);
 	url = xasprintf("%s%s", c->server, path);
-	hdrs = headers(auth, NULL);
+	hdrs = headers(au.hdr, NULL);
 	h = handle_get(c);
-	setup(c, h, url, hdrs, errbuf);
+	setup(c, h, url, hdrs, &au, errbuf);
 	curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, watch_recv);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &w);
@@ -1519,6 +1589,13 @@ int kube_watch(struct kube_client *c, const char *path, kube_watch_fn fn, void *
 	} else if (w.status != 200) {
 		rc = kube_status_error(w.status, w.errbody.data, w.errbody.len, "watch", path, e);
 		explain_auth(c, rc, "watch", path, e);
+		if (rc == KUBE_ERR_UNAUTHORIZED && c->tok.exec) {
+			/* refused: the plugin runs again now, so the next watch has a fresh one */
+			struct auth fresh;
+
+			if (!auth_get(c, true, au.gen, &fresh, NULL))
+				auth_release(&fresh);
+		}
 	} else if (kube_ndjson_pending(&w.nd)) {
 		/* The stream ended without a final newline: finish that line. */
 		rc = kube_ndjson_feed(&w.nd, "\n", 1, watch_line, &w, e);
@@ -1529,7 +1606,7 @@ int kube_watch(struct kube_client *c, const char *path, kube_watch_fn fn, void *
 	handle_put(c, h);
 	curl_slist_free_all(hdrs);
 	free(url);
-	free(auth);
+	auth_release(&au);
 	kube_ndjson_release(&w.nd);
 	buf_release(&w.errbody);
 	return rc;

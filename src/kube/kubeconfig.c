@@ -21,6 +21,7 @@
 
 #include "base/buf.h"
 #include "base/xalloc.h"
+#include "kube/exec_cred.h"
 #include "kube/status.h"
 
 void kube_config_free(struct kube_config *c)
@@ -36,6 +37,7 @@ void kube_config_free(struct kube_config *c)
 	free(c->client_key_file);
 	free(c->client_cert_data);
 	free(c->client_key_data);
+	kube_exec_config_free(c->exec);
 	free(c->namespace);
 	free(c->source);
 	free(c);
@@ -174,6 +176,14 @@ int kube_config_check(const struct kube_config *c, struct err *e)
 	if (c->token && has_ctl(c->token, strlen(c->token)))
 		return err_set(e, KUBE_ERR_INVALID, "%s: the bearer token has a control character "
 			       "(CR, LF...) inside; refusing to send it", src);
+	if (c->exec && plain)
+		return err_set(e, KUBE_ERR_INVALID, "%s: an exec credential plugin's token would be "
+			       "sent in clear text to the plain http server '%s'; use https", src,
+			       c->server);
+	if (c->exec && ((c->token && *c->token) || (c->token_file && *c->token_file) ||
+			c->client_cert_file || c->client_cert_data))
+		return err_set(e, KUBE_ERR_INVALID, "%s: an exec credential plugin together with a "
+			       "token or client certificate (choose one)", src);
 	return 0;
 }
 
@@ -348,6 +358,111 @@ out:
 	return rc;
 }
 
+/* A list of strings (args) into a NULL-terminated array. */
+static int get_strlist(struct kc *k, yaml_node_t *map, const char *where, const char *key,
+		       char ***out, size_t *n)
+{
+	yaml_node_t *l = map_get(k, map, key);
+	yaml_node_item_t *it;
+
+	*out = NULL;
+	*n = 0;
+	if (is_null(l))
+		return 0;
+	if (l->type != YAML_SEQUENCE_NODE)
+		return err_set(k->e, KUBE_ERR_INVALID, "kubeconfig '%s': %s: '%s' is not a list",
+			       k->path, where, key);
+	*out = xcalloc((size_t)(l->data.sequence.items.top - l->data.sequence.items.start) + 1,
+		       sizeof(**out));
+	for (it = l->data.sequence.items.start; it < l->data.sequence.items.top; it++) {
+		const char *s = scalar(node(k, *it));
+
+		if (!s)
+			return err_set(k->e, KUBE_ERR_INVALID, "kubeconfig '%s': %s: '%s' has an "
+				       "entry that is not a string", k->path, where, key);
+		(*out)[(*n)++] = xstrdup(s);
+	}
+	return 0;
+}
+
+/* exec.env: a list of {name, value} into "NAME=value" strings. */
+static int get_env(struct kc *k, yaml_node_t *map, const char *where, char ***out, size_t *n)
+{
+	yaml_node_t *l = map_get(k, map, "env");
+	yaml_node_item_t *it;
+
+	*out = NULL;
+	*n = 0;
+	if (is_null(l))
+		return 0;
+	if (l->type != YAML_SEQUENCE_NODE)
+		return err_set(k->e, KUBE_ERR_INVALID, "kubeconfig '%s': %s: 'env' is not a list",
+			       k->path, where);
+	*out = xcalloc((size_t)(l->data.sequence.items.top - l->data.sequence.items.start) + 1,
+		       sizeof(**out));
+	for (it = l->data.sequence.items.start; it < l->data.sequence.items.top; it++) {
+		yaml_node_t *ent = node(k, *it);
+		const char *name = scalar(map_get(k, ent, "name"));
+		const char *value = scalar(map_get(k, ent, "value"));
+
+		if (!name || !*name || strchr(name, '=') || !value)
+			return err_set(k->e, KUBE_ERR_INVALID, "kubeconfig '%s': %s: every 'env' "
+				       "entry needs a name (without '=') and a string value",
+				       k->path, where);
+		(*out)[(*n)++] = xasprintf("%s=%s", name, value);
+	}
+	return 0;
+}
+
+/* users[].user.exec (see exec_cred.h), into c->exec. */
+static int parse_exec(struct kc *k, yaml_node_t *x, const char *user, struct kube_config *c)
+{
+	char *where = xasprintf("user '%s': exec", user), *mode = NULL;
+	struct kube_exec_config *ex = xcalloc(1, sizeof(*ex));
+	int rc;
+
+	if ((rc = get_str(k, x, where, "apiVersion", &ex->api_version)) ||
+	    (rc = get_str(k, x, where, "command", &ex->command)) ||
+	    (rc = get_strlist(k, x, where, "args", &ex->args, &ex->n_args)) ||
+	    (rc = get_env(k, x, where, &ex->env, &ex->n_env)) ||
+	    (rc = get_str(k, x, where, "installHint", &ex->install_hint)) ||
+	    (rc = get_bool(k, x, where, "provideClusterInfo", &ex->provide_cluster_info)) ||
+	    (rc = get_str(k, x, where, "interactiveMode", &mode)))
+		goto out;
+	if (!ex->api_version || (strcmp(ex->api_version, KUBE_EXEC_V1) &&
+				 strcmp(ex->api_version, KUBE_EXEC_V1BETA1))) {
+		rc = err_set(k->e, KUBE_ERR_INVALID, "kubeconfig '%s': %s: apiVersion must be %s or "
+			     "%s", k->path, where, KUBE_EXEC_V1, KUBE_EXEC_V1BETA1);
+		goto out;
+	}
+	if (!ex->command || !*ex->command) {
+		rc = err_set(k->e, KUBE_ERR_INVALID, "kubeconfig '%s': %s: no command", k->path,
+			     where);
+		goto out;
+	}
+	/* v1 makes the mode explicit; v1beta1 defaults to IfAvailable */
+	if (!mode && !strcmp(ex->api_version, KUBE_EXEC_V1)) {
+		rc = err_set(k->e, KUBE_ERR_INVALID, "kubeconfig '%s': %s: interactiveMode must be "
+			     "specified for %s", k->path, where, KUBE_EXEC_V1);
+		goto out;
+	}
+	if (mode && strcmp(mode, "Never") && strcmp(mode, "IfAvailable")) {
+		rc = err_set(k->e, KUBE_ERR_INVALID, "kubeconfig '%s': %s: interactiveMode '%s' is "
+			     "not supported: csi-provisioner has no terminal (use Never or "
+			     "IfAvailable)", k->path, where, mode);
+		goto out;
+	}
+	if (strchr(ex->command, '/'))
+		ex->command = resolve(k, ex->command);
+	c->exec = ex;
+	ex = NULL;
+out:
+	kube_exec_config_free(ex);
+	free(mode);
+	free(where);
+	return rc;
+}
+
 static int parse_user(struct kc *k, yaml_node_t *u, const char *name, struct kube_config *c)
 {
 	char *where = xasprintf("user '%s'", name);
@@ -365,9 +480,12 @@ static int parse_user(struct kc *k, yaml_node_t *u, const char *name, struct kub
 	c->token_file = resolve(k, c->token_file);
 	c->client_cert_file = resolve(k, c->client_cert_file);
 	c->client_key_file = resolve(k, c->client_key_file);
-	if (!c->token && !c->token_file && !c->client_cert_file && !c->client_cert_data) {
+	if (!is_null(map_get(k, u, "exec")) && (rc = parse_exec(k, map_get(k, u, "exec"), name, c)))
+		goto out;
+	if (!c->token && !c->token_file && !c->client_cert_file && !c->client_cert_data &&
+	    !c->exec) {
 		static const char *const unsupported[] = {
-			"exec", "auth-provider", "username", "password",
+			"auth-provider", "username", "password",
 		};
 		size_t i;
 

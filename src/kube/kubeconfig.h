@@ -12,9 +12,12 @@
  * which names a cluster (server, certificate-authority[-data],
  * insecure-skip-tls-verify) and a user (token, tokenFile,
  * client-certificate[-data], client-key[-data]). Relative file paths are
- * relative to the kubeconfig's directory. Credential plugins (exec,
- * auth-provider) and basic auth are not supported and are reported as
- * errors rather than ignored.
+ * relative to the kubeconfig's directory. A user's `exec` credential
+ * plugin (apiVersion, command, args, env, installHint, provideClusterInfo,
+ * interactiveMode) is read into `exec` (see exec_cred.h); a command with a
+ * '/' that is not absolute is relative to the kubeconfig's directory, as
+ * client-go has it. auth-provider and basic auth are not supported and are
+ * reported as errors rather than ignored.
  *
  * Errors are KUBE_ERR_INVALID (or KUBE_ERR_TOO_LARGE) and name the file
  * and the field: "kubeconfig '/x/y': context 'foo' names cluster 'bar'
@@ -47,6 +50,7 @@ struct kube_config {
 	char *client_cert_file, *client_key_file;
 	char *client_cert_data, *client_key_data; /* PEM bytes, NUL-terminated */
 	size_t client_cert_data_len, client_key_data_len;
+	struct kube_exec_config *exec;	/* a credential plugin, or NULL */
 	char *namespace;	/* the context's namespace, or the pod's; may be NULL */
 	char *source;		/* "kubeconfig '/path'" or "in-cluster config", for messages */
 };
@@ -69,7 +73,9 @@ int kube_config_in_cluster(struct kube_config **out, const char *sa_dir, struct 
  * insecure-skip-tls-verify together with a CA (file or data); a bearer
  * token (static or file) for a plain http:// server, where it would travel
  * in clear text; a static token with a control character (CR/LF would
- * split the Authorization header). KUBE_ERR_INVALID naming c->source.
+ * split the Authorization header); an exec plugin for a plain http://
+ * server, or together with a static token or client certificate.
+ * KUBE_ERR_INVALID naming c->source.
  * The loaders call it; kube_client_new too, for configs built by hand.
  */
 int kube_config_check(const struct kube_config *c, struct err *e);

@@ -39,6 +39,8 @@ static const struct {
 					"volumesnapshotcontents", false },
 	[KUBE_RES_LEASE] = { "Lease", "/apis/coordination.k8s.io/v1", "leases", true },
 	[KUBE_RES_CONFIGMAP] = { "ConfigMap", "/api/v1", "configmaps", true },
+	[KUBE_RES_REFERENCE_GRANT] = { "ReferenceGrant", "/apis/gateway.networking.k8s.io/v1beta1",
+				       "referencegrants", true },
 };
 
 static bool lower_alnum(char ch)

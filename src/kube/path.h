@@ -36,6 +36,7 @@ enum kube_resource {
 	KUBE_RES_SNAPSHOT_CONTENT,
 	KUBE_RES_LEASE,			/* namespaced, coordination.k8s.io */
 	KUBE_RES_CONFIGMAP,		/* namespaced, core */
+	KUBE_RES_REFERENCE_GRANT,	/* namespaced, gateway.networking.k8s.io v1beta1 */
 	KUBE_RES_COUNT
 };
 

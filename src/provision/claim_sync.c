@@ -630,7 +630,7 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 	drop_intent(c, key, p.r.name);	/* the PV accounts for the volume now */
 	ctl_topo_forget(c, claim->meta.uid);
 	if (p.src.kind == DS_SNAPSHOT)	/* its finalizer goes once no pending claim needs it */
-		ctl_enqueue_snapshot(c, claim->meta.namespace, claim->data_source_name);
+		ctl_enqueue_snapshot(c, ds_source_namespace(claim), claim->data_source_name);
 	res = SYNC_DONE;
 out:
 	if (counted)

@@ -210,10 +210,10 @@ static void on_claim(void *ctx, enum informer_event ev, const char *key,
 	(void)old;
 	if (ds_kind_of(claim) == DS_SNAPSHOT && claim->meta.namespace &&
 	    (ev == INFORMER_DELETE || claim->meta.deleting || (claim->volume_name && *claim->volume_name)))
-		ctl_enqueue_snapshot(c, claim->meta.namespace, claim->data_source_name);
+		ctl_enqueue_snapshot(c, ds_source_namespace(claim), claim->data_source_name);
 	if (ds_kind_of(claim) == DS_CLONE && claim->meta.namespace) {
 		/* a clone's progress (or its deletion) may free its source's finalizer */
-		char *src = xasprintf("%s/%s", claim->meta.namespace, claim->data_source_name);
+		char *src = xasprintf("%s/%s", ds_source_namespace(claim), claim->data_source_name);
 
 		wq_add(c->claim_q, src);
 		free(src);

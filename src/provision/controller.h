@@ -42,6 +42,7 @@ struct controller_opts {
 	bool immediate_topology;	/* --immediate-topology */
 	bool prevent_volume_mode_conversion;	/* --prevent-volume-mode-conversion */
 	int64_t snapshot_orphan_sweep_ms;	/* --snapshot-orphan-sweep-interval; 0 = off */
+	bool cross_namespace;		/* gate CrossNamespaceVolumeDataSource */
 	/*
 	 * With CSI migration (plan.migrated_from): the client for calls on
 	 * migrated volumes, whose observer labels them migrated="true" as

@@ -83,36 +83,40 @@ enum ds_kind ds_kind_of(const struct kube_pvc *claim)
 	return DS_EXTERNAL;
 }
 
+const char *ds_source_namespace(const struct kube_pvc *claim)
+{
+	const char *ns = claim->data_source_namespace;
+
+	return ns && *ns ? ns : claim->meta.namespace;
+}
+
 int ds_check_clone(const struct kube_pvc *claim, const struct kube_pvc *source,
 		   const struct kube_pv *source_pv, const char *provisioner,
 		   const char **volume_id, struct err *e)
 {
-	const char *name = claim->data_source_name;
+	const char *name = claim->data_source_name, *ns = ds_source_namespace(claim);
 
 	*volume_id = NULL;
 	if (!source)
-		return err_set(e, -1, "source claim %s/%s not found", claim->meta.namespace, name);
+		return err_set(e, -1, "source claim %s/%s not found", ns, name);
 	if (source->meta.deleting)
-		return err_set(e, -1, "source claim %s/%s is being deleted", claim->meta.namespace,
-			       name);
+		return err_set(e, -1, "source claim %s/%s is being deleted", ns, name);
 	if (!eq(source->phase, "Bound") || !source->volume_name)
-		return err_set(e, -1, "source claim %s/%s is not bound yet", claim->meta.namespace,
-			       name);
+		return err_set(e, -1, "source claim %s/%s is not bound yet", ns, name);
 	if (!source->storage_class_name || !*source->storage_class_name)
-		return err_set(e, -1, "source claim %s/%s has no StorageClass", claim->meta.namespace,
-			       name);
+		return err_set(e, -1, "source claim %s/%s has no StorageClass", ns, name);
 	if (!plan_claim_class(claim))
 		return err_set(e, -1, "a clone needs a StorageClass");
 	if (claim->request_bytes < source->request_bytes)
 		return err_set(e, -1, "the clone requests %lld bytes, less than its source %s/%s "
-			       "(%lld bytes)", (long long)claim->request_bytes, claim->meta.namespace,
+			       "(%lld bytes)", (long long)claim->request_bytes, ns,
 			       name, (long long)source->request_bytes);
 	if (!source_pv)
 		return err_set(e, -1, "volume %s of source claim %s/%s not found",
-			       source->volume_name, claim->meta.namespace, name);
+			       source->volume_name, ns, name);
 	if (!source_pv->csi_driver || !source_pv->csi_volume_handle)
 		return err_set(e, -1, "volume %s of source claim %s/%s is not a CSI volume",
-			       source_pv->meta.name, claim->meta.namespace, name);
+			       source_pv->meta.name, ns, name);
 	if (!eq(source_pv->csi_driver, provisioner))
 		return err_set(e, -1, "the source volume %s belongs to driver %s, not %s: a clone "
 			       "must stay with its driver", source_pv->meta.name, source_pv->csi_driver,
@@ -120,10 +124,10 @@ int ds_check_clone(const struct kube_pvc *claim, const struct kube_pvc *source,
 	if (!eq(source_pv->claim_uid, source->meta.uid) || !eq(source_pv->claim_ns, source->meta.namespace) ||
 	    !eq(source_pv->claim_name, source->meta.name))
 		return err_set(e, -1, "volume %s is not bound to source claim %s/%s",
-			       source_pv->meta.name, claim->meta.namespace, name);
+			       source_pv->meta.name, ns, name);
 	if (!eq(source_pv->phase, "Bound"))
 		return err_set(e, -1, "volume %s of source claim %s/%s is not Bound",
-			       source_pv->meta.name, claim->meta.namespace, name);
+			       source_pv->meta.name, ns, name);
 	if (!same_mode(claim->volume_mode, source->volume_mode))
 		return err_set(e, -1, "the clone's volume mode %s differs from its source's %s",
 			       claim->volume_mode ? claim->volume_mode : "Filesystem",
@@ -136,30 +140,29 @@ int ds_check_snapshot(const struct kube_pvc *claim, const struct kube_volume_sna
 		      const struct kube_snapshot_content *content, const char *provisioner,
 		      bool prevent_mode_conversion, const char **snapshot_id, struct err *e)
 {
-	const char *name = claim->data_source_name;
+	const char *name = claim->data_source_name, *ns = ds_source_namespace(claim);
 
 	*snapshot_id = NULL;
 	if (!snap)
-		return err_set(e, -1, "snapshot %s/%s not found", claim->meta.namespace, name);
+		return err_set(e, -1, "snapshot %s/%s not found", ns, name);
 	if (snap->meta.deleting && !plan_has_finalizer(&snap->meta, FINALIZER_SNAPSHOT_SOURCE))
-		return err_set(e, -1, "snapshot %s/%s is being deleted", claim->meta.namespace, name);
+		return err_set(e, -1, "snapshot %s/%s is being deleted", ns, name);
 	if (!snap->bound_content || !*snap->bound_content)
 		return err_set(e, -1, "snapshot %s/%s is not bound to a VolumeSnapshotContent yet",
-			       claim->meta.namespace, name);
+			       ns, name);
 	if (!content)
 		return err_set(e, -1, "VolumeSnapshotContent %s of snapshot %s/%s not found",
-			       snap->bound_content, claim->meta.namespace, name);
+			       snap->bound_content, ns, name);
 	if (!eq(content->ref_name, snap->meta.name) || !eq(content->ref_ns, snap->meta.namespace) ||
 	    (content->ref_uid && *content->ref_uid && !eq(content->ref_uid, snap->meta.uid)))
 		return err_set(e, -1, "VolumeSnapshotContent %s does not point back at snapshot %s/%s",
-			       content->meta.name, claim->meta.namespace, name);
+			       content->meta.name, ns, name);
 	if (!eq(content->driver, provisioner))
 		return err_set(e, -1, "snapshot %s/%s was taken by driver %s, not %s",
-			       claim->meta.namespace, name, content->driver ? content->driver : "?",
+			       ns, name, content->driver ? content->driver : "?",
 			       provisioner);
 	if (!snap->ready)
-		return err_set(e, -1, "snapshot %s/%s is not ready to use yet", claim->meta.namespace,
-			       name);
+		return err_set(e, -1, "snapshot %s/%s is not ready to use yet", ns, name);
 	if (!content->snapshot_handle || !*content->snapshot_handle)
 		return err_set(e, -1, "VolumeSnapshotContent %s has no snapshot handle",
 			       content->meta.name);

@@ -31,6 +31,12 @@ enum ds_kind {
 enum ds_kind ds_kind_of(const struct kube_pvc *claim);
 
 /*
+ * The namespace of the claim's data source: dataSourceRef.namespace when
+ * set (cross-namespace, see refgrant.h), else the claim's own. Borrowed.
+ */
+const char *ds_source_namespace(const struct kube_pvc *claim);
+
+/*
  * Check a clone of `source` (bound to `source_pv`) for `claim` of `class`.
  * `provisioner` is ours. On success *volume_id borrows the source volume's
  * handle (from source_pv). source and source_pv may be NULL (not found).

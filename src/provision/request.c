@@ -14,6 +14,7 @@
 #include "informer/informer.h"
 #include "kube/client.h"
 #include "provision/controller_internal.h"
+#include "provision/refgrant.h"
 
 
 static void csi_request_init(struct csi_request *cr, const struct plan_request *r)
@@ -276,6 +277,47 @@ static int source_name_check(const struct kube_pvc *claim, struct err *e)
 	return 0;
 }
 
+#define ERR_CROSS_NS_DISABLED \
+	"dataSourceRef namespace specified but the CrossNamespaceVolumeDataSource feature is disabled"
+
+/*
+ * A dataSourceRef with a namespace (upstream's dataSource()): refused
+ * without the CrossNamespaceVolumeDataSource gate (final: only a restart
+ * with the gate changes that); with it, a source in another namespace needs
+ * a ReferenceGrant there (read live: a grant made or revoked counts at the
+ * next attempt). Returns 0, PREP_INVALID or PREP_FAILED with e set.
+ */
+static int source_namespace_check(struct controller *c, const struct kube_pvc *claim,
+				  struct err *e)
+{
+	const char *ns = claim->data_source_namespace;
+	char *path = NULL;
+	json_t *list = NULL;
+	int rc;
+
+	if (!ns || !*ns)
+		return 0;
+	if (!c->o.cross_namespace) {
+		err_set(e, -1, "%s", ERR_CROSS_NS_DISABLED);
+		return PREP_INVALID;
+	}
+	if (!strcmp(ns, claim->meta.namespace))
+		return 0;
+	if (kube_path_collection(&path, KUBE_RES_REFERENCE_GRANT, ns, e)) {
+		err_prefix(e, "dataSourceRef");
+		return PREP_INVALID;
+	}
+	rc = kube_get(c->kube, path, &list, e);
+	free(path);
+	if (rc) {
+		err_prefix(e, "error getting ReferenceGrants in %s namespace from api server", ns);
+		return PREP_FAILED;
+	}
+	rc = refgrant_check(claim, list, e);
+	json_decref(list);
+	return rc ? PREP_FAILED : 0;
+}
+
 /*
  * See controller_internal.h. The finalizer is set only once the intent is
  * durable: the journal then brings us back to a source we protected, even
@@ -287,16 +329,17 @@ int ctl_resolve_source(struct controller *c, const struct kube_pvc *claim, struc
 	const char *id;
 	int rc = -1;
 
+	const char *ns = ds_source_namespace(claim);
+
 	memset(out, 0, sizeof(*out));
 	out->kind = ds_kind_of(claim);
-	if (claim->data_source_namespace && *claim->data_source_namespace &&
-	    strcmp(claim->data_source_namespace, claim->meta.namespace))
-		return err_set(e, -1, "data sources in another namespace (%s) are not supported",
-			       claim->data_source_namespace);
+	/* ctl_prepare checked the grant; without the gate, never another namespace */
+	if (!c->o.cross_namespace && strcmp(ns, claim->meta.namespace))
+		return err_set(e, -1, "%s", ERR_CROSS_NS_DISABLED);
 	if (source_name_check(claim, e))
 		return -1;
 	if (out->kind == DS_CLONE) {
-		char *key = xasprintf("%s/%s", claim->meta.namespace, claim->data_source_name);
+		char *key = xasprintf("%s/%s", ns, claim->data_source_name);
 		struct iobj *so = informer_get(c->claims, key), *po = NULL;
 		const struct kube_pvc *src = so ? iobj_data(so) : NULL;
 
@@ -318,8 +361,8 @@ int ctl_resolve_source(struct controller *c, const struct kube_pvc *claim, struc
 			free(path);
 		}
 		if (rc)
-			err_prefix(e, "cannot protect source claim %s/%s while cloning it",
-				   claim->meta.namespace, claim->data_source_name);
+			err_prefix(e, "cannot protect source claim %s/%s while cloning it", ns,
+				   claim->data_source_name);
 clone_out:
 		iobj_unref(po);
 		iobj_unref(so);
@@ -337,7 +380,7 @@ clone_out:
 		if (!c->o.snapshot)
 			return err_set(e, -1, "the CSI driver cannot restore snapshots (no "
 				       "CREATE_DELETE_SNAPSHOT capability)");
-		if (kube_path_object(&out->snapshot_path, KUBE_RES_SNAPSHOT, claim->meta.namespace,
+		if (kube_path_object(&out->snapshot_path, KUBE_RES_SNAPSHOT, ns,
 				     claim->data_source_name, e))
 			return -1;
 		rc = kube_get(c->kube, out->snapshot_path, &sj, e);
@@ -456,6 +499,9 @@ enum prep_result ctl_prepare(struct controller *c, const struct kube_pvc *claim,
 		return PREP_FAILED;
 	if (plan_create_request(claim, class, &c->o.plan, &p->r, e))
 		return PREP_FAILED;
+	/* before the populator case, as upstream: a refused reference is refused for all kinds */
+	if ((trc = source_namespace_check(c, claim, e)))
+		return trc;
 	if (ds_kind_of(claim) == DS_EXTERNAL)
 		return PREP_EXTERNAL;
 	if (source_name_check(claim, e))
@@ -529,7 +575,7 @@ enum sync_result ctl_sync_snapshot_source(struct controller *c, const char *ns_n
 		const struct kube_pvc *p = iobj_data(all[i]);
 
 		in_use = ds_kind_of(p) == DS_SNAPSHOT && !strcmp(p->data_source_name, name) &&
-			 p->meta.namespace && !strcmp(p->meta.namespace, ns) && !p->meta.deleting &&
+			 p->meta.namespace && !strcmp(ds_source_namespace(p), ns) && !p->meta.deleting &&
 			 !(p->volume_name && *p->volume_name);
 	}
 	informer_list_free(all, n);
@@ -583,7 +629,8 @@ enum sync_result ctl_release_clone_source(struct controller *c, const struct kub
 		const struct kube_pvc *p = iobj_data(all[i]);
 
 		in_use = ds_kind_of(p) == DS_CLONE && !strcmp(p->data_source_name, source->meta.name) &&
-			 p->meta.namespace && !strcmp(p->meta.namespace, source->meta.namespace) &&
+			 p->meta.namespace &&
+			 !strcmp(ds_source_namespace(p), source->meta.namespace) &&
 			 !(p->volume_name && *p->volume_name);
 	}
 	informer_list_free(all, n);

@@ -14,49 +14,6 @@
 #include "kube/kubeconfig.h"
 #include "kube/status.h"
 
-/* A fresh temporary directory per test, removed afterwards. */
-struct tmp {
-	char dir[64];
-};
-
-static int tmp_setup(void **state)
-{
-	struct tmp *t = xcalloc(1, sizeof(*t));
-
-	snprintf(t->dir, sizeof(t->dir), "/tmp/kube-kc-XXXXXX");
-	if (!mkdtemp(t->dir))
-		return -1;
-	*state = t;
-	unsetenv("KUBECONFIG");
-	unsetenv("KUBERNETES_SERVICE_HOST");
-	unsetenv("KUBERNETES_SERVICE_PORT");
-	unsetenv("KUBE_SA_DIR");
-	return 0;
-}
-
-static int tmp_teardown(void **state)
-{
-	struct tmp *t = *state;
-	char *cmd = xasprintf("rm -rf '%s'", t->dir);
-	int rc = system(cmd);
-
-	free(cmd);
-	free(t);
-	return rc == 0 ? 0 : -1;
-}
-
-/* Write `text` to dir/name; returns the path (caller frees). */
-static char *put(struct tmp *t, const char *name, const char *text)
-{
-	char *path = xasprintf("%s/%s", t->dir, name);
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	return path;
-}
-
 static const char two_contexts[] =
 	"apiVersion: v1\n"
 	"kind: Config\n"
@@ -90,7 +47,7 @@ static const char two_contexts[] =
 static void test_current_context_selects_cluster_and_user(void **state)
 {
 	struct tmp *t = *state;
-	char *path = put(t, "config", two_contexts);
+	char *path = tmp_put(t, "config", two_contexts);
 	struct kube_config *c;
 	struct err e = ERR_INIT;
 	char *want;
@@ -119,7 +76,7 @@ static void test_inline_data_is_base64_decoded(void **state)
 {
 	struct tmp *t = *state;
 	/* "-----BEGIN CERTIFICATE-----\nMIIB\n" and "KEYDATA" */
-	char *path = put(t, "config",
+	char *path = tmp_put(t, "config",
 		"current-context: x\n"
 		"clusters:\n"
 		"- name: c\n"
@@ -154,7 +111,7 @@ static void test_inline_data_is_base64_decoded(void **state)
 static void test_insecure_flag(void **state)
 {
 	struct tmp *t = *state;
-	char *path = put(t, "config",
+	char *path = tmp_put(t, "config",
 		"current-context: x\n"
 		"clusters: [{name: c, cluster: {server: 'https://h:1', insecure-skip-tls-verify: true}}]\n"
 		"contexts: [{name: x, context: {cluster: c}}]\n");
@@ -171,7 +128,7 @@ static void test_insecure_flag(void **state)
 /* Load `yaml` and expect failure with a message containing `want`. */
 static void expect_error(struct tmp *t, const char *yaml, int code, const char *want)
 {
-	char *path = put(t, "config", yaml);
+	char *path = tmp_put(t, "config", yaml);
 	struct kube_config *c = (void *)1;
 	struct err e = ERR_INIT;
 
@@ -255,14 +212,15 @@ static void test_bad_base64(void **state)
 		KUBE_ERR_INVALID, "'certificate-authority-data' is not valid base64");
 }
 
-static void test_exec_plugin_unsupported(void **state)
+/* exec plugins are read (test_exec_cred.c); auth-provider is refused */
+static void test_auth_provider_unsupported(void **state)
 {
 	expect_error(*state,
 		"current-context: x\n"
 		"clusters: [{name: c, cluster: {server: 'https://h'}}]\n"
 		"contexts: [{name: x, context: {cluster: c, user: u}}]\n"
-		"users: [{name: u, user: {exec: {command: aws}}}]\n",
-		KUBE_ERR_INVALID, "user 'u' uses 'exec', which is not supported");
+		"users: [{name: u, user: {auth-provider: {name: gcp}}}]\n",
+		KUBE_ERR_INVALID, "user 'u' uses 'auth-provider', which is not supported");
 }
 
 static void test_cert_without_key(void **state)
@@ -298,7 +256,7 @@ static void test_too_large_file(void **state)
 
 	memset(big, '#', KUBE_CONFIG_MAX_SIZE + 1);
 	big[KUBE_CONFIG_MAX_SIZE + 1] = '\0';
-	path = put(t, "big", big);
+	path = tmp_put(t, "big", big);
 	assert_int_equal(kube_config_load_file(&c, path, &e), KUBE_ERR_TOO_LARGE);
 	assert_contains(e.msg, path);
 	err_release(&e);
@@ -315,7 +273,7 @@ static void test_kubeconfig_env_first_entry(void **state)
 {
 	struct tmp *t = *state;
 	char *y1 = xasprintf(minimal, "first"), *y2 = xasprintf(minimal, "second");
-	char *p1 = put(t, "one", y1), *p2 = put(t, "two", y2);
+	char *p1 = tmp_put(t, "one", y1), *p2 = tmp_put(t, "two", y2);
 	char *env = xasprintf(":%s:%s", p1, p2);
 	struct kube_config *c;
 	struct err e = ERR_INIT;
@@ -339,8 +297,8 @@ static void test_kubeconfig_env_first_entry(void **state)
 static void test_in_cluster(void **state)
 {
 	struct tmp *t = *state;
-	char *tok = put(t, "token", "abc\n"), *ca = put(t, "ca.crt", "PEM");
-	char *ns = put(t, "namespace", "storage\n");
+	char *tok = tmp_put(t, "token", "abc\n"), *ca = tmp_put(t, "ca.crt", "PEM");
+	char *ns = tmp_put(t, "namespace", "storage\n");
 	struct kube_config *c;
 	struct err e = ERR_INIT;
 
@@ -427,7 +385,7 @@ static void test_token_over_plain_http_is_refused(void **state)
 static void test_plain_http_without_token_loads(void **state)
 {
 	struct tmp *t = *state;
-	char *path = put(t, "config",
+	char *path = tmp_put(t, "config",
 		"current-context: x\n"
 		"clusters: [{name: c, cluster: {server: 'http://127.0.0.1:1'}}]\n"
 		"contexts: [{name: x, context: {cluster: c}}]\n");
@@ -503,7 +461,7 @@ static void test_token_clean(void **state)
 static void test_in_cluster_token_with_inner_newline_is_refused(void **state)
 {
 	struct tmp *t = *state;
-	char *tok = put(t, "token", "abc\ndef\n"), *ca = put(t, "ca.crt", "PEM");
+	char *tok = tmp_put(t, "token", "abc\ndef\n"), *ca = tmp_put(t, "ca.crt", "PEM");
 	struct kube_config *c;
 	struct err e = ERR_INIT;
 
@@ -575,7 +533,7 @@ int main(void)
 		T(test_wrong_type_is_named),
 		T(test_clusters_not_a_list),
 		T(test_bad_base64),
-		T(test_exec_plugin_unsupported),
+		T(test_auth_provider_unsupported),
 		T(test_cert_without_key),
 		T(test_missing_file_is_named),
 		T(test_too_large_file),

@@ -36,6 +36,7 @@ static const struct path_case cases[] = {
 	{ KUBE_RES_EVENT, "ns", "claim.17a", "/api/v1/namespaces/ns/events/claim.17a", 0 },
 	{ KUBE_RES_LEASE, "ns", "x-y", "/apis/coordination.k8s.io/v1/namespaces/ns/leases/x-y", 0 },
 	{ KUBE_RES_CONFIGMAP, "ns", "j-0", "/api/v1/namespaces/ns/configmaps/j-0", 0 },
+	{ KUBE_RES_REFERENCE_GRANT, "src", "g", "/apis/gateway.networking.k8s.io/v1beta1/namespaces/src/referencegrants/g", 0 },
 	{ KUBE_RES_PVC, "n", "0", "/api/v1/namespaces/n/persistentvolumeclaims/0", 0 },
 	{ KUBE_RES_PV, NULL, LONG253, "/api/v1/persistentvolumes/" LONG253, 0 },
 	/* traversal and separators */
