@@ -23,7 +23,7 @@ mig_start() {
 
 # mig_ops METHOD MIGRATED - the count of csi_sidecar_operations_seconds for OK calls.
 mig_ops() {
-  metric_value "$MIG_METRICS" "csi_sidecar_operations_seconds_count{driver_name=\"$MIG_DRIVER\",method_name=\"/csi.v1.Controller/$1\",grpc_status_code=\"OK\",migrated=\"$2\"}"
+  metric_value "$MIG_METRICS" "csi_sidecar_operations_seconds_count{driver_name=\"$MIG_DRIVER\",grpc_status_code=\"OK\",method_name=\"/csi.v1.Controller/$1\",migrated=\"$2\"}"
 }
 
 mig_cleanup() {
