@@ -37,8 +37,9 @@ test_metrics_and_health() {
   k wait "pv/$pv" --for=delete --timeout=60s
   wait_until 10 "the delete counter" metric_value "$url/metrics" \
     'controller_persistentvolume_delete_total{class="met1-class"}'
-  finish_namespace met1
+  # the daemon first: its Lease lives in met1, and losing it exits 1
   stop_daemon main
+  finish_namespace met1
 }
 
 # A bad --http-endpoint stops start-up with a message naming it.
