@@ -420,7 +420,7 @@ static bool vac_enabled(const struct config *cfg, struct kube_client *kube)
  * As upstream, a missing variable or owner stops start-up.
  */
 static int setup_capacity(const struct config *cfg, struct kube_client *kube,
-			  struct csi_client *csi, struct controller_opts *copts,
+			  struct csi_client *csi, bool get_capacity, struct controller_opts *copts,
 			  struct metrics *metrics, struct kube_client **cap_kube,
 			  struct cap_owner *owner, struct capacity **cap)
 {
@@ -472,6 +472,9 @@ static int setup_capacity(const struct config *cfg, struct kube_client *kube,
 	co.metrics = metrics;
 	if (co.threads < 1)
 		log_warn("--capacity-threads=0: using one worker");
+	if (!get_capacity)	/* upstream asks anyway; the calls then fail and are retried */
+		log_warn("--enable-capacity: the CSI driver does not offer GET_CAPACITY; its "
+			  "GetCapacity calls will fail and no CSIStorageCapacity object will appear");
 	*cap = capacity_new(kube, *cap_kube, csi, &co);
 	copts->volume_changed = capacity_refresh;
 	copts->volume_changed_ctx = *cap;
@@ -720,8 +723,8 @@ int main(int argc, char **argv)
 		copts.journal_kube = journal_kube;
 	}
 
-	if (cfg.enable_capacity && setup_capacity(&cfg, kube, csi, &copts, metrics, &cap_kube,
-						   &cap_owner, &cap))
+	if (cfg.enable_capacity && setup_capacity(&cfg, kube, csi, ccaps.get_capacity, &copts,
+						   metrics, &cap_kube, &cap_owner, &cap))
 		goto out;
 
 	if (cfg.leader_election) {

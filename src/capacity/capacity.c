@@ -13,6 +13,7 @@
  *                 create, or patch when a value or the owner differs
  *   "o:<name>"    one existing object of ours: delete it when nothing
  *                 wanted matches it or it duplicates another
+ *   ("i:" and "o:" syncs live in capacity_sync.c)
  *
  * DESIGN: `mu` guards the wanted set and the pending creations; it is held
  * only for map work, never across I/O, and never while calling into an
@@ -31,6 +32,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "capacity/capacity.h"
+#include "capacity/capacity_int.h"
 #include "csi/client.h"
 #include "informer/informer.h"
 #include "informer/kinds.h"
@@ -40,44 +42,9 @@
 #include "workqueue/workqueue.h"
 
 #define SYNC_TIMEOUT_MS 120000
-/* A created object the cache has not shown yet holds back another create this long. */
-#define PENDING_MS 30000
-#define PENDING_RECHECK_MS 1000
 
-struct item {
-	char *class_name;
-	struct cap_segment seg;
-};
 
-struct pending {
-	char *name;
-	int64_t at;
-};
-
-struct capacity {
-	struct kube_client *kube, *ckube;
-	struct csi_client *csi;
-	struct capacity_opts o;
-	struct cap_params params;
-	char *collection;		/* POST path of our objects */
-	char *obj_path;			/* their informer's path, with our label selector */
-	struct informer_type obj_type;
-	struct informer *classes, *nodes, *csinodes, *objects;
-	struct wq *q;
-	pthread_t *threads;
-	size_t nthreads;
-	atomic_bool started;
-
-	pthread_mutex_t mu;
-	struct hmap wanted;		/* item key -> struct item */
-	struct hmap pending;		/* item key -> struct pending */
-
-	struct metric *goal, *current, *obsolete;
-};
-
-enum result { DONE, RETRY };
-
-static void item_free(struct item *it)
+static void item_free(struct cap_item *it)
 {
 	if (!it)
 		return;
@@ -93,9 +60,9 @@ static void free_item_cb(void *ctx, const char *key, void *v)
 	item_free(v);
 }
 
-static void free_pending_cb(void *ctx, const char *key, void *v)
+void capacity_pending_free(void *ctx, const char *key, void *v)
 {
-	struct pending *p = v;
+	struct cap_pending *p = v;
 
 	(void)ctx;
 	(void)key;
@@ -237,15 +204,7 @@ static const void **list_data(struct informer *inf, struct iobj ***refs, size_t 
 	return d;
 }
 
-struct key_list {
-	char **keys;
-	size_t n, alloc;
-	const char *class_name;		/* filter for collect_cb; NULL = all */
-	const struct cap_segment *const *segs;	/* filter too; n_segs 0 = none */
-	size_t n_segs;
-};
-
-static void key_list_add(struct key_list *l, const char *k)
+void capacity_keys_add(struct capacity_keys *l, const char *k)
 {
 	l->keys = xgrow(l->keys, l->n + 1, &l->alloc, sizeof(char *));
 	l->keys[l->n++] = xstrdup(k);
@@ -253,8 +212,8 @@ static void key_list_add(struct key_list *l, const char *k)
 
 static void collect_cb(void *ctx, const char *key, void *v)
 {
-	struct key_list *l = ctx;
-	const struct item *it = v;
+	struct capacity_keys *l = ctx;
+	const struct cap_item *it = v;
 	bool take = !l->class_name || !strcmp(l->class_name, it->class_name);
 
 	if (take && l->n_segs) {
@@ -263,11 +222,11 @@ static void collect_cb(void *ctx, const char *key, void *v)
 			take = cap_segment_equal(l->segs[i], &it->seg);
 	}
 	if (take)
-		key_list_add(l, key);
+		capacity_keys_add(l, key);
 }
 
 /* Queue "i:" keys of the wanted items the filter in *l takes (under mu), then free them. */
-static void queue_items(struct capacity *c, struct key_list *l)
+static void queue_items(struct capacity *c, struct capacity_keys *l)
 {
 	pthread_mutex_lock(&c->mu);
 	hmap_each(&c->wanted, collect_cb, l);
@@ -283,7 +242,7 @@ static void queue_items(struct capacity *c, struct key_list *l)
 
 struct diff_ctx {
 	const struct hmap *other;
-	struct key_list *out;
+	struct capacity_keys *out;
 };
 
 static void diff_cb(void *ctx, const char *key, void *v)
@@ -292,7 +251,7 @@ static void diff_cb(void *ctx, const char *key, void *v)
 
 	(void)v;
 	if (!hmap_has(d->other, key))
-		key_list_add(d->out, key);
+		capacity_keys_add(d->out, key);
 }
 
 /* Work out the wanted items from the caches; queue new items and every object. */
@@ -303,7 +262,7 @@ static void sync_topology(struct capacity *c)
 	const void **classes = list_data(c->classes, &cr, &nc), **nodes = NULL, **csinodes = NULL;
 	struct cap_segment *segs, none = { NULL, NULL, 0 };
 	struct hmap wanted = HMAP_INIT, old;
-	struct key_list added = { 0 };
+	struct capacity_keys added = { 0 };
 	struct diff_ctx dc = { NULL, &added };
 	size_t n_classes = 0;
 
@@ -324,7 +283,7 @@ static void sync_topology(struct capacity *c)
 			continue;
 		n_classes++;
 		for (size_t s = 0; s < nsegs; s++) {
-			struct item *it = xcalloc(1, sizeof(*it));
+			struct cap_item *it = xcalloc(1, sizeof(*it));
 			char *k;
 
 			it->class_name = xstrdup(sc->meta.name);
@@ -369,269 +328,9 @@ static void sync_topology(struct capacity *c)
 		informer_list_free(sr, ns);
 }
 
-/*
- * Our object for (class, segment): of several, the one with the smallest
- * name (the others are duplicates and go). A reference, or NULL.
- */
-static struct iobj *find_object(struct capacity *c, const char *class_name,
-				const struct cap_segment *s)
+static enum capacity_result sync(struct capacity *c, const char *key)
 {
-	struct iobj **refs, *best = NULL;
-	size_t n;
-
-	refs = informer_list(c->objects, &n);
-	for (size_t i = 0; i < n; i++) {
-		const struct cap_object *o = iobj_data(refs[i]);
-
-		if (!o->c.meta.name || !cap_object_managed(o, c->o.driver, c->params.managed_by) ||
-		    !cap_object_matches(o, class_name, s))
-			continue;
-		if (!best || strcmp(o->c.meta.name,
-				    ((const struct cap_object *)iobj_data(best))->c.meta.name) < 0)
-			best = refs[i];
-	}
-	if (best)
-		iobj_ref(best);
-	informer_list_free(refs, n);
-	return best;
-}
-
-/* ---- syncs ---- */
-
-static char *object_path(struct capacity *c, const char *name)
-{
-	char *n = kube_path_escape(name), *p = xasprintf("%s/%s", c->collection, n);
-
-	free(n);
-	return p;
-}
-
-/* Whether a create of `key` is still on its way into the cache. */
-static bool creation_pending(struct capacity *c, const char *key)
-{
-	struct pending *p;
-	bool yes = false;
-
-	pthread_mutex_lock(&c->mu);
-	p = hmap_get(&c->pending, key);
-	if (p && clock_now_ms() - p->at < PENDING_MS)
-		yes = true;
-	else if (p)
-		free_pending_cb(NULL, key, hmap_remove(&c->pending, key));
-	pthread_mutex_unlock(&c->mu);
-	return yes;
-}
-
-static void set_pending(struct capacity *c, const char *key, const char *name)
-{
-	struct pending *p = xcalloc(1, sizeof(*p));
-
-	p->name = xstrdup(name);
-	p->at = clock_now_ms();
-	pthread_mutex_lock(&c->mu);
-	free_pending_cb(NULL, key, hmap_put(&c->pending, key, p));
-	pthread_mutex_unlock(&c->mu);
-}
-
-static int get_capacity(struct capacity *c, const struct kube_storage_class *sc,
-			const struct cap_segment *seg, struct cap_value *v, struct err *e)
-{
-	struct csi_kv *params = xcalloc(sc->parameters.n + 1, sizeof(*params));
-	struct csi_kv *topo = xcalloc(seg->n + 1, sizeof(*topo));
-	struct csi_map tmap = { topo, seg->n };
-	struct csi_get_capacity_req req;
-	struct csi_capacity out;
-	int rc;
-
-	for (size_t i = 0; i < sc->parameters.n; i++)
-		params[i] = (struct csi_kv){ sc->parameters.keys[i], sc->parameters.values[i] };
-	for (size_t i = 0; i < seg->n; i++)
-		topo[i] = (struct csi_kv){ seg->keys[i], seg->values[i] };
-	memset(&req, 0, sizeof(req));
-	req.parameters = (struct csi_map){ params, sc->parameters.n };
-	req.accessible_topology = seg->n ? &tmap : NULL;
-	memset(&out, 0, sizeof(out));
-	rc = csi_get_capacity(c->csi, &req, &out, e);
-	free(params);
-	free(topo);
-	if (rc)
-		return rc;
-	if (out.available_capacity < 0 ||
-	    (out.has_maximum_volume_size && out.maximum_volume_size < 0))
-		return err_set(e, CSI_ERR_LOCAL, "GetCapacity: the driver reported a negative size");
-	*v = (struct cap_value){ out.available_capacity, out.has_maximum_volume_size,
-				 out.maximum_volume_size };
-	return 0;
-}
-
-static enum result sync_item(struct capacity *c, const char *key)
-{
-	struct item *it;
-	char *class_name = NULL, *where = NULL, *path = NULL;
-	struct cap_segment seg = { 0 };
-	struct iobj *sco = NULL, *oo = NULL;
-	struct cap_value v;
-	struct err e = ERR_INIT;
-	json_t *body = NULL, *created = NULL;
-	enum result res = RETRY;
-
-	pthread_mutex_lock(&c->mu);
-	it = hmap_get(&c->wanted, key);
-	if (it) {
-		class_name = xstrdup(it->class_name);
-		cap_segment_copy(&seg, &it->seg);
-	}
-	pthread_mutex_unlock(&c->mu);
-	if (!class_name)
-		return DONE;	/* no longer wanted: its object goes through "o:" */
-	where = cap_segment_string(&seg);
-	sco = informer_get(c->classes, class_name);
-	if (!sco) {
-		res = DONE;
-		goto out;
-	}
-	if (get_capacity(c, iobj_data(sco), &seg, &v, &e)) {
-		log_error("capacity: GetCapacity for class %s, segment %s failed, will retry: %s",
-			  class_name, where, err_msg(&e));
-		goto out;
-	}
-	oo = find_object(c, class_name, &seg);
-	if (!oo) {
-		if (creation_pending(c, key)) {
-			char *ik = xasprintf("i:%s", key);
-
-			wq_add_after(c->q, ik, PENDING_RECHECK_MS);
-			free(ik);
-			res = DONE;
-			goto out;
-		}
-		body = cap_object_new(&c->params, class_name, &seg, &v);
-		if (kube_create(c->ckube, c->collection, body, &created, &e)) {
-			log_error("capacity: creating the CSIStorageCapacity of class %s, segment "
-				  "%s failed, will retry: %s", class_name, where, err_msg(&e));
-			goto out;
-		}
-		{
-			const char *name = json_string_value(json_object_get(
-				json_object_get(created, "metadata"), "name"));
-
-			if (name)
-				set_pending(c, key, name);
-			log_v(3, "capacity: created CSIStorageCapacity %s for class %s, segment %s: "
-			      "capacity %lld", name ? name : "?", class_name, where,
-			      (long long)v.capacity);
-		}
-		res = DONE;
-		goto out;
-	}
-	{
-		const struct cap_object *o = iobj_data(oo);
-
-		body = cap_update_patch(o, &c->params, &v);
-		if (!body) {
-			log_v(5, "capacity: %s unchanged", o->c.meta.name);
-			res = DONE;
-			goto out;
-		}
-		path = object_path(c, o->c.meta.name);
-		if (kube_patch(c->ckube, path, "application/merge-patch+json", body, NULL, &e)) {
-			log_error("capacity: updating CSIStorageCapacity %s (class %s, segment %s) "
-				  "failed, will retry: %s", o->c.meta.name, class_name, where,
-				  err_msg(&e));
-			goto out;
-		}
-		log_v(3, "capacity: updated CSIStorageCapacity %s for class %s, segment %s: "
-		      "capacity %lld", o->c.meta.name, class_name, where, (long long)v.capacity);
-	}
-	res = DONE;
-out:
-	json_decref(body);
-	json_decref(created);
-	iobj_unref(sco);
-	iobj_unref(oo);
-	cap_segment_release(&seg);
-	free(class_name);
-	free(where);
-	free(path);
-	err_release(&e);
-	return res;
-}
-
-struct unpend_ctx {
-	const char *name;
-	struct key_list *out;
-};
-
-static void unpend_cb(void *ctx, const char *key, void *v)
-{
-	struct unpend_ctx *u = ctx;
-	const struct pending *p = v;
-
-	if (!strcmp(p->name, u->name))
-		key_list_add(u->out, key);
-}
-
-static enum result sync_object(struct capacity *c, const char *name)
-{
-	char *ikey = xasprintf("%s/%s", c->o.namespace, name), *k = NULL, *path = NULL;
-	struct iobj *oo = informer_get(c->objects, ikey), *best = NULL;
-	const struct cap_object *o;
-	struct key_list seen = { 0 };
-	struct unpend_ctx uc = { name, &seen };
-	struct cap_segment seg = { 0 };
-	struct err e = ERR_INIT;
-	const struct item *it;
-	bool wanted = false;
-	enum result res = DONE;
-	int rc;
-
-	if (!oo)
-		goto out;
-	o = iobj_data(oo);
-	if (!cap_object_managed(o, c->o.driver, c->params.managed_by) || !o->c.storage_class_name)
-		goto out;	/* not ours: never touched */
-	cap_object_segment(o, &seg);
-	k = cap_item_key(o->c.storage_class_name, &seg);
-	pthread_mutex_lock(&c->mu);
-	hmap_each(&c->pending, unpend_cb, &uc);	/* it is in the cache now */
-	for (size_t i = 0; i < seen.n; i++) {
-		free_pending_cb(NULL, seen.keys[i], hmap_remove(&c->pending, seen.keys[i]));
-		free(seen.keys[i]);
-	}
-	free(seen.keys);
-	it = hmap_get(&c->wanted, k);
-	wanted = it && cap_object_matches(o, it->class_name, &it->seg);
-	pthread_mutex_unlock(&c->mu);
-	if (wanted) {
-		best = find_object(c, o->c.storage_class_name, &seg);
-		if (best == oo || (best && !strcmp(((const struct cap_object *)iobj_data(best))->c.meta.name,
-						    name)))
-			goto out;
-	}
-	path = object_path(c, name);
-	rc = kube_delete(c->ckube, path, o->c.meta.uid, NULL, &e);
-	if (rc && rc != KUBE_ERR_NOT_FOUND && rc != KUBE_ERR_CONFLICT) {
-		log_error("capacity: deleting %s CSIStorageCapacity %s failed, will retry: %s",
-			  wanted ? "duplicate" : "obsolete", name, err_msg(&e));
-		res = RETRY;
-		goto out;
-	}
-	log_v(3, "capacity: deleted %s CSIStorageCapacity %s (class %s)",
-	      wanted ? "duplicate" : "obsolete", name, o->c.storage_class_name);
-out:
-	iobj_unref(oo);
-	iobj_unref(best);
-	cap_segment_release(&seg);
-	free(ikey);
-	free(k);
-	free(path);
-	err_release(&e);
-	return res;
-}
-
-static enum result sync(struct capacity *c, const char *key)
-{
-	struct key_list l = { 0 };
+	struct capacity_keys l = { 0 };
 
 	if (!strcmp(key, "@topology")) {
 		sync_topology(c);
@@ -642,11 +341,11 @@ static enum result sync(struct capacity *c, const char *key)
 		l.class_name = key + 2;
 		queue_items(c, &l);
 	} else if (!strncmp(key, "i:", 2)) {
-		return sync_item(c, key + 2);
+		return capacity_sync_item(c, key + 2);
 	} else if (!strncmp(key, "o:", 2)) {
-		return sync_object(c, key + 2);
+		return capacity_sync_object(c, key + 2);
 	}
-	return DONE;
+	return CAP_DONE;
 }
 
 static void *work(void *arg)
@@ -655,7 +354,7 @@ static void *work(void *arg)
 	char *key;
 
 	while (wq_get(c->q, &key) == 0) {
-		if (sync(c, key) == DONE) {
+		if (sync(c, key) == CAP_DONE) {
 			wq_forget(c->q, key);
 		} else {
 			wq_add_rate_limited(c->q, key);
@@ -685,7 +384,7 @@ static void collect(void *ctx, struct metrics *m)
 	for (size_t i = 0; i < n; i++) {
 		const struct cap_object *o = iobj_data(refs[i]);
 		struct cap_segment s;
-		const struct item *it;
+		const struct cap_item *it;
 		char *k;
 
 		if (!cap_object_managed(o, c->o.driver, c->params.managed_by) ||
@@ -805,7 +504,7 @@ void capacity_refresh(void *ctx, const char *class_name, const struct csi_map *s
 	struct capacity *c = ctx;
 	struct cap_segment *segs;
 	const struct cap_segment **ptrs;
-	struct key_list l = { 0 };
+	struct capacity_keys l = { 0 };
 
 	if (!c || !atomic_load(&c->started))
 		return;
@@ -864,63 +563,11 @@ void capacity_free(struct capacity *c)
 	wq_free(c->q);
 	hmap_each(&c->wanted, free_item_cb, NULL);
 	hmap_release(&c->wanted);
-	hmap_each(&c->pending, free_pending_cb, NULL);
+	hmap_each(&c->pending, capacity_pending_free, NULL);
 	hmap_release(&c->pending);
 	pthread_mutex_destroy(&c->mu);
 	free(c->threads);
 	free(c->collection);
 	free(c->obj_path);
 	free(c);
-}
-
-/* ---- owner ---- */
-
-int capacity_lookup_owner(struct kube_client *kube, const char *ns, const char *pod, int levels,
-			  struct cap_owner *out, struct err *e)
-{
-	struct cap_owner cur = { xstrdup("v1"), xstrdup("Pod"), xstrdup(pod), NULL };
-	char *path = NULL, *what = NULL;
-	json_t *obj = NULL;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	for (;;) {
-		free(what);
-		what = xasprintf("%s %s/%s %s", cur.api_version, cur.kind, ns, cur.name);
-		if ((rc = cap_owner_path(ns, &cur, &path, e)) ||
-		    (rc = kube_get(kube, path, &obj, e))) {
-			err_prefix(e, "get %s", what);
-			break;
-		}
-		free(path);
-		path = NULL;
-		if (levels == 0) {
-			const char *uid = json_string_value(json_object_get(
-				json_object_get(obj, "metadata"), "uid"));
-
-			if (!uid || !*uid) {
-				rc = err_set(e, KUBE_ERR_DECODE, "%s has no uid", what);
-				break;
-			}
-			cur.uid = xstrdup(uid);
-			*out = cur;
-			memset(&cur, 0, sizeof(cur));
-			break;
-		}
-		cap_owner_release(&cur);
-		if ((rc = cap_controller_ref(obj, what, &cur, e)))
-			break;
-		json_decref(obj);
-		obj = NULL;
-		if (--levels == 0) {
-			*out = cur;
-			memset(&cur, 0, sizeof(cur));
-			break;
-		}
-	}
-	cap_owner_release(&cur);
-	json_decref(obj);
-	free(path);
-	free(what);
-	return rc;
 }
