@@ -421,7 +421,7 @@ static bool vac_enabled(const struct config *cfg, struct kube_client *kube)
  */
 static int setup_capacity(const struct config *cfg, struct kube_client *kube,
 			  struct csi_client *csi, bool get_capacity, struct controller_opts *copts,
-			  struct metrics *metrics, struct kube_client **cap_kube,
+			  struct metrics *metrics, sigset_t *sigs, struct kube_client **cap_kube,
 			  struct cap_owner *owner, struct capacity **cap)
 {
 	const char *ns = getenv("NAMESPACE"), *pod = getenv("POD_NAME");
@@ -470,6 +470,8 @@ static int setup_capacity(const struct config *cfg, struct kube_client *kube,
 	co.retry_max_ms = cfg->retry_max_ms;
 	co.resync_ms = RESYNC_MS;
 	co.metrics = metrics;
+	co.stopping = stopping_cb;
+	co.stopping_ctx = sigs;
 	if (co.threads < 1)
 		log_warn("--capacity-threads=0: using one worker");
 	if (!get_capacity)	/* upstream asks anyway; the calls then fail and are retried */
@@ -724,7 +726,7 @@ int main(int argc, char **argv)
 	}
 
 	if (cfg.enable_capacity && setup_capacity(&cfg, kube, csi, ccaps.get_capacity, &copts,
-						   metrics, &cap_kube, &cap_owner, &cap))
+						   metrics, &sigs, &cap_kube, &cap_owner, &cap))
 		goto out;
 
 	if (cfg.leader_election) {
@@ -803,7 +805,13 @@ int main(int argc, char **argv)
 		log_error("cannot start: %s", err_msg(&e));
 		goto out;
 	}
-	if (cap && capacity_start(cap, &e)) {
+	rc = cap ? capacity_start(cap, &e) : 0;
+	if (rc > 0) {
+		log_info("stopped while starting");
+		status = 0;
+		goto out;
+	}
+	if (rc) {
 		log_error("cannot start capacity tracking: %s", err_msg(&e));
 		goto out;
 	}

@@ -42,6 +42,7 @@
 #include "workqueue/workqueue.h"
 
 #define SYNC_TIMEOUT_MS 120000
+#define START_SLICE_MS 200
 
 
 static void item_free(struct cap_item *it)
@@ -476,10 +477,17 @@ int capacity_start(struct capacity *c, struct err *e)
 	for (size_t i = 0; i < sizeof(infs) / sizeof(infs[0]); i++) {
 		if (!infs[i])
 			continue;
+		int64_t deadline = clock_now_ms() + SYNC_TIMEOUT_MS;
+
 		if (informer_start(infs[i], e))
 			return -1;
-		if (!informer_wait_synced(infs[i], SYNC_TIMEOUT_MS))
-			return err_set(e, -1, "capacity: timed out waiting for the first list");
+		/* in slices, so a SIGTERM meanwhile is seen at once */
+		while (!informer_wait_synced(infs[i], START_SLICE_MS)) {
+			if (c->o.stopping && c->o.stopping(c->o.stopping_ctx))
+				return 1;
+			if (clock_now_ms() >= deadline)
+				return err_set(e, -1, "capacity: timed out waiting for the first list");
+		}
 	}
 	/* what is wanted is known before any object is judged obsolete */
 	sync_topology(c);

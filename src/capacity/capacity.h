@@ -47,6 +47,9 @@ struct capacity_opts {
 	int64_t retry_start_ms, retry_max_ms;
 	int64_t resync_ms;		/* informers' resync */
 	struct metrics *metrics;	/* NULL = none */
+	/* Asked while capacity_start waits (NULL: never): true = give up the start. */
+	bool (*stopping)(void *ctx);
+	void *stopping_ctx;
 };
 
 /*
@@ -56,7 +59,11 @@ struct capacity_opts {
  */
 struct capacity *capacity_new(struct kube_client *kube, struct kube_client *cap_kube,
 			      struct csi_client *csi, const struct capacity_opts *o);
-/* Start the caches, wait for their first lists, work out what is wanted, start workers. */
+/*
+ * Start the caches, wait for their first lists, work out what is wanted,
+ * start workers. 0 when running, -1 on error, 1 when opts.stopping said
+ * stop during the waits.
+ */
 int capacity_start(struct capacity *c, struct err *e);
 /*
  * A volume of class `class_name` was created, failed, or deleted: refresh
