@@ -280,3 +280,38 @@ test_capacity_needs_namespace_and_pod() {
   [[ $rc -ne 0 && $rc -ne 124 ]] || fail "exit $rc with a missing pod"
   grep -q 'looking up the owner of pod default/no-such-pod' <<<"$out" || fail "message: $out"
 }
+
+# Only the leader publishes: a standby reads nothing into objects and writes
+# none; once the leader stops (and hands the Lease over) the standby takes
+# the same objects over, with no duplicate.
+test_capacity_only_the_leader_writes() {
+  local name
+  new_namespace cap3
+  k apply -f - >/dev/null <<YAML
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: cap3-wffc
+provisioner: $CSI_DRIVER_NAME
+reclaimPolicy: Delete
+volumeBindingMode: WaitForFirstConsumer
+YAML
+  DAEMON_ENV="NAMESPACE=cap3" start_daemon a --csi-address="$CSI_ENDPOINT" --enable-capacity \
+    --capacity-ownerref-level=-1 --leader-election --leader-election-namespace=cap3 --v=5
+  wait_until 60 "the leader's object" cap_is cap3 cap3-wffc "$CSI_NODE_ID" capacity 1Ti
+  name=$(cap_field cap3 cap3-wffc "$CSI_NODE_ID" metadata | jq -r .name)
+  DAEMON_ENV="NAMESPACE=cap3" start_daemon b --csi-address="$CSI_ENDPOINT" --enable-capacity \
+    --capacity-ownerref-level=-1 --leader-election --leader-election-namespace=cap3 --v=5
+  wait_log b 30 'is a candidate for lease'
+  ! grep -q 'capacity: publishing' "$TEST_DIR/daemon-b.log" || fail "the standby publishes"
+  stop_daemon a
+  wait_log b 60 'leads via lease'
+  wait_log b 30 'capacity: publishing'
+  wait_until 30 "b to judge every object" grep -qE 'capacity: [0-9]+ topology segments' "$TEST_DIR/daemon-b.log"
+  ! grep -q 'capacity: created' "$TEST_DIR/daemon-b.log" || fail "the new leader made a new object"
+  cap_is cap3 cap3-wffc "$CSI_NODE_ID" capacity 1Ti || fail "objects: $(cap_field cap3 cap3-wffc "$CSI_NODE_ID" capacity)"
+  [[ $(cap_field cap3 cap3-wffc "$CSI_NODE_ID" metadata | jq -r .name) == "$name" ]] || fail "the object changed"
+  stop_daemon b
+  k delete storageclass cap3-wffc >/dev/null
+  k delete namespace cap3 --wait=false >/dev/null
+}
