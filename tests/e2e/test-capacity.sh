@@ -150,6 +150,10 @@ YAML
     fail "owner: $(cap_owner cap1-own cap1-wffc "$CSI_NODE_ID")"
   cap_count_is cap1-own cap1-imm 0 || fail "objects for a class with Immediate binding"
   wait_until 30 "the stale object to go" object_gone csistoragecapacity/stale cap1-own
+  # a second object of ours for the same class and segment is a duplicate: it goes
+  cap_object cap1-own zz-duplicate external-provisioner cap1-wffc "$CSI_NODE_ID" 1Gi
+  wait_until 30 "the duplicate to go" object_gone csistoragecapacity/zz-duplicate cap1-own
+  cap_is cap1-own cap1-wffc "$CSI_NODE_ID" capacity 100Mi || fail "the original went instead"
   wait_until 10 "csistoragecapacities_desired_current" \
     metric_at_least "$url/metrics" csistoragecapacities_desired_current 3
   wait_until 10 "csistoragecapacities_obsolete 0" metric_is "$url/metrics" csistoragecapacities_obsolete 0
@@ -283,9 +287,13 @@ test_capacity_needs_namespace_and_pod() {
 
 # Only the leader publishes: a standby reads nothing into objects and writes
 # none; once the leader stops (and hands the Lease over) the standby takes
-# the same objects over, with no duplicate.
+# the same objects over, with no duplicate, and polls without writing while
+# nothing changes.
+# polls_at_least DAEMON NAME N - the daemon found NAME unchanged N times.
+polls_at_least() { (( $(grep -c "capacity: $2 unchanged" "$TEST_DIR/daemon-$1.log") >= $3 )); }
+
 test_capacity_only_the_leader_writes() {
-  local name
+  local name rv
   new_namespace cap3
   k apply -f - >/dev/null <<YAML
 apiVersion: storage.k8s.io/v1
@@ -300,8 +308,11 @@ YAML
     --capacity-ownerref-level=-1 --leader-election --leader-election-namespace=cap3 --v=5
   wait_until 60 "the leader's object" cap_is cap3 cap3-wffc "$CSI_NODE_ID" capacity 1Ti
   name=$(cap_field cap3 cap3-wffc "$CSI_NODE_ID" metadata | jq -r .name)
+  rv=$(rv_of cap3 "csistoragecapacity/$name")
+  # b polls every second: nothing changed, so nothing is written
   DAEMON_ENV="NAMESPACE=cap3" start_daemon b --csi-address="$CSI_ENDPOINT" --enable-capacity \
-    --capacity-ownerref-level=-1 --leader-election --leader-election-namespace=cap3 --v=5
+    --capacity-ownerref-level=-1 --leader-election --leader-election-namespace=cap3 --v=5 \
+    --capacity-poll-interval=1s
   wait_log b 30 'is a candidate for lease'
   ! grep -q 'capacity: publishing' "$TEST_DIR/daemon-b.log" || fail "the standby publishes"
   stop_daemon a
@@ -311,6 +322,8 @@ YAML
   ! grep -q 'capacity: created' "$TEST_DIR/daemon-b.log" || fail "the new leader made a new object"
   cap_is cap3 cap3-wffc "$CSI_NODE_ID" capacity 1Ti || fail "objects: $(cap_field cap3 cap3-wffc "$CSI_NODE_ID" capacity)"
   [[ $(cap_field cap3 cap3-wffc "$CSI_NODE_ID" metadata | jq -r .name) == "$name" ]] || fail "the object changed"
+  wait_until 30 "three polls of b" polls_at_least b "$name" 3
+  [[ $(rv_of cap3 "csistoragecapacity/$name") == "$rv" ]] || fail "an unchanged object was written"
   stop_daemon b
   k delete storageclass cap3-wffc >/dev/null
   k delete namespace cap3 --wait=false >/dev/null
