@@ -328,3 +328,39 @@ YAML
   k delete storageclass cap3-wffc >/dev/null
   k delete namespace cap3 --wait=false >/dev/null
 }
+
+# A driver without topology: one object per class, selecting every node,
+# refreshed by class after a provision (the volume has no segment).
+test_capacity_without_topology() {
+  local sel
+  new_namespace cap4
+  start_private_driver --enable-topology=false --capacity=fast=50Mi
+  k apply -f - >/dev/null <<YAML
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: cap4-wffc
+provisioner: $CSI_DRIVER_NAME
+reclaimPolicy: Delete
+volumeBindingMode: WaitForFirstConsumer
+parameters:
+  kind: fast
+YAML
+  DAEMON_ENV="NAMESPACE=cap4" start_daemon main --csi-address="$PRIVATE_ENDPOINT" \
+    --enable-capacity --capacity-ownerref-level=-1 --capacity-poll-interval=1h --v=5
+  wait_until 60 "one object for the class" cap_count_is cap4 cap4-wffc 1
+  sel=$(k get csistoragecapacity -n cap4 -l "$CAP_SELECTOR" -o json | jq -c '.items[0].nodeTopology')
+  [[ $sel == '{}' ]] || fail "nodeTopology $sel, want the empty selector"
+  [[ $(k get csistoragecapacity -n cap4 -l "$CAP_SELECTOR" -o jsonpath='{.items[0].capacity}') == 50Mi ]] ||
+    fail "capacity"
+  make_wffc_claim cap4 data cap4-wffc "$CSI_NODE_ID" 20Mi
+  wait_bound cap4 data
+  wait_until 30 "capacity 30Mi after the provision" cap_capacity_is cap4 30Mi
+  finish_namespace cap4
+  k delete storageclass cap4-wffc >/dev/null
+  stop_daemon main
+}
+
+cap_capacity_is() {
+  [[ $(k get csistoragecapacity -n "$1" -l "$CAP_SELECTOR" -o jsonpath='{.items[*].capacity}') == "$2" ]]
+}
