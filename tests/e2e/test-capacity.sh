@@ -92,33 +92,49 @@ capacity: $6
 YAML
 }
 
+# cap_class NAME BINDING [KIND] - a class of ours (with parameter kind: KIND when given).
+cap_class() {
+  k apply -f - >/dev/null <<YAML
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: $1
+provisioner: $CSI_DRIVER_NAME
+reclaimPolicy: Delete
+volumeBindingMode: $2
+${3:+parameters: { kind: $3 \}}
+YAML
+}
+
+# cap_workload KIND NAME NS [OWNER-KIND OWNER-NAME OWNER-UID] - a Deployment or
+# ReplicaSet of one pod (nothing runs it), controlled by the owner when given.
+cap_workload() {
+  k apply -f - >/dev/null <<YAML
+apiVersion: apps/v1
+kind: $1
+metadata:
+  name: $2
+  namespace: $3
+${4:+  ownerReferences: [{ apiVersion: apps/v1, kind: $4, name: $5, uid: $6, controller: true \}]}
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: $2 } }
+  template:
+    metadata: { labels: { app: $2 } }
+    spec:
+      containers: [{ name: c, image: registry.invalid/none }]
+YAML
+}
+
 test_capacity_follows_volumes_segments_and_classes() {
   local port url foreign_rv
   new_namespace cap1
   new_namespace cap1-own
   start_private_driver --capacity=fast=100Mi
   cap_nodes cap1 node-2 node-3
+  cap_class cap1-wffc WaitForFirstConsumer fast
+  cap_class cap1-imm Immediate fast
   k apply -f - >/dev/null <<YAML
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: cap1-wffc
-provisioner: $CSI_DRIVER_NAME
-reclaimPolicy: Delete
-volumeBindingMode: WaitForFirstConsumer
-parameters:
-  kind: fast
----
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: cap1-imm
-provisioner: $CSI_DRIVER_NAME
-reclaimPolicy: Delete
-volumeBindingMode: Immediate
-parameters:
-  kind: fast
----
 apiVersion: v1
 kind: Pod
 metadata:
@@ -190,45 +206,10 @@ YAML
 test_capacity_owner_levels() {
   local dep_uid rs_uid pod_uid name level want
   new_namespace cap2
-  k apply -f - >/dev/null <<YAML
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: cap2-imm
-provisioner: $CSI_DRIVER_NAME
-reclaimPolicy: Delete
-volumeBindingMode: Immediate
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: cap2-ctl
-  namespace: cap2
-spec:
-  replicas: 1
-  selector: { matchLabels: { app: cap2 } }
-  template:
-    metadata: { labels: { app: cap2 } }
-    spec:
-      containers: [{ name: c, image: registry.invalid/none }]
-YAML
+  cap_class cap2-imm Immediate
+  cap_workload Deployment cap2-ctl cap2
   dep_uid=$(k get -n cap2 deployment/cap2-ctl -o jsonpath='{.metadata.uid}')
-  k apply -f - >/dev/null <<YAML
-apiVersion: apps/v1
-kind: ReplicaSet
-metadata:
-  name: cap2-ctl-5d4f
-  namespace: cap2
-  ownerReferences:
-    - { apiVersion: apps/v1, kind: Deployment, name: cap2-ctl, uid: $dep_uid, controller: true }
-spec:
-  replicas: 1
-  selector: { matchLabels: { app: cap2 } }
-  template:
-    metadata: { labels: { app: cap2 } }
-    spec:
-      containers: [{ name: c, image: registry.invalid/none }]
-YAML
+  cap_workload ReplicaSet cap2-ctl-5d4f cap2 Deployment cap2-ctl "$dep_uid"
   rs_uid=$(k get -n cap2 replicaset/cap2-ctl-5d4f -o jsonpath='{.metadata.uid}')
   k apply -f - >/dev/null <<YAML
 apiVersion: v1
@@ -236,7 +217,7 @@ kind: Pod
 metadata:
   name: cap2-ctl-5d4f-x7k2p
   namespace: cap2
-  labels: { app: cap2 }
+  labels: { app: cap2-ctl-5d4f }
   ownerReferences:
     - { apiVersion: apps/v1, kind: ReplicaSet, name: cap2-ctl-5d4f, uid: $rs_uid, controller: true }
 spec:
@@ -295,15 +276,7 @@ polls_at_least() { (( $(grep -c "capacity: $2 unchanged" "$TEST_DIR/daemon-$1.lo
 test_capacity_only_the_leader_writes() {
   local name rv
   new_namespace cap3
-  k apply -f - >/dev/null <<YAML
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: cap3-wffc
-provisioner: $CSI_DRIVER_NAME
-reclaimPolicy: Delete
-volumeBindingMode: WaitForFirstConsumer
-YAML
+  cap_class cap3-wffc WaitForFirstConsumer
   DAEMON_ENV="NAMESPACE=cap3" start_daemon a --csi-address="$CSI_ENDPOINT" --enable-capacity \
     --capacity-ownerref-level=-1 --leader-election --leader-election-namespace=cap3 --v=5
   wait_until 60 "the leader's object" cap_is cap3 cap3-wffc "$CSI_NODE_ID" capacity 1Ti
@@ -335,17 +308,7 @@ test_capacity_without_topology() {
   local sel
   new_namespace cap4
   start_private_driver --enable-topology=false --capacity=fast=50Mi
-  k apply -f - >/dev/null <<YAML
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: cap4-wffc
-provisioner: $CSI_DRIVER_NAME
-reclaimPolicy: Delete
-volumeBindingMode: WaitForFirstConsumer
-parameters:
-  kind: fast
-YAML
+  cap_class cap4-wffc WaitForFirstConsumer fast
   DAEMON_ENV="NAMESPACE=cap4" start_daemon main --csi-address="$PRIVATE_ENDPOINT" \
     --enable-capacity --capacity-ownerref-level=-1 --capacity-poll-interval=1h --v=5
   wait_until 60 "one object for the class" cap_count_is cap4 cap4-wffc 1
