@@ -19,6 +19,7 @@
 
 #include "base/log.h"
 #include "base/xalloc.h"
+#include "capacity/capacity.h"
 #include "config/config.h"
 #include "csi/client.h"
 #include "kube/client.h"
@@ -362,6 +363,78 @@ static int load_kube_config(const struct config *cfg, struct kube_config **out, 
 	return 0;
 }
 
+/*
+ * --enable-capacity: the objects' namespace ($NAMESPACE), a client with the
+ * capacity rate limit (a sibling on the main connection: its budget never
+ * leaks into the main client's, nor the main one's into it), the owner
+ * reference from $POD_NAME (--capacity-ownerref-level), and the capacity
+ * controller, told by the provisioning workers when volumes come and go.
+ * As upstream, a missing variable or owner stops start-up.
+ */
+static int setup_capacity(const struct config *cfg, struct kube_client *kube,
+			  struct csi_client *csi, bool get_capacity, struct controller_opts *copts,
+			  struct metrics *metrics, sigset_t *sigs, struct kube_client **cap_kube,
+			  struct cap_owner *owner, struct capacity **cap)
+{
+	const char *ns = getenv("NAMESPACE"), *pod = getenv("POD_NAME");
+	struct kube_client_opts ko = { .qps = cfg->kube_api_capacity_qps,
+				       .burst = (int)cfg->kube_api_capacity_burst,
+				       .timeout_ms = KUBE_TIMEOUT_MS };
+	struct capacity_opts co;
+	struct err e = ERR_INIT;
+
+	if (!ns || !*ns) {
+		log_error("--enable-capacity: need the NAMESPACE environment variable (where the "
+			  "CSIStorageCapacity objects live)");
+		return -1;
+	}
+	if (kube_namespace_check(ns, &e) || kube_client_new_sibling(cap_kube, kube, &ko, &e)) {
+		log_error("--enable-capacity: NAMESPACE: %s", err_msg(&e));
+		err_release(&e);
+		return -1;
+	}
+	if (cfg->capacity_ownerref_level >= 0) {
+		if (!pod || !*pod) {
+			log_error("--enable-capacity: need the POD_NAME environment variable to find the "
+				  "owner of CSIStorageCapacity objects (or --capacity-ownerref-level=-1)");
+			return -1;
+		}
+		if (capacity_lookup_owner(*cap_kube, ns, pod, (int)cfg->capacity_ownerref_level, owner,
+					  &e)) {
+			log_error("--enable-capacity: looking up the owner of pod %s/%s: %s", ns, pod,
+				  err_msg(&e));
+			err_release(&e);
+			return -1;
+		}
+		log_info("capacity: using %s %s %s (uid %s) as owner of CSIStorageCapacity objects",
+			 owner->api_version, owner->kind, owner->name, owner->uid);
+	}
+	memset(&co, 0, sizeof(co));
+	co.driver = copts->plan.driver;
+	co.provisioner = copts->plan.provisioner;
+	co.namespace = ns;
+	co.owner = cfg->capacity_ownerref_level >= 0 ? owner : NULL;
+	co.topology = copts->topology;
+	co.immediate_binding = cfg->capacity_for_immediate_binding;
+	co.poll_ms = cfg->capacity_poll_ms;
+	co.threads = (int)cfg->capacity_threads;
+	co.retry_start_ms = cfg->retry_start_ms;
+	co.retry_max_ms = cfg->retry_max_ms;
+	co.resync_ms = RESYNC_MS;
+	co.metrics = metrics;
+	co.stopping = stopping_cb;
+	co.stopping_ctx = sigs;
+	if (co.threads < 1)
+		log_warn("--capacity-threads=0: using one worker");
+	if (!get_capacity)	/* upstream asks anyway; the calls then fail and are retried */
+		log_warn("--enable-capacity: the CSI driver does not offer GET_CAPACITY; its "
+			  "GetCapacity calls will fail and no CSIStorageCapacity object will appear");
+	*cap = capacity_new(kube, *cap_kube, csi, &co);
+	copts->volume_changed = capacity_refresh;
+	copts->volume_changed_ctx = *cap;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct config cfg;
@@ -370,7 +443,9 @@ int main(int argc, char **argv)
 	struct csi_controller_caps ccaps;
 	struct csi_plugin_caps pcaps;
 	struct kube_config *kcfg = NULL;
-	struct kube_client *kube = NULL, *le_kube = NULL, *journal_kube = NULL;
+	struct kube_client *kube = NULL, *le_kube = NULL, *journal_kube = NULL, *cap_kube = NULL;
+	struct capacity *cap = NULL;
+	struct cap_owner cap_owner = { 0 };
 	struct leader *leader = NULL;
 	struct metrics *metrics = metrics_new();
 	struct metrics_process *process_metrics = NULL;
@@ -614,6 +689,10 @@ int main(int argc, char **argv)
 		copts.journal_kube = journal_kube;
 	}
 
+	if (cfg.enable_capacity && setup_capacity(&cfg, kube, csi, ccaps.get_capacity, &copts,
+						   metrics, &sigs, &cap_kube, &cap_owner, &cap))
+		goto out;
+
 	if (cfg.leader_election) {
 		struct leader_opts lo;
 		char *ns = lease_namespace(&cfg), *name = xstrdup(lease_name);
@@ -651,6 +730,8 @@ int main(int argc, char **argv)
 		kube_client_set_write_guard(kube, leader_write_guard, leader);
 		if (journal_kube)
 			kube_client_set_write_guard(journal_kube, leader_write_guard, leader);
+		if (cap_kube)
+			kube_client_set_write_guard(cap_kube, leader_write_guard, leader);
 		csi_client_set_write_guard(csi, leader_write_guard, leader);
 		if (csi_migrated)
 			csi_client_set_write_guard(csi_migrated, leader_write_guard, leader);
@@ -688,6 +769,16 @@ int main(int argc, char **argv)
 		log_error("cannot start: %s", err_msg(&e));
 		goto out;
 	}
+	rc = cap ? capacity_start(cap, &e) : 0;
+	if (rc > 0) {
+		log_info("stopped while starting");
+		status = 0;
+		goto out;
+	}
+	if (rc) {
+		log_error("cannot start capacity tracking: %s", err_msg(&e));
+		goto out;
+	}
 	log_info("running");
 	for (;;) {
 		if (wait_signal(&sigs, 1000, &sig))
@@ -704,10 +795,13 @@ int main(int argc, char **argv)
 	status = 0;
 out:
 	http_server_free(http);	/* first: its checks read what follows */
-	controller_free(ctl);
+	controller_free(ctl);	/* first: its workers tell capacity tracking */
+	capacity_free(cap);
+	cap_owner_release(&cap_owner);
 	leader_free(leader);	/* after the workers stopped: then hand the lease over */
 	kube_client_free(le_kube);
 	kube_client_free(journal_kube);
+	kube_client_free(cap_kube);
 	kube_client_free(kube);
 	kube_config_free(kcfg);
 	csi_client_free(csi_migrated);

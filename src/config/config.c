@@ -97,9 +97,9 @@ static const struct opt opts[] = {
 	  "false behaves as upstream" },
 	{ "feature-gates", NULL, OPT_GATES, OFF(gates), NULL, NOLIMIT,
 	  "Name=true|false,... (see the list below)" },
-	/* capacity tracking (not built yet) */
+	/* capacity tracking (src/capacity) */
 	{ "enable-capacity", NULL, OPT_BOOL, OFF(enable_capacity), "false", NOLIMIT,
-	  "publish CSIStorageCapacity objects (not implemented yet: true stops start-up)" },
+	  "publish CSIStorageCapacity objects (needs $NAMESPACE, and $POD_NAME for an owner)" },
 	{ "capacity-for-immediate-binding", NULL, OPT_BOOL, OFF(capacity_for_immediate_binding),
 	  "false", NOLIMIT, "capacity also for classes with Immediate binding" },
 	{ "capacity-poll-interval", NULL, OPT_DURATION, OFF(capacity_poll_ms), "1m", POS,
@@ -486,10 +486,6 @@ static int validate(struct config *c, struct err *e)
 {
 	struct err le = ERR_INIT;
 
-	if (c->enable_capacity)
-		return err_set(e, -1, "--enable-capacity: capacity tracking is not implemented yet "
-			       "(CSIStorageCapacity objects are not published); remove the flag or "
-			       "set it to false");
 	if (c->node_deployment)
 		return err_set(e, -1, "--node-deployment: node deployment (one sidecar per node for "
 			       "node-local volumes) is not implemented yet; remove the flag or set it "

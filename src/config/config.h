@@ -50,7 +50,7 @@ struct config {
 	bool immediate_topology;	/* --immediate-topology */
 	bool volume_accounting;		/* --volume-accounting (ours) */
 	struct config_gates gates;	/* --feature-gates */
-	/* capacity tracking: parsed and validated; the feature is not built yet */
+	/* capacity tracking (src/capacity) */
 	bool enable_capacity;		/* --enable-capacity */
 	bool capacity_for_immediate_binding; /* --capacity-for-immediate-binding */
 	int64_t capacity_poll_ms;	/* --capacity-poll-interval */

@@ -509,7 +509,7 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 	struct err e = ERR_INIT;
 	enum sync_result res = SYNC_RETRY;
 	json_t *pv = NULL;
-	bool saved_earlier = false, fresh = !c->journal, counted = false;
+	bool saved_earlier = false, fresh = !c->journal, counted = false, asked = false;
 	struct csi_client *csi = ctl_csi(c, ctl_class_migrated(c, class) != NULL);
 	int rc;
 
@@ -563,6 +563,7 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 	log_v(2, "claim %s: CreateVolume %s (%lld bytes)", key, send->name,
 	      (long long)send->required_bytes);
 	rc = csi_create_volume(csi, send, &vol, &e);
+	asked = true;
 	if (rc) {
 		res = create_failed(c, claim, class, key, send->name, rc, err_msg(&e), fresh);
 		goto out;
@@ -635,6 +636,10 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 out:
 	if (counted)
 		atomic_fetch_sub(&c->past_journal, 1);
+	if (asked && c->o.volume_changed)	/* the driver's free space may have changed */
+		c->o.volume_changed(c->o.volume_changed_ctx, class->meta.name,
+				    res == SYNC_DONE ? vol.accessible_topology : NULL,
+				    res == SYNC_DONE ? vol.n_accessible_topology : 0);
 	pv_input_release(&in);
 	json_decref(pv);
 	csi_volume_release(&vol);

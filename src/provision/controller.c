@@ -26,6 +26,7 @@
 #include "base/xalloc.h"
 #include "csi/client.h"
 #include "informer/informer.h"
+#include "informer/kinds.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "kube/objects.h"
@@ -110,21 +111,6 @@ static int decode_pvc(json_t *j, void *out, struct err *e) { return kube_pvc_dec
 static void release_pvc(void *p) { kube_pvc_release(p); }
 static int decode_pv(json_t *j, void *out, struct err *e) { return kube_pv_decode(j, out, e); }
 static void release_pv(void *p) { kube_pv_release(p); }
-static int decode_sc(json_t *j, void *out, struct err *e) { return kube_storage_class_decode(j, out, e); }
-static void release_sc(void *p) { kube_storage_class_release(p); }
-
-static int decode_node(json_t *j, void *out, struct err *e) { return kube_node_decode(j, out, e); }
-static void release_node(void *p) { kube_node_release(p); }
-static int decode_csinode(json_t *j, void *out, struct err *e) { return kube_csinode_decode(j, out, e); }
-static void release_csinode(void *p) { kube_csinode_release(p); }
-
-static const struct informer_type node_type = {
-	"nodes", "/api/v1/nodes", sizeof(struct kube_node), decode_node, release_node,
-};
-static const struct informer_type csinode_type = {
-	"csinodes", "/apis/storage.k8s.io/v1/csinodes", sizeof(struct kube_csinode),
-	decode_csinode, release_csinode,
-};
 
 static int decode_va(json_t *j, void *out, struct err *e)
 {
@@ -157,10 +143,6 @@ static const struct informer_type pvc_type = {
 static const struct informer_type pv_type = {
 	"persistentvolumes", "/api/v1/persistentvolumes",
 	sizeof(struct kube_pv), decode_pv, release_pv,
-};
-static const struct informer_type sc_type = {
-	"storageclasses", "/apis/storage.k8s.io/v1/storageclasses",
-	sizeof(struct kube_storage_class), decode_sc, release_sc,
 };
 
 void ctl_slow_entry_free(struct slow_entry *s)
@@ -506,6 +488,8 @@ static enum sync_result sync_volume(struct controller *c, const char *name)
 		volume_event(c, pv, EVENT_WARNING, "VolumeFailedDelete", err_msg(&e));
 		goto out;
 	}
+	if (c->o.volume_changed && pv->storage_class_name)	/* space came free */
+		c->o.volume_changed(c->o.volume_changed_ctx, pv->storage_class_name, NULL, 0);
 	path = ctl_object_path(KUBE_RES_PV, NULL, name);
 	if (!pv->meta.deleting) {
 		rc = kube_delete(c->kube, path, pv->meta.uid, NULL, &e);
@@ -720,7 +704,7 @@ struct controller *controller_new(struct kube_client *kube, struct csi_client *c
 	c->volume_q = wq_new("volumes", o->retry_start_ms, o->retry_max_ms);
 	c->claims = informer_new(kube, &pvc_type, o->resync_ms);
 	c->volumes = informer_new(kube, &pv_type, o->resync_ms);
-	c->classes = informer_new(kube, &sc_type, o->resync_ms);
+	c->classes = informer_new(kube, &informer_type_storage_class, o->resync_ms);
 	informer_add_handler(c->claims, on_claim, c);
 	informer_add_handler(c->volumes, on_volume, c);
 	informer_add_handler(c->classes, on_class, c);
@@ -729,8 +713,8 @@ struct controller *controller_new(struct kube_client *kube, struct csi_client *c
 		informer_add_handler(c->attachments, on_attachment, c);
 	}
 	if (o->topology) {
-		c->nodes = informer_new(kube, &node_type, o->resync_ms);
-		c->csinodes = informer_new(kube, &csinode_type, o->resync_ms);
+		c->nodes = informer_new(kube, &informer_type_node, o->resync_ms);
+		c->csinodes = informer_new(kube, &informer_type_csinode, o->resync_ms);
 	}
 	register_metrics(c, o->metrics);
 	pthread_mutex_init(&c->intents_mu, NULL);

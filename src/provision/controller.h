@@ -11,6 +11,7 @@
 #define PROVISION_CONTROLLER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/err.h"
@@ -18,6 +19,7 @@
 
 struct kube_client;
 struct csi_client;
+struct csi_map;
 struct controller;
 struct metrics;
 
@@ -60,6 +62,15 @@ struct controller_opts {
 	/* Asked while controller_start waits (NULL: never): true = give up the start. */
 	bool (*stopping)(void *ctx);
 	void *stopping_ctx;
+	/*
+	 * Told after each CreateVolume (done or failed) and each deletion of a
+	 * volume of ours, on the worker's thread, so capacity tracking can
+	 * refresh (NULL: nobody): the class and, after a success, the volume's
+	 * accessible topology (n 0 when unknown). Must be quick.
+	 */
+	void (*volume_changed)(void *ctx, const char *class_name, const struct csi_map *segments,
+			       size_t n);
+	void *volume_changed_ctx;
 };
 
 /* Clients and options are borrowed until controller_free. */

@@ -112,6 +112,25 @@ spec:
 YAML
 }
 
+# make_wffc_claim NAMESPACE NAME CLASS NODE [SIZE] - a claim as the scheduler leaves it.
+make_wffc_claim() {
+  k apply -f - <<YAML
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: $2
+  namespace: $1
+  annotations:
+    volume.kubernetes.io/selected-node: $4
+spec:
+  storageClassName: $3
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests:
+      storage: ${5:-1Mi}
+YAML
+}
+
 wait_bound() { k wait -n "$1" "pvc/$2" --for=jsonpath='{.status.phase}'=Bound --timeout="${3:-60}s"; }
 
 pv_of() { k get -n "$1" "pvc/$2" -o jsonpath='{.spec.volumeName}'; }

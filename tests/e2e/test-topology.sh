@@ -2,25 +2,6 @@
 # node's segment reaches the driver, and a node that cannot host the volume
 # sends the claim back to the scheduler (the selected-node annotation goes).
 
-# make_wffc_claim NAMESPACE NAME CLASS NODE - a claim as the scheduler leaves it.
-make_wffc_claim() {
-  k apply -f - <<YAML
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata:
-  name: $2
-  namespace: $1
-  annotations:
-    volume.kubernetes.io/selected-node: $4
-spec:
-  storageClassName: $3
-  accessModes: [ReadWriteOnce]
-  resources:
-    requests:
-      storage: 1Mi
-YAML
-}
-
 selected_node_gone() {
   [[ -z $(k get -n "$1" "pvc/$2" -o jsonpath='{.metadata.annotations.volume\.kubernetes\.io/selected-node}') ]]
 }

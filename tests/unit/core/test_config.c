@@ -440,8 +440,8 @@ static void test_bad_values_upstream_flags(void **state)
 		{ "--feature-gates=HonorPVReclaimPolicy=true", "--feature-gates",
 		  "unrecognized feature gate: HonorPVReclaimPolicy" },
 		{ "--feature-gates=APIServerTracing=false", "APIServerTracing", "locked to true" },
-		{ "--enable-capacity", "--enable-capacity", "capacity tracking is not implemented yet" },
-		{ "--enable-capacity=True", "--enable-capacity", "capacity tracking is not implemented yet" },
+		{ "--enable-capacity=maybe", "--enable-capacity", "maybe" },
+		{ "--capacity-ownerref-level=-2", "--capacity-ownerref-level", "-2" },
 		{ "--node-deployment", "--node-deployment", "node deployment" },
 		{ "--unknown-flag", "unknown flag", "--unknown-flag" },
 	};
@@ -472,12 +472,15 @@ static void test_not_built_features_message(void **state)
 					    "--kube-api-capacity-qps=3", "--node-deployment-max-delay=2m",
 					    NULL });
 	config_release(&c);
-	assert_int_not_equal(parse(&c, NULL, (const char *const[]){ "--leader-election", "--enable-capacity",
-								    "--capacity-ownerref-level=2", NULL },
-				   &e), 0);
-	assert_string_equal(err_msg(&e), "--enable-capacity: capacity tracking is not implemented yet "
-			    "(CSIStorageCapacity objects are not published); remove the flag or set it "
-			    "to false");
+	/* capacity tracking is built: the flag is taken with its companions */
+	parse_ok(&c, (const char *const[]){ "--leader-election", "--enable-capacity",
+					    "--capacity-ownerref-level=2", "--capacity-threads=3", NULL });
+	assert_true(c.enable_capacity);
+	assert_int_equal(c.capacity_ownerref_level, 2);
+	assert_int_equal(c.capacity_threads, 3);
+	config_release(&c);
+	assert_int_not_equal(parse(&c, NULL, (const char *const[]){ "--node-deployment", NULL }, &e), 0);
+	assert_non_null(strstr(err_msg(&e), "not implemented yet"));
 	err_release(&e);
 	config_release(&c);
 }
