@@ -564,6 +564,8 @@ int main(int argc, char **argv)
 		log_error("cannot create the Kubernetes client: %s", err_msg(&e));
 		goto out;
 	}
+	/* the journal's and the leader's clients share its exec plugin credential */
+	kopts.credentials_of = kube;
 	register_pace_metrics(&pace, metrics, kube);
 
 

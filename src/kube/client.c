@@ -301,7 +301,8 @@ int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
 	c->tok.static_token = xstrdup(cfg->token);
 	c->tok.file = xstrdup(cfg->token_file);
 	if (cfg->exec)
-		c->tok.exec = exec_provider(cfg);
+		c->tok.exec = o->credentials_of && o->credentials_of->tok.exec ?
+			      kube_exec_ref(o->credentials_of->tok.exec) : exec_provider(cfg);
 
 	qps = o->qps == 0 ? KUBE_DEFAULT_QPS : o->qps;
 	kube_bucket_init(&c->bucket, qps, o->burst > 0 ? o->burst : KUBE_DEFAULT_BURST,

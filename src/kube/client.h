@@ -78,6 +78,13 @@ struct kube_client_opts {
 	long timeout_ms;	/* <= 0: KUBE_DEFAULT_TIMEOUT_MS; not applied to watches */
 	const char *user_agent;	/* NULL: "csi-provisioner/<version>"; copied */
 	size_t body_max;	/* 0: KUBE_BODY_MAX; larger responses are KUBE_ERR_TOO_LARGE */
+	/*
+	 * NULL, or a client made from the same configuration whose exec
+	 * plugin's credential cache this one shares (one plugin run for the
+	 * process, as client-go caches per configuration). Borrowed during
+	 * kube_client_new only.
+	 */
+	struct kube_client *credentials_of;
 };
 
 /*
