@@ -2,6 +2,8 @@
 #
 #   make demo   install, build, start a local cluster, provision a claim, tear down
 #   make check  install, build, run every test suite
+#   make image  the container image as an OCI archive (scripts/image), no registry
+#   make e2e-pods  csi-provisioner as real pods (tests/pods/run; not in check)
 #
 # Everything the targets need is installed by scripts/install-deps.sh (Debian
 # packages) and tests/peers/build (pinned upstream peers, cached per machine).
@@ -10,7 +12,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 MESON_FLAGS ?=
 
-.PHONY: all deps build build-asan peers check unit e2e demo clean
+.PHONY: all deps build build-asan peers check unit e2e demo clean image e2e-pods
 
 all: build
 
@@ -42,6 +44,15 @@ unit: build
 
 e2e: build peers
 	@tests/run --e2e-only
+
+image: deps
+	@scripts/image
+
+# A kubelet-backed cluster (tests/cluster/up --pods): its peers (kubelet,
+# kube-scheduler) are a separate, optional set built on first use.
+e2e-pods: deps peers
+	@tests/pods/install-deps
+	@tests/pods/run
 
 demo: build peers
 	@scripts/demo

@@ -122,7 +122,7 @@ int secret_ref_resolve(const struct kube_strmap *params, enum secret_kind kind,
 {
 	char *pname = xasprintf("%s-name", kinds[kind].prefixed);
 	char *pns = xasprintf("%s-namespace", kinds[kind].prefixed);
-	const char *name_key, *name_val, *ns_key, *ns_val;
+	const char *name_key = NULL, *name_val = NULL, *ns_key = NULL, *ns_val = NULL;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
