@@ -122,13 +122,16 @@ static enum plan_verdict ownership(struct inspection *in)
 	else if (!whitelisted(o, cls))
 		blocker(in, "not-whitelisted", "StorageClass \"%s\" is not in "
 			"--storageclass-whitelist", cls);
+	else if (in->class->volume_binding_mode &&
+		 !strcmp(in->class->volume_binding_mode, "WaitForFirstConsumer") &&
+		 !ctl_selected_node(claim))
+		/* the PV controller annotates such a claim only once a node is chosen */
+		blocker(in, "waiting-for-node", "StorageClass \"%s\" binds WaitForFirstConsumer and "
+			"no node is selected yet: a pod using the claim must be scheduled first", cls);
 	else if (!ann || strcmp(ann, o->provisioner))
 		blocker(in, "not-annotated", "the claim's %s annotation is \"%s\", not \"%s\" (the "
 			"PersistentVolume controller sets it)", ANN_STORAGE_PROVISIONER,
 			ann ? ann : "", o->provisioner);
-	else if (v == PLAN_WAIT && !ctl_selected_node(claim))
-		blocker(in, "waiting-for-node", "StorageClass \"%s\" binds WaitForFirstConsumer and "
-			"no node is selected yet: a pod using the claim must be scheduled first", cls);
 	else
 		blocker(in, v == PLAN_WAIT ? "waiting" : "ignored", "%s", why);
 	return v;
