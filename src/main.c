@@ -318,7 +318,7 @@ int main(int argc, char **argv)
 	struct kube_config *kcfg = NULL;
 	struct kube_client *kube = NULL, *le_kube = NULL, *journal_kube = NULL;
 	struct leader *leader = NULL;
-	struct metrics *metrics = metrics_new();
+	struct metrics *metrics = NULL;
 	struct http_server *http = NULL;
 	struct app app;
 	char *lease_name = NULL, *journal_ns = NULL, *journal_holder = NULL;
@@ -351,6 +351,7 @@ int main(int argc, char **argv)
 		config_release(&cfg);
 		return 0;
 	}
+	metrics = metrics_new();
 	setup_logging(&cfg);
 	log_info_kv("Version", "version", CSI_PROVISIONER_VERSION);
 

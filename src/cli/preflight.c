@@ -145,6 +145,8 @@ static json_t *permissions_section(struct cli_ctx *x, json_t *blockers, json_t *
 			out_blocker(blockers, "review", "cannot review \"%s\": %s", name, err_msg(&e));
 		} else {
 			json_object_set_new(row, "allowed", json_boolean(ok));
+			if (reason && *reason)
+				json_object_set_new(row, "reason", json_string(reason));
 		}
 		if (ok == 0 && need) {
 			json_array_append_new(missing, json_string(name));

@@ -425,7 +425,7 @@ static void volumes_section(struct inspection *in, const char *ns, const char *n
 }
 
 /* The claim is there: the daemon's steps, as ctl_sync_claim takes them. */
-static void inspect_live(struct inspection *in, const char *key)
+static void inspect_live(struct inspection *in)
 {
 	struct controller *c = in->c;
 	const struct kube_pvc *claim = in->claim;
@@ -466,10 +466,8 @@ static void inspect_live(struct inspection *in, const char *key)
 			note(in, "PersistentVolume %s is saved: the PersistentVolume controller binds "
 			     "the claim to it", volume);
 	}
-	if (v == PLAN_PROVISION && !po) {
-		(void)key;
+	if (v == PLAN_PROVISION && !po)
 		request_section(in);
-	}
 	events_section(in, !bound && !po && v == PLAN_PROVISION);
 out:
 	iobj_unref(po);
@@ -510,7 +508,7 @@ int inspect_claim(struct kube_client *kube, struct csi_client *csi,
 
 		if (cls && *cls && (so = informer_get(in.c->classes, cls)))
 			in.class = iobj_data(so);
-		inspect_live(&in, key);
+		inspect_live(&in);
 	} else {
 		blocker(&in, "claim-not-found", "claim %s does not exist", key);
 	}

@@ -89,6 +89,8 @@ YAML
   ex_cause exb/other not-ours 'names provisioner "other.example.com", not "hostpath.csi.k8s.io"'
   ex_cause exb/good not-whitelisted 'not in --storageclass-whitelist' --storageclass-whitelist=exb-other
   ex_cause exb/ghost claim-not-found 'does not exist'
+  # no driver: it decides ownership and the request, so explain says it cannot look
+  ex_cause exb/good driver 'none.sock.*not reachable' --csi-address="unix://$TEST_DIR/none.sock" --timeout=1s
   # secret values never appear; the secret's keys do, redacted
   k create secret generic -n exb nowhere --from-literal=pw=not-in-output >/dev/null
   ex_json exb/nosecret 0

@@ -15,6 +15,7 @@
 #include <yaml.h>
 
 #include "cli/cli.h"
+#include "cli/cli_int.h"
 #include "cli/permissions.h"
 
 struct parse_case {
@@ -249,6 +250,74 @@ static void test_table_matches_deploy_rbac(void **state)
 	}
 }
 
+/* Run a printer over `report` into a string (caller frees). */
+static char *render(void (*print)(FILE *, const json_t *), const json_t *report)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	print(f, report);
+	fclose(f);
+	return buf;
+}
+
+static void test_out_safe_escapes_controls(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	out_safe(f, "a\nb\x1b[31mc\x7f\td");
+	out_safe(f, NULL);
+	fclose(f);
+	assert_string_equal(buf, "a\\nb\\x1b[31mc\\x7f\\x09d");
+	free(buf);
+}
+
+static void test_explain_print_names_blockers(void **state)
+{
+	json_t *r = json_pack("{s:s, s:b, s:b, s:s, s:[{s:s, s:s}], s:[s], s:{s:s, s:s},"
+			      " s:{s:s, s:[], s:{s:s}}, s:[{s:s, s:s, s:s, s:s}]}",
+			      "claim", "ns/c", "blocked", 1, "found", 1, "uid", "u-1",
+			      "blockers", "cause", "secret-missing", "message", "cannot get secret \"ns/x\"\n",
+			      "notes", "a note",
+			      "ownership", "verdict", "provision", "class", "gold",
+			      "request", "name", "pvc-u-1", "caps", "secrets", "pw", "<redacted>",
+			      "events", "time", "2026-01-01T00:00:00Z", "type", "Warning",
+			      "reason", "ProvisioningFailed", "message", "boom");
+	char *out = render(explain_print, r);
+
+	(void)state;
+	assert_non_null(strstr(out, "claim ns/c: BLOCKED"));
+	assert_non_null(strstr(out, "secret-missing"));
+	assert_non_null(strstr(out, "cannot get secret \"ns/x\"\\n"));	/* escaped, one line */
+	assert_non_null(strstr(out, "note: a note"));
+	assert_non_null(strstr(out, "\"pw\": \"<redacted>\""));
+	assert_non_null(strstr(out, "Warning ProvisioningFailed: boom"));
+	free(out);
+	json_decref(r);
+}
+
+static void test_preflight_print_missing(void **state)
+{
+	json_t *r = json_pack("{s:b, s:{s:s, s:b}, s:[{s:b, s:b}, {s:b, s:b}], s:[s],"
+			      " s:[{s:s, s:s}]}", "blocked", 1,
+			      "driver", "address", "unix:///x", "reachable", 1,
+			      "permissions", "needed", 1, "allowed", 1, "needed", 1, "allowed", 0,
+			      "missing", "create persistentvolumes",
+			      "blockers", "cause", "permission", "message", "missing: create persistentvolumes");
+	char *out = render(preflight_print, r);
+
+	(void)state;
+	assert_non_null(strstr(out, "preflight: BLOCKED"));
+	assert_non_null(strstr(out, "permissions: 1 of 2 needed allowed"));
+	assert_non_null(strstr(out, "missing: create persistentvolumes"));
+	free(out);
+	json_decref(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +325,9 @@ int main(void)
 		cmocka_unit_test(test_is_command),
 		cmocka_unit_test(test_split_target),
 		cmocka_unit_test(test_table_matches_deploy_rbac),
+		cmocka_unit_test(test_out_safe_escapes_controls),
+		cmocka_unit_test(test_explain_print_names_blockers),
+		cmocka_unit_test(test_preflight_print_missing),
 	};
 
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
