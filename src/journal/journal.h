@@ -196,6 +196,13 @@ void journal_free(struct journal *j);
  * JOURNAL_PEEK_MAX_VALUE bytes are an error.
  */
 #define JOURNAL_PEEK_MAX_VALUE (256 * 1024)
+
+/*
+ * The label value (and shard-name suffix) of a driver's journal: CSI driver
+ * names are at most 63 characters of letters, digits, '-' and '.'; anything
+ * else becomes '-', upper case is lowered. Caller frees.
+ */
+char *journal_label_of(const char *driver);
 int journal_peek(struct kube_client *kube, const char *namespace, const char *label,
 		 const char *key, char **value, char **shard, struct err *e);
 

@@ -3,7 +3,8 @@
  * journal_peek.c - read one intent of a journal without taking it over (see
  * journal_peek in journal.h): one list of the labelled ConfigMaps, nothing
  * written, no committer. For `csi-provisioner explain`, which must not
- * fence the running daemon out of its own journal.
+ * fence the running daemon out of its own journal. Also the journal's
+ * naming rule for a driver, which the daemon and explain share.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -57,4 +58,21 @@ int journal_peek(struct kube_client *kube, const char *namespace, const char *la
 	}
 	json_decref(list);
 	return rc;
+}
+
+char *journal_label_of(const char *driver)
+{
+	char label[64];
+	size_t n = 0;
+
+	for (const char *p = driver; *p && n < sizeof(label) - 1; p++) {
+		char ch = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
+
+		label[n++] = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' ?
+			     ch : '-';
+	}
+	while (n && (label[n - 1] == '-' || label[n - 1] == '.'))
+		n--;
+	label[n] = '\0';
+	return xstrdup(n ? label : "driver");
 }

@@ -585,26 +585,9 @@ static bool journal_urgent(void *ctx, size_t waiting)
  * driver names are at most 63 characters of letters, digits, '-' and '.';
  * anything else becomes '-'.
  */
-char *ctl_journal_label(const char *driver)
-{
-	char label[64];
-	size_t n = 0;
-
-	for (const char *p = driver; *p && n < sizeof(label) - 1; p++) {
-		char ch = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
-
-		label[n++] = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' ?
-			     ch : '-';
-	}
-	while (n && (label[n - 1] == '-' || label[n - 1] == '.'))
-		n--;
-	label[n] = '\0';
-	return xstrdup(n ? label : "driver");
-}
-
 static struct journal *new_journal(struct controller *c)
 {
-	char *label = ctl_journal_label(c->o.plan.driver), *base;
+	char *label = journal_label_of(c->o.plan.driver), *base;
 	struct journal_opts jo;
 	struct journal *j;
 

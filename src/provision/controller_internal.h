@@ -108,13 +108,6 @@ void ctl_slow_entry_free(struct slow_entry *s);	/* accepts NULL */
 #define SNAPSHOT_KEY_PREFIX "snapshot:"
 void ctl_enqueue_snapshot(struct controller *c, const char *ns, const char *name);
 
-/*
- * The journal's label value (and shard-name suffix) for a driver name: CSI
- * driver names are at most 63 characters of letters, digits, '-' and '.';
- * anything else becomes '-'. Caller frees.
- */
-char *ctl_journal_label(const char *driver);
-
 /* Metric helpers: no-ops when the family is NULL. */
 void ctl_count(struct metric *f, const char *const *values, double v);
 void ctl_observe(struct metric *f, const char *const *values, double v);

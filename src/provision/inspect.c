@@ -175,7 +175,7 @@ static void journal_section(struct inspection *in, const char *volume)
 		json_object_set_new(j, "state", json_string("off (--volume-accounting=false)"));
 		return;
 	}
-	label = ctl_journal_label(c->o.plan.driver);
+	label = journal_label_of(c->o.plan.driver);
 	json_object_set_new(j, "namespace", jstr(c->o.journal_namespace));
 	if (journal_peek(c->kube, c->o.journal_namespace, label, volume, &value, &shard, &e)) {
 		json_object_set_new(j, "state", json_string("unreadable"));

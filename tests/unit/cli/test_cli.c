@@ -17,6 +17,7 @@
 #include "cli/cli.h"
 #include "cli/cli_int.h"
 #include "cli/permissions.h"
+#include "journal/journal.h"
 
 struct parse_case {
 	const char *argv[8];
@@ -250,6 +251,26 @@ static void test_table_matches_deploy_rbac(void **state)
 	}
 }
 
+/* The journal's name for a driver: the daemon's rule, which explain reads with. */
+static void test_journal_label_of(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "hostpath.csi.k8s.io", "hostpath.csi.k8s.io" },
+		{ "My_Driver.", "my-driver" },
+		{ "a/b c", "a-b-c" },
+		{ "", "driver" },
+		{ "--", "driver" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *l = journal_label_of(cases[i][0]);
+
+		assert_string_equal(l, cases[i][1]);
+		free(l);
+	}
+}
+
 /* Run a printer over `report` into a string (caller frees). */
 static char *render(void (*print)(FILE *, const json_t *), const json_t *report)
 {
@@ -325,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_is_command),
 		cmocka_unit_test(test_split_target),
 		cmocka_unit_test(test_table_matches_deploy_rbac),
+		cmocka_unit_test(test_journal_label_of),
 		cmocka_unit_test(test_out_safe_escapes_controls),
 		cmocka_unit_test(test_explain_print_names_blockers),
 		cmocka_unit_test(test_preflight_print_missing),
