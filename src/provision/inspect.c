@@ -152,6 +152,25 @@ static json_t *request_json(const struct kube_pvc *claim, const struct kube_stor
 	json_decref(doc);
 	if (!r)
 		r = json_object();
+	static const char *const modes[] = {
+		[PLAN_AM_SINGLE_NODE_WRITER] = "SINGLE_NODE_WRITER",
+		[PLAN_AM_SINGLE_NODE_READER_ONLY] = "SINGLE_NODE_READER_ONLY",
+		[PLAN_AM_MULTI_NODE_READER_ONLY] = "MULTI_NODE_READER_ONLY",
+		[PLAN_AM_MULTI_NODE_SINGLE_WRITER] = "MULTI_NODE_SINGLE_WRITER",
+		[PLAN_AM_MULTI_NODE_MULTI_WRITER] = "MULTI_NODE_MULTI_WRITER",
+		[PLAN_AM_SINGLE_NODE_SINGLE_WRITER] = "SINGLE_NODE_SINGLE_WRITER",
+		[PLAN_AM_SINGLE_NODE_MULTI_WRITER] = "SINGLE_NODE_MULTI_WRITER",
+	};
+	json_t *names = json_array();
+
+	/* the journal's encoding has CSI's numbers; the names are for people */
+	for (size_t i = 0; i < req->n_caps; i++) {
+		int m = req->caps[i].access_mode;
+
+		json_array_append_new(names, json_string(m > 0 && m < (int)(sizeof(modes) /
+				      sizeof(modes[0])) && modes[m] ? modes[m] : "UNKNOWN"));
+	}
+	json_object_set_new(r, "access_modes", names);
 	for (size_t i = 0; i < req->secrets.n; i++)
 		json_object_set_new(secrets, req->secrets.items[i].key, json_string("<redacted>"));
 	json_object_set_new(r, "secrets", secrets);

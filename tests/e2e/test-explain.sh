@@ -80,7 +80,8 @@ YAML
 
   ex_json exb/good 0
   jq -e '.ownership.verdict == "provision" and .request.name == .volume_name and
-         .request.required == 1048576 and (.blockers | length) == 0' "$TEST_DIR/ex.json" >/dev/null ||
+         .request.required == 1048576 and .request.access_modes == ["SINGLE_NODE_MULTI_WRITER"] and
+         (.request.requisite | length) == 1 and (.blockers | length) == 0' "$TEST_DIR/ex.json" >/dev/null ||
     { cat "$TEST_DIR/ex.json"; fail "the provisionable claim"; }
   ex_cause exb/nocls class-not-found 'StorageClass "exb-missing" does not exist'
   ex_cause exb/badclass class-invalid 'needs both'
