@@ -4,6 +4,9 @@
 # provision, a bound one, a held CreateVolume's journal intent and a
 # Released volume are explained (exit 0); preflight names a verb taken
 # from the provisioner's role; bad arguments exit 2 with a clear message.
+# Read-only is checked in the API server's audit log: explain run as the
+# daemon's identity sends only get/list/watch, preflight only discovery and
+# SelfSubjectAccessReviews.
 # explain runs as the admin (it reads events, which the daemon's identity
 # may not); preflight runs as the daemon's identity, whose rights it checks.
 
@@ -35,6 +38,18 @@ ex_cause() {
   ex "$target" --csi-address="$CSI_ENDPOINT" "$@" >"$TEST_DIR/ex.txt" 2>&1 && fail "text: exit 0"
   grep -q "BLOCKED" "$TEST_DIR/ex.txt" && grep -q -- "$cause" "$TEST_DIR/ex.txt" ||
     { cat "$TEST_DIR/ex.txt"; fail "$target: the text output does not name $cause"; }
+}
+
+# audit_agent_count AGENT-PREFIX - requests of the provisioner identity with that User-Agent.
+audit_agent_count() {
+  jq -s --arg a "$1" '[.[] | select((.userAgent // "") | startswith($a))] | length' "$AUDIT_LOG"
+}
+audit_agent_seen() { (($(audit_agent_count "$1") > 0)); }
+
+# audit_only AGENT-PREFIX JQ-TEST - every request with that User-Agent passes JQ-TEST.
+audit_only() {
+  jq -e -s --arg a "$1" "[.[] | select((.userAgent // \"\") | startswith(\$a))] | all($2)" \
+    "$AUDIT_LOG" >/dev/null
 }
 
 claim_annotated() {
@@ -98,6 +113,20 @@ YAML
   jq -e '.request.secrets.pw == "<redacted>" and .request.secret_ref == "exb/nowhere"' \
     "$TEST_DIR/ex.json" >/dev/null || { cat "$TEST_DIR/ex.json"; fail "secret reference"; }
   ! grep -q not-in-output "$TEST_DIR/ex.json" || fail "a secret value reached the output"
+  # as the daemon's identity: the same cause, and (the audit log says) only reads
+  local rc=0
+  env POD_NAMESPACE="$(journal_ns)" "$BIN" explain exb/badclass -o json \
+    --csi-address="$CSI_ENDPOINT" --kubeconfig="$PROVISIONER_KUBECONFIG" >"$TEST_DIR/ex.json" \
+    2>"$TEST_DIR/ex.err" || rc=$?
+  [[ $rc == 1 ]] && jq -e '.blockers[0].cause == "class-invalid"' "$TEST_DIR/ex.json" >/dev/null ||
+    { cat "$TEST_DIR/ex.json" "$TEST_DIR/ex.err"; fail "explain as the daemon's identity"; }
+  if [[ -n ${AUDIT_LOG:-} ]]; then
+    wait_until 30 "explain's requests in the audit log" audit_agent_seen csi-provisioner-explain/
+    audit_only csi-provisioner-explain/ '.verb == "get" or .verb == "list" or .verb == "watch"' ||
+      fail "explain sent something other than get/list/watch"
+  else
+    echo "no audit log (CLUSTER_AUDIT_POLICY unset): read-only check skipped"
+  fi
   k delete storageclass exb-good exb-half exb-secret exb-wffc exb-other >/dev/null
   finish_namespace exb
 }
@@ -179,6 +208,12 @@ test_preflight_names_a_missing_verb() {
          .blockers[0].cause == "permission"' "$TEST_DIR/pf.json" >/dev/null ||
     { cat "$TEST_DIR/pf.json"; fail "preflight's report of the missing verb"; }
   pv_create_allowed yes
+  if [[ -n ${AUDIT_LOG:-} ]]; then
+    wait_until 30 "preflight's requests in the audit log" audit_agent_seen csi-provisioner-preflight/
+    audit_only csi-provisioner-preflight/ '.verb == "get" or (.verb == "create" and
+        .objectRef.resource == "selfsubjectaccessreviews")' ||
+      fail "preflight sent something other than discovery and access reviews"
+  fi
   # no driver: exit 1, and it says which address
   rc=0
   pf --csi-address="unix://$TEST_DIR/none.sock" --timeout=1s >"$TEST_DIR/pf.txt" 2>&1 || rc=$?
