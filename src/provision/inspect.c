@@ -81,6 +81,17 @@ static bool whitelisted(const struct plan_opts *o, const char *class_name)
 	return false;
 }
 
+static bool str_same(const char *a, const char *b)
+{
+	return a && b && !strcmp(a, b);
+}
+
+/* Our provisioner name, or the in-tree one our driver replaces (as plan_claim). */
+static bool known(const struct plan_opts *o, const char *name)
+{
+	return str_same(name, o->provisioner) || str_same(name, o->migrated_from);
+}
+
 /* Is it ours and why: the facts plan_claim reads, and its verdict. */
 static enum plan_verdict ownership(struct inspection *in)
 {
@@ -104,6 +115,8 @@ static enum plan_verdict ownership(struct inspection *in)
 		      "whitelisted", whitelisted(o, cls),
 		      "binding_mode", jstr(in->class ? in->class->volume_binding_mode : NULL),
 		      "selected_node", jstr(ctl_selected_node(claim)));
+	if (o->migrated_from)
+		json_object_set_new(j, "migrated_from", json_string(o->migrated_from));
 	json_object_set_new(in->report, "ownership", j);
 	if (v == PLAN_PROVISION)
 		return v;
@@ -116,7 +129,7 @@ static enum plan_verdict ownership(struct inspection *in)
 		blocker(in, "no-class", "the claim names no StorageClass");
 	else if (!in->class)
 		blocker(in, "class-not-found", "StorageClass \"%s\" does not exist", cls);
-	else if (!in->class->provisioner || strcmp(in->class->provisioner, o->provisioner))
+	else if (!known(o, in->class->provisioner))
 		blocker(in, "not-ours", "StorageClass \"%s\" names provisioner \"%s\", not \"%s\"",
 			cls, in->class->provisioner ? in->class->provisioner : "", o->provisioner);
 	else if (!whitelisted(o, cls))
@@ -128,7 +141,9 @@ static enum plan_verdict ownership(struct inspection *in)
 		/* the PV controller annotates such a claim only once a node is chosen */
 		blocker(in, "waiting-for-node", "StorageClass \"%s\" binds WaitForFirstConsumer and "
 			"no node is selected yet: a pod using the claim must be scheduled first", cls);
-	else if (!ann || strcmp(ann, o->provisioner))
+	else if (!known(o, ann) || !(str_same(ann, o->provisioner) ||
+				      str_same(kube_strmap_get(&claim->meta.annotations,
+							       ANN_MIGRATED_TO), o->provisioner)))
 		blocker(in, "not-annotated", "the claim's %s annotation is \"%s\", not \"%s\" (the "
 			"PersistentVolume controller sets it)", ANN_STORAGE_PROVISIONER,
 			ann ? ann : "", o->provisioner);
