@@ -20,6 +20,8 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "capacity/capacity.h"
+#include "cli/cli.h"
+#include "cli/setup.h"
 #include "config/config.h"
 #include "csi/client.h"
 #include "kube/client.h"
@@ -38,7 +40,6 @@
 #define PROBE_STEP_MS 1000
 #define JOURNAL_SHARE 0.01	/* of --kube-api-qps, see below */
 #define ADAPTIVE_NOMINAL_QPS 100.0	/* the journal's pacing without --kube-api-qps */
-#define SA_NAMESPACE_FILE "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 struct app;
 
@@ -187,27 +188,6 @@ static void register_metrics(struct app *a, struct metrics *m)
 	a->nearly = 0;
 }
 
-/*
- * The in-tree plugin our driver replaces, whose classes and PVs we then
- * serve too (upstream's supportsMigrationFromInTreePluginName), or NULL.
- */
-static const char *migrated_from(const char *driver, const char *provisioner)
-{
-	const struct mig_plugin *p = mig_plugin_by_csi(driver);
-
-	if (!p)
-		return NULL;
-	if (strcmp(provisioner, driver)) {
-		/* the controller manager hands migrated claims to the driver's name */
-		log_warn("driver %s replaces the in-tree plugin %s, but the provisioner name %s "
-			 "is not the driver's: CSI migration is off", driver, p->in_tree,
-			 provisioner);
-		return NULL;
-	}
-	log_info("supports migration from in-tree plugin %s", p->in_tree);
-	return p->in_tree;
-}
-
 static const char *env_lookup(const char *name)
 {
 	return getenv(name);
@@ -268,28 +248,6 @@ static bool wait_signal(const sigset_t *set, int64_t ms, int *sig)
 	return s > 0;
 }
 
-/* The Lease's namespace: the flag, the pod's namespace, the service account's, "default". */
-static char *lease_namespace(const struct config *cfg)
-{
-	char *data = NULL;
-	size_t len;
-	struct err e = ERR_INIT;
-
-	if (cfg->leader_election_namespace && *cfg->leader_election_namespace)
-		return xstrdup(cfg->leader_election_namespace);
-	if (getenv("POD_NAMESPACE") && *getenv("POD_NAMESPACE"))
-		return xstrdup(getenv("POD_NAMESPACE"));
-	if (kube_read_file(SA_NAMESPACE_FILE, 256, &data, &len, &e) == 0 && len) {
-		while (len && (data[len - 1] == '\n' || data[len - 1] == ' '))
-			data[--len] = '\0';
-		if (len)
-			return data;
-	}
-	free(data);
-	err_release(&e);
-	return xstrdup("default");
-}
-
 /* hostname plus a random suffix: replicas on one host stay distinct. */
 static char *leader_identity(void)
 {
@@ -333,34 +291,6 @@ static void setup_logging(const struct config *cfg)
 	err_release(&e);
 	for (char **n = cfg->notices; n && *n; n++)
 		log_warn("%s", *n);
-}
-
-/*
- * The API server: --master overrides the kubeconfig's server; with no
- * kubeconfig at all, --master alone is used without credentials, as
- * upstream's client-go does.
- */
-static int load_kube_config(const struct config *cfg, struct kube_config **out, struct err *e)
-{
-	const char *env = getenv("KUBECONFIG");
-	bool have_file = (cfg->kubeconfig && *cfg->kubeconfig) || (env && *env);
-	size_t n;
-
-	if (cfg->master && *cfg->master && !have_file) {
-		*out = xcalloc(1, sizeof(**out));
-		(*out)->server = xstrdup(cfg->master);
-		(*out)->source = xstrdup("--master (no credentials)");
-		log_warn("using --master %s without a kubeconfig: no credentials", cfg->master);
-	} else if (kube_config_load(out, cfg->kubeconfig, e)) {
-		return -1;
-	} else if (cfg->master && *cfg->master) {
-		free((*out)->server);
-		(*out)->server = xstrdup(cfg->master);
-	}
-	n = strlen((*out)->server ? (*out)->server : "");
-	while (n && (*out)->server[n - 1] == '/')
-		(*out)->server[--n] = '\0';
-	return 0;
 }
 
 /*
@@ -447,7 +377,7 @@ int main(int argc, char **argv)
 	struct capacity *cap = NULL;
 	struct cap_owner cap_owner = { 0 };
 	struct leader *leader = NULL;
-	struct metrics *metrics = metrics_new();
+	struct metrics *metrics = NULL;
 	struct metrics_process *process_metrics = NULL;
 	struct http_server *http = NULL;
 	struct app app;
@@ -463,6 +393,8 @@ int main(int argc, char **argv)
 	/* secrets pass through our memory: no core dumps, no ptrace by others of our uid */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
 		fprintf(stderr, "csi-provisioner: cannot disable core dumps: %s\n", strerror(errno));
+	if (cli_is_command(argc, argv))	/* explain, preflight: read-only, src/cli/ */
+		return cli_main(argc, argv);
 	if (config_parse(&cfg, argc, argv, env_lookup, &e)) {
 		fprintf(stderr, "csi-provisioner: %s\n", err_msg(&e));
 		err_release(&e);
@@ -479,6 +411,7 @@ int main(int argc, char **argv)
 		config_release(&cfg);
 		return 0;
 	}
+	metrics = metrics_new();
 	setup_logging(&cfg);
 	log_info_kv("Version", "version", CSI_PROVISIONER_VERSION);
 
@@ -544,7 +477,7 @@ int main(int argc, char **argv)
 	app.obs_migrated = (struct csi_obs){ &app, "true" };
 	register_metrics(&app, metrics);
 
-	if (load_kube_config(&cfg, &kcfg, &e)) {
+	if (setup_kube_config(&cfg, &kcfg, &e)) {
 		log_error("cannot load the Kubernetes client configuration: %s", err_msg(&e));
 		goto out;
 	}
@@ -570,35 +503,11 @@ int main(int argc, char **argv)
 
 
 	identity = make_identity(driver);
-	memset(&copts, 0, sizeof(copts));
-	copts.plan.provisioner = cfg.provisioner ? cfg.provisioner : driver;
-	copts.plan.driver = driver;
+	/* the decisions' inputs, shared with explain (src/cli/setup.c) */
+	setup_controller_opts(&cfg, driver, &pcaps, &ccaps, &copts);
 	copts.plan.identity = identity;
-	copts.plan.prefix = cfg.volume_name_prefix;
-	copts.plan.uuid_length = cfg.volume_name_uuid_length;
-	copts.plan.default_fstype = cfg.default_fstype;
-	copts.plan.extra_create_metadata = cfg.extra_create_metadata;
-	copts.plan.controller_publish_readonly = cfg.controller_publish_readonly;
-	copts.plan.single_node_multi_writer = ccaps.single_node_multi_writer;
-	copts.plan.class_whitelist = cfg.class_whitelist;
 	copts.workers = (int)cfg.worker_threads;
-	copts.retry_start_ms = cfg.retry_start_ms;
-	copts.retry_max_ms = cfg.retry_max_ms;
 	copts.resync_ms = RESYNC_MS;
-	copts.topology = pcaps.accessibility_constraints && cfg.gates.topology;
-	/* as upstream: not set by name, the gate follows what the cluster serves */
-	copts.plan.vac_disabled = !kube_gate_needs_kind(kube, "VolumeAttributesClass",
-							cfg.gates.volume_attributes_class,
-							cfg.gates.volume_attributes_class_set,
-							"storage.k8s.io/v1", "VolumeAttributesClass");
-	copts.publish_unpublish = ccaps.publish_unpublish;
-	copts.clone = ccaps.clone_volume;
-	copts.snapshot = ccaps.create_delete_snapshot;
-	copts.modify_volume = ccaps.modify_volume;
-	copts.strict_topology = cfg.strict_topology;
-	copts.immediate_topology = cfg.immediate_topology;
-	copts.cross_namespace = cfg.gates.cross_namespace_volume_data_source;
-	copts.plan.migrated_from = migrated_from(driver, copts.plan.provisioner);
 	if (copts.plan.migrated_from) {
 		/* a connection of its own for migrated volumes, as upstream's */
 		if (csi_client_new(&csi_migrated, cfg.csi_address, cfg.timeout_ms, &e)) {
@@ -609,8 +518,6 @@ int main(int argc, char **argv)
 		csi_client_set_observer(csi_migrated, on_csi_call, &app.obs_migrated);
 		copts.csi_migrated = csi_migrated;
 	}
-	copts.prevent_volume_mode_conversion = cfg.prevent_volume_mode_conversion;
-	copts.snapshot_orphan_sweep_ms = cfg.snapshot_orphan_sweep_ms;
 	log_info("provisioning for \"%s\" (driver %s, identity %s)", copts.plan.provisioner, driver,
 		 identity);
 
@@ -650,7 +557,7 @@ int main(int argc, char **argv)
 	copts.metrics = metrics;
 	copts.volume_accounting = cfg.volume_accounting;
 	/* the journal lives beside the Lease: the provisioner's own namespace */
-	journal_ns = lease_namespace(&cfg);
+	journal_ns = setup_namespace(&cfg);
 	/* paths are built from it (the journal's ConfigMaps, the Lease) */
 	if (kube_namespace_check(journal_ns, &e)) {
 		log_error("the provisioner's namespace (--leader-election-namespace, "
@@ -697,7 +604,7 @@ int main(int argc, char **argv)
 
 	if (cfg.leader_election) {
 		struct leader_opts lo;
-		char *ns = lease_namespace(&cfg), *name = xstrdup(lease_name);
+		char *ns = setup_namespace(&cfg), *name = xstrdup(lease_name);
 		char *who = leader_identity();
 
 		/*

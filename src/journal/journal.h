@@ -187,6 +187,25 @@ int journal_flush(struct journal *j, int64_t ms, struct err *e);
  */
 void journal_free(struct journal *j);
 
+/*
+ * Read-only: the value of `key` in the journal labelled `label` in
+ * `namespace`, read straight from the shards without loading or taking the
+ * journal over (nothing is written; a running holder is not disturbed).
+ * *value (caller frees) is NULL when no shard has the key; *shard (may be
+ * NULL; caller frees) names the shard that has it. Values over
+ * JOURNAL_PEEK_MAX_VALUE bytes are an error.
+ */
+#define JOURNAL_PEEK_MAX_VALUE (256 * 1024)
+
+/*
+ * The label value (and shard-name suffix) of a driver's journal: CSI driver
+ * names are at most 63 characters of letters, digits, '-' and '.'; anything
+ * else becomes '-', upper case is lowered. Caller frees.
+ */
+char *journal_label_of(const char *driver);
+int journal_peek(struct kube_client *kube, const char *namespace, const char *label,
+		 const char *key, char **value, char **shard, struct err *e);
+
 /* Statistics for benchmarks and tests. */
 struct journal_stats {
 	uint64_t writes;		/* successful PUT/POST of shards */

@@ -593,25 +593,15 @@ static bool journal_urgent(void *ctx, size_t waiting)
  */
 static struct journal *new_journal(struct controller *c)
 {
-	char label[64], *base;
+	char *label = journal_label_of(c->o.plan.driver), *base;
 	struct journal_opts jo;
 	struct journal *j;
-	size_t n = 0;
 
-	for (const char *p = c->o.plan.driver; *p && n < sizeof(label) - 1; p++) {
-		char ch = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
-
-		label[n++] = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' ?
-			     ch : '-';
-	}
-	while (n && (label[n - 1] == '-' || label[n - 1] == '.'))
-		n--;
-	label[n] = '\0';
-	base = xasprintf("csi-provisioner-journal-%s", n ? label : "driver");
+	base = xasprintf("csi-provisioner-journal-%s", label);
 	memset(&jo, 0, sizeof(jo));
 	jo.namespace = c->o.journal_namespace;
 	jo.base = base;
-	jo.label = n ? label : "driver";
+	jo.label = label;
 	jo.holder = c->o.journal_holder;
 	jo.metrics = c->o.metrics;
 	jo.min_write_interval_ms = c->o.journal_min_write_interval_ms;
@@ -620,6 +610,7 @@ static struct journal *new_journal(struct controller *c)
 	jo.urgent_ctx = c;
 	j = journal_new(c->o.journal_kube ? c->o.journal_kube : c->kube, &jo);
 	free(base);	/* journal_new copies what it keeps */
+	free(label);
 	return j;
 }
 
@@ -723,15 +714,13 @@ struct controller *controller_new(struct kube_client *kube, struct csi_client *c
 	return c;
 }
 
-int controller_start(struct controller *c, struct err *e)
+int controller_load_caches(struct controller *c, struct err *e)
 {
 	/* classes, volumes and nodes first, so the first claims find them cached */
 	struct informer *infs[] = { c->classes, c->volumes, c->nodes, c->csinodes, c->attachments,
 				    c->claims };
 	const char *names[] = { "storageclasses", "persistentvolumes", "nodes", "csinodes",
 				"volumeattachments", "persistentvolumeclaims" };
-	pthread_attr_t attr;
-	int rc;
 
 	for (size_t i = 0; i < sizeof(infs) / sizeof(infs[0]); i++) {
 		if (!infs[i])
@@ -745,6 +734,17 @@ int controller_start(struct controller *c, struct err *e)
 	}
 	log_info("caches synced: %zu claims, %zu volumes, %zu classes",
 		 informer_count(c->claims), informer_count(c->volumes), informer_count(c->classes));
+	return 0;
+}
+
+int controller_start(struct controller *c, struct err *e)
+{
+	pthread_attr_t attr;
+	int rc;
+
+	rc = controller_load_caches(c, e);
+	if (rc)
+		return rc;
 	if (c->journal) {
 		rc = load_journal(c, e);
 		if (rc)

@@ -83,6 +83,13 @@ struct controller *controller_new(struct kube_client *kube, struct csi_client *c
  * running, -1 on error, 1 when opts.stopping said stop during the waits.
  */
 int controller_start(struct controller *c, struct err *e);
+/*
+ * Only the first part of controller_start: start the informers and wait
+ * for their first lists. No journal, no workers: for read-only tools
+ * (src/provision/inspect.c), which then read the caches. Returns as
+ * controller_start.
+ */
+int controller_load_caches(struct controller *c, struct err *e);
 /* Stop intake, let workers finish their current key, join everything. */
 void controller_stop(struct controller *c);
 /* Whether every informer has its first list (for /readyz). */

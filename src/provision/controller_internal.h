@@ -193,8 +193,19 @@ void ctl_source_release(struct source *s);
 int ctl_resolve_source(struct controller *c, const struct kube_pvc *claim, struct source *out,
 		       bool protect, struct err *e);
 
+/* Which step of ctl_prepare failed (for explain's causes). */
+enum prep_step {
+	PREP_STEP_PLAN,		/* the class and claim: plan_create_request */
+	PREP_STEP_SOURCE,	/* the data source */
+	PREP_STEP_VAC,		/* the VolumeAttributesClass */
+	PREP_STEP_SECRET,	/* the provisioner secret */
+	PREP_STEP_TOPOLOGY,	/* topology requirements */
+	PREP_STEP_DONE,
+};
+
 /* A CreateVolume request with everything it borrows. */
 struct prepared {
+	enum prep_step step;	/* the step reached: the failed one, or PREP_STEP_DONE */
 	struct plan_request r;
 	struct csi_request cr;
 	struct csi_map secrets, mutable_params;

@@ -495,6 +495,7 @@ enum prep_result ctl_prepare(struct controller *c, const struct kube_pvc *claim,
 	int trc;
 
 	memset(p, 0, sizeof(*p));
+	p->step = PREP_STEP_PLAN;
 	if (ctl_class_for_driver(c, class, &p->migrated_class, &class, e))
 		return PREP_FAILED;
 	if (plan_create_request(claim, class, &c->o.plan, &p->r, e))
@@ -504,6 +505,7 @@ enum prep_result ctl_prepare(struct controller *c, const struct kube_pvc *claim,
 		return trc;
 	if (ds_kind_of(claim) == DS_EXTERNAL)
 		return PREP_EXTERNAL;
+	p->step = PREP_STEP_SOURCE;
 	if (source_name_check(claim, e))
 		return PREP_INVALID;
 	csi_request_init(&p->cr, &p->r);
@@ -511,9 +513,11 @@ enum prep_result ctl_prepare(struct controller *c, const struct kube_pvc *claim,
 		return PREP_FAILED;
 	p->cr.req.source_volume_id = p->src.volume_id;
 	p->cr.req.source_snapshot_id = p->src.snapshot_id;
+	p->step = PREP_STEP_VAC;
 	if (vac_parameters(c, claim, &p->mutable_params, e))
 		return PREP_FAILED;
 	p->cr.req.mutable_parameters = p->mutable_params;
+	p->step = PREP_STEP_SECRET;
 	if (p->r.secrets[SECRET_PROVISIONER].name) {
 		int rc = ctl_fetch_secret(c, &p->r.secrets[SECRET_PROVISIONER], &p->secrets, e);
 
@@ -525,8 +529,9 @@ enum prep_result ctl_prepare(struct controller *c, const struct kube_pvc *claim,
 		}
 	}
 	p->cr.req.secrets = p->secrets;
+	p->step = PREP_STEP_TOPOLOGY;
 	if (!c->o.topology)
-		return PREP_OK;
+		goto done;
 	/* settling a claim that is going away: nothing to keep for its retries */
 	if (settling || !topo_recall(c, claim, &p->topo)) {
 		trc = claim_topology(c, claim, class, &p->topo, e);
@@ -543,6 +548,8 @@ enum prep_result ctl_prepare(struct controller *c, const struct kube_pvc *claim,
 	p->cr.req.n_requisite = p->topo.n_requisite;
 	p->cr.req.preferred = p->pref_segs;
 	p->cr.req.n_preferred = p->topo.n_preferred;
+done:
+	p->step = PREP_STEP_DONE;
 	return PREP_OK;
 }
 
