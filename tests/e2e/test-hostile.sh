@@ -66,7 +66,10 @@ parameters:
   csi.storage.k8s.io/provisioner-secret-namespace: ${pvc.namespace}
 YAML
   mark=$(audit_mark)
-  start_daemon main --csi-address="$CSI_ENDPOINT" --v=5 --retry-interval-start=1s --retry-interval-max=2s
+  # (no orphan sweep: its cluster-wide list of VolumeSnapshots would count as
+  # a snapshot request below, which must come from no crafted name)
+  start_daemon main --csi-address="$CSI_ENDPOINT" --v=5 --retry-interval-start=1s --retry-interval-max=2s \
+    --snapshot-orphan-sweep-interval=0
   for i in "${!names[@]}"; do
     hostile_claim hostile1 "snap-$i" hostile1-class VolumeSnapshot snapshot.storage.k8s.io "${names[i]}"
     hostile_claim hostile1 "clone-$i" hostile1-class PersistentVolumeClaim "" "${names[i]}"
