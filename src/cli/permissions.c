@@ -38,6 +38,8 @@ static const struct perm table[] = {
 	    "restore from a snapshot"),
 	ROW("snapshot.storage.k8s.io", "volumesnapshots", "patch", PERM_SNAPSHOT, 0,
 	    "our finalizer on a snapshot being restored"),
+	ROW("snapshot.storage.k8s.io", "volumesnapshots", "list", PERM_SNAPSHOT, 0,
+	    "the sweep of our orphaned finalizers on snapshots"),
 	ROW("snapshot.storage.k8s.io", "volumesnapshotcontents", "get", PERM_SNAPSHOT, 0,
 	    "restore from a snapshot"),
 	ROW("coordination.k8s.io", "leases", "get", PERM_LEADER, 1, "leader election"),
@@ -47,6 +49,15 @@ static const struct perm table[] = {
 	ROW("", "configmaps", "list", PERM_JOURNAL, 1, "the intent journal"),
 	ROW("", "configmaps", "create", PERM_JOURNAL, 1, "the intent journal"),
 	ROW("", "configmaps", "update", PERM_JOURNAL, 1, "the intent journal"),
+	ROW("gateway.networking.k8s.io", "referencegrants", "list", PERM_XNS, 0,
+	    "cross-namespace data sources allowed by a ReferenceGrant"),
+	ROW("storage.k8s.io", "csistoragecapacities", "list", PERM_CAPACITY, 1, "capacity tracking"),
+	ROW("storage.k8s.io", "csistoragecapacities", "watch", PERM_CAPACITY, 1, "capacity tracking"),
+	ROW("storage.k8s.io", "csistoragecapacities", "create", PERM_CAPACITY, 1, "capacity tracking"),
+	ROW("storage.k8s.io", "csistoragecapacities", "patch", PERM_CAPACITY, 1, "capacity tracking"),
+	ROW("storage.k8s.io", "csistoragecapacities", "delete", PERM_CAPACITY, 1, "capacity tracking"),
+	ROW("", "pods", "get", PERM_CAPACITY, 1, "capacity tracking: the objects' owner"),
+	ROW("apps", "replicasets", "get", PERM_CAPACITY, 1, "capacity tracking: the objects' owner"),
 };
 
 const struct perm *perm_table(size_t *n)

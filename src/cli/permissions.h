@@ -19,6 +19,8 @@ enum perm_need {
 	PERM_VAC,		/* gate VolumeAttributesClass on, driver has MODIFY_VOLUME */
 	PERM_JOURNAL,		/* --volume-accounting (the default) */
 	PERM_LEADER,		/* --leader-election */
+	PERM_XNS,		/* gate CrossNamespaceVolumeDataSource on */
+	PERM_CAPACITY,		/* --enable-capacity (in $NAMESPACE; asked in our own) */
 };
 
 struct perm {

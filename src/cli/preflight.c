@@ -59,8 +59,8 @@ static json_t *driver_section(struct cli_ctx *x, json_t *blockers)
 	cap(caps, "SINGLE_NODE_MULTI_WRITER", x->ccaps.single_node_multi_writer, "ReadWriteOnce and "
 	    "ReadWriteOncePod map to SINGLE_NODE_MULTI_WRITER / SINGLE_NODE_SINGLE_WRITER",
 	    "ReadWriteOnce and ReadWriteOncePod map to SINGLE_NODE_WRITER");
-	cap(caps, "GET_CAPACITY", x->ccaps.get_capacity, "capacity could be tracked (not "
-	    "implemented in this provisioner)", "no capacity tracking");
+	cap(caps, "GET_CAPACITY", x->ccaps.get_capacity, "capacity can be tracked "
+	    "(--enable-capacity)", "no capacity tracking");
 	json_object_set_new(d, "capabilities", caps);
 	if (!x->ccaps.create_delete)
 		out_blocker(blockers, "driver", "CSI driver %s does not offer CREATE_DELETE_VOLUME: "
@@ -88,6 +88,10 @@ static bool needed(const struct cli_ctx *x, const struct perm *p)
 		return x->cfg.volume_accounting;
 	case PERM_LEADER:
 		return x->cfg.leader_election;
+	case PERM_XNS:
+		return x->cfg.gates.cross_namespace_volume_data_source;
+	case PERM_CAPACITY:
+		return x->cfg.enable_capacity;
 	}
 	return true;
 }
