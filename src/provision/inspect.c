@@ -318,6 +318,24 @@ static int by_time(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * Whether an event's source is a provisioner of this driver: upstream's
+ * and ours name it "<provisioner>_<host>_<uuid>" (event_component); older
+ * builds of ours said "csi-provisioner"; the populator notice comes from
+ * "external-provisioner".
+ */
+static bool our_component(const struct inspection *in, const char *comp)
+{
+	const char *prov = in->c->o.plan.provisioner;
+	size_t n = prov ? strlen(prov) : 0;
+
+	if (!comp)
+		return false;
+	if (!strcmp(comp, EVENTS_COMPONENT) || !strcmp(comp, "external-provisioner"))
+		return true;
+	return n && !strncmp(comp, prov, n) && comp[n] == '_';
+}
+
 /* The claim's last events, newest last; and what they tell that the caches cannot. */
 static void events_section(struct inspection *in, bool may_block)
 {
@@ -364,7 +382,7 @@ static void events_section(struct inspection *in, bool may_block)
 	for (i = 0; i < n; i++) {
 		const char *comp = json_string_value(json_object_get(evs[i], "component"));
 
-		if (comp && !strcmp(comp, EVENTS_COMPONENT)) {
+		if (our_component(in, comp)) {
 			last = evs[i];
 			if (strstr(json_string_value(json_object_get(evs[i], "message")) ?: "",
 				   INFEASIBLE_MARK))
