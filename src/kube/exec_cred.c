@@ -153,8 +153,12 @@ int kube_exec_parse(const char *api_version, const char *out, size_t len,
 
 	memset(cred, 0, sizeof(*cred));
 	if (!json_is_object(doc)) {
-		rc = err_set(e, KUBE_ERR_DECODE, "the plugin's output is not a JSON object%s%s",
-			     doc ? "" : ": ", doc ? "" : je.text);
+		/* never je.text: it quotes the output, which may hold the credential */
+		if (doc)
+			rc = err_set(e, KUBE_ERR_DECODE, "the plugin's output is not a JSON object");
+		else
+			rc = err_set(e, KUBE_ERR_DECODE, "the plugin's output is not JSON (line %d, "
+				     "column %d)", je.line, je.column);
 		goto out;
 	}
 	av = json_string_value(json_object_get(doc, "apiVersion"));
@@ -409,16 +413,22 @@ int kube_exec_run(const struct kube_exec_config *x, const struct kube_exec_clust
 	if (timed_out)
 		rc = err_set(e, KUBE_ERR_UNAUTHORIZED, "exec plugin %s: no answer within %lld ms; "
 			     "killed", x->command, (long long)timeout_ms);
-	else if (!WIFEXITED(status) || WEXITSTATUS(status))
-		/* 127: the command could not be run (how some spawn paths report it) */
-		rc = err_set(e, KUBE_ERR_UNAUTHORIZED, "exec plugin %s: %s %d, stderr %s%s%s",
+	else if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		/*
+		 * The plugin's stderr goes to our log only (it may echo what it
+		 * fetched); the error, which can reach an Event, does not carry it.
+		 * 127: the command could not be run (how some spawn paths report it).
+		 */
+		log_v(2, "exec plugin %s failed; its stderr: %s", x->command, q);
+		rc = err_set(e, KUBE_ERR_UNAUTHORIZED, "exec plugin %s: %s %d (its stderr is in "
+			     "the log)%s%s",
 			     x->command, WIFEXITED(status) ? "exit status" : "killed by signal",
-			     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), q,
+			     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
 			     x->install_hint && WIFEXITED(status) && WEXITSTATUS(status) == 127 ?
 			     "; " : "",
 			     x->install_hint && WIFEXITED(status) && WEXITSTATUS(status) == 127 ?
 			     x->install_hint : "");
-	else if (big)
+	} else if (big)
 		rc = err_set(e, KUBE_ERR_UNAUTHORIZED, "exec plugin %s: output larger than %zu bytes",
 			     x->command, (size_t)KUBE_EXEC_OUT_MAX);
 	else if (kube_exec_parse(x->api_version, out.data ? out.data : "", out.len, cred, e)) {

@@ -193,6 +193,15 @@ void ctl_source_release(struct source *s);
 int ctl_resolve_source(struct controller *c, const struct kube_pvc *claim, struct source *out,
 		       bool protect, struct err *e);
 
+/*
+ * Whether `claim` counts as a user of its data source (to keep our
+ * finalizer on it): a claim in the source's own namespace always; one from
+ * another namespace only with the CrossNamespaceVolumeDataSource gate and a
+ * ReferenceGrant that allows it (read live; unreadable grants count as
+ * allowing), so no tenant can pin another namespace's claims or snapshots.
+ */
+bool ctl_source_use_allowed(struct controller *c, const struct kube_pvc *claim);
+
 /* Which step of ctl_prepare failed (for explain's causes). */
 enum prep_step {
 	PREP_STEP_PLAN,		/* the class and claim: plan_create_request */

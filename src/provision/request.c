@@ -287,22 +287,14 @@ static int source_name_check(const struct kube_pvc *claim, struct err *e)
  * a ReferenceGrant there (read live: a grant made or revoked counts at the
  * next attempt). Returns 0, PREP_INVALID or PREP_FAILED with e set.
  */
-static int source_namespace_check(struct controller *c, const struct kube_pvc *claim,
-				  struct err *e)
+/* List the ReferenceGrants of the claim's source namespace and check the claim against them. */
+static int grant_check(struct controller *c, const struct kube_pvc *claim, struct err *e)
 {
 	const char *ns = claim->data_source_namespace;
 	char *path = NULL;
 	json_t *list = NULL;
 	int rc;
 
-	if (!ns || !*ns)
-		return 0;
-	if (!c->o.cross_namespace) {
-		err_set(e, -1, "%s", ERR_CROSS_NS_DISABLED);
-		return PREP_INVALID;
-	}
-	if (!strcmp(ns, claim->meta.namespace))
-		return 0;
 	if (kube_path_collection(&path, KUBE_RES_REFERENCE_GRANT, ns, e)) {
 		err_prefix(e, "dataSourceRef");
 		return PREP_INVALID;
@@ -316,6 +308,42 @@ static int source_namespace_check(struct controller *c, const struct kube_pvc *c
 	rc = refgrant_check(claim, list, e);
 	json_decref(list);
 	return rc ? PREP_FAILED : 0;
+}
+
+static int source_namespace_check(struct controller *c, const struct kube_pvc *claim,
+				  struct err *e)
+{
+	const char *ns = claim->data_source_namespace;
+
+	if (!ns || !*ns)
+		return 0;
+	if (!c->o.cross_namespace) {
+		err_set(e, -1, "%s", ERR_CROSS_NS_DISABLED);
+		return PREP_INVALID;
+	}
+	if (!strcmp(ns, claim->meta.namespace))
+		return 0;
+	return grant_check(c, claim, e);
+}
+
+bool ctl_source_use_allowed(struct controller *c, const struct kube_pvc *claim)
+{
+	const char *ns = claim->data_source_namespace;
+	struct err e = ERR_INIT;
+	int rc;
+
+	if (!ns || !*ns || !strcmp(ns, claim->meta.namespace))
+		return true;
+	if (!c->o.cross_namespace)
+		return false;
+	rc = grant_check(c, claim, &e);
+	/* a grant that cannot be read now keeps the protection: it may allow the use */
+	if (rc == PREP_FAILED && e.code == -1)
+		rc = 1;		/* read, and no grant allows it */
+	else if (rc)
+		rc = 0;
+	err_release(&e);
+	return rc == 0;
 }
 
 /*
@@ -583,7 +611,7 @@ enum sync_result ctl_sync_snapshot_source(struct controller *c, const char *ns_n
 
 		in_use = ds_kind_of(p) == DS_SNAPSHOT && !strcmp(p->data_source_name, name) &&
 			 p->meta.namespace && !strcmp(ds_source_namespace(p), ns) && !p->meta.deleting &&
-			 !(p->volume_name && *p->volume_name);
+			 !(p->volume_name && *p->volume_name) && ctl_source_use_allowed(c, p);
 	}
 	informer_list_free(all, n);
 	if (in_use)
@@ -638,7 +666,7 @@ enum sync_result ctl_release_clone_source(struct controller *c, const struct kub
 		in_use = ds_kind_of(p) == DS_CLONE && !strcmp(p->data_source_name, source->meta.name) &&
 			 p->meta.namespace &&
 			 !strcmp(ds_source_namespace(p), source->meta.namespace) &&
-			 !(p->volume_name && *p->volume_name);
+			 !(p->volume_name && *p->volume_name) && ctl_source_use_allowed(c, p);
 	}
 	informer_list_free(all, n);
 	if (in_use) {

@@ -83,8 +83,16 @@ static void pending_sources(struct controller *c, struct hmap *out)
 	size_t n;
 
 	all = informer_list(c->claims, &n);
-	for (size_t i = 0; i < n; i++)
-		snapshot_pending_add(out, iobj_data(all[i]));
+	for (size_t i = 0; i < n; i++) {
+		const struct kube_pvc *p = iobj_data(all[i]);
+		const char *ns = p->data_source_namespace;
+
+		/* a claim of another namespace counts only when a grant allows it */
+		if (ns && *ns && p->meta.namespace && strcmp(ns, p->meta.namespace) &&
+		    !ctl_source_use_allowed(c, p))
+			continue;
+		snapshot_pending_add(out, p);
+	}
 	informer_list_free(all, n);
 }
 
