@@ -516,8 +516,14 @@ bool plan_pv_is_ours(const struct kube_pv *pv, const struct plan_opts *o)
 	const char *by = kube_strmap_get(&pv->meta.annotations, ANN_PROVISIONED_BY);
 	const char *migrated = kube_strmap_get(&pv->meta.annotations, ANN_MIGRATED_TO);
 
+	/*
+	 * As upstream's shouldDelete: provisioned by us, or migrated to us. An
+	 * in-tree PV (provisioned-by the in-tree name) is ours only once the
+	 * controller manager marked it migrated-to our driver: before that, or
+	 * when migration is rolled back, the in-tree plugin owns it.
+	 */
 	if (by || migrated)
-		return known_provisioner(o, by) || known_provisioner(o, migrated);
+		return str_eq(by, o->provisioner) || str_eq(migrated, o->provisioner);
 	/* a statically created PV of our driver: its reclaim policy is honoured too */
 	return str_eq(pv->csi_driver, o->driver);
 }

@@ -99,7 +99,12 @@ static void test_migrated_pvs(void **state)
 		{ "migrated EBS PV, Released", "\"" ANN_MIGRATED_TO "\":\"" EBS "\"",
 		  "\"awsElasticBlockStore\":{\"volumeID\":\"vol-1\"}", "Released", false, true, true,
 		  NULL },
-		{ "provisioned-by the in-tree name", "\"" ANN_PROVISIONED_BY "\":\"" IN_TREE "\"",
+		/* as upstream: the in-tree plugin's until the controller manager migrates it to us */
+		{ "provisioned-by the in-tree name, not migrated-to", "\"" ANN_PROVISIONED_BY "\":\""
+		  IN_TREE "\"", "\"awsElasticBlockStore\":{\"volumeID\":\"vol-1\"}", "Released",
+		  false, false, false, "not provisioned by us" },
+		{ "provisioned-by the in-tree name, migrated-to us", "\"" ANN_PROVISIONED_BY "\":\""
+		  IN_TREE "\",\"" ANN_MIGRATED_TO "\":\"" EBS "\"",
 		  "\"awsElasticBlockStore\":{\"volumeID\":\"vol-1\"}", "Released", false, true, true,
 		  NULL },
 		{ "provisioned-by the in-tree name, migration off",
