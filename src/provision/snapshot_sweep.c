@@ -37,6 +37,8 @@
 #include "provision/controller_internal.h"
 
 #define SWEEP_PAGE 500
+/* a hostile or broken server cannot keep one round going: at most this many pages */
+#define SWEEP_MAX_PAGES 2000
 
 struct snapshot_sweep {
 	struct controller *c;
@@ -126,11 +128,21 @@ out:
  * One round. Returns false when sweeping cannot work at all (forbidden):
  * the thread then ends.
  */
+static bool sweep_stopping(struct snapshot_sweep *w)
+{
+	bool stop;
+
+	pthread_mutex_lock(&w->mu);
+	stop = w->stopping;
+	pthread_mutex_unlock(&w->mu);
+	return stop;
+}
+
 static bool sweep_once(struct snapshot_sweep *w)
 {
 	struct controller *c = w->c;
 	struct kube_volume_snapshot *held = NULL;
-	size_t n_held = 0, alloc = 0, listed = 0;
+	size_t n_held = 0, alloc = 0, listed = 0, pages = 0;
 	struct hmap pending = HMAP_INIT;
 	char *cont = NULL, *base = NULL;
 	struct err e = ERR_INIT;
@@ -178,6 +190,11 @@ static bool sweep_once(struct snapshot_sweep *w)
 			held[n_held++] = s;
 		}
 		json_decref(page);
+		if (cont && *cont && (++pages >= SWEEP_MAX_PAGES || sweep_stopping(w))) {
+			log_warn("snapshot sweep: stopped the round after %zu pages", pages);
+			go_on = !sweep_stopping(w);
+			goto out;
+		}
 	} while (cont && *cont);
 	if (rc == KUBE_ERR_FORBIDDEN) {
 		log_info("snapshot sweep: listing VolumeSnapshots is forbidden (grant \"list\" on "
