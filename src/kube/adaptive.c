@@ -5,6 +5,7 @@
  */
 #include "kube/adaptive.h"
 
+#include <errno.h>
 #include <math.h>
 
 #include "base/clock.h"
@@ -26,7 +27,7 @@
 void kube_aimd_init(struct kube_aimd *a, double initial, double min, double max)
 {
 	pthread_mutex_init(&a->mu, NULL);
-	pthread_cond_init(&a->cv, NULL);
+	clock_cond_init(&a->cv);
 	a->min = min < 1 ? 1 : min;
 	a->max = max < a->min ? a->min : max;
 	a->limit = initial < a->min ? a->min : initial > a->max ? a->max : initial;
@@ -102,17 +103,24 @@ void kube_aimd_update(struct kube_aimd *a, enum kube_aimd_outcome o, int64_t lat
 		a->limit = a->max;
 }
 
-int64_t kube_aimd_acquire(struct kube_aimd *a)
+int64_t kube_aimd_acquire(struct kube_aimd *a, int64_t wait_ms)
 {
 	int64_t t0 = 0;
+	struct timespec until = clock_deadline_ms(wait_ms);
 
 	pthread_mutex_lock(&a->mu);
 	while (a->inflight >= (int)floor(a->limit)) {
+		int rc;
+
 		if (!t0)
 			t0 = clock_now_ms();
 		a->waiting++;
-		pthread_cond_wait(&a->cv, &a->mu);
+		rc = pthread_cond_timedwait(&a->cv, &a->mu, &until);
 		a->waiting--;
+		if (rc == ETIMEDOUT && a->inflight >= (int)floor(a->limit)) {
+			pthread_mutex_unlock(&a->mu);
+			return -1;
+		}
 	}
 	a->inflight++;
 	pthread_mutex_unlock(&a->mu);

@@ -61,8 +61,11 @@ void kube_aimd_release(struct kube_aimd *a);	/* accepts NULL */
 void kube_aimd_update(struct kube_aimd *a, enum kube_aimd_outcome o, int64_t latency_ms,
 		      bool bound, int64_t now_ms);
 
-/* Thread-safe: wait for a slot and take it. Returns the milliseconds waited. */
-int64_t kube_aimd_acquire(struct kube_aimd *a);
+/*
+ * Thread-safe: wait up to wait_ms for a slot and take it. Returns the
+ * milliseconds waited, or -1 (no slot taken) when none freed in time.
+ */
+int64_t kube_aimd_acquire(struct kube_aimd *a, int64_t wait_ms);
 /* Thread-safe: give the slot back and learn from the outcome. */
 void kube_aimd_done(struct kube_aimd *a, enum kube_aimd_outcome o, int64_t latency_ms);
 

@@ -1104,23 +1104,35 @@ static bool following_apf(struct kube_client *c)
 }
 
 /*
- * Before an attempt: the bucket's token, or a slot in flight. True when a
- * slot was taken (pace_end gives it back).
+ * Before an attempt: the bucket's token, or a slot in flight, waited for
+ * no longer than the request may take. 1 when a slot was taken (pace_end
+ * gives it back), 0 when the bucket paced it, -1 with e set when no slot
+ * freed in time.
  */
-static bool pace_begin(struct kube_client *c, const char *verb, const char *path)
+static int pace_begin(struct kube_client *c, const struct request *r, struct err *e)
 {
-	int64_t waited;
+	int64_t waited, wait_ms = c->timeout_ms;
 
 	if (!following_apf(c)) {
-		throttle(c, verb, path);
-		return false;
+		throttle(c, r->verb, r->path);
+		return 0;
 	}
-	waited = kube_aimd_acquire(&c->aimd);
+	if (r->deadline_ms) {
+		wait_ms = r->deadline_ms - clock_now_ms();
+		wait_ms = wait_ms < 1 ? 1 : wait_ms;
+	}
+	waited = kube_aimd_acquire(&c->aimd, wait_ms);
+	if (waited < 0) {
+		err_set(e, KUBE_ERR_TIMEOUT, "%s %s: no request slot freed within %" PRId64 " ms "
+			"(%.0f in flight allowed, adapted to the server's priority and fairness)",
+			r->verb, r->path, wait_ms, kube_aimd_limit(&c->aimd));
+		return -1;
+	}
 	if (waited >= 1000)
 		log_v(2, "waited %" PRId64 " ms for one of %.0f requests in flight (adapted to the "
 		      "server's priority and fairness), request: %s %s", waited,
-		      kube_aimd_limit(&c->aimd), verb, path);
-	return true;
+		      kube_aimd_limit(&c->aimd), r->verb, r->path);
+	return 1;
 }
 
 /* After an attempt: learn whether the server has flow control, and from its answer. */
@@ -1195,10 +1207,10 @@ static int request(struct kube_client *c, const struct request *r, json_t **out,
 {
 	struct xfer x;
 	struct attempt a;
-	bool force_token = false, reauthed = false, slot;
+	bool force_token = false, reauthed = false;
 	struct auth au = { 0 };
 	uint64_t used = 0;
-	int attempt, max_attempts, rc = 0;
+	int attempt, max_attempts, rc = 0, slot;
 	int64_t delay, t0;
 
 	if (out)
@@ -1216,7 +1228,11 @@ static int request(struct kube_client *c, const struct request *r, json_t **out,
 		if ((rc = auth_get(c, force_token, used, &au, e)))
 			goto out;
 		used = au.gen;
-		slot = pace_begin(c, r->verb, r->path);
+		slot = pace_begin(c, r, e);
+		if (slot < 0) {
+			rc = KUBE_ERR_TIMEOUT;
+			goto out;
+		}
 		if ((rc = may_send(c, r, e))) {
 			if (slot)
 				kube_aimd_done(&c->aimd, KUBE_AIMD_OTHER, -1);

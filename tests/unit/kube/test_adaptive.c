@@ -75,6 +75,21 @@ static void test_rising_latency_cuts_steady_does_not(void **state)
 	kube_aimd_release(&a);
 }
 
+static void test_acquire_gives_up_at_its_deadline(void **state)
+{
+	struct kube_aimd a;
+
+	(void)state;
+	kube_aimd_init(&a, 1, 1, 1);
+	assert_int_equal(kube_aimd_acquire(&a, 1000), 0);
+	assert_int_equal(kube_aimd_acquire(&a, 50), -1);	/* the one slot stays taken */
+	kube_aimd_done(&a, KUBE_AIMD_OK, 5);
+	assert_int_equal(kube_aimd_acquire(&a, 50), 0);
+	kube_aimd_done(&a, KUBE_AIMD_OK, 5);
+	assert_int_equal(a.inflight, 0);
+	kube_aimd_release(&a);
+}
+
 static void test_no_growth_while_the_limit_holds_nobody_back(void **state)
 {
 	struct kube_aimd a;
@@ -110,7 +125,7 @@ static void *take_slot(void *p)
 {
 	struct waiter *w = p;
 
-	kube_aimd_acquire(w->a);
+	kube_aimd_acquire(w->a, 60000);
 	atomic_store(&w->got, true);
 	return NULL;
 }
@@ -123,7 +138,7 @@ static void test_acquire_waits_for_a_free_slot(void **state)
 
 	(void)state;
 	kube_aimd_init(&a, 1, 1, 1);
-	kube_aimd_acquire(&a);
+	assert_int_equal(kube_aimd_acquire(&a, 1000), 0);
 	assert_int_equal(pthread_create(&t, NULL, take_slot, &w), 0);
 	clock_sleep_ms(100);	/* a window in which nothing may happen */
 	assert_false(atomic_load(&w.got));
@@ -298,6 +313,7 @@ int main(void)
 		cmocka_unit_test(test_grows_by_one_per_round),
 		cmocka_unit_test(test_overload_halves_once_per_round_trip),
 		cmocka_unit_test(test_rising_latency_cuts_steady_does_not),
+		cmocka_unit_test(test_acquire_gives_up_at_its_deadline),
 		cmocka_unit_test(test_no_growth_while_the_limit_holds_nobody_back),
 		cmocka_unit_test(test_other_failures_teach_nothing),
 		cmocka_unit_test(test_acquire_waits_for_a_free_slot),
