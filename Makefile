@@ -10,7 +10,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 MESON_FLAGS ?=
 
-.PHONY: all deps build build-asan peers check unit e2e demo clean
+.PHONY: all deps build build-asan peers check unit e2e chaos demo clean
 
 all: build
 
@@ -42,6 +42,11 @@ unit: build
 
 e2e: build peers
 	@tests/run --e2e-only
+
+# The chaos suite with its full counts (500 claims per scenario, >= 10
+# daemon kills; tests/chaos/README.md). CHAOS_SEED=N replays a run.
+chaos: build peers
+	@tests/chaos/run --long
 
 demo: build peers
 	@scripts/demo

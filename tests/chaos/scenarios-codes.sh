@@ -41,10 +41,14 @@ code_calls() {
 }
 code_calls_at_least() { (($(code_calls "$1" "$2" "$3" "${5:-0}" | wc -l) >= $4)); }
 
+# code_daemon C - the daemon of code C (as start_daemon, without its
+# namespace check per start: the namespaces exist already).
 code_daemon() {
-  start_daemon "code$1" --csi-address="unix://$TEST_DIR/fp-$1.sock" --provisioner="chaos-code-$1" \
-    --leader-election-namespace="chaos-code-j-$1" --retry-interval-start=200ms \
-    --retry-interval-max="${CODES_RETRY_MAX_S}s" --worker-threads=2 --v=2
+  "$BIN" --kubeconfig="$PROVISIONER_KUBECONFIG" --csi-address="unix://$TEST_DIR/fp-$1.sock" \
+    --provisioner="chaos-code-$1" --leader-election-namespace="chaos-code-j-$1" \
+    --retry-interval-start=200ms --retry-interval-max="${CODES_RETRY_MAX_S}s" \
+    --worker-threads=2 --v=2 >"$TEST_DIR/daemon-code$1.log" 2>&1 &
+  echo $! >"$TEST_DIR/daemon-code$1.pid"
 }
 
 # Checks over every code at once, one API read each (a wait_until polls
@@ -136,6 +140,8 @@ codes_rules() {
   done
 }
 
+mark() { echo "$(date +%T) [$((SECONDS - CHAOS_T0))s] $1"; }
+
 scenario_csi_codes() {
   local c ms gap gone claims
   local -a all
@@ -150,6 +156,7 @@ scenario_csi_codes() {
         provisioner: chaos-code-$c, reclaimPolicy: Delete, volumeBindingMode: Immediate}"
   done >"$TEST_DIR/objects.yaml"
   printf -- "---\n{apiVersion: v1, kind: Namespace, metadata: {name: chaos-code}}\n" >>"$TEST_DIR/objects.yaml"
+  mark setup
   k apply -f "$TEST_DIR/objects.yaml" >/dev/null
   for c in "${CODES[@]}"; do
     wait_until 20 "proxy $c to serve" test -s "$TEST_DIR/fp-$c.status"
@@ -163,6 +170,7 @@ scenario_csi_codes() {
   done
 
   # CreateVolume: the event, the retry, the intent while the claim lives
+  mark events
   codes_wait 90 codes_events chaos-code create ProvisioningFailed create
   codes_wait 60 codes_calls CreateVolume 2
   codes_intents kept || fail "$CODES_WHY"
@@ -175,6 +183,7 @@ scenario_csi_codes() {
 
   # the claims go while CreateVolume still fails: the kept intents are
   # settled (the driver is asked again), the dropped ones are not
+  mark delete
   for c in "${CODES[@]}"; do claim_del chaos-code "create-$c"; done
   codes_wait 60 codes_claims gone create
   gone=$(now_ms)
@@ -182,6 +191,7 @@ scenario_csi_codes() {
   codes_wait 60 codes_calls CreateVolume 2 "$gone"
   CODES=("${all[@]}")
   codes_intents kept || fail "$CODES_WHY (it went unsettled)"
+  mark dropped
   codes_wait 60 codes_intents dropped
   for c in "${CODES[@]}"; do
     [[ $CODES_KEPT == *" $c "* ]] && continue
@@ -193,6 +203,7 @@ scenario_csi_codes() {
   # DeleteVolume: the event and the retry; the PV and its volume stay meanwhile
   for c in "${CODES[@]}"; do claim_post chaos-code "delete-$c" "chaos-code-$c"; done
   codes_wait 90 codes_claims Bound delete
+  mark deletevolume
   codes_rules 'DeleteVolume fail code=%s message="chaos delete %s"'
   for c in "${CODES[@]}"; do claim_del chaos-code "delete-$c"; done
   codes_wait 90 codes_events default pv VolumeFailedDelete delete
@@ -205,6 +216,7 @@ scenario_csi_codes() {
   done
   codes_rules '# code %s: no faults (%s)'
 
+  mark invariants
   local jns provs
   jns=$(printf 'chaos-code-j-%s,' "${CODES[@]}")
   provs=$(printf 'chaos-code-%s,' "${CODES[@]}")
