@@ -5,6 +5,7 @@
 # ---- (a) the daemon killed -9 ----
 
 a_kill() {
+  kill -0 "$(cat "$TEST_DIR/daemon-$DAEMON_NAME.pid")" || fail "daemon $DAEMON_NAME exited by itself"
   kill9 "$TEST_DIR/daemon-$DAEMON_NAME.pid"
   rm -f "$TEST_DIR/daemon-$DAEMON_NAME.pid"
   DAEMON_NAME=a$1
@@ -48,7 +49,7 @@ scenario_driver_killed() {
 
 # ---- (e) two replicas with leader election; the leader killed -9 ----
 
-E_GEN=0 E_KILLS=0
+E_GEN=0 E_KILLS=0 E_LOST=0
 e_start() {
   E_GEN=$((E_GEN + 1))
   chaos_daemon "e$E_GEN" ce --leader-election --leader-election-namespace="$(journal_ns)" \
@@ -74,16 +75,21 @@ e_leader() {
   return 1
 }
 
-# e_replicas - keep two replicas: one that exited by itself (a lost lease
-# ends the process) is noted and replaced.
+# e_replicas - keep two replicas: one that exited by itself is replaced if
+# it said it lost the lease (that ends the process by design), else it crashed.
 e_replicas() {
-  local f live=0
+  local f name live=0
   for f in "$TEST_DIR"/daemon-e*.pid; do
     [[ -f $f ]] || continue
+    name=${f##*/daemon-}
+    name=${name%.pid}
     if kill -0 "$(cat "$f")" 2>/dev/null; then
       live=$((live + 1))
     else
-      echo "replica ${f##*/daemon-} exited by itself"
+      grep -q "lease lost; exiting" "$TEST_DIR/daemon-$name.log" ||
+        fail "replica $name exited by itself, not for a lost lease"
+      echo "replica $name lost its lease and exited"
+      E_LOST=$((E_LOST + 1))
       rm -f "$f"
     fi
   done
@@ -115,5 +121,5 @@ scenario_leader_killed() {
     f=${f##*/daemon-}
     stop_daemon "${f%.pid}"   # an orderly stop of each replica: exit 0
   done
-  report "leader kills $E_KILLS, replicas started $E_GEN"
+  report "leader kills $E_KILLS, replicas started $E_GEN, lost leases $E_LOST"
 }
