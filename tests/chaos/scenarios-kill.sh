@@ -66,7 +66,8 @@ e_leader() {
     name=${f##*/daemon-}
     name=${name%.pid}
     kill -0 "$(cat "$f")" 2>/dev/null || continue
-    last=$(grep -E "leads via lease" "$TEST_DIR/daemon-$name.log" | tail -1)
+    # (a replica that never led has no such line: not an error)
+    last=$(grep -E "leads via lease" "$TEST_DIR/daemon-$name.log" | tail -1 || true)
     if [[ -n $last && $last != *"no longer leads"* ]]; then
       E_LEADER=$name
       return 0
@@ -99,7 +100,7 @@ e_replicas() {
 e_kill() {
   e_replicas
   wait_until 60 "a replica to lead" e_leader
-  e_leader
+  e_leader || fail "the leader went before it could be killed"
   kill9 "$TEST_DIR/daemon-$E_LEADER.pid"
   rm -f "$TEST_DIR/daemon-$E_LEADER.pid"
   E_KILLS=$((E_KILLS + 1))
