@@ -12,7 +12,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 MESON_FLAGS ?=
 
-.PHONY: all deps build build-asan peers check unit e2e demo clean image e2e-pods
+.PHONY: all deps build build-asan peers check unit e2e chaos demo clean image e2e-pods
 
 all: build
 
@@ -53,6 +53,11 @@ image: deps
 e2e-pods: deps peers
 	@tests/pods/install-deps
 	@tests/pods/run
+
+# The chaos suite with its full counts (500 claims per scenario, >= 10
+# daemon kills; tests/chaos/README.md). CHAOS_SEED=N replays a run.
+chaos: build peers
+	@tests/chaos/run --long
 
 demo: build peers
 	@scripts/demo
