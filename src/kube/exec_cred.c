@@ -467,6 +467,10 @@ struct kube_exec {
 	struct kube_exec_cred cred;	/* valid when gen > 0 */
 	uint64_t gen;
 	unsigned runs;
+	/* after a failed run: its error, repeated without running until then */
+	int64_t failed_until_ms;
+	int failed_code;
+	char *failed_msg;
 };
 
 struct kube_exec *kube_exec_new(const struct kube_exec_config *x,
@@ -499,11 +503,14 @@ void kube_exec_unref(struct kube_exec *p)
 		return;
 	kube_exec_cred_release(&p->cred);
 	kube_exec_config_free(p->x);
+	free(p->failed_msg);
 	free(p->server);
 	free(p->ca_data);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
+
+#define EXEC_RETRY_MS 5000	/* after a failed run, the next one waits this long */
 
 static int64_t wall_us(void)
 {
@@ -528,7 +535,11 @@ int kube_exec_get(struct kube_exec *p, uint64_t refused_gen, struct kube_exec_cr
 		why = "the credential expired";
 	else if (refused_gen && refused_gen == p->gen)
 		why = "the API server refused the credential";
-	if (why) {
+	if (why && clock_now_ms() < p->failed_until_ms) {
+		/* a failing plugin is not run for every request (it may take a minute) */
+		rc = err_set(e, p->failed_code, "%s (not run again for a few seconds)",
+			     p->failed_msg);
+	} else if (why) {
 		struct kube_exec_cred fresh;
 
 		log_v(2, "running exec credential plugin %s: %s", p->x->command, why);
@@ -538,6 +549,12 @@ int kube_exec_get(struct kube_exec *p, uint64_t refused_gen, struct kube_exec_cr
 			kube_exec_cred_release(&p->cred);
 			p->cred = fresh;
 			p->gen++;
+			p->failed_until_ms = 0;
+		} else {
+			free(p->failed_msg);
+			p->failed_msg = xstrdup(err_msg(e));
+			p->failed_code = rc;
+			p->failed_until_ms = clock_now_ms() + EXEC_RETRY_MS;
 		}
 	}
 	if (!rc) {

@@ -363,6 +363,28 @@ static void test_expired_credential_is_renewed(void **state)
 	kube_exec_unref(p);
 }
 
+/* A failing plugin is not run for every request: its error is repeated for a while. */
+static void test_failed_run_is_not_repeated_at_once(void **state)
+{
+	char *script = tmp_put(*state, "plugin", "#!/bin/sh\nexit 3\n");
+	struct kube_exec_config *x = plugin(script, NULL);
+	struct kube_exec *p = kube_exec_new(x, NULL);
+	struct kube_exec_cred c;
+	struct err e = ERR_INIT;
+	uint64_t g;
+
+	assert_int_equal(kube_exec_get(p, 0, &c, &g, &e), KUBE_ERR_UNAUTHORIZED);
+	err_release(&e);
+	assert_int_equal(kube_exec_get(p, 0, &c, &g, &e), KUBE_ERR_UNAUTHORIZED);
+	assert_contains(e.msg, "exit status 3");
+	assert_contains(e.msg, "not run again");
+	assert_int_equal(kube_exec_runs(p), 1);
+	err_release(&e);
+	kube_exec_unref(p);
+	kube_exec_config_free(x);
+	free(script);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, tmp_setup, tmp_teardown)
 
 int main(void)
@@ -377,6 +399,7 @@ int main(void)
 		cmocka_unit_test(test_run_missing_command_shows_hint),
 		T(test_cache_until_expiry_and_after_401),
 		T(test_expired_credential_is_renewed),
+		T(test_failed_run_is_not_repeated_at_once),
 	};
 
 	return kt_run("exec-cred", tests, sizeof(tests) / sizeof(tests[0]));
