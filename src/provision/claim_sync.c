@@ -358,6 +358,31 @@ static enum sync_result reschedule(struct controller *c, const struct kube_pvc *
 }
 
 /*
+ * Whether an in-tree PV holds `volume_id`: its source translated to a
+ * handle is the id, or names the same disk (the last path segment: GCE PD's
+ * in-tree source does not give the project back). A source that does not
+ * translate is judged by the claim UID alone, as before.
+ */
+static bool intree_is_volume(struct controller *c, const struct kube_pv *pv,
+			     const char *volume_id)
+{
+	struct err e = ERR_INIT;
+	char *h = NULL;
+	const char *a, *b;
+	bool same;
+
+	if (ctl_pv_handle(c, pv, &h, &e)) {
+		err_release(&e);
+		return true;
+	}
+	a = strrchr(h, '/');
+	b = strrchr(volume_id, '/');
+	same = !strcmp(h, volume_id) || (a && b && !strcmp(a, b));
+	free(h);
+	return same;
+}
+
+/*
  * Read PV `name` live (the cache may lag our own writes). *found tells
  * whether it exists; *ours whether it is the PV of the driver's volume for
  * the claim with `claim_uid` (and, when volume_id is given, that volume).
@@ -391,8 +416,9 @@ static int pv_check(struct controller *c, const char *name, const char *claim_ui
 		 */
 		*ours = ctl_pv_of_driver(c, &pv) &&
 			pv.claim_uid && !strcmp(pv.claim_uid, claim_uid) &&
-			(!volume_id || !pv.csi_driver || (pv.csi_volume_handle &&
-					!strcmp(pv.csi_volume_handle, volume_id)));
+			(!volume_id || (pv.csi_driver ? pv.csi_volume_handle &&
+						!strcmp(pv.csi_volume_handle, volume_id)
+					  : intree_is_volume(c, &pv, volume_id)));
 	}
 	kube_pv_release(&pv);
 	return rc;
