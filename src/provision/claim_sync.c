@@ -61,165 +61,6 @@
 #include "provision/intent.h"
 #include "workqueue/workqueue.h"
 
-/* Volume names recorded for one claim key (usually one). */
-struct name_set {
-	char **v;
-	size_t n;
-};
-
-static void name_set_free(struct name_set *s)
-{
-	if (!s)
-		return;
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-	free(s);
-}
-
-static void index_add(struct controller *c, const char *key, const char *volume)
-{
-	struct name_set *s;
-
-	pthread_mutex_lock(&c->intents_mu);
-	s = hmap_get(&c->intents, key);
-	if (!s) {
-		s = xcalloc(1, sizeof(*s));
-		hmap_put(&c->intents, key, s);
-	}
-	for (size_t i = 0; i < s->n; i++)
-		if (!strcmp(s->v[i], volume))
-			goto out;
-	s->v = xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
-	s->v[s->n++] = xstrdup(volume);
-out:
-	pthread_mutex_unlock(&c->intents_mu);
-}
-
-static void index_remove(struct controller *c, const char *key, const char *volume)
-{
-	struct name_set *s;
-
-	pthread_mutex_lock(&c->intents_mu);
-	s = hmap_get(&c->intents, key);
-	for (size_t i = 0; s && i < s->n; i++) {
-		if (strcmp(s->v[i], volume))
-			continue;
-		free(s->v[i]);
-		s->v[i] = s->v[--s->n];
-		break;
-	}
-	if (s && !s->n)
-		name_set_free(hmap_remove(&c->intents, key));
-	hmap_remove(&c->doubt, volume);
-	pthread_mutex_unlock(&c->intents_mu);
-}
-
-/* A copy of the names recorded for `key` (caller frees each and the array). */
-static char **index_names(struct controller *c, const char *key, size_t *n)
-{
-	struct name_set *s;
-	char **out = NULL;
-
-	*n = 0;
-	pthread_mutex_lock(&c->intents_mu);
-	s = hmap_get(&c->intents, key);
-	if (s && s->n) {
-		out = xcalloc(s->n, sizeof(*out));
-		for (size_t i = 0; i < s->n; i++)
-			out[i] = xstrdup(s->v[i]);
-		*n = s->n;
-	}
-	pthread_mutex_unlock(&c->intents_mu);
-	return out;
-}
-
-static void free_names(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-bool ctl_claim_has_intents(struct controller *c, const char *key)
-{
-	bool has;
-
-	if (!c->journal)
-		return false;
-	pthread_mutex_lock(&c->intents_mu);
-	has = hmap_has(&c->intents, key);
-	pthread_mutex_unlock(&c->intents_mu);
-	return has;
-}
-
-/* An intent that cannot be settled now; the gauge counts them. */
-static void set_doubt(struct controller *c, const char *volume, bool on)
-{
-	size_t n;
-
-	pthread_mutex_lock(&c->intents_mu);
-	if (on)
-		hmap_put(&c->doubt, volume, NULL);
-	else
-		hmap_remove(&c->doubt, volume);
-	n = c->doubt.count;
-	pthread_mutex_unlock(&c->intents_mu);
-	if (c->intents_in_doubt)
-		metric_set(c->intents_in_doubt, NULL, (double)n);
-}
-
-void ctl_intents_loaded(struct controller *c)
-{
-	size_t n;
-	struct journal_entry *es = journal_entries(c->journal, &n);
-
-	for (size_t i = 0; i < n; i++) {
-		struct intent in;
-		struct err e = ERR_INIT;
-
-		if (intent_decode(es[i].value, &in, &e)) {
-			log_error("intent journal: the record of volume %s is unreadable (%s); it "
-				  "stays until an operator checks that volume and removes the record",
-				  es[i].key, err_msg(&e));
-			set_doubt(c, es[i].key, true);
-		} else {
-			char *key = intent_claim_key(&in);
-
-			index_add(c, key, es[i].key);
-			wq_add(c->claim_q, key);
-			free(key);
-		}
-		intent_release(&in);
-		err_release(&e);
-	}
-	journal_entries_free(es, n);
-}
-
-static void free_name_set(void *ctx, const char *key, void *value)
-{
-	(void)ctx;
-	(void)key;
-	name_set_free(value);
-}
-
-void ctl_intents_release(struct controller *c)
-{
-	hmap_each(&c->intents, free_name_set, NULL);
-	hmap_release(&c->intents);
-	hmap_release(&c->doubt);
-}
-
-/* The intent is proven unnecessary: remove it (written lazily). */
-static void drop_intent(struct controller *c, const char *key, const char *volume)
-{
-	if (!c->journal)
-		return;
-	journal_remove(c->journal, volume);
-	index_remove(c, key, volume);
-	set_doubt(c, volume, false);
-}
-
 /*
  * Whether a failed CreateVolume proves that nothing was created: the driver
  * answered and refused. Timeouts, unavailability, aborts, internal and
@@ -243,9 +84,9 @@ static bool refusal_proves_nothing(int code)
 	}
 }
 
-static struct intent_owner owner_of(const struct kube_pvc *claim,
-				    const struct kube_storage_class *class,
-				    const struct prepared *p)
+struct intent_owner ctl_intent_owner(const struct kube_pvc *claim,
+				     const struct kube_storage_class *class,
+				     const struct prepared *p)
 {
 	const struct secret_ref *ref = &p->r.secrets[SECRET_PROVISIONER];
 
@@ -265,7 +106,7 @@ static int ensure_intent(struct controller *c, const struct kube_pvc *claim,
 			 struct prepared *p, struct intent *pinned, struct csi_map *secrets,
 			 const struct csi_create_volume_req **send, bool *fresh, struct err *e)
 {
-	struct intent_owner o = owner_of(claim, class, p);
+	struct intent_owner o = ctl_intent_owner(claim, class, p);
 	char *enc = intent_encode(&o, &p->cr.req), *old;
 	int rc = 0;
 
@@ -278,14 +119,14 @@ static int ensure_intent(struct controller *c, const struct kube_pvc *claim,
 		rc = err_prefix(e, "the journal record of volume %s cannot be read, so an earlier "
 				"request may have created it; an operator must check the volume and "
 				"remove the record", p->r.name);
-		set_doubt(c, p->r.name, true);
+		ctl_set_doubt(c, p->r.name, true);
 		goto out;
 	}
 	if (old && strcmp(pinned->claim_uid, claim->meta.uid)) {
 		rc = err_set(e, INTENT_ERR_DECODE, "volume name %s is recorded for another claim "
 			     "(uid %s; a --volume-name-uuid-length collision?): not provisioning "
 			     "it for this one", p->r.name, pinned->claim_uid);
-		set_doubt(c, p->r.name, true);
+		ctl_set_doubt(c, p->r.name, true);
 		goto out;
 	}
 	if (old) {
@@ -316,7 +157,7 @@ static int ensure_intent(struct controller *c, const struct kube_pvc *claim,
 	}
 	*fresh = true;
 recorded:
-	index_add(c, key, p->r.name);
+	ctl_index_add(c, key, p->r.name);
 out:
 	free(old);
 	free(enc);
@@ -387,8 +228,8 @@ static bool intree_is_volume(struct controller *c, const struct kube_pv *pv,
  * whether it exists; *ours whether it is the PV of the driver's volume for
  * the claim with `claim_uid` (and, when volume_id is given, that volume).
  */
-static int pv_check(struct controller *c, const char *name, const char *claim_uid,
-		    const char *volume_id, bool *found, bool *ours, struct err *e)
+int ctl_pv_check(struct controller *c, const char *name, const char *claim_uid,
+		 const char *volume_id, bool *found, bool *ours, struct err *e)
 {
 	char *path;
 	json_t *obj = NULL;
@@ -486,7 +327,7 @@ static void discard_volume(struct controller *c, struct csi_client *csi,
 		log_error("claim %s: deleting volume %s failed, will retry: %s", key,
 			  vol->volume_id, err_msg(&e));
 	else
-		drop_intent(c, key, name);
+		ctl_drop_intent(c, key, name);
 	err_release(&e);
 }
 
@@ -506,7 +347,7 @@ static enum sync_result create_failed(struct controller *c, const struct kube_pv
 	if (cls != PLAN_ERR_IN_BACKGROUND)	/* the driver answered: the next try chooses anew */
 		ctl_topo_forget(c, claim->meta.uid);
 	if (fresh && refusal_proves_nothing(rc))
-		drop_intent(c, key, name);	/* refused: the next attempt builds anew */
+		ctl_drop_intent(c, key, name);	/* refused: the next attempt builds anew */
 	else if (refusal_proves_nothing(rc))
 		log_info("claim %s: the intent of %s stays: an earlier attempt may have created "
 			 "the volume", key, name);
@@ -626,7 +467,7 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 		bool found, ours;
 
 		err_release(&e);
-		rc = pv_check(c, p.r.name, claim->meta.uid, vol.volume_id, &found, &ours, &e);
+		rc = ctl_pv_check(c, p.r.name, claim->meta.uid, vol.volume_id, &found, &ours, &e);
 		if (!rc && found && !ours) {
 			char *msg = xasprintf("PersistentVolume %s exists but is not the one of this "
 					      "claim's volume %s; not handing the volume out",
@@ -654,7 +495,7 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 		event_emit(c->events, "PersistentVolumeClaim", &claim->meta, EVENT_NORMAL,
 			   "ProvisioningSucceeded", "Successfully provisioned volume %s", p.r.name);
 	}
-	drop_intent(c, key, p.r.name);	/* the PV accounts for the volume now */
+	ctl_drop_intent(c, key, p.r.name);	/* the PV accounts for the volume now */
 	ctl_topo_forget(c, claim->meta.uid);
 	if (p.src.kind == DS_SNAPSHOT)	/* its finalizer goes once no pending claim needs it */
 		ctl_enqueue_snapshot(c, ds_source_namespace(claim), claim->data_source_name);
@@ -697,7 +538,7 @@ static enum sync_result settle_intent(struct controller *c, const char *key,
 	memset(&in, 0, sizeof(in));
 	memset(&vol, 0, sizeof(vol));
 	if (!value) {
-		index_remove(c, key, volume);	/* removed meanwhile */
+		ctl_index_remove(c, key, volume);	/* removed meanwhile */
 		return SYNC_DONE;
 	}
 	if (intent_decode(value, &in, &e)) {
@@ -706,11 +547,11 @@ static enum sync_result settle_intent(struct controller *c, const char *key,
 		res = SYNC_DONE;	/* nothing to retry until someone acts */
 		goto doubt;
 	}
-	if (pv_check(c, volume, in.claim_uid, NULL, &found, &ours, &e))
+	if (ctl_pv_check(c, volume, in.claim_uid, NULL, &found, &ours, &e))
 		goto log;
 	if (found && ours) {
 		log_v(2, "claim %s: PersistentVolume %s accounts for the volume", key, volume);
-		drop_intent(c, key, volume);
+		ctl_drop_intent(c, key, volume);
 		res = SYNC_DONE;
 		goto out;
 	}
@@ -755,7 +596,7 @@ static enum sync_result settle_intent(struct controller *c, const char *key,
 	}
 	log_info("claim %s: volume %s would have had no PersistentVolume; deleted it", key,
 		 vol.volume_id);
-	drop_intent(c, key, volume);
+	ctl_drop_intent(c, key, volume);
 	res = SYNC_DONE;
 	goto out;
 log:
@@ -765,7 +606,7 @@ doubt:
 	log_error("claim %s: %s", key, msg);
 	if (claim)
 		ctl_claim_event(c, claim, EVENT_WARNING, "ProvisioningFailed", msg);
-	set_doubt(c, volume, true);
+	ctl_set_doubt(c, volume, true);
 out:
 	free(msg);
 	free(value);
@@ -776,123 +617,6 @@ out:
 	return res;
 }
 
-/* Remove the old mark (finalizer and annotations) from a claim. */
-static json_t *legacy_unmark_patch(const struct kube_pvc *claim)
-{
-	json_t *patch = plan_unmark_patch(&claim->meta, FINALIZER_CLAIM, ANN_CLAIM_VOLUME);
-
-	if (patch)
-		plan_patch_remove_annotation(patch, &claim->meta, ANN_CLAIM_IN_DOUBT);
-	else if (kube_strmap_get(&claim->meta.annotations, ANN_CLAIM_IN_DOUBT)) {
-		patch = json_array();
-		plan_patch_remove_annotation(patch, &claim->meta, ANN_CLAIM_IN_DOUBT);
-	}
-	return patch;
-}
-
-static int legacy_unmark(struct controller *c, const struct kube_pvc *claim, struct err *e)
-{
-	json_t *patch = legacy_unmark_patch(claim);
-	char *path;
-	int rc;
-
-	if (!patch)
-		return 0;
-	path = ctl_claim_path(claim);
-	rc = kube_patch(c->kube, path, "application/json-patch+json", patch, NULL, e);
-	json_decref(patch);
-	free(path);
-	if (rc == KUBE_ERR_NOT_FOUND)
-		rc = 0;
-	return rc;	/* a stale view (422/409) is retried from the next event */
-}
-
-/*
- * A claim marked by an older version. Its volume name is the derived one
- * (never the annotation, which a tenant may have written). Unless a PV
- * already accounts for it, an intent is recorded from the claim, so the
- * journal settles or finishes it; then the mark goes.
- */
-static enum sync_result settle_legacy(struct controller *c, const struct kube_pvc *claim,
-				      const struct kube_storage_class *class, const char *key,
-				      const char *volume, bool pv_cached)
-{
-	struct prepared p;
-	struct err e = ERR_INIT;
-	enum sync_result res = SYNC_RETRY;
-	bool found = pv_cached, ours = false;
-
-	memset(&p, 0, sizeof(p));
-	if (!found && pv_check(c, volume, claim->meta.uid, NULL, &found, &ours, &e))
-		goto fail;
-	if (found || !c->journal)
-		goto unmark;
-	if (!class) {
-		err_set(&e, -1, "StorageClass %s is gone", plan_claim_class(claim));
-		goto refuse;
-	}
-	{
-		/*
-		 * Only a claim we would provision gets an intent: the mark is a
-		 * tenant's to write, and a claim of another driver's class (or one
-		 * still waiting for a node) must not make us ask our driver for
-		 * anything. The claim is judged as if not deleting and not bound.
-		 */
-		struct kube_pvc judged = *claim;
-		const char *why;
-
-		judged.meta.deleting = false;
-		judged.volume_name = NULL;
-		if (plan_claim(&judged, class, &c->o.plan, &why) != PLAN_PROVISION) {
-			log_info("claim %s: an old mark on a claim we would not provision (%s): "
-				 "removed without an intent", key, why);
-			goto unmark;
-		}
-	}
-	switch (ctl_prepare(c, claim, class, true, &p, &e)) {
-	case PREP_OK:
-		break;
-	case PREP_EXTERNAL:
-		goto unmark;
-	default:
-		goto refuse;
-	}
-	{
-		struct intent_owner o = owner_of(claim, class, &p);
-		char *enc = intent_encode(&o, &p.cr.req);
-		int rc = journal_get(c->journal, volume) ? 0 : journal_add(c->journal, volume, enc,
-									     &e);
-
-		free(enc);
-		if (rc)
-			goto fail;
-		index_add(c, key, volume);
-	}
-unmark:
-	if (legacy_unmark(c, claim, &e))
-		goto fail;
-	log_info("claim %s: the mark of an older version is replaced by a journal intent", key);
-	res = SYNC_DONE;
-	goto out;
-refuse:
-	{
-		char *msg = xasprintf("this claim carries the volume-accounting mark of an older "
-				      "csi-provisioner and its request cannot be rebuilt (%s): the "
-				      "mark stays; check volume %s in the driver, then remove "
-				      "finalizer %s by hand", err_msg(&e), volume, FINALIZER_CLAIM);
-
-		log_error("claim %s: %s", key, msg);
-		ctl_claim_event(c, claim, EVENT_WARNING, "ProvisioningFailed", msg);
-		free(msg);
-		goto out;
-	}
-fail:
-	log_error("claim %s: replacing the old mark failed, will retry: %s", key, err_msg(&e));
-out:
-	ctl_prepared_release(&p);
-	err_release(&e);
-	return res;
-}
 
 /* Remaining delay in ms for an infeasible claim, or 0 to go ahead. */
 static int64_t slow_remaining(struct controller *c, const char *key, const char *class_uid)
@@ -941,7 +665,7 @@ static enum sync_result settle_stale(struct controller *c, const char *key,
 				     bool *current)
 {
 	size_t n;
-	char **names = index_names(c, key, &n);
+	char **names = ctl_index_names(c, key, &n);
 	enum sync_result res = SYNC_DONE;
 	bool live = claim && !claim->meta.deleting &&
 		    !(claim->volume_name && *claim->volume_name && volume &&
@@ -956,7 +680,7 @@ static enum sync_result settle_stale(struct controller *c, const char *key,
 		res = worst(res, settle_intent(c, key, claim && volume && !strcmp(names[i], volume) ?
 					       claim : NULL, names[i]));
 	}
-	free_names(names, n);
+	ctl_free_names(names, n);
 	return res;
 }
 
@@ -993,7 +717,7 @@ enum sync_result ctl_sync_claim(struct controller *c, const char *key)
 	po = informer_get(c->volumes, pv_name);
 	if (plan_claim_marked(claim) ||
 	    kube_strmap_get(&claim->meta.annotations, ANN_CLAIM_IN_DOUBT)) {
-		res = worst(res, settle_legacy(c, claim, class, key, pv_name, po != NULL));
+		res = worst(res, ctl_settle_legacy(c, claim, class, key, pv_name, po != NULL));
 		goto out;
 	}
 	if (claim->meta.deleting) {
@@ -1006,7 +730,7 @@ enum sync_result ctl_sync_claim(struct controller *c, const char *key)
 
 		if (pv->claim_uid && !strcmp(pv->claim_uid, claim->meta.uid) &&
 		    ctl_pv_of_driver(c, pv)) {
-			drop_intent(c, key, pv_name);	/* saved earlier; the removal was lost */
+			ctl_drop_intent(c, key, pv_name);	/* saved earlier; the removal was lost */
 		} else {
 			/* someone else's PV holds our name: keep asking until it goes */
 			log_error("claim %s: PersistentVolume %s is not ours; volume %s stays in the "

@@ -278,7 +278,33 @@ bool ctl_pv_of_driver(struct controller *c, const struct kube_pv *pv);
 /* The volume handle for DeleteVolume (translated for a migrated in-tree PV). Caller frees. */
 int ctl_pv_handle(struct controller *c, const struct kube_pv *pv, char **out, struct err *e);
 
+/* intent_index.c: claim key -> intent names (intents_mu), and the in-doubt set. */
+void ctl_index_add(struct controller *c, const char *key, const char *volume);
+void ctl_index_remove(struct controller *c, const char *key, const char *volume);
+/* A copy of the names recorded for `key`; free with ctl_free_names. */
+char **ctl_index_names(struct controller *c, const char *key, size_t *n);
+void ctl_free_names(char **v, size_t n);
+/* An intent that cannot be settled now; the gauge counts them. */
+void ctl_set_doubt(struct controller *c, const char *volume, bool on);
+/* The intent is proven unnecessary: remove it (written lazily). */
+void ctl_drop_intent(struct controller *c, const char *key, const char *volume);
+
 /* claim_sync.c: the claims queue's sync (claim keys and snapshot: keys). */
+/* Whose intent this is: the claim, its class and provisioner secret. */
+struct intent_owner ctl_intent_owner(const struct kube_pvc *claim,
+				     const struct kube_storage_class *class,
+				     const struct prepared *p);
+/*
+ * Read PV `name` live (the cache may lag our own writes). *found tells
+ * whether it exists; *ours whether it is the PV of the driver's volume for
+ * the claim with `claim_uid` (and, when volume_id is given, that volume).
+ */
+int ctl_pv_check(struct controller *c, const char *name, const char *claim_uid,
+		 const char *volume_id, bool *found, bool *ours, struct err *e);
+/* claim_legacy.c: a claim carrying an older version's mark (see there). */
+enum sync_result ctl_settle_legacy(struct controller *c, const struct kube_pvc *claim,
+				   const struct kube_storage_class *class, const char *key,
+				   const char *volume, bool pv_cached);
 enum sync_result ctl_sync_claim(struct controller *c, const char *key);
 /* Journal bookkeeping: index every loaded intent and queue its claim key. */
 void ctl_intents_loaded(struct controller *c);
