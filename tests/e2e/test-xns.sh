@@ -214,3 +214,29 @@ SH
   k delete storageclass xns-eclass >/dev/null
   stop_daemon main
 }
+
+# A claim in another namespace that no grant allows never pins a source: the
+# source's owner deletes it while our cloning finalizer is on it (as while a
+# clone of its own namespace is pending), and the ungranted claim elsewhere
+# does not keep it from going.
+test_xns_ungranted_claim_never_pins_a_source() {
+  new_namespace xns-victim
+  new_namespace xns-tenant
+  make_class xns-pin Delete
+  start_daemon main --csi-address="$CSI_ENDPOINT" --v=4 --retry-interval-start=1s \
+    --retry-interval-max=2s --feature-gates=CrossNamespaceVolumeDataSource=true
+  make_claim xns-victim data xns-pin 1Mi
+  wait_bound xns-victim data
+  xns_claim xns-tenant pin xns-pin "" PersistentVolumeClaim xns-victim data
+  wait_until 30 "the tenant's claim to be refused" \
+    event_says xns-tenant pin ProvisioningFailed "isn't allowed"
+  k patch -n xns-victim pvc/data --type=json \
+    -p '[{"op":"add","path":"/metadata/finalizers/-","value":"provisioner.storage.kubernetes.io/cloning-protection"}]' >/dev/null
+  k delete -n xns-victim pvc/data --wait=false
+  k wait -n xns-victim pvc/data --for=delete --timeout=60s ||
+    fail "the victim's claim stayed: $(k get -n xns-victim pvc/data -o jsonpath='{.metadata.finalizers}')"
+  finish_namespace xns-tenant
+  finish_namespace xns-victim
+  k delete storageclass xns-pin >/dev/null
+  stop_daemon main
+}
