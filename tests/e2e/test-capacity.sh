@@ -237,7 +237,7 @@ YAML
     cap_is cap2 cap2-imm "$CSI_NODE_ID" capacity 1Ti || fail "capacity: $(cap_field cap2 cap2-imm "$CSI_NODE_ID" capacity)"
     if [[ $level == 0 ]]; then
       name=$(k get csistoragecapacity -n cap2 -l "$CAP_SELECTOR" -o json |
-        jq -r '.items[] | select(.nodeTopology.matchLabels["topology.hostpath.csi/node"] == "'"$CSI_NODE_ID"'") | .metadata.name')
+        jq -r '.items[] | select(.storageClassName == "cap2-imm" and .nodeTopology.matchLabels["topology.hostpath.csi/node"] == "'"$CSI_NODE_ID"'") | .metadata.name')
     fi
     stop_daemon "level$level"
     [[ $(cap_field cap2 cap2-imm "$CSI_NODE_ID" metadata | jq -r .name) == "$name" ]] ||
