@@ -508,6 +508,8 @@ int main(int argc, char **argv)
 	copts.plan.identity = identity;
 	copts.workers = (int)cfg.worker_threads;
 	copts.resync_ms = RESYNC_MS;
+	/* as upstream: not set by name, the gate follows what the cluster serves */
+	copts.plan.vac_disabled = !setup_vac_enabled(&cfg, kube);
 	if (copts.plan.migrated_from) {
 		/* a connection of its own for migrated volumes, as upstream's */
 		if (csi_client_new(&csi_migrated, cfg.csi_address, cfg.timeout_ms, &e)) {
