@@ -1266,6 +1266,8 @@ static int request(struct kube_client *c, const struct request *r, json_t **out,
 			sleep_ms(delay);
 			continue;
 		}
+		if (a.status == 401 && c->tok.exec)
+			kube_exec_refused(c->tok.exec, au.gen);	/* for the next request too */
 		if (a.status == 401 && (c->tok.file || c->tok.exec) && !reauthed &&
 		    attempt < max_attempts) {
 			/* The token may have rotated, or the plugin's credential expired early. */

@@ -466,6 +466,7 @@ struct kube_exec {
 	bool insecure;
 	struct kube_exec_cred cred;	/* valid when gen > 0 */
 	uint64_t gen;
+	uint64_t refused;	/* a generation the API server refused (kube_exec_refused) */
 	unsigned runs;
 	/* after a failed run: its error, repeated without running until then */
 	int64_t failed_until_ms;
@@ -533,7 +534,7 @@ int kube_exec_get(struct kube_exec *p, uint64_t refused_gen, struct kube_exec_cr
 		why = "no credential yet";
 	else if (p->cred.expiry_us && wall_us() >= p->cred.expiry_us)
 		why = "the credential expired";
-	else if (refused_gen && refused_gen == p->gen)
+	else if ((refused_gen && refused_gen == p->gen) || (p->refused && p->refused == p->gen))
 		why = "the API server refused the credential";
 	if (why && clock_now_ms() < p->failed_until_ms) {
 		/* a failing plugin is not run for every request (it may take a minute) */
@@ -563,6 +564,14 @@ int kube_exec_get(struct kube_exec *p, uint64_t refused_gen, struct kube_exec_cr
 	}
 	pthread_mutex_unlock(&p->lock);
 	return rc;
+}
+
+void kube_exec_refused(struct kube_exec *p, uint64_t gen)
+{
+	pthread_mutex_lock(&p->lock);
+	if (gen && gen == p->gen)
+		p->refused = gen;
+	pthread_mutex_unlock(&p->lock);
 }
 
 unsigned kube_exec_runs(struct kube_exec *p)

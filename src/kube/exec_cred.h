@@ -106,6 +106,12 @@ void kube_exec_unref(struct kube_exec *p);	/* accepts NULL */
  */
 int kube_exec_get(struct kube_exec *p, uint64_t refused_gen, struct kube_exec_cred *out,
 		  uint64_t *gen, struct err *e);
+/*
+ * The API server refused generation `gen` (a 401) in a request that could
+ * not retry at once (a single-attempt call): the next kube_exec_get runs
+ * the plugin again instead of handing out the refused credential.
+ */
+void kube_exec_refused(struct kube_exec *p, uint64_t gen);
 
 /* How many times the plugin ran (for tests). */
 unsigned kube_exec_runs(struct kube_exec *p);

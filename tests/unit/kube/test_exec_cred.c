@@ -352,6 +352,22 @@ static void test_cache_until_expiry_and_after_401(void **state)
 	kube_exec_unref(p);
 }
 
+/* A 401 in a call that could not retry (leader election's): the next request gets a new run. */
+static void test_refusal_is_remembered_for_the_next_request(void **state)
+{
+	struct kube_exec *p = counting_plugin(*state, "2099-01-01T00:00:00Z");
+	uint64_t g1, g2;
+
+	get_token(p, 0, "tok-1", &g1);
+	kube_exec_refused(p, g1);
+	get_token(p, 0, "tok-2", &g2);
+	assert_int_equal(kube_exec_runs(p), 2);
+	kube_exec_refused(p, g1);	/* a late refusal of tok-1 keeps tok-2 */
+	get_token(p, 0, "tok-2", &g2);
+	assert_int_equal(kube_exec_runs(p), 2);
+	kube_exec_unref(p);
+}
+
 static void test_expired_credential_is_renewed(void **state)
 {
 	struct kube_exec *p = counting_plugin(*state, "2001-01-01T00:00:00Z");
@@ -399,6 +415,7 @@ int main(void)
 		cmocka_unit_test(test_run_missing_command_shows_hint),
 		T(test_cache_until_expiry_and_after_401),
 		T(test_expired_credential_is_renewed),
+		T(test_refusal_is_remembered_for_the_next_request),
 		T(test_failed_run_is_not_repeated_at_once),
 	};
 
