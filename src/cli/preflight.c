@@ -15,6 +15,7 @@
 #include "cli/permissions.h"
 #include "cli/setup.h"
 #include "kube/client.h"
+#include "kube/discovery.h"
 
 #define W 40
 #define SSAR_PATH "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
@@ -193,7 +194,8 @@ static json_t *apis_section(struct cli_ctx *x, json_t *notes)
 
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		struct err e = ERR_INIT;
-		int s = setup_api_serves(x->kube, want[i][0], want[i][1], &e);
+		bool served;
+		int s = kube_serves_kind(x->kube, want[i][0], want[i][1], &served, &e) ? -1 : served;
 		json_t *row = json_pack("{s:s, s:s}", "api", want[i][0], "kind", want[i][1]);
 
 		if (s < 0)

@@ -66,28 +66,6 @@ char *setup_namespace(const struct config *cfg)
 	return xstrdup("default");
 }
 
-int setup_api_serves(struct kube_client *kube, const char *gv, const char *kind, struct err *e)
-{
-	char *path = xasprintf("/apis/%s", gv);
-	json_t *list = NULL, *r;
-	size_t i;
-	int rc, served = 0;
-
-	rc = kube_get(kube, path, &list, e);
-	free(path);
-	if (rc == KUBE_ERR_NOT_FOUND) {
-		err_release(e);
-		return 0;
-	}
-	if (rc)
-		return -1;
-	json_array_foreach(json_object_get(list, "resources"), i, r)
-		if (!strcmp(json_string_value(json_object_get(r, "kind")) ?: "", kind))
-			served = 1;
-	json_decref(list);
-	return served;
-}
-
 bool setup_vac_enabled(const struct config *cfg, struct kube_client *kube)
 {
 	return kube_gate_needs_kind(kube, "VolumeAttributesClass", cfg->gates.volume_attributes_class,

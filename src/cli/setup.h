@@ -41,12 +41,6 @@ char *setup_namespace(const struct config *cfg);
  */
 bool setup_vac_enabled(const struct config *cfg, struct kube_client *kube);
 
-/*
- * Whether API group/version `gv` ("storage.k8s.io/v1") serves `kind`:
- * 1 yes, 0 no (also when the group/version is not served), -1 with a
- * message when discovery failed.
- */
-int setup_api_serves(struct kube_client *kube, const char *gv, const char *kind, struct err *e);
 
 /*
  * Zero `o` and fill what the provisioning decisions take from the flags and
