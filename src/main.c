@@ -695,7 +695,7 @@ int main(int argc, char **argv)
 		if (wait_signal(&sigs, 1000, &sig))
 			break;
 		if (leader && leader_lost(leader))
-			on_lease_lost(NULL);	/* the renewal thread is stuck: the deadline passed */
+			leader_expire(leader);	/* the renewal thread is stuck: the deadline passed */
 		if (controller_journal_lost(ctl)) {
 			log_error("intent journal: another instance took it over; exiting (run one "
 				  "instance per driver, or several with --leader-election)");

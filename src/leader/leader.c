@@ -364,6 +364,11 @@ bool leader_is_leader(struct leader *l)
 	return clock_now_ms() < atomic_load(&l->valid_until);
 }
 
+void leader_expire(struct leader *l)
+{
+	lose(l, "the renew deadline passed while a renewal was still in flight");
+}
+
 bool leader_lost(struct leader *l)
 {
 	bool acquired, stopping;

@@ -97,6 +97,13 @@ bool leader_is_leader(struct leader *l);
 /* True once leadership, after it was acquired, ended other than by leader_free. Any thread. */
 bool leader_lost(struct leader *l);
 
+/*
+ * For a watchdog that saw leader_lost() while the renewal thread is stuck in
+ * a call: end leadership as that thread would have (the log line, then the
+ * on_lost hook). Does nothing when leadership already ended that way.
+ */
+void leader_expire(struct leader *l);
+
 /* The clock_now_ms() instant until which we lead; 0 when we do not. Any thread. */
 int64_t leader_valid_until_ms(struct leader *l);
 

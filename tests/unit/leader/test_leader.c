@@ -260,6 +260,22 @@ static void test_hung_server_ends_leadership_by_the_deadline(void **state)
 	assert_int_equal(atomic_load(&fx->lost), 1);
 }
 
+/* main's watchdog ends leadership when the renewal thread is stuck; once only */
+static void test_watchdog_expiry_ends_leadership_once(void **state)
+{
+	struct fixture *fx = *state;
+
+	acquire(fx);
+	assert_true(fl_wait_count(fx->fake, "PUT", 2, 5000));
+	fl_set_mode(fx->fake, FL_HANG);
+	assert_true(WAIT_FOR(leader_lost(fx->l), DEADLINE_MS + SLACK_MS) >= 0);
+	leader_expire(fx->l);
+	assert_true(WAIT_FOR(atomic_load(&fx->lost) == 1, SLACK_MS) >= 0);
+	leader_expire(fx->l);
+	assert_int_equal(atomic_load(&fx->lost), 1);
+	assert_non_null(leader_write_guard(fx->l));
+}
+
 static void test_failing_server_is_not_retried_by_the_client(void **state)
 {
 	struct fixture *fx = *state;
@@ -426,6 +442,7 @@ int main(void)
 		T(test_conflict_falls_back_to_the_slow_path),
 		T(test_slow_renewal_counts_from_its_start),
 		T(test_hung_server_ends_leadership_by_the_deadline),
+		T(test_watchdog_expiry_ends_leadership_once),
 		T(test_failing_server_is_not_retried_by_the_client),
 		T(test_another_holder_ends_leadership_at_once),
 		T(test_lost_leader_does_not_release),
