@@ -112,6 +112,19 @@ spec:
 YAML
 }
 
+# make_claims NAMESPACE CLASS NAME... - claims of 1Mi, all in one request, so
+# they appear at once even when each kubectl run takes a second (load).
+make_claims() {
+  local ns=$1 class=$2 name
+  shift 2
+  for name in "$@"; do
+    printf -- '---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: %s, namespace: %s}\n' \
+      "$name" "$ns"
+    printf 'spec: {storageClassName: %s, accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Mi}}}\n' \
+      "$class"
+  done | k apply -f -
+}
+
 # make_wffc_claim NAMESPACE NAME CLASS NODE [SIZE] - a claim as the scheduler leaves it.
 make_wffc_claim() {
   k apply -f - <<YAML

@@ -214,7 +214,9 @@ test_noleak_leader_killed_mid_batch() {
   # shellcheck disable=SC2086
   start_daemon b --csi-address="$FP_ENDPOINT" $le
   wait_log b 30 "candidate for lease"
-  for ((i = 0; i < n; i++)); do make_claim nl3 "c$i" nl3-class >/dev/null; done
+  # all at once: one by one under load, each was done before the next came
+  # shellcheck disable=SC2046
+  make_claims nl3 nl3-class $(seq -f 'c%g' 0 $((n - 1))) >/dev/null
   wait_until 30 "CreateVolume calls in flight" fp_in_flight_at_least CreateVolume 3
   kill -9 "$(cat "$TEST_DIR/daemon-a.pid")"
   rm -f "$TEST_DIR/daemon-a.pid"
