@@ -5,8 +5,10 @@
  * KiB annotation limit (the fake enforces it), keys that are no annotation
  * name, journal_peek, and the adoption of an older version's ConfigMap
  * shards (adopted, then deleted; skipped when forbidden; kept when the
- * Lease write fails, and adopted by the retry).
+ * Lease write fails, and adopted by the retry; adopted again when an older
+ * instance writes it meanwhile).
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -161,6 +163,56 @@ static void test_failed_adoption_keeps_the_configmap(void **state)
 	err_release(&e);
 }
 
+struct loader {
+	struct jfx *fx;
+	pthread_t t;
+	int rc;
+};
+
+static void *load_thread(void *arg)
+{
+	struct loader *l = arg;
+	struct err e = ERR_INIT;
+
+	l->rc = journal_load(l->fx->j, &e);
+	err_release(&e);
+	return NULL;
+}
+
+/*
+ * An older instance writes its ConfigMap while the adoption's Lease write is
+ * in flight: the delete's precondition fails, and the adoption starts over
+ * with the new record, so it is not lost.
+ */
+static void test_a_record_written_during_adoption_is_adopted(void **state)
+{
+	struct jfx *fx = *state;
+	static const char *const before[] = { "pvc-1", "old-1", NULL };
+	static const char *const after[] = { "pvc-1", "old-1", "pvc-2", "old-2", NULL };
+	struct loader l = { .fx = fx };
+	struct fcm_counts c;
+	char *v;
+
+	fcm_put_configmap(fx->fake, "journal-0", "test", "old", before);
+	fx->j = journal_new(fx->client, &fx->o);
+	fcm_hold_writes(fx->fake, true);
+	assert_int_equal(pthread_create(&l.t, NULL, load_thread, &l), 0);
+	assert_true(fcm_wait_held(fx->fake, 1, 10000));
+	fcm_put_configmap(fx->fake, "journal-0", "test", "old", after);	/* the older instance */
+	fcm_hold_writes(fx->fake, false);
+	pthread_join(l.t, NULL);
+	assert_int_equal(l.rc, 0);
+	fcm_counts(fx->fake, &c);
+	assert_true(c.conflicts >= 1);	/* the first delete's precondition failed */
+	assert_int_equal(fcm_configmaps(fx->fake), 0);
+	v = journal_get(fx->j, "pvc-2");
+	assert_string_equal(v, "old-2");
+	free(v);
+	v = fcm_value(fx->fake, "journal-0", "pvc-2");
+	assert_string_equal(v, "old-2");
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -170,6 +222,7 @@ int main(void)
 		T(test_configmap_shards_are_adopted_then_deleted),
 		T(test_forbidden_configmaps_are_skipped),
 		T(test_failed_adoption_keeps_the_configmap),
+		T(test_a_record_written_during_adoption_is_adopted),
 #undef T
 	};
 
