@@ -560,7 +560,7 @@ int main(int argc, char **argv)
 	copts.volume_accounting = cfg.volume_accounting;
 	/* the journal lives beside the Lease: the provisioner's own namespace */
 	journal_ns = setup_namespace(&cfg);
-	/* paths are built from it (the journal's ConfigMaps, the Lease) */
+	/* paths are built from it (the journal's Leases, the leader's Lease) */
 	if (kube_namespace_check(journal_ns, &e)) {
 		log_error("the provisioner's namespace (--leader-election-namespace, "
 			  "$POD_NAMESPACE or the service account's): %s", err_msg(&e));

@@ -19,6 +19,8 @@ enum perm_need {
 	PERM_VAC,		/* gate VolumeAttributesClass on, driver has MODIFY_VOLUME */
 	PERM_JOURNAL,		/* --volume-accounting (the default) */
 	PERM_LEADER,		/* --leader-election */
+	PERM_LEASES,		/* --volume-accounting or --leader-election */
+	PERM_ADOPT,		/* never required: adopt an older version's ConfigMap journal */
 	PERM_XNS,		/* gate CrossNamespaceVolumeDataSource on */
 	PERM_CAPACITY,		/* --enable-capacity (in $NAMESPACE; asked in our own) */
 };
@@ -28,7 +30,7 @@ struct perm {
 	const char *resource;
 	const char *verb;
 	enum perm_need need;
-	int in_own_namespace;	/* asked in the provisioner's namespace (journal, Lease) */
+	int in_own_namespace;	/* asked in the provisioner's namespace (journal, leader Lease) */
 	const char *use;	/* what the daemon does with it */
 };
 

@@ -89,6 +89,10 @@ static bool needed(const struct cli_ctx *x, const struct perm *p)
 		return x->cfg.volume_accounting;
 	case PERM_LEADER:
 		return x->cfg.leader_election;
+	case PERM_LEASES:
+		return x->cfg.volume_accounting || x->cfg.leader_election;
+	case PERM_ADOPT:
+		return false;	/* without it the daemon skips the adoption, with a log line */
 	case PERM_XNS:
 		return x->cfg.gates.cross_namespace_volume_data_source;
 	case PERM_CAPACITY:
@@ -165,7 +169,7 @@ static json_t *permissions_section(struct cli_ctx *x, json_t *blockers, json_t *
 	return out;
 }
 
-/* The journal can be written: create and update ConfigMaps there (asked, not tried). */
+/* The journal can be written: create and update Leases there (asked, not tried). */
 static json_t *journal_section(struct cli_ctx *x, const json_t *perms)
 {
 	json_t *j = json_pack("{s:s, s:b}", "namespace", x->namespace, "enabled",
@@ -175,7 +179,7 @@ static json_t *journal_section(struct cli_ctx *x, const json_t *perms)
 	const json_t *row;
 
 	json_array_foreach(perms, i, row)
-		if (!strcmp(out_str(row, "resource", ""), "configmaps") &&
+		if (!strcmp(out_str(row, "resource", ""), "leases") &&
 		    (!strcmp(out_str(row, "verb", ""), "create") ||
 		     !strcmp(out_str(row, "verb", ""), "update")))
 			writable = writable && json_is_true(json_object_get(row, "allowed"));

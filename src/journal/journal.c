@@ -25,7 +25,8 @@
  * Room: a shard's `used` counts what is durable, `held` what queued and
  * in-flight adds may add (their `reserved`, never less than the growth they
  * cause); a new key goes to the first shard where used + held + its size
- * fits shard_bytes. Removals free room only once written.
+ * (entry_cost: what its annotation adds) fits shard_bytes. Removals free
+ * room only once written.
  */
 #include "journal/journal.h"
 
@@ -41,9 +42,15 @@
 #include "kube/path.h"
 #include "metrics/metrics.h"
 
-#define SHARD_BYTES_DEFAULT ((size_t)800 << 10)
-/* The API server refuses a ConfigMap whose keys and values exceed 1 MiB. */
-#define SHARD_BYTES_MAX (((size_t)1 << 20) - ((size_t)16 << 10))
+/*
+ * The API server refuses an object whose annotations (names and values)
+ * exceed 256 KiB; 16 KiB stay for the holder, the shard count and an
+ * operator's own annotations. 64 shards of 200 KiB hold what the ConfigMap
+ * shards of earlier versions held (16 of 800 KiB).
+ */
+#define SHARD_BYTES_DEFAULT ((size_t)200 << 10)
+#define SHARD_BYTES_MAX (((size_t)256 << 10) - ((size_t)16 << 10))
+#define MAX_SHARDS_DEFAULT 64
 #define KEY_MAX 253
 
 static bool alnum(char c)
@@ -91,7 +98,7 @@ struct journal *journal_new(struct kube_client *kube, const struct journal_opts 
 			 j->shard_bytes, SHARD_BYTES_MAX);
 		j->shard_bytes = SHARD_BYTES_MAX;
 	}
-	j->max_shards = o->max_shards > 0 ? o->max_shards : 16;
+	j->max_shards = o->max_shards > 0 ? o->max_shards : MAX_SHARDS_DEFAULT;
 	if (j->max_shards > JOURNAL_INDEX_MAX)
 		j->max_shards = JOURNAL_INDEX_MAX;
 	j->lazy_ms = o->lazy_remove_ms > 0 ? o->lazy_remove_ms : 2000;
@@ -101,9 +108,10 @@ struct journal *journal_new(struct kube_client *kube, const struct journal_opts 
 	j->urgent_ctx = o->urgent_ctx;
 	j->tokens_at = clock_now_ms();
 	j->add_timeout_ms = o->add_timeout_ms > 0 ? o->add_timeout_ms : 60000;
+	j->adopt = !o->no_adopt;
 	/* the namespace is checked by the caller (kube_namespace_check); were it
 	 * invalid, the NULL paths that follow would be refused by every request */
-	kube_path_collection(&j->collection, KUBE_RES_CONFIGMAP, j->ns, NULL);
+	kube_path_collection(&j->collection, KUBE_RES_LEASE, j->ns, NULL);
 	sel = xasprintf("%s=%s", JOURNAL_LABEL_KEY, j->label);
 	esc = kube_path_escape(sel);
 	j->list_path = j->collection ? xasprintf("%s?labelSelector=%s", j->collection, esc) : NULL;
@@ -113,7 +121,7 @@ struct journal *journal_new(struct kube_client *kube, const struct journal_opts 
 		j->m_intents = metrics_add(o->metrics, METRIC_GAUGE, "csi_provisioner_journal_intents",
 					   "Keys durable in the intent journal.", NULL, NULL, 0);
 		j->m_shards = metrics_add(o->metrics, METRIC_GAUGE, "csi_provisioner_journal_shards",
-					  "Journal shards (ConfigMaps) that exist.", NULL, NULL, 0);
+					  "Journal shards (Leases) that exist.", NULL, NULL, 0);
 		j->m_writes = metrics_add(o->metrics, METRIC_COUNTER,
 					  "csi_provisioner_journal_writes_total",
 					  "Successful writes of journal shards.", NULL, NULL, 0);
@@ -240,7 +248,7 @@ static int enqueue(struct journal *j, const char *key, const char *value, size_t
 	if (f) {
 		t = f->value ? f->shard : (s >= 0 ? s : f->shard);
 	} else if (s >= 0) {
-		size_t old = strlen(key) + strlen(dv);
+		size_t old = entry_cost(key, strlen(dv));
 
 		t = s;
 		need = size > old ? size - old : 0;
@@ -300,7 +308,7 @@ static void withdraw(struct journal *j, struct waiter *w)
 
 static int check_entry(struct journal *j, const char *key, const char *value, struct err *e)
 {
-	size_t kl = strlen(key), size = kl + strlen(value);
+	size_t kl = strlen(key), size = entry_cost(key, strlen(value));
 	json_t *probe;
 
 	if (!kl || kl > KEY_MAX)
@@ -314,7 +322,7 @@ static int check_entry(struct journal *j, const char *key, const char *value, st
 		return err_set(e, JOURNAL_ERR_INVALID, "journal key '%s' may not be '.' or start "
 			       "with '..'", key);
 	if (size > j->shard_bytes)
-		return err_set(e, JOURNAL_ERR_TOO_LARGE, "journal entry '%s' has %zu bytes, more "
+		return err_set(e, JOURNAL_ERR_TOO_LARGE, "journal entry '%s' takes %zu bytes, more "
 			       "than a shard holds (%zu)", key, size, j->shard_bytes);
 	probe = json_string(value);
 	if (!probe)
@@ -353,7 +361,7 @@ int journal_add(struct journal *j, const char *key, const char *value, struct er
 		rc = journal_usable(j, e);
 		if (rc)
 			goto out;
-		rc = enqueue(j, key, value, strlen(key) + strlen(value), &w);
+		rc = enqueue(j, key, value, entry_cost(key, strlen(value)), &w);
 		if (rc >= 0)
 			break;
 		if (!waited) {
@@ -396,6 +404,51 @@ out:
 	if (j->stopping)
 		pthread_cond_broadcast(&j->cond);
 	pthread_mutex_unlock(&j->mu);
+	return rc;
+}
+
+int journal_add_many(struct journal *j, const struct journal_entry *es, size_t n, struct err *e)
+{
+	struct waiter *ws = xcalloc(n + 1, sizeof(*ws));
+	struct timespec ts = clock_deadline_ms(j->add_timeout_ms);
+	size_t queued = 0, done;
+	int rc = 0;
+
+	pthread_mutex_lock(&j->mu);
+	j->users++;
+	rc = journal_usable(j, e);
+	for (size_t i = 0; !rc && i < n; i++, queued++)
+		if (enqueue(j, es[i].key, es[i].value, entry_cost(es[i].key, strlen(es[i].value)),
+			    &ws[i]) < 0)
+			rc = err_set(e, JOURNAL_ERR_FULL, "journal: no room for '%s' (%d shards of "
+				     "%zu bytes)", es[i].key, j->max_shards, j->shard_bytes);
+		else if (!ws[i].change)
+			ws[i].done = true;	/* durable already */
+	for (;;) {
+		done = 0;
+		for (size_t i = 0; i < queued; i++)
+			done += ws[i].done;
+		if (done == queued)
+			break;
+		if (pthread_cond_timedwait(&j->cond, &j->mu, &ts) == ETIMEDOUT) {
+			for (size_t i = 0; i < queued; i++)
+				withdraw(j, &ws[i]);
+			if (!rc)
+				rc = err_set(e, KUBE_ERR_TIMEOUT, "journal: %zu records not durable "
+					     "within %lld ms", queued - done, (long long)j->add_timeout_ms);
+			break;
+		}
+	}
+	for (size_t i = 0; i < queued; i++) {
+		if (!rc && ws[i].done && ws[i].rc)
+			rc = err_set(e, ws[i].rc, "%s", ws[i].msg);
+		free(ws[i].msg);
+	}
+	j->users--;
+	if (j->stopping)
+		pthread_cond_broadcast(&j->cond);
+	pthread_mutex_unlock(&j->mu);
+	free(ws);
 	return rc;
 }
 
@@ -543,25 +596,34 @@ int journal_load(struct journal *j, struct err *e)
 			       "base '%s', label '%s', holder '%s')", j->ns, j->base, j->label,
 			       j->holder);
 	pthread_mutex_lock(&j->mu);
-	if (j->loaded || j->stopping) {
+	if (j->stopping || (j->loaded && j->adopted)) {
 		pthread_mutex_unlock(&j->mu);
 		return err_set(e, JOURNAL_ERR_INVALID, "journal: already loaded or stopping");
 	}
-	/* a failed load may have left shards behind: start afresh */
-	for (size_t i = 0; i < j->shards_alloc; i++)
-		shard_release(&j->shards[i]);
-	free(j->shards);
-	j->shards = NULL;
-	j->nshards = j->shards_alloc = 0;
-	j->announced = 0;
+	if (!j->loaded) {
+		/* a failed load may have left shards behind: start afresh */
+		for (size_t i = 0; i < j->shards_alloc; i++)
+			shard_release(&j->shards[i]);
+		free(j->shards);
+		j->shards = NULL;
+		j->nshards = j->shards_alloc = 0;
+		j->announced = 0;
+		pthread_mutex_unlock(&j->mu);
+		rc = store_load(j, e);
+		if (rc)
+			return rc;
+		pthread_mutex_lock(&j->mu);
+		j->loaded = j->started = true;
+		pthread_create(&j->thread, NULL, journal_commit_loop, j);
+		journal_update_gauges(j);
+	}
 	pthread_mutex_unlock(&j->mu);
-	rc = store_load(j, e);
+	/* loaded but not yet usable by callers: journal_load is retried until this is done */
+	rc = j->adopt ? journal_adopt_configmaps(j, e) : 0;
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&j->mu);
-	j->loaded = j->started = true;
-	pthread_create(&j->thread, NULL, journal_commit_loop, j);
-	journal_update_gauges(j);
+	j->adopted = true;
 	pthread_mutex_unlock(&j->mu);
 	return 0;
 }

@@ -1,22 +1,29 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * journal.h - the provisioner's durable intent journal: a small key/value
- * store kept in ConfigMaps of the provisioner's own namespace, where tenants
- * cannot write. The provisioning code records an intent (key = volume name,
+ * store kept in Leases (coordination.k8s.io/v1) of the provisioner's own
+ * namespace, where tenants cannot write: the one kind upstream's RBAC
+ * grants there, so its manifests work unchanged. The provisioning code records an intent (key = volume name,
  * value = a JSON document describing the CreateVolume request, never a
  * secret value) before it asks the driver to create a volume, and removes it
  * only once the volume is accounted for (see src/provision/claim_sync.c).
  *
  * Storage: shards named "<base>-0", "<base>-1", ... in `namespace`, each a
- * ConfigMap labelled csi-provisioner.dev/journal=<label> whose `data` maps
- * keys to values, and annotated csi-provisioner.dev/journal-holder=<holder>.
- * Readable by an operator with `kubectl get configmap -l
- * csi-provisioner.dev/journal -o yaml`. A key lives in exactly one shard; a
- * new key goes to the first shard with room (a shard holds at most
- * `shard_bytes` of keys and values); a new shard is created when all are
- * full, up to `max_shards`. A key keeps its shard: a bigger value for it
- * waits for room there. ConfigMaps with the label whose name is not
- * "<base>-<n>" are logged at load and otherwise ignored.
+ * Lease labelled csi-provisioner.dev/journal=<label> whose annotations hold
+ * the records (intent.csi-provisioner.dev/<key>: <value>; a key that is no
+ * valid annotation name goes in the value, journal_store.c), and annotated
+ * csi-provisioner.dev/journal-holder=<holder>. Readable by an operator with
+ * `kubectl get lease -l csi-provisioner.dev/journal -o yaml`. A key lives in
+ * exactly one shard; a new key goes to the first shard with room (a shard
+ * holds at most `shard_bytes` of annotation names and values); a new shard
+ * is created when all are full, up to `max_shards`. A key keeps its shard: a
+ * bigger value for it waits for room there. Leases with the label whose
+ * name is not "<base>-<n>" are logged at load and otherwise ignored.
+ *
+ * Upgrade: earlier versions kept the same shards in ConfigMaps (records in
+ * `data`). journal_load adopts them into the Leases and deletes them
+ * (journal_adopt.c); without permission to list ConfigMaps it logs one line
+ * and skips that.
  *
  * Writes: every write is a PUT carrying the shard's resourceVersion (or a
  * POST creating a new shard), so no write overwrites one it has not seen.
@@ -32,7 +39,7 @@
  * holder has written it since, this instance has been taken over (a new
  * leader, or a second replica): the journal is "lost", every waiting and
  * later journal_add fails with JOURNAL_ERR_LOST, and nothing is written any
- * more. If the holder is still us (an operator edited the ConfigMap), the
+ * more. If the holder is still us (an operator edited the Lease), the
  * server's data is taken as the base and the queued changes are applied to
  * it again. A shard deleted behind our back is created again with what the
  * journal holds. A POST of a new shard has no resourceVersion to be fenced
@@ -83,8 +90,9 @@ struct journal;
 #define JOURNAL_ERR_TOO_LARGE 1004	/* key and value alone exceed shard_bytes (no wait) */
 #define JOURNAL_ERR_INVALID 1005	/* bad key, value or option, or not loaded */
 /*
- * Keys follow ConfigMap data keys: 1-253 of [-._a-zA-Z0-9]. Values are
- * UTF-8. A shard holds at most shard_bytes of keys and values.
+ * Keys follow ConfigMap data keys (as they did when the shards were
+ * ConfigMaps): 1-253 of [-._a-zA-Z0-9]. Values are UTF-8. A shard holds at
+ * most shard_bytes of annotations.
  */
 
 #define JOURNAL_WRITE_BURST 1
@@ -94,8 +102,8 @@ struct journal_opts {
 	const char *base;		/* shard name prefix (DNS-1123, <= 240 chars); borrowed */
 	const char *label;		/* label value (<= 63 chars, label syntax); borrowed */
 	const char *holder;		/* this process's unique identity; borrowed */
-	size_t shard_bytes;		/* 0 = 800 KiB; at most 1 MiB - 16 KiB */
-	int max_shards;			/* 0 = 16 */
+	size_t shard_bytes;		/* 0 = 200 KiB; at most 256 KiB - 16 KiB */
+	int max_shards;			/* 0 = 64 */
 	int64_t lazy_remove_ms;		/* 0 = 2000 */
 	/*
 	 * Pacing of writes that carry adds (0 = none): a bucket of
@@ -116,16 +124,19 @@ struct journal_opts {
 	void *urgent_ctx;
 	int64_t add_timeout_ms;		/* longest journal_add wait; 0 = 60000 */
 	struct metrics *metrics;	/* NULL = none; borrowed */
+	bool no_adopt;			/* do not look for an older version's ConfigMap shards */
 };
 
 /* The client and options are borrowed until journal_free. */
 struct journal *journal_new(struct kube_client *kube, const struct journal_opts *o);
 
 /*
- * Read every shard and take the journal over (see Fencing), then start the
- * committer. Until it returns 0 nothing may be added. On failure (the
- * shards cannot be listed, read or written) the caller retries later; a
- * journal that cannot be loaded must stop provisioning.
+ * Read every shard and take the journal over (see Fencing), start the
+ * committer, then adopt an older version's ConfigMap shards (see Upgrade).
+ * Until it returns 0 nothing may be added. On failure (the shards cannot be
+ * listed, read or written, or the adoption failed) the caller retries later
+ * (a retry after a failed adoption only adopts again); a journal that
+ * cannot be loaded must stop provisioning.
  */
 int journal_load(struct journal *j, struct err *e);
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * journal_int.h - the journal's internal state, shared by journal.c (the
- * queue, the waiters and the committer) and journal_store.c (the shards on
- * the API server: listing, take-over, writes with conflict handling).
+ * queue, the waiters and the committer), journal_store.c (the Lease shards
+ * on the API server: listing, take-over, writes with conflict handling) and
+ * journal_adopt.c (an older version's ConfigMap shards, adopted at load).
  * Not for use outside src/journal.
  */
 #ifndef JOURNAL_JOURNAL_INT_H
@@ -22,6 +23,15 @@
 #define JOURNAL_HOLDER_KEY "csi-provisioner.dev/journal-holder"
 /* On shard 0 only: how many shards the holder may create (see journal_store.c). */
 #define JOURNAL_SHARDS_KEY "csi-provisioner.dev/journal-shards"
+/*
+ * A record is the annotation INTENT_PREFIX<key>: <value> when the key is a
+ * valid annotation name (at most 63 characters, a letter or digit at both
+ * ends), else LONG_PREFIX<n>: "<key>\n<value>" (n numbers the shard's long
+ * keys afresh at each write). Keys have no '\n', so the split is exact.
+ */
+#define JOURNAL_INTENT_PREFIX "intent.csi-provisioner.dev/"
+#define JOURNAL_LONG_PREFIX "intent-long.csi-provisioner.dev/"
+#define JOURNAL_NAME_MAX 63
 /* Shard indexes at or past this are not ours (a name the journal never writes). */
 #define JOURNAL_INDEX_MAX 1024
 /* Conflicts in a row on one shard before a write is given up as an error. */
@@ -60,7 +70,7 @@ struct shard {
 struct journal {
 	struct kube_client *kube;
 	char *ns, *base, *label, *holder;
-	char *collection;	/* /api/v1/namespaces/NS/configmaps */
+	char *collection;	/* /apis/coordination.k8s.io/v1/namespaces/NS/leases */
 	char *list_path;	/* the collection with the label selector */
 	size_t shard_bytes;
 	int max_shards;
@@ -81,6 +91,8 @@ struct journal {
 	pthread_cond_t work;	/* the committer: something to write, stop */
 	pthread_t thread;
 	bool loaded, started, stopping, lost;
+	bool adopt;		/* look for an older version's ConfigMap shards at load */
+	bool adopted;		/* done (or not wanted): journal_load succeeded */
 	unsigned users;		/* callers inside journal_add/journal_flush */
 	unsigned flushers;	/* journal_flush callers: write everything now */
 	unsigned room_waiters;	/* adds waiting for room: write removals now */
@@ -105,6 +117,17 @@ struct journal {
 
 /* journal_store.c */
 
+/*
+ * What key -> value (vlen bytes) adds to a shard's annotations, as the API
+ * server counts them against its limit (name and value lengths).
+ */
+size_t entry_cost(const char *key, size_t vlen);
+/* Whether `key` is recorded in the short form (INTENT_PREFIX<key>). */
+bool entry_short(const char *key);
+/* Parse one annotation: 1 and key (caller frees) and value (borrowed from v) when it
+ * is a record, 0 when not, -1 (with e) when a long record is malformed. */
+int entry_parse(const char *name, const char *v, char **key, const char **value, struct err *e);
+
 /* Grow j->shards to at least n entries (new ones do not exist yet). Under mu. */
 void shards_reserve(struct journal *j, size_t n);
 /* Free one shard's contents. */
@@ -124,6 +147,18 @@ int store_load(struct journal *j, struct err *e);
  */
 int store_write(struct journal *j, int idx, struct change **cs, size_t n, long announce,
 		struct err *e);
+
+/* journal_adopt.c: move an older version's ConfigMap shards into the Leases (loaded). */
+int journal_adopt_configmaps(struct journal *j, struct err *e);
+/* Shard number of `name` ("<base>-<n>"), or -1 (journal_store.c). */
+long shard_index(struct journal *j, const char *name);
+
+/*
+ * journal.c: journal_add of many entries at once (one group commit), for
+ * the adoption; entries already durable with that value are no-ops. 0 when
+ * every one is durable. Not under mu.
+ */
+int journal_add_many(struct journal *j, const struct journal_entry *es, size_t n, struct err *e);
 
 /* journal.c; all under mu */
 void journal_count_write(struct journal *j, bool conflict);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * journal_peek.c - read one intent of a journal without taking it over (see
- * journal_peek in journal.h): one list of the labelled ConfigMaps, nothing
+ * journal_peek in journal.h): one list of the labelled Leases, nothing
  * written, no committer. For `csi-provisioner explain`, which must not
  * fence the running daemon out of its own journal. Also the journal's
  * naming rule for a driver, which the daemon and explain share.
@@ -28,7 +28,7 @@ int journal_peek(struct kube_client *kube, const char *namespace, const char *la
 	*value = NULL;
 	if (shard)
 		*shard = NULL;
-	if (kube_path_collection(&coll, KUBE_RES_CONFIGMAP, namespace, e))
+	if (kube_path_collection(&coll, KUBE_RES_LEASE, namespace, e))
 		return -1;
 	sel = xasprintf("%s=%s", JOURNAL_LABEL_KEY, label);
 	esc = kube_path_escape(sel);
@@ -41,8 +41,23 @@ int journal_peek(struct kube_client *kube, const char *namespace, const char *la
 	if (rc)
 		return err_prefix(e, "cannot list journal shards in '%s'", namespace);
 	json_array_foreach(json_object_get(list, "items"), i, it) {
-		const char *v = json_string_value(json_object_get(json_object_get(it, "data"), key));
+		json_t *ann = json_object_get(json_object_get(it, "metadata"), "annotations"), *a;
+		const char *name, *v = NULL;
 
+		json_object_foreach(ann, name, a) {
+			char *k = NULL;
+			const char *val;
+			struct err pe = ERR_INIT;
+
+			if (json_is_string(a) &&
+			    entry_parse(name, json_string_value(a), &k, &val, &pe) > 0 &&
+			    !strcmp(k, key))
+				v = val;
+			free(k);
+			err_release(&pe);
+			if (v)
+				break;
+		}
 		if (!v)
 			continue;
 		if (strlen(v) > JOURNAL_PEEK_MAX_VALUE) {

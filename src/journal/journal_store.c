@@ -4,6 +4,14 @@
  * taking them over, and writing one shard with its conflicts handled
  * (see journal.h for the model, journal.c for the locking).
  *
+ * A shard is a Lease (coordination.k8s.io/v1) whose annotations hold the
+ * records (see JOURNAL_INTENT_PREFIX in journal_int.h); its spec carries
+ * the holder too (holderIdentity), so `kubectl get lease` shows it, but
+ * nothing renews it: it is a store, not a lock. Leases, because upstream's
+ * RBAC grants them in the provisioner's namespace and nothing else there.
+ * The API server refuses an object whose annotations (names and values)
+ * exceed 256 KiB, hence the shard size (journal.c).
+ *
  * Fencing of new shards: resourceVersion preconditions fence writes to
  * shards that exist, but a POST of a new shard has nothing to be fenced by.
  * So shard 0 carries the annotation csi-provisioner.dev/journal-shards = N,
@@ -15,7 +23,7 @@
  * and raising N fails on shard 0. A take-over also creates shard 0 when
  * other shards exist without it (an operator deleted it).
  *
- * ConfigMaps with the label whose name is not "<base>-<n>" (n a decimal
+ * Leases with the label whose name is not "<base>-<n>" (n a decimal
  * number without leading zeros, below JOURNAL_INDEX_MAX) are not ours:
  * they are logged at load and otherwise ignored.
  */
@@ -41,7 +49,7 @@ void shards_reserve(struct journal *j, size_t n)
 
 		memset(s, 0, sizeof(*s));
 		s->name = xasprintf("%s-%zu", j->base, i);
-		kube_path_object(&s->path, KUBE_RES_CONFIGMAP, j->ns, s->name, NULL);
+		kube_path_object(&s->path, KUBE_RES_LEASE, j->ns, s->name, NULL);
 	}
 }
 
@@ -68,7 +76,7 @@ void shard_release(struct shard *s)
 }
 
 /* The index of a shard name, or -1 when the name is not "<base>-<n>". */
-static long index_of(struct journal *j, const char *name)
+long shard_index(struct journal *j, const char *name)
 {
 	size_t bl = strlen(j->base);
 	const char *p = name + bl + 1;
@@ -86,6 +94,49 @@ static long index_of(struct journal *j, const char *name)
 	return v;
 }
 
+static bool alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+bool entry_short(const char *key)
+{
+	size_t n = strlen(key);
+
+	return n && n <= JOURNAL_NAME_MAX && alnum(key[0]) && alnum(key[n - 1]);
+}
+
+/* Digits of a long record's number: a shard (at most 240 KiB) holds fewer than 10^6 records. */
+#define LONG_DIGITS 6
+
+size_t entry_cost(const char *key, size_t vlen)
+{
+	size_t kl = strlen(key);
+
+	if (entry_short(key))
+		return sizeof(JOURNAL_INTENT_PREFIX) - 1 + kl + vlen;
+	return sizeof(JOURNAL_LONG_PREFIX) - 1 + LONG_DIGITS + kl + 1 + vlen;
+}
+
+int entry_parse(const char *name, const char *v, char **key, const char **value, struct err *e)
+{
+	const char *nl;
+
+	if (!strncmp(name, JOURNAL_INTENT_PREFIX, sizeof(JOURNAL_INTENT_PREFIX) - 1)) {
+		*key = xstrdup(name + sizeof(JOURNAL_INTENT_PREFIX) - 1);
+		*value = v;
+		return 1;
+	}
+	if (strncmp(name, JOURNAL_LONG_PREFIX, sizeof(JOURNAL_LONG_PREFIX) - 1))
+		return 0;
+	nl = strchr(v, '\n');
+	if (!nl || nl == v)
+		return err_set(e, KUBE_ERR_DECODE, "journal record '%s' has no key line", name);
+	*key = xstrndup(v, (size_t)(nl - v));
+	*value = nl + 1;
+	return 1;
+}
+
 static const char *holder_of(json_t *obj)
 {
 	json_t *ann = json_object_get(json_object_get(obj, "metadata"), "annotations");
@@ -95,30 +146,37 @@ static const char *holder_of(json_t *obj)
 
 int shard_adopt(struct journal *j, struct shard *s, json_t *obj, struct err *e)
 {
-	json_t *meta = json_object_get(obj, "metadata"), *data = json_object_get(obj, "data");
+	json_t *meta = json_object_get(obj, "metadata"), *ann = json_object_get(meta, "annotations");
 	const char *rv = json_string_value(json_object_get(meta, "resourceVersion"));
 	struct hmap m = HMAP_INIT;
 	size_t used = 0;
 	const char *k;
 	json_t *v;
+	void *it;
 
-	if (!rv || (data && !json_is_object(data) && !json_is_null(data))) {
+	if (!rv || (ann && !json_is_object(ann) && !json_is_null(ann))) {
 		json_decref(obj);
 		return err_set(e, KUBE_ERR_DECODE, "journal shard '%s': no resourceVersion or "
-			       "data is not an object", s->name);
+			       "annotations are not an object", s->name);
 	}
-	json_object_foreach(data, k, v) {
-		if (!json_is_string(v)) {
+	json_object_foreach_safe(ann, it, k, v) {
+		char *key = NULL;
+		const char *value;
+		int r = json_is_string(v) ? entry_parse(k, json_string_value(v), &key, &value, e) : 0;
+
+		if (r < 0) {
 			data_release(&m);
 			json_decref(obj);
-			return err_set(e, KUBE_ERR_DECODE, "journal shard '%s': value of '%s' is "
-				       "not a string", s->name, k);
+			return err_prefix(e, "journal shard '%s'", s->name);
 		}
-		hmap_put(&m, k, xstrndup(json_string_value(v), json_string_length(v)));
-		used += strlen(k) + json_string_length(v);
+		if (!r)
+			continue;
+		free(hmap_put(&m, key, xstrdup(value)));
+		used += entry_cost(key, strlen(value));
+		free(key);
+		json_object_del(ann, k);	/* kept in s->data; body_of puts them back */
 	}
 	if (s == &j->shards[0]) {
-		json_t *ann = json_object_get(meta, "annotations");
 		const char *n = json_string_value(json_object_get(ann, JOURNAL_SHARDS_KEY));
 		char *end = NULL;
 		long a = n ? strtol(n, &end, 10) : 0;
@@ -131,7 +189,6 @@ int shard_adopt(struct journal *j, struct shard *s, json_t *obj, struct err *e)
 		j->announced = a;
 	}
 	json_object_del(meta, "managedFields");
-	json_object_del(obj, "data");	/* kept in s->data; body_of puts it back */
 	data_release(&s->data);
 	s->data = m;
 	s->used = used;
@@ -151,6 +208,27 @@ int shard_of(struct journal *j, const char *key)
 	return -1;
 }
 
+struct records {
+	json_t *ann;
+	size_t longs;
+};
+
+static void put_record(struct records *r, const char *key, const char *value)
+{
+	char *name, *v;
+
+	if (entry_short(key)) {
+		name = xasprintf("%s%s", JOURNAL_INTENT_PREFIX, key);
+		json_object_set_new(r->ann, name, json_string(value));
+	} else {
+		name = xasprintf("%s%zu", JOURNAL_LONG_PREFIX, r->longs++);
+		v = xasprintf("%s\n%s", key, value);
+		json_object_set_new(r->ann, name, json_string(v));
+		free(v);
+	}
+	free(name);
+}
+
 static void put_data(void *ctx, const char *key, void *value)
 {
 	json_object_set_new(ctx, key, json_string(value));
@@ -158,14 +236,16 @@ static void put_data(void *ctx, const char *key, void *value)
 
 /*
  * The object to PUT (or POST when the shard does not exist): the shard's
- * last object with our holder, the announcement on shard 0, and its data
+ * last object with our holder, the announcement on shard 0, and its records
  * with the changes applied. Read without mu: only the committer (or
  * journal_load before it starts) changes a shard's content.
  */
 static json_t *body_of(struct journal *j, struct shard *s, struct change **cs, size_t n,
 		       long announce)
 {
-	json_t *b, *meta, *labels, *ann, *data = json_object();
+	json_t *b, *meta, *labels, *ann, *spec, *data = json_object(), *v;
+	struct records r = { 0 };
+	const char *k;
 	char num[24];
 
 	if (s->exists && s->obj) {
@@ -177,8 +257,8 @@ static json_t *body_of(struct journal *j, struct shard *s, struct change **cs, s
 		meta = json_pack("{s:s, s:s}", "name", s->name, "namespace", j->ns);
 		json_object_set_new(b, "metadata", meta);
 	}
-	json_object_set_new(b, "apiVersion", json_string("v1"));
-	json_object_set_new(b, "kind", json_string("ConfigMap"));
+	json_object_set_new(b, "apiVersion", json_string("coordination.k8s.io/v1"));
+	json_object_set_new(b, "kind", json_string("Lease"));
 	labels = json_object_get(meta, "labels");
 	if (!json_is_object(labels)) {
 		labels = json_object();
@@ -197,6 +277,12 @@ static json_t *body_of(struct journal *j, struct shard *s, struct change **cs, s
 		snprintf(num, sizeof(num), "%ld", a > 1 ? a : 1);
 		json_object_set_new(ann, JOURNAL_SHARDS_KEY, json_string(num));
 	}
+	spec = json_object_get(b, "spec");
+	if (!json_is_object(spec)) {
+		spec = json_object();
+		json_object_set_new(b, "spec", spec);
+	}
+	json_object_set_new(spec, "holderIdentity", json_string(j->holder));
 	hmap_each(&s->data, put_data, data);
 	for (size_t i = 0; i < n; i++) {
 		if (cs[i]->value)
@@ -204,7 +290,10 @@ static json_t *body_of(struct journal *j, struct shard *s, struct change **cs, s
 		else
 			json_object_del(data, cs[i]->key);
 	}
-	json_object_set_new(b, "data", data);
+	r.ann = ann;
+	json_object_foreach(data, k, v)
+		put_record(&r, k, json_string_value(v));
+	json_decref(data);
 	return b;
 }
 
@@ -336,10 +425,10 @@ int store_load(struct journal *j, struct err *e)
 	json_array_foreach(items, k, it) {
 		const char *name = json_string_value(json_object_get(json_object_get(it, "metadata"),
 								     "name"));
-		long i = name ? index_of(j, name) : -1;
+		long i = name ? shard_index(j, name) : -1;
 
 		if (i < 0)
-			log_warn("journal: ignoring ConfigMap '%s' labelled %s=%s: not a shard "
+			log_warn("journal: ignoring Lease '%s' labelled %s=%s: not a shard "
 				 "name '%s-<n>'", name ? name : "?", JOURNAL_LABEL_KEY, j->label,
 				 j->base);
 		else if (i > top)
@@ -351,7 +440,7 @@ int store_load(struct journal *j, struct err *e)
 	json_array_foreach(items, k, it) {
 		const char *name = json_string_value(json_object_get(json_object_get(it, "metadata"),
 								     "name"));
-		long i = name ? index_of(j, name) : -1;
+		long i = name ? shard_index(j, name) : -1;
 
 		if (i >= 0 && !rc) {
 			rc = shard_adopt(j, &j->shards[i], json_incref(it), e);

@@ -18,7 +18,7 @@
  *           "requisite":[{..}],"preferred":[{..}]}}
  *
  * Decoding treats the record as outside input (an operator may edit the
- * ConfigMap): types and sizes are checked and a bad record is an error.
+ * Lease): types and sizes are checked and a bad record is an error.
  */
 #ifndef PROVISION_INTENT_H
 #define PROVISION_INTENT_H

@@ -79,14 +79,14 @@ spec:
   accessModes: [ReadWriteOnce]
   resources: {requests: {storage: 1Mi}}
 ---
-apiVersion: v1
-kind: ConfigMap
+apiVersion: coordination.k8s.io/v1
+kind: Lease
 metadata:
   name: csi-provisioner-journal-chaos-0
   namespace: $jns
   labels: {csi-provisioner.dev/journal: chaos}
-data:
-  cx-stale: '{"claim":{"namespace":"cx","name":"stale"}}'
+  annotations:
+    intent.csi-provisioner.dev/cx-stale: '{"claim":{"namespace":"cx","name":"stale"}}'
 YAML
   k delete -n cx pvc/held --wait=false >/dev/null
   if out=$("$ROOT/tests/chaos/check-invariants" --namespaces=cx --journal-namespace="$jns" \

@@ -82,10 +82,10 @@ codes_calls() {
 # for the codes that drop it; the kept ones are not looked at).
 codes_intents() {
   local c cms has
-  cms=$(api_get "/api/v1/configmaps?labelSelector=csi-provisioner.dev%2Fjournal") || return 1
+  cms=$(api_get "/apis/coordination.k8s.io/v1/leases?labelSelector=csi-provisioner.dev%2Fjournal") || return 1
   for c in "${CODES[@]}"; do
-    has=$(jq --arg ns "chaos-code-j-$c" --arg v "${VOL[$c]}" \
-      'any(.items[]; .metadata.namespace == $ns and (.data // {} | has($v)))' <<<"$cms")
+    has=$(jq --arg ns "chaos-code-j-$c" --arg v "intent.csi-provisioner.dev/${VOL[$c]}" \
+      'any(.items[]; .metadata.namespace == $ns and (.metadata.annotations // {} | has($v)))' <<<"$cms")
     if [[ $CODES_KEPT == *" $c "* ]]; then
       [[ $1 == kept ]] || continue
       CODES_WHY="code $c: the intent ${VOL[$c]} is not in the journal"

@@ -36,10 +36,14 @@ start_daemon() {
 # journal_ns - the namespace of this test's journal ("j-" and the test name).
 journal_ns() { tr '_A-Z' '-a-z' <<<"j-$TEST_NAME" | cut -c1-63 | sed 's/-*$//'; }
 
-# journal_keys [NS] - the volume names recorded in the intent journal, one a line.
+# journal_keys [NS] - the volume names recorded in the intent journal (its
+# Lease shards' annotations, src/journal/journal_store.c), one a line.
 journal_keys() {
-  k get configmaps -n "${1:-$(journal_ns)}" -l csi-provisioner.dev/journal -o json |
-    jq -r '.items[] | .data // {} | keys[]'
+  k get leases -n "${1:-$(journal_ns)}" -l csi-provisioner.dev/journal -o json | jq -r '
+    .items[] | .metadata.annotations // {} | to_entries[] |
+    if (.key | startswith("intent.csi-provisioner.dev/")) then .key[27:]
+    elif (.key | startswith("intent-long.csi-provisioner.dev/")) then (.value | split("\n")[0])
+    else empty end'
 }
 journal_has() { journal_keys "${2:-}" | grep -qx -- "$1"; }
 journal_lacks() { ! journal_has "$@"; }

@@ -172,7 +172,7 @@ test_volume_accounting_off_never_marks() {
   make_claim acc1 data acc1-class
   wait_until 30 "CreateVolume to be held" fp_count_at_least CreateVolume held 1
   claim_unmarked acc1 data || fail "the claim was marked with --volume-accounting=false"
-  [[ -z $(k get configmaps -n "$(journal_ns)" -l csi-provisioner.dev/journal -o name) ]] ||
+  [[ -z $(k get leases -n "$(journal_ns)" -l csi-provisioner.dev/journal -o name) ]] ||
     fail "a journal exists with --volume-accounting=false"
   fp_rules ''
   wait_bound acc1 data

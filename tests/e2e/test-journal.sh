@@ -1,6 +1,6 @@
 # tests/e2e/test-journal.sh - src/journal against the real API server through
 # tests/tools/journal-tool, as the provisioner's own (non-admin) identity:
-# the shard ConfigMap holds what was added and loses what was removed, RBAC
+# the shard Lease holds what was added and loses what was removed, RBAC
 # grants exactly what the journal needs, two holders fence each other, and
 # an operator's edit of a shard is kept.
 
@@ -36,26 +36,34 @@ jt_cmd() {
   grep -m1 "^$id " "$TEST_DIR/$name.replies" | cut -d' ' -f2-
 }
 
-shard_value() { k get configmap -n "$1" "$2" -o "jsonpath={.data.$3}"; }
-shard_holder() {
-  k get configmap -n "$1" "$2" -o 'jsonpath={.metadata.annotations.csi-provisioner\.dev/journal-holder}'
+# shard_value NS SHARD KEY - the record KEY (a short key) of a shard Lease.
+shard_value() {
+  k get lease -n "$1" "$2" -o json | jq -r --arg k "intent.csi-provisioner.dev/$3" '.metadata.annotations[$k] // empty'
 }
+shard_holder() {
+  k get lease -n "$1" "$2" -o 'jsonpath={.metadata.annotations.csi-provisioner\.dev/journal-holder}'
+}
+can_i() { "$KUBECTL" --kubeconfig "$PROVISIONER_KUBECONFIG" auth can-i "$@"; }
 
-test_journal_writes_its_configmap() {
-  local ns=journal-write out
+test_journal_writes_its_lease() {
+  local ns=journal-write out verb
   new_namespace $ns
   # RBAC: the provisioner's identity may do what the journal needs, and no more
   for verb in get list create update; do
-    [[ $("$KUBECTL" --kubeconfig "$PROVISIONER_KUBECONFIG" auth can-i "$verb" configmaps -n $ns) == yes ]] ||
-      fail "the provisioner may not $verb configmaps"
+    [[ $(can_i "$verb" leases.coordination.k8s.io -n $ns) == yes ]] ||
+      fail "the provisioner may not $verb leases"
   done
-  [[ $("$KUBECTL" --kubeconfig "$PROVISIONER_KUBECONFIG" auth can-i delete configmaps -n $ns) == no ]] ||
-    fail "the provisioner may delete configmaps"
+  [[ $(can_i delete leases.coordination.k8s.io -n $ns) == no ]] ||
+    fail "the provisioner may delete leases"
+  # ConfigMaps: only what the adoption of an older version's shards needs
+  for verb in get create update patch; do
+    [[ $(can_i "$verb" configmaps -n $ns) == no ]] || fail "the provisioner may $verb configmaps"
+  done
 
   jt $ns p1 add pvc-1 '{"size":"1Gi"}' || fail "add failed"
   [[ $(shard_value $ns journal-0 pvc-1) == '{"size":"1Gi"}' ]] || fail "pvc-1 not in journal-0"
   [[ $(shard_holder $ns journal-0) == p1 ]] || fail "holder is not p1"
-  [[ $(k get configmap -n $ns -l csi-provisioner.dev/journal=e2e -o name) == configmap/journal-0 ]] ||
+  [[ $(k get lease -n $ns -l csi-provisioner.dev/journal=e2e -o name) == lease.coordination.k8s.io/journal-0 ]] ||
     fail "the shard is not found by its label"
   jt $ns p1 add pvc-2 v2 || fail "second add failed"
   out=$(jt $ns p1 list) || fail "list failed"
@@ -93,7 +101,7 @@ test_journal_keeps_an_operator_edit() {
   new_namespace $ns
   jt_serve a $ns holder-a
   [[ $(jt_cmd a 1 add k1 v1) == ok ]] || fail "first add failed"
-  k patch configmap -n $ns journal-0 --type merge -p '{"data":{"note":"by-hand"}}' >/dev/null
+  k annotate lease -n $ns journal-0 intent.csi-provisioner.dev/note=by-hand >/dev/null
   [[ $(jt_cmd a 2 add k2 v2) == ok ]] || fail "the add after the edit failed"
   [[ $(shard_value $ns journal-0 note) == by-hand ]] || fail "the operator's edit was lost"
   [[ $(shard_value $ns journal-0 k1) == v1 && $(shard_value $ns journal-0 k2) == v2 ]] ||
@@ -103,20 +111,21 @@ test_journal_keeps_an_operator_edit() {
   finish_namespace $ns
 }
 
-# With the default shard size (800 KiB of data), a full shard is accepted by
-# the API server (its limit is 1 MiB) and the next key goes to a new shard.
+# With the default shard size (200 KiB of annotations), a full shard is
+# accepted by the API server (its limit is 256 KiB of annotations) and the
+# next key goes to a new shard.
 test_journal_full_shard_overflows() {
   local ns=journal-big big i
   new_namespace $ns
-  big=$(head -c 100000 /dev/zero | tr '\0' 'x')
+  big=$(head -c 25000 /dev/zero | tr '\0' 'x')
   for i in 1 2 3 4 5 6 7 8; do
     jt $ns p1 add "big-$i" "$big" || fail "add of big-$i failed"
   done
-  [[ $(k get configmap -n $ns -l csi-provisioner.dev/journal=e2e -o name) == configmap/journal-0 ]] ||
-    fail "800,000 bytes did not fit in one shard"
+  [[ $(k get lease -n $ns -l csi-provisioner.dev/journal=e2e -o name) == lease.coordination.k8s.io/journal-0 ]] ||
+    fail "200,000 bytes did not fit in one shard"
   jt $ns p1 add big-9 "$big" || fail "add of big-9 failed"
   [[ $(shard_value $ns journal-1 big-9) == "$big" ]] || fail "big-9 not in journal-1"
-  [[ $(k get configmap -n $ns journal-0 -o 'jsonpath={.metadata.annotations.csi-provisioner\.dev/journal-shards}') == 2 ]] ||
+  [[ $(k get lease -n $ns journal-0 -o 'jsonpath={.metadata.annotations.csi-provisioner\.dev/journal-shards}') == 2 ]] ||
     fail "shard 0 does not announce 2 shards"
   [[ $(jt $ns p1 list | wc -l) == 9 ]] || fail "list does not show 9 keys"
   finish_namespace $ns

@@ -230,7 +230,7 @@ test_noleak_leader_killed_mid_batch() {
     [[ $(driver_ids "$name" | wc -l) == 1 ]] || fail "want exactly one volume $name"
   done
   wait_until 30 "the journal to empty" journal_empty
-  [[ $(k get configmaps -n "$(journal_ns)" -l csi-provisioner.dev/journal \
+  [[ $(k get leases -n "$(journal_ns)" -l csi-provisioner.dev/journal \
        -o jsonpath='{.items[0].metadata.annotations.csi-provisioner\.dev/journal-holder}') != "" ]] ||
     fail "the journal names no holder"
   finish_namespace nl3

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * fake_configmaps.c - the ConfigMap API stand-in of the journal tests
- * (see fake_configmaps.h).
+ * fake_configmaps.c - the Lease and ConfigMap API stand-in of the journal
+ * tests (see fake_configmaps.h).
  *
  * DESIGN: `mu` guards the objects, counters and hooks; connection threads
  * hold it only to look at or change them, never while reading or writing a
@@ -18,16 +18,21 @@
 #include "base/xalloc.h"
 #include "fake_http.h"
 
+/* The collections served: the journal's Leases, and the ConfigMaps of older versions. */
+enum { LEASES, CONFIGMAPS, NCOLL };
+static const char *const kinds[NCOLL] = { "Lease", "ConfigMap" };
+static const char *const resources[NCOLL] = { "leases", "configmaps" };
+
 struct fcm {
-	char *ns, *collection;
+	char *ns, *collection[NCOLL];
 	struct fhttp *http;
 
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
-	bool stopping, hold;
+	bool stopping, hold, forbid_configmaps;
 	size_t held;
 	int64_t rv;
-	json_t *objs;		/* name -> object */
+	json_t *objs[NCOLL];	/* name -> object, per collection */
 	struct fcm_counts n;
 	int fail_n, fail_status;
 };
@@ -49,8 +54,8 @@ static bool matches(json_t *obj, const char *selector)
 	return ok;
 }
 
-/* Store `obj` (stolen) under `name` with a new resourceVersion. Under mu. */
-static void store(struct fcm *f, const char *name, json_t *obj)
+/* Store `obj` (stolen) under `name` in collection c with a new resourceVersion. Under mu. */
+static void store(struct fcm *f, int c, const char *name, json_t *obj)
 {
 	json_t *meta = json_object_get(obj, "metadata");
 	char rv[32];
@@ -62,12 +67,26 @@ static void store(struct fcm *f, const char *name, json_t *obj)
 	snprintf(rv, sizeof(rv), "%lld", (long long)++f->rv);
 	json_object_set_new(meta, "resourceVersion", json_string(rv));
 	json_object_set_new(meta, "namespace", json_string(f->ns));
-	json_object_set(f->objs, name, obj);
+	json_object_set(f->objs[c], name, obj);
 	json_decref(obj);
 	pthread_cond_broadcast(&f->cond);
 }
 
-static void do_list(struct fcm *f, int fd, const char *target)
+/* The API server's limit on an object's annotations (names and values). */
+#define ANNOTATIONS_MAX (256 * 1024)
+
+static size_t annotation_bytes(json_t *obj)
+{
+	json_t *ann = json_object_get(json_object_get(obj, "metadata"), "annotations"), *v;
+	const char *k;
+	size_t n = 0;
+
+	json_object_foreach(ann, k, v)
+		n += strlen(k) + json_string_length(v);
+	return n;
+}
+
+static void do_list(struct fcm *f, int c, int fd, const char *target)
 {
 	const char *q = strstr(target, "?labelSelector=");
 	char *sel = q ? xstrndup(q + 15, strcspn(q + 15, "&")) : NULL;
@@ -79,11 +98,11 @@ static void do_list(struct fcm *f, int fd, const char *target)
 		fhttp_url_decode(sel);
 	pthread_mutex_lock(&f->mu);
 	f->n.lists++;
-	json_object_foreach(f->objs, name, o)
+	json_object_foreach(f->objs[c], name, o)
 		if (!sel || matches(o, sel))
 			json_array_append_new(items, json_deep_copy(o));
-	list = json_pack("{s:s, s:s, s:{s:s}, s:o}", "kind", "ConfigMapList", "apiVersion", "v1",
-			 "metadata", "resourceVersion", "1", "items", items);
+	list = json_pack("{s:s, s:{s:s}, s:o}", "kind", c == LEASES ? "LeaseList" :
+			 "ConfigMapList", "metadata", "resourceVersion", "1", "items", items);
 	pthread_mutex_unlock(&f->mu);
 	fhttp_respond(fd, 200, list);
 	json_decref(list);
@@ -112,7 +131,7 @@ static int write_gate(struct fcm *f)
 	return fail;
 }
 
-static void do_write(struct fcm *f, int fd, const char *method, const char *name,
+static void do_write(struct fcm *f, int c, int fd, const char *method, const char *name,
 		     const char *body)
 {
 	json_t *obj = json_loads(body, 0, NULL), *cur;
@@ -132,23 +151,29 @@ static void do_write(struct fcm *f, int fd, const char *method, const char *name
 		fhttp_status(fd, 400, "BadRequest", "bad object");
 		return;
 	}
+	if (annotation_bytes(obj) > ANNOTATIONS_MAX) {
+		json_decref(obj);
+		fhttp_status(fd, 422, "Invalid", "metadata.annotations: Too long: must have at most "
+			     "262144 bytes");
+		return;
+	}
 	pthread_mutex_lock(&f->mu);
 	if (post)
 		f->n.posts++;
 	else
 		f->n.puts++;
-	cur = json_object_get(f->objs, oname);
+	cur = json_object_get(f->objs[c], oname);
 	if (post && cur) {
 		f->n.conflicts++;
 		pthread_mutex_unlock(&f->mu);
-		snprintf(msg, sizeof(msg), "configmaps \"%s\" already exists", oname);
+		snprintf(msg, sizeof(msg), "%s \"%s\" already exists", resources[c], oname);
 		fhttp_status(fd, 409, "AlreadyExists", msg);
 		json_decref(obj);
 		return;
 	}
 	if (!post && !cur) {
 		pthread_mutex_unlock(&f->mu);
-		snprintf(msg, sizeof(msg), "configmaps \"%s\" not found", oname);
+		snprintf(msg, sizeof(msg), "%s \"%s\" not found", resources[c], oname);
 		fhttp_status(fd, 404, "NotFound", msg);
 		json_decref(obj);
 		return;
@@ -162,15 +187,15 @@ static void do_write(struct fcm *f, int fd, const char *method, const char *name
 		if (!want || strcmp(want, have)) {
 			f->n.conflicts++;
 			pthread_mutex_unlock(&f->mu);
-			snprintf(msg, sizeof(msg), "Operation cannot be fulfilled on configmaps "
-				 "\"%s\": the object has been modified", oname);
+			snprintf(msg, sizeof(msg), "Operation cannot be fulfilled on %s "
+				 "\"%s\": the object has been modified", resources[c], oname);
 			fhttp_status(fd, 409, "Conflict", msg);
 			json_decref(obj);
 			return;
 		}
 	}
 	f->n.writes_ok++;
-	store(f, oname, json_incref(obj));
+	store(f, c, oname, json_incref(obj));
 	cur = json_deep_copy(obj);
 	pthread_mutex_unlock(&f->mu);
 	fhttp_respond(fd, post ? 201 : 200, cur);
@@ -178,33 +203,78 @@ static void do_write(struct fcm *f, int fd, const char *method, const char *name
 	json_decref(obj);
 }
 
+/* DELETE, with an optional resourceVersion precondition in the body. */
+static void do_delete(struct fcm *f, int c, int fd, const char *name, const char *body)
+{
+	json_t *opts = body && *body ? json_loads(body, 0, NULL) : NULL, *cur;
+	const char *want = json_string_value(json_object_get(json_object_get(opts, "preconditions"),
+							     "resourceVersion"));
+	int fail = write_gate(f);
+
+	if (fail) {
+		json_decref(opts);
+		fhttp_status(fd, fail, fail == 403 ? "Forbidden" : "InternalError", "injected failure");
+		return;
+	}
+	pthread_mutex_lock(&f->mu);
+	f->n.deletes++;
+	cur = json_object_get(f->objs[c], name);
+	if (!cur) {
+		pthread_mutex_unlock(&f->mu);
+		fhttp_status(fd, 404, "NotFound", "not found");
+	} else if (want && strcmp(want, json_string_value(json_object_get(
+			json_object_get(cur, "metadata"), "resourceVersion")))) {
+		f->n.conflicts++;
+		pthread_mutex_unlock(&f->mu);
+		fhttp_status(fd, 409, "Conflict", "Precondition failed: resourceVersion");
+	} else {
+		json_object_del(f->objs[c], name);
+		f->rv++;
+		pthread_cond_broadcast(&f->cond);
+		pthread_mutex_unlock(&f->mu);
+		fhttp_status(fd, 200, "Success", "deleted");
+	}
+	json_decref(opts);
+}
+
 static void handle(void *ctx, int fd, const char *method, char *target, const char *head,
 		   const char *body)
 {
 	struct fcm *f = ctx;
-	size_t cl = strlen(f->collection);
+	size_t cl = 0;
+	int c;
 
 	(void)head;
-	if (strncmp(target, f->collection, cl)) {
+	for (c = 0; c < NCOLL; c++) {
+		cl = strlen(f->collection[c]);
+		/* strchr also finds the terminating NUL: the collection itself */
+		if (!strncmp(target, f->collection[c], cl) && strchr("/?", target[cl]))
+			break;
+	}
+	if (c == NCOLL) {
 		fhttp_status(fd, 404, "NotFound", "not served here");
+	} else if (c == CONFIGMAPS && f->forbid_configmaps) {
+		fhttp_status(fd, 403, "Forbidden", "configmaps is forbidden");
 	} else if (!strcmp(method, "GET") && (target[cl] == '?' || !target[cl])) {
-		do_list(f, fd, target);
+		do_list(f, c, fd, target);
 	} else if (!strcmp(method, "GET") && target[cl] == '/') {
 		json_t *o;
 
 		pthread_mutex_lock(&f->mu);
 		f->n.gets++;
-		o = json_deep_copy(json_object_get(f->objs, target + cl + 1));
+		o = json_deep_copy(json_object_get(f->objs[c], target + cl + 1));
 		pthread_mutex_unlock(&f->mu);
 		if (o)
 			fhttp_respond(fd, 200, o);
 		else
-			fhttp_status(fd, 404, "NotFound", "configmap not found");
+			fhttp_status(fd, 404, "NotFound", "not found");
 		json_decref(o);
 	} else if (!strcmp(method, "POST") && !target[cl]) {
-		do_write(f, fd, method, NULL, body);
+		do_write(f, c, fd, method, NULL, body);
 	} else if (!strcmp(method, "PUT") && target[cl] == '/') {
-		do_write(f, fd, method, target + cl + 1, body);
+		do_write(f, c, fd, method, target + cl + 1, body);
+	} else if (!strcmp(method, "DELETE") && target[cl] == '/') {
+		do_delete(f, c, fd, target + cl + 1, body);
 	} else {
 		fhttp_status(fd, 405, "MethodNotAllowed", "not supported by the fake");
 	}
@@ -215,8 +285,10 @@ struct fcm *fcm_start(const char *ns)
 	struct fcm *f = xcalloc(1, sizeof(*f));
 
 	f->ns = xstrdup(ns);
-	f->collection = xasprintf("/api/v1/namespaces/%s/configmaps", ns);
-	f->objs = json_object();
+	f->collection[LEASES] = xasprintf("/apis/coordination.k8s.io/v1/namespaces/%s/leases", ns);
+	f->collection[CONFIGMAPS] = xasprintf("/api/v1/namespaces/%s/configmaps", ns);
+	for (int c = 0; c < NCOLL; c++)
+		f->objs[c] = json_object();
 	f->rv = 100;
 	pthread_mutex_init(&f->mu, NULL);
 	clock_cond_init(&f->cond);
@@ -239,8 +311,10 @@ void fcm_stop(struct fcm *f)
 	fhttp_stop(f->http);
 	pthread_mutex_destroy(&f->mu);
 	pthread_cond_destroy(&f->cond);
-	json_decref(f->objs);
-	free(f->collection);
+	for (int c = 0; c < NCOLL; c++) {
+		json_decref(f->objs[c]);
+		free(f->collection[c]);
+	}
 	free(f->ns);
 	free(f);
 }
@@ -255,7 +329,7 @@ json_t *fcm_get(struct fcm *f, const char *name)
 	json_t *o;
 
 	pthread_mutex_lock(&f->mu);
-	o = json_deep_copy(json_object_get(f->objs, name));
+	o = json_deep_copy(json_object_get(f->objs[LEASES], name));
 	pthread_mutex_unlock(&f->mu);
 	return o;
 }
@@ -267,35 +341,75 @@ int64_t fcm_set(struct fcm *f, json_t *obj)
 	int64_t rv;
 
 	pthread_mutex_lock(&f->mu);
-	store(f, name, json_deep_copy(obj));
+	store(f, strcmp(json_string_value(json_object_get(obj, "kind")) ?: "", "ConfigMap") ?
+	      LEASES : CONFIGMAPS, name, json_deep_copy(obj));
 	rv = f->rv;
 	pthread_mutex_unlock(&f->mu);
+	return rv;
+}
+
+/* A shard of kind c with `pairs` as its records. */
+static int64_t put_shard(struct fcm *f, int c, const char *name, const char *label,
+			 const char *holder, const char *const *pairs)
+{
+	json_t *ann = json_object(), *data = json_object(), *o;
+	int64_t rv;
+
+	if (holder)
+		json_object_set_new(ann, "csi-provisioner.dev/journal-holder", json_string(holder));
+	for (size_t i = 0; pairs && pairs[i]; i += 2) {
+		char *k = xasprintf("intent.csi-provisioner.dev/%s", pairs[i]);
+
+		json_object_set_new(c == LEASES ? ann : data, c == LEASES ? k : pairs[i],
+				    json_string(pairs[i + 1]));
+		free(k);
+	}
+	o = json_pack("{s:s, s:s, s:{s:s, s:{s:s}, s:o}}", "apiVersion",
+		      c == LEASES ? "coordination.k8s.io/v1" : "v1", "kind", kinds[c],
+		      "metadata", "name", name, "labels", "csi-provisioner.dev/journal", label,
+		      "annotations", ann);
+	if (c == CONFIGMAPS)
+		json_object_set_new(o, "data", data);
+	else
+		json_decref(data);
+	rv = fcm_set(f, o);
+	json_decref(o);
 	return rv;
 }
 
 int64_t fcm_put_shard(struct fcm *f, const char *name, const char *label, const char *holder,
 		      const char *const *pairs)
 {
-	json_t *data = json_object(), *o;
-	int64_t rv;
+	return put_shard(f, LEASES, name, label, holder, pairs);
+}
 
-	for (size_t i = 0; pairs && pairs[i]; i += 2)
-		json_object_set_new(data, pairs[i], json_string(pairs[i + 1]));
-	o = json_pack("{s:s, s:s, s:{s:s, s:{s:s}, s:o}, s:o}", "apiVersion", "v1",
-		      "kind", "ConfigMap", "metadata", "name", name,
-		      "labels", "csi-provisioner.dev/journal", label,
-		      "annotations", holder ? json_pack("{s:s}", "csi-provisioner.dev/journal-holder",
-							holder) : json_object(),
-		      "data", data);
-	rv = fcm_set(f, o);
-	json_decref(o);
-	return rv;
+int64_t fcm_put_configmap(struct fcm *f, const char *name, const char *label,
+			  const char *holder, const char *const *pairs)
+{
+	return put_shard(f, CONFIGMAPS, name, label, holder, pairs);
+}
+
+size_t fcm_configmaps(struct fcm *f)
+{
+	size_t n;
+
+	pthread_mutex_lock(&f->mu);
+	n = json_object_size(f->objs[CONFIGMAPS]);
+	pthread_mutex_unlock(&f->mu);
+	return n;
+}
+
+void fcm_forbid_configmaps(struct fcm *f, bool forbid)
+{
+	pthread_mutex_lock(&f->mu);
+	f->forbid_configmaps = forbid;
+	pthread_mutex_unlock(&f->mu);
 }
 
 void fcm_delete(struct fcm *f, const char *name)
 {
 	pthread_mutex_lock(&f->mu);
-	json_object_del(f->objs, name);
+	json_object_del(f->objs[LEASES], name);
 	f->rv++;
 	pthread_cond_broadcast(&f->cond);
 	pthread_mutex_unlock(&f->mu);
@@ -314,9 +428,21 @@ char *fcm_holder(struct fcm *f, const char *name)
 
 char *fcm_value(struct fcm *f, const char *name, const char *key)
 {
-	json_t *o = fcm_get(f, name);
-	char *r = xstrdup(json_string_value(json_object_get(json_object_get(o, "data"), key)));
+	json_t *o = fcm_get(f, name), *ann, *v;
+	char *short_name = xasprintf("intent.csi-provisioner.dev/%s", key), *r;
+	const char *k;
+	size_t kl = strlen(key);
 
+	ann = json_object_get(json_object_get(o, "metadata"), "annotations");
+	r = xstrdup(json_string_value(json_object_get(ann, short_name)));
+	json_object_foreach(ann, k, v) {
+		const char *s = json_string_value(v);
+
+		if (!r && !strncmp(k, "intent-long.csi-provisioner.dev/", 32) && s &&
+		    !strncmp(s, key, kl) && s[kl] == '\n')
+			r = xstrdup(s + kl + 1);
+	}
+	free(short_name);
 	json_decref(o);
 	return r;
 }
@@ -326,7 +452,7 @@ size_t fcm_objects(struct fcm *f)
 	size_t n;
 
 	pthread_mutex_lock(&f->mu);
-	n = json_object_size(f->objs);
+	n = json_object_size(f->objs[LEASES]);
 	pthread_mutex_unlock(&f->mu);
 	return n;
 }

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fake_configmaps.h - a tiny in-process HTTP/1.1 server on 127.0.0.1 that
- * plays the API server for the ConfigMaps of one namespace, for the journal
- * tests: list with an equality labelSelector, get, create (409
+ * plays the API server for the Leases (the journal's shards) and the
+ * ConfigMaps (an older version's shards, adopted) of one namespace, for the
+ * journal tests: list with an equality labelSelector, get, create (409
  * AlreadyExists), update (409 Conflict on a stale resourceVersion, 404 when
- * missing). One resourceVersion counter, as etcd has.
+ * missing), delete (409 on a failed resourceVersion precondition), and the
+ * 256 KiB limit on annotations (422). One resourceVersion counter, as etcd
+ * has. The fcm_ helpers act on the Leases unless they say otherwise.
  *
  * Tests read and change objects directly (an operator's edit, another
  * holder), count requests, make the next N writes fail with a status, and
@@ -26,13 +29,13 @@
 struct fcm;
 
 struct fcm_counts {
-	size_t lists, gets, posts, puts;
+	size_t lists, gets, posts, puts, deletes;
 	size_t writes_ok;	/* POST and PUT that stored an object */
 	size_t conflicts;	/* PUT with a stale resourceVersion, POST of an existing name */
 	size_t failed;		/* writes failed by fcm_fail_writes */
 };
 
-/* Serve /api/v1/namespaces/NS/configmaps; NULL on failure. */
+/* Serve the leases and configmaps of NS; NULL on failure. */
 struct fcm *fcm_start(const char *ns);
 void fcm_stop(struct fcm *f);	/* accepts NULL */
 const char *fcm_url(const struct fcm *f);	/* "http://127.0.0.1:PORT", borrowed */
@@ -43,14 +46,20 @@ json_t *fcm_get(struct fcm *f, const char *name);
  * direct write to etcd would; returns that resourceVersion. */
 int64_t fcm_set(struct fcm *f, json_t *obj);
 /* Store a shard as another writer would: label, holder annotation, and
- * `pairs` key, value, ..., NULL as its data. */
+ * `pairs` key, value, ..., NULL as its records (short keys only). */
 int64_t fcm_put_shard(struct fcm *f, const char *name, const char *label, const char *holder,
 		      const char *const *pairs);
+/* The same as an older version's ConfigMap shard (`pairs` as its data). */
+int64_t fcm_put_configmap(struct fcm *f, const char *name, const char *label,
+			  const char *holder, const char *const *pairs);
+size_t fcm_configmaps(struct fcm *f);
+/* While set, every ConfigMap request is refused with 403 (upstream's RBAC). */
+void fcm_forbid_configmaps(struct fcm *f, bool forbid);
 /* Delete `name` (as an operator's kubectl delete would). */
 void fcm_delete(struct fcm *f, const char *name);
 /* The holder annotation of `name` (caller frees), or NULL. */
 char *fcm_holder(struct fcm *f, const char *name);
-/* The data value of key in `name` (caller frees), or NULL. */
+/* The record `key` in `name` (caller frees), or NULL. */
 char *fcm_value(struct fcm *f, const char *name, const char *key);
 size_t fcm_objects(struct fcm *f);
 

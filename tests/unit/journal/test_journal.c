@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * test_journal.c - src/journal against an in-process fake of the ConfigMap
+ * test_journal.c - src/journal against an in-process fake of the Lease
  * API (fake_configmaps.c): durability before journal_add returns, group
  * commit, lazy removals, take-over and fencing, operator edits, shards,
  * backpressure, write errors and refused entries.
@@ -24,67 +24,19 @@
 #include "base/clock.h"
 #include "base/xalloc.h"
 #include "fake_configmaps.h"
+#include "journal_fixture.h"
 #include "journal/journal.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "kube/status.h"
 #include "metrics/metrics.h"
 
-#define NS "prov"
+#define NS JFX_NS
 #define DEADLINE_MS 10000
-
-struct fixture {
-	struct fcm *fake;
-	struct kube_client *client;
-	struct journal *j;
-	struct journal_opts o;
-};
-
-static int setup(void **state)
-{
-	struct fixture *fx = xcalloc(1, sizeof(*fx));
-	struct kube_config cfg = { 0 };
-	struct kube_client_opts o = { .qps = -1 };
-	struct err e = ERR_INIT;
-
-	fx->fake = fcm_start(NS);
-	assert_non_null(fx->fake);
-	cfg.server = (char *)fcm_url(fx->fake);
-	assert_int_equal(kube_client_new(&fx->client, &cfg, &o, &e), 0);
-	fx->o = (struct journal_opts){ .namespace = NS, .base = "journal", .label = "test",
-				       .holder = "a", .lazy_remove_ms = 60000 };
-	*state = fx;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *fx = *state;
-
-	journal_free(fx->j);
-	kube_client_free(fx->client);
-	fcm_stop(fx->fake);
-	free(fx);
-	return 0;
-}
-
-/* Create and load the fixture's journal with its options. */
-static void load(struct fixture *fx)
-{
-	struct err e = ERR_INIT;
-
-	fx->j = journal_new(fx->client, &fx->o);
-	if (journal_load(fx->j, &e))
-		fail_msg("journal_load: %s", err_msg(&e));
-}
-
-static void add_ok(struct journal *j, const char *key, const char *value)
-{
-	struct err e = ERR_INIT;
-
-	if (journal_add(j, key, value, &e))
-		fail_msg("journal_add '%s': %s", key, err_msg(&e));
-}
+/* What a record of a short key costs besides its key and value: its annotation prefix. */
+#define RECORD_PREFIX (sizeof("intent.csi-provisioner.dev/") - 1)
+/* Keys of 4 and values of 36 bytes: two records fit in a shard of this size, three do not. */
+#define TWO_RECORDS (100 + 2 * RECORD_PREFIX)
 
 static int add_rc(struct journal *j, const char *key, const char *value)
 {
@@ -196,12 +148,12 @@ static void start_adder(struct adder *a, struct journal *j, const char *key, con
 
 static void test_add_is_durable_before_it_returns(void **state)
 {
-	struct fixture *fx = *state;
+	struct jfx *fx = *state;
 	char *h;
 
-	load(fx);
+	jfx_load(fx);
 	assert_int_equal(fcm_objects(fx->fake), 0);	/* nothing created before the first add */
-	add_ok(fx->j, "pvc-1", "{\"size\":1}");
+	jfx_add_ok(fx->j, "pvc-1", "{\"size\":1}");
 	assert_value(fx->fake, "journal-0", "pvc-1", "{\"size\":1}");
 	h = fcm_holder(fx->fake, "journal-0");
 	assert_string_equal(h, "a");
@@ -215,28 +167,28 @@ static void test_add_is_durable_before_it_returns(void **state)
 
 static void test_identical_readd_writes_nothing(void **state)
 {
-	struct fixture *fx = *state;
+	struct jfx *fx = *state;
 	struct journal_stats st;
 
-	load(fx);
-	add_ok(fx->j, "pvc-1", "v1");
-	add_ok(fx->j, "pvc-1", "v1");
+	jfx_load(fx);
+	jfx_add_ok(fx->j, "pvc-1", "v1");
+	jfx_add_ok(fx->j, "pvc-1", "v1");
 	assert_int_equal(fake_writes(fx->fake), 1);
-	add_ok(fx->j, "pvc-1", "v2");	/* a different value is written */
+	jfx_add_ok(fx->j, "pvc-1", "v2");	/* a different value is written */
 	assert_int_equal(fake_writes(fx->fake), 2);
 	assert_value(fx->fake, "journal-0", "pvc-1", "v2");
 	journal_stats(fx->j, &st);
 	assert_int_equal(st.writes, 2);
-	assert_int_equal(st.bytes, strlen("pvc-1v2"));
+	assert_int_equal(st.bytes, RECORD_PREFIX + strlen("pvc-1v2"));
 }
 
 /* While the first write is held, n - 1 more adds queue; they take one write. */
-static void adds_during_a_held_write(struct fixture *fx, int n)
+static void adds_during_a_held_write(struct jfx *fx, int n)
 {
 	struct adder *as = xcalloc((size_t)n, sizeof(*as));
 	char key[32];
 
-	load(fx);
+	jfx_load(fx);
 	fcm_hold_writes(fx->fake, true);
 	start_adder(&as[0], fx->j, "k-0", "v");
 	assert_true(fcm_wait_held(fx->fake, 1, DEADLINE_MS));
@@ -272,7 +224,7 @@ static void test_1000_adds_during_a_write_take_one_more(void **state)
  * the bounds here are loose; the held-write test above pins the exact
  * count.
  */
-static size_t concurrent_adds(struct fixture *fx, int n)
+static size_t concurrent_adds(struct jfx *fx, int n)
 {
 	struct adder *as = xcalloc((size_t)n, sizeof(*as));
 	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -308,10 +260,10 @@ static size_t concurrent_adds(struct fixture *fx, int n)
 
 static void test_100_concurrent_adds_group_commit(void **state)
 {
-	struct fixture *fx = *state;
+	struct jfx *fx = *state;
 	size_t w;
 
-	load(fx);
+	jfx_load(fx);
 	w = concurrent_adds(fx, 100);
 	print_message("journal: 100 concurrent adds took %zu writes\n", w);
 	assert_true(w <= 25);
@@ -319,10 +271,10 @@ static void test_100_concurrent_adds_group_commit(void **state)
 
 static void test_1000_concurrent_adds_group_commit(void **state)
 {
-	struct fixture *fx = *state;
+	struct jfx *fx = *state;
 	size_t w;
 
-	load(fx);
+	jfx_load(fx);
 	w = concurrent_adds(fx, 1000);
 	print_message("journal: 1000 concurrent adds took %zu writes\n", w);
 	assert_true(w <= 100);
@@ -335,18 +287,18 @@ static void test_1000_concurrent_adds_group_commit(void **state)
  */
 static void test_paced_writes_gather_adds(void **state)
 {
-	struct fixture *fx = *state;
+	struct jfx *fx = *state;
 	size_t before, w;
 	int64_t t0, took;
 	char key[16];
 
 	fx->o.min_write_interval_ms = 3000;
-	load(fx);
+	jfx_load(fx);
 	before = fake_writes(fx->fake);
 	t0 = clock_now_ms();
 	for (int i = 0; i < JOURNAL_WRITE_BURST; i++) {
 		snprintf(key, sizeof(key), "quiet-%d", i);
-		add_ok(fx->j, key, "{}");
+		jfx_add_ok(fx->j, key, "{}");
 	}
 	assert_int_equal(fake_writes(fx->fake) - before, JOURNAL_WRITE_BURST);
 	w = concurrent_adds(fx, 50);
@@ -367,20 +319,20 @@ static bool always_urgent(void *ctx, size_t waiting)
 /* An urgent caller (short of work) is never held by the pacing. */
 static void test_urgent_adds_are_not_paced(void **state)
 {
-	struct fixture *fx = *state;
+	struct jfx *fx = *state;
 	size_t before;
 	int64_t t0;
 
 	fx->o.min_write_interval_ms = 60000;
 	fx->o.urgent = always_urgent;
-	load(fx);
+	jfx_load(fx);
 	before = fake_writes(fx->fake);
 	t0 = clock_now_ms();
 	for (int i = 0; i < 3; i++) {
 		char key[16];
 
 		snprintf(key, sizeof(key), "urgent-%d", i);
-		add_ok(fx->j, key, "{}");
+		jfx_add_ok(fx->j, key, "{}");
 	}
 	assert_int_equal(fake_writes(fx->fake) - before, 3);
 	assert_true(clock_now_ms() - t0 < 60000);
@@ -388,14 +340,14 @@ static void test_urgent_adds_are_not_paced(void **state)
 
 static void test_removals_are_lazy_and_ride_along(void **state)
 {
-	struct fixture *fx = *state;
+	struct jfx *fx = *state;
 	struct journal_stats st;
 	char *v;
 
-	load(fx);
-	add_ok(fx->j, "k1", "v");
-	add_ok(fx->j, "k2", "v");
-	add_ok(fx->j, "k3", "v");
+	jfx_load(fx);
+	jfx_add_ok(fx->j, "k1", "v");
+	jfx_add_ok(fx->j, "k2", "v");
+	jfx_add_ok(fx->j, "k3", "v");
 	assert_int_equal(fake_writes(fx->fake), 3);
 	journal_remove(fx->j, "k1");
 	journal_remove(fx->j, "k2");
@@ -404,7 +356,7 @@ static void test_removals_are_lazy_and_ride_along(void **state)
 	assert_null(v);
 	assert_int_equal(journal_count(fx->j), 1);
 	assert_value(fx->fake, "journal-0", "k1", "v");	/* not written yet */
-	add_ok(fx->j, "k4", "v");
+	jfx_add_ok(fx->j, "k4", "v");
 	assert_int_equal(fake_writes(fx->fake), 4);	/* one write: k4 in, k1 and k2 out */
 	assert_value(fx->fake, "journal-0", "k1", NULL);
 	assert_value(fx->fake, "journal-0", "k2", NULL);
@@ -415,11 +367,11 @@ static void test_removals_are_lazy_and_ride_along(void **state)
 
 static void test_a_lone_removal_is_written_after_the_delay(void **state)
 {
-	struct fixture *fx = *state;
+	struct jfx *fx = *state;
 
 	fx->o.lazy_remove_ms = 100;
-	load(fx);
-	add_ok(fx->j, "k1", "v");
+	jfx_load(fx);
+	jfx_add_ok(fx->j, "k1", "v");
 	journal_remove(fx->j, "k1");
 	WAIT_FOR(fake_lacks(fx->fake, "journal-0", "k1"));
 	assert_int_equal(fake_writes(fx->fake), 2);
@@ -427,13 +379,13 @@ static void test_a_lone_removal_is_written_after_the_delay(void **state)
 
 static void test_readd_cancels_a_queued_removal(void **state)
 {
-	struct fixture *fx = *state;
+	struct jfx *fx = *state;
 	struct err e = ERR_INIT;
 
-	load(fx);
-	add_ok(fx->j, "k1", "v");
+	jfx_load(fx);
+	jfx_add_ok(fx->j, "k1", "v");
 	journal_remove(fx->j, "k1");
-	add_ok(fx->j, "k1", "v");	/* durable already: no write */
+	jfx_add_ok(fx->j, "k1", "v");	/* durable already: no write */
 	assert_int_equal(fake_writes(fx->fake), 1);
 	assert_int_equal(journal_flush(fx->j, DEADLINE_MS, &e), 0);
 	assert_int_equal(fake_writes(fx->fake), 1);
@@ -442,11 +394,11 @@ static void test_readd_cancels_a_queued_removal(void **state)
 
 static void test_flush_writes_queued_removals(void **state)
 {
-	struct fixture *fx = *state;
+	struct jfx *fx = *state;
 	struct err e = ERR_INIT;
 
-	load(fx);
-	add_ok(fx->j, "k1", "v");
+	jfx_load(fx);
+	jfx_add_ok(fx->j, "k1", "v");
 	journal_remove(fx->j, "k1");
 	assert_int_equal(journal_flush(fx->j, DEADLINE_MS, &e), 0);
 	assert_value(fx->fake, "journal-0", "k1", NULL);
@@ -454,7 +406,7 @@ static void test_flush_writes_queued_removals(void **state)
 
 static void test_load_reads_shards_and_takes_over(void **state)
 {
-	struct fixture *fx = *state;
+	struct jfx *fx = *state;
 	const char *d0[] = { "k0", "v0", NULL }, *d1[] = { "k1", "v1", NULL };
 	json_t *o;
 	char *v;
@@ -463,7 +415,7 @@ static void test_load_reads_shards_and_takes_over(void **state)
 	fcm_put_shard(fx->fake, "journal-1", "test", "old", d1);
 	fcm_put_shard(fx->fake, "journal-x", "test", "old", d1);	/* not a shard name */
 	fcm_put_shard(fx->fake, "other-0", "other", "old", d1);	/* another journal */
-	load(fx);
+	jfx_load(fx);
 	assert_int_equal(journal_count(fx->j), 2);
 	v = journal_get(fx->j, "k1");
 	assert_string_equal(v, "v1");
@@ -486,13 +438,13 @@ static void test_load_reads_shards_and_takes_over(void **state)
 
 static void test_foreign_holder_means_lost(void **state)
 {
-	struct fixture *fx = *state;
+	struct jfx *fx = *state;
 	const char *d0[] = { "k1", "v", NULL };
 	size_t writes;
 	char *h;
 
-	load(fx);
-	add_ok(fx->j, "k1", "v");
+	jfx_load(fx);
+	jfx_add_ok(fx->j, "k1", "v");
 	fcm_put_shard(fx->fake, "journal-0", "test", "b", d0);	/* another instance took it */
 	writes = fake_writes(fx->fake);
 	assert_int_equal(add_rc(fx->j, "k2", "v"), JOURNAL_ERR_LOST);
@@ -509,14 +461,14 @@ static void test_foreign_holder_means_lost(void **state)
 
 static void test_a_second_holder_fences_the_first(void **state)
 {
-	struct fixture *fx = *state;
+	struct jfx *fx = *state;
 	struct journal_opts ob = fx->o;
 	struct journal *b;
 	struct err e = ERR_INIT;
 	char *v;
 
-	load(fx);
-	add_ok(fx->j, "k1", "v1");
+	jfx_load(fx);
+	jfx_add_ok(fx->j, "k1", "v1");
 	ob.holder = "b";
 	b = journal_new(fx->client, &ob);
 	assert_int_equal(journal_load(b, &e), 0);
@@ -524,7 +476,7 @@ static void test_a_second_holder_fences_the_first(void **state)
 	assert_string_equal(v, "v1");
 	free(v);
 	assert_int_equal(add_rc(fx->j, "k2", "v2"), JOURNAL_ERR_LOST);
-	add_ok(b, "k3", "v3");
+	jfx_add_ok(b, "k3", "v3");
 	assert_value(fx->fake, "journal-0", "k2", NULL);
 	assert_value(fx->fake, "journal-0", "k3", "v3");
 	journal_free(b);
@@ -533,16 +485,16 @@ static void test_a_second_holder_fences_the_first(void **state)
 /* An old holder cannot create a shard after a take-over: it must raise the count on shard 0 first. */
 static void test_an_old_holder_cannot_create_a_shard(void **state)
 {
-	struct fixture *fx = *state;
+	struct jfx *fx = *state;
 	const char *v = "012345678901234567890123456789012345";
 	struct journal_opts ob = fx->o;
 	struct journal *b;
 	struct err e = ERR_INIT;
 
-	fx->o.shard_bytes = 100;
-	load(fx);
-	add_ok(fx->j, "k--1", v);
-	add_ok(fx->j, "k--2", v);	/* journal-0 is full */
+	fx->o.shard_bytes = TWO_RECORDS;
+	jfx_load(fx);
+	jfx_add_ok(fx->j, "k--1", v);
+	jfx_add_ok(fx->j, "k--2", v);	/* journal-0 is full */
 	ob.holder = "b";
 	b = journal_new(fx->client, &ob);
 	assert_int_equal(journal_load(b, &e), 0);
@@ -554,7 +506,7 @@ static void test_an_old_holder_cannot_create_a_shard(void **state)
 /* A take-over creates every announced shard that is missing, fencing its creation. */
 static void test_takeover_creates_announced_shards(void **state)
 {
-	struct fixture *fx = *state;
+	struct jfx *fx = *state;
 	const char *d[] = { "k0", "v0", NULL };
 	json_t *o = NULL;
 	char *h;
@@ -565,7 +517,7 @@ static void test_takeover_creates_announced_shards(void **state)
 			    "csi-provisioner.dev/journal-shards", json_string("3"));
 	fcm_set(fx->fake, o);
 	json_decref(o);
-	load(fx);
+	jfx_load(fx);
 	assert_int_equal(fcm_objects(fx->fake), 3);
 	h = fcm_holder(fx->fake, "journal-2");
 	assert_string_equal(h, "a");
@@ -575,18 +527,19 @@ static void test_takeover_creates_announced_shards(void **state)
 
 static void test_operator_edit_is_rebased(void **state)
 {
-	struct fixture *fx = *state;
+	struct jfx *fx = *state;
 	struct journal_stats st;
 	json_t *o;
 	char *v;
 
-	load(fx);
-	add_ok(fx->j, "k1", "v1");
+	jfx_load(fx);
+	jfx_add_ok(fx->j, "k1", "v1");
 	o = fcm_get(fx->fake, "journal-0");
-	json_object_set_new(json_object_get(o, "data"), "op", json_string("x"));
+	json_object_set_new(json_object_get(json_object_get(o, "metadata"), "annotations"),
+			    "intent.csi-provisioner.dev/op", json_string("x"));
 	fcm_set(fx->fake, o);
 	json_decref(o);
-	add_ok(fx->j, "k2", "v2");
+	jfx_add_ok(fx->j, "k2", "v2");
 	assert_value(fx->fake, "journal-0", "k1", "v1");
 	assert_value(fx->fake, "journal-0", "k2", "v2");
 	assert_value(fx->fake, "journal-0", "op", "x");
@@ -600,29 +553,29 @@ static void test_operator_edit_is_rebased(void **state)
 
 static void test_a_deleted_shard_is_created_again(void **state)
 {
-	struct fixture *fx = *state;
+	struct jfx *fx = *state;
 
-	load(fx);
-	add_ok(fx->j, "k1", "v1");
+	jfx_load(fx);
+	jfx_add_ok(fx->j, "k1", "v1");
 	fcm_delete(fx->fake, "journal-0");
-	add_ok(fx->j, "k2", "v2");
+	jfx_add_ok(fx->j, "k2", "v2");
 	assert_value(fx->fake, "journal-0", "k1", "v1");	/* what the journal held */
 	assert_value(fx->fake, "journal-0", "k2", "v2");
 	assert_false(journal_lost(fx->j));
 }
 
-/* Keys of 4 and values of 36 bytes: two fit in a 100-byte shard. */
+/* Keys of 4 and values of 36 bytes: two fit in a shard of TWO_RECORDS bytes. */
 static void test_a_full_shard_overflows_into_a_new_one(void **state)
 {
-	struct fixture *fx = *state;
+	struct jfx *fx = *state;
 	const char *v = "012345678901234567890123456789012345";
 	json_t *o;
 
-	fx->o.shard_bytes = 100;
-	load(fx);
-	add_ok(fx->j, "k--1", v);
-	add_ok(fx->j, "k--2", v);
-	add_ok(fx->j, "k--3", v);
+	fx->o.shard_bytes = TWO_RECORDS;
+	jfx_load(fx);
+	jfx_add_ok(fx->j, "k--1", v);
+	jfx_add_ok(fx->j, "k--2", v);
+	jfx_add_ok(fx->j, "k--3", v);
 	assert_int_equal(fcm_objects(fx->fake), 2);
 	assert_value(fx->fake, "journal-0", "k--2", v);
 	assert_value(fx->fake, "journal-1", "k--3", v);
@@ -635,15 +588,15 @@ static void test_a_full_shard_overflows_into_a_new_one(void **state)
 
 static void test_full_journal_waits_for_a_removal(void **state)
 {
-	struct fixture *fx = *state;
+	struct jfx *fx = *state;
 	const char *v = "012345678901234567890123456789012345";
 	struct adder a = { 0 };
 
-	fx->o.shard_bytes = 100;
+	fx->o.shard_bytes = TWO_RECORDS;
 	fx->o.max_shards = 1;
-	load(fx);
-	add_ok(fx->j, "k--1", v);
-	add_ok(fx->j, "k--2", v);
+	jfx_load(fx);
+	jfx_add_ok(fx->j, "k--1", v);
+	jfx_add_ok(fx->j, "k--2", v);
 	start_adder(&a, fx->j, "k--3", v);
 	WAIT_FOR(full_waits(fx->j) == 1);
 	journal_remove(fx->j, "k--1");	/* lazy, but a waiting add makes it urgent */
@@ -656,16 +609,16 @@ static void test_full_journal_waits_for_a_removal(void **state)
 
 static void test_full_journal_fails_at_the_deadline(void **state)
 {
-	struct fixture *fx = *state;
+	struct jfx *fx = *state;
 	const char *v = "012345678901234567890123456789012345";
 	int64_t t0;
 
-	fx->o.shard_bytes = 100;
+	fx->o.shard_bytes = TWO_RECORDS;
 	fx->o.max_shards = 1;
 	fx->o.add_timeout_ms = 300;
-	load(fx);
-	add_ok(fx->j, "k--1", v);
-	add_ok(fx->j, "k--2", v);
+	jfx_load(fx);
+	jfx_add_ok(fx->j, "k--1", v);
+	jfx_add_ok(fx->j, "k--2", v);
 	t0 = clock_now_ms();
 	assert_int_equal(add_rc(fx->j, "k--3", v), JOURNAL_ERR_FULL);
 	assert_true(clock_now_ms() - t0 >= 300);
@@ -675,29 +628,29 @@ static void test_full_journal_fails_at_the_deadline(void **state)
 
 static void test_write_error_fails_the_round_then_recovers(void **state)
 {
-	struct fixture *fx = *state;
+	struct jfx *fx = *state;
 	struct err e = ERR_INIT;
 
-	load(fx);
-	add_ok(fx->j, "k1", "v");
+	jfx_load(fx);
+	jfx_add_ok(fx->j, "k1", "v");
 	fcm_fail_writes(fx->fake, 1, 403);
 	assert_int_equal(journal_add(fx->j, "k2", "v", &e), KUBE_ERR_FORBIDDEN);
 	assert_non_null(strstr(err_msg(&e), "journal-0"));
 	err_release(&e);
 	assert_value(fx->fake, "journal-0", "k2", NULL);
 	assert_null(journal_get(fx->j, "k2"));
-	add_ok(fx->j, "k2", "v");
+	jfx_add_ok(fx->j, "k2", "v");
 	assert_value(fx->fake, "journal-0", "k2", "v");
 }
 
 static void test_bad_entries_are_refused_at_once(void **state)
 {
-	struct fixture *fx = *state;
+	struct jfx *fx = *state;
 	char big[200];
 	struct err e = ERR_INIT;
 
 	fx->o.shard_bytes = 100;
-	load(fx);
+	jfx_load(fx);
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	assert_int_equal(journal_add(fx->j, "k1", big, &e), JOURNAL_ERR_TOO_LARGE);
@@ -718,11 +671,11 @@ static void *free_thread(void *arg)
 
 static void test_free_releases_waiters_at_once(void **state)
 {
-	struct fixture *fx = *state;
+	struct jfx *fx = *state;
 	struct adder a = { 0 };
 	pthread_t freer;
 
-	load(fx);
+	jfx_load(fx);
 	fcm_hold_writes(fx->fake, true);
 	start_adder(&a, fx->j, "k1", "v");
 	assert_true(fcm_wait_held(fx->fake, 1, DEADLINE_MS));
@@ -736,14 +689,14 @@ static void test_free_releases_waiters_at_once(void **state)
 
 static void test_metrics_follow_the_journal(void **state)
 {
-	struct fixture *fx = *state;
+	struct jfx *fx = *state;
 	struct metrics *m = metrics_new();
 	struct buf out;
 
 	fx->o.metrics = m;
-	load(fx);
-	add_ok(fx->j, "k1", "v");
-	add_ok(fx->j, "k2", "v");
+	jfx_load(fx);
+	jfx_add_ok(fx->j, "k1", "v");
+	jfx_add_ok(fx->j, "k2", "v");
 	buf_init(&out, 1 << 20);
 	assert_int_equal(metrics_render(m, &out), 0);
 	assert_non_null(strstr(out.data, "\ncsi_provisioner_journal_intents 2\n"));
@@ -757,7 +710,7 @@ static void test_metrics_follow_the_journal(void **state)
 
 static void test_add_before_load_is_refused(void **state)
 {
-	struct fixture *fx = *state;
+	struct jfx *fx = *state;
 
 	fx->j = journal_new(fx->client, &fx->o);
 	assert_int_equal(add_rc(fx->j, "k1", "v"), JOURNAL_ERR_INVALID);
@@ -767,7 +720,7 @@ static void test_add_before_load_is_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, jfx_setup, jfx_teardown)
 		T(test_add_is_durable_before_it_returns),
 		T(test_identical_readd_writes_nothing),
 		T(test_100_adds_during_a_write_take_one_more),

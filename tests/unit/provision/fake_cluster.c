@@ -30,12 +30,12 @@
 static const char *const res_names[FCL_NRES] = {
 	[FCL_PVC] = "persistentvolumeclaims", [FCL_PV] = "persistentvolumes",
 	[FCL_SC] = "storageclasses", [FCL_CM] = "configmaps", [FCL_EVENT] = "events",
-	[FCL_NODE] = "nodes", [FCL_CSINODE] = "csinodes",
+	[FCL_NODE] = "nodes", [FCL_CSINODE] = "csinodes", [FCL_LEASE] = "leases",
 };
 static const char *const res_kinds[FCL_NRES] = {
 	[FCL_PVC] = "PersistentVolumeClaim", [FCL_PV] = "PersistentVolume",
 	[FCL_SC] = "StorageClass", [FCL_CM] = "ConfigMap", [FCL_EVENT] = "Event",
-	[FCL_NODE] = "Node", [FCL_CSINODE] = "CSINode",
+	[FCL_NODE] = "Node", [FCL_CSINODE] = "CSINode", [FCL_LEASE] = "Lease",
 };
 
 struct fcl {
@@ -144,7 +144,8 @@ static char *query(const struct target *t, const char *key)
 	return NULL;
 }
 
-/* "/api/v1[/namespaces/NS]/RES[/NAME]" or "/apis/storage.k8s.io/v1/storageclasses[/NAME]". */
+/* "/api/v1[/namespaces/NS]/RES[/NAME]", or under /apis/storage.k8s.io/v1/ or
+ * /apis/coordination.k8s.io/v1/. */
 static void parse_target(char *target, struct target *t)
 {
 	char *q = strchr(target, '?'), *p, *res, *slash;
@@ -159,6 +160,8 @@ static void parse_target(char *target, struct target *t)
 		p = target + 8;
 	else if (!strncmp(target, "/apis/storage.k8s.io/v1/", 24))
 		p = target + 24;
+	else if (!strncmp(target, "/apis/coordination.k8s.io/v1/", 29))
+		p = target + 29;
 	else
 		return;
 	if (!strncmp(p, "namespaces/", 11)) {

@@ -8,7 +8,7 @@
  *   persistentvolumeclaims  list + watch (all namespaces), GET, PATCH
  *   persistentvolumes       list + watch, GET, POST, PATCH, DELETE
  *   storageclasses          list + watch, GET
- *   configmaps              list (equality labelSelector), GET, POST
+ *   leases, configmaps      list (equality labelSelector), GET, POST
  *                           (409 AlreadyExists), PUT (409 Conflict on a
  *                           stale resourceVersion, 404 when missing)
  *   events                  POST and PATCH accepted and kept
@@ -39,7 +39,8 @@
 
 #include <jansson.h>
 
-enum fcl_res { FCL_PVC, FCL_PV, FCL_SC, FCL_CM, FCL_EVENT, FCL_NODE, FCL_CSINODE, FCL_NRES };
+enum fcl_res { FCL_PVC, FCL_PV, FCL_SC, FCL_CM, FCL_EVENT, FCL_NODE, FCL_CSINODE, FCL_LEASE,
+	       FCL_NRES };
 enum fcl_verb { FCL_LIST, FCL_WATCH, FCL_GET, FCL_POST, FCL_PUT, FCL_PATCH, FCL_DELETE,
 		FCL_NVERBS };
 
