@@ -258,7 +258,7 @@ static int relist(struct informer *inf, struct err *e)
 		path = xasprintf("%s%climit=%d%s%s", inf->type->path, query_sep(inf),
 				 limit, esc ? "&continue=" : "", esc ? esc : "");
 		free(esc);
-		rc = kube_get(inf->client, path, &page, e);
+		rc = kube_get_lean(inf->client, path, &page, e);
 		free(path);
 		if (rc == KUBE_ERR_TOO_LARGE && limit > 1) {
 			/* large objects (tenants' annotations): the same page, smaller */
