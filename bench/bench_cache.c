@@ -14,7 +14,12 @@
  * bytes still in use afterwards (mallinfo2) and resident set growth, per
  * cached object, next to the object's JSON size.
  *
- *   bench/bench_cache [N]     (default 10000)
+ * As the informer does now, pages are parsed lean (kube_json_loadb_lean:
+ * without managedFields and the last-applied annotation) and each object is
+ * cached packed into one block (kube_pv_pack); "classic" does what it did
+ * before both: jansson on the whole text, the decoded struct cached as is.
+ *
+ *   bench/bench_cache [N [classic]]     (default 10000)
  */
 #include <malloc.h>
 #include <stdatomic.h>
@@ -30,16 +35,20 @@
 #include "base/hmap.h"
 #include "base/log.h"
 #include "base/xalloc.h"
+#include "kube/json_lean.h"
 #include "kube/objects.h"
 
 #define PAGE 500
 
-/* The informer's cached object (informer.c struct iobj): refs, type, data. */
+/* The informer's cached object (informer.c struct iobj): refs, packed, type, data. */
 struct cached {
 	atomic_int refs;
+	bool packed;
 	const void *type;
 	char data[];
 };
+
+static bool classic;
 
 struct kind {
 	const char *name;
@@ -49,12 +58,18 @@ struct kind {
 	void (*release)(void *);
 	/* give copy i a distinct identity */
 	void (*vary)(json_t *obj, size_t i);
+	size_t (*packed_size)(const void *obj);
+	void (*pack)(const void *obj, void *block);
 };
 
 static int dec_pv(json_t *o, void *out, struct err *e) { return kube_pv_decode(o, out, e); }
 static void rel_pv(void *p) { kube_pv_release(p); }
 static int dec_pvc(json_t *o, void *out, struct err *e) { return kube_pvc_decode(o, out, e); }
 static void rel_pvc(void *p) { kube_pvc_release(p); }
+static size_t size_pv(const void *p) { return kube_pv_packed_size(p); }
+static void pack_pv(const void *p, void *b) { kube_pv_pack(p, b); }
+static size_t size_pvc(const void *p) { return kube_pvc_packed_size(p); }
+static void pack_pvc(const void *p, void *b) { kube_pvc_pack(p, b); }
 
 static void set_str(json_t *o, const char *k, const char *v)
 {
@@ -102,9 +117,10 @@ static void vary_pvc(json_t *pvc, size_t i)
 }
 
 static const struct kind kinds[] = {
-	{ "PersistentVolume", "bench/data/pv.json", sizeof(struct kube_pv), dec_pv, rel_pv, vary_pv },
+	{ "PersistentVolume", "bench/data/pv.json", sizeof(struct kube_pv), dec_pv, rel_pv, vary_pv,
+	  size_pv, pack_pv },
 	{ "PersistentVolumeClaim", "bench/data/pvc.json", sizeof(struct kube_pvc), dec_pvc,
-	  rel_pvc, vary_pvc },
+	  rel_pvc, vary_pvc, size_pvc, pack_pvc },
 };
 
 static double now_s(void)
@@ -175,8 +191,14 @@ static void drop(void *ctx, const char *key, void *value)
 
 	(void)ctx;
 	(void)key;
-	((const struct kind *)c->type)->release(c->data);
+	if (!c->packed)
+		((const struct kind *)c->type)->release(c->data);
 	free(c);
+}
+
+static json_t *load(const char *text, json_error_t *jerr)
+{
+	return classic ? json_loads(text, 0, jerr) : kube_json_loadb_lean(text, strlen(text), 0, jerr);
 }
 
 static void run(const struct kind *k, size_t n)
@@ -190,7 +212,7 @@ static void run(const struct kind *k, size_t n)
 	t0 = now_s();
 	for (p = 0; p < npages; p++) {
 		json_error_t jerr;
-		json_t *page = json_loads(pages[p], 0, &jerr);
+		json_t *page = load(pages[p], &jerr);
 
 		if (!page)
 			die("page %zu: %s", p, jerr.text);
@@ -204,7 +226,7 @@ static void run(const struct kind *k, size_t n)
 	t0 = now_s();
 	for (p = 0; p < npages; p++) {
 		json_error_t jerr;
-		json_t *page = json_loads(pages[p], 0, &jerr), *item;
+		json_t *page = load(pages[p], &jerr), *item;
 		size_t i;
 
 		if (!page)
@@ -218,6 +240,17 @@ static void run(const struct kind *k, size_t n)
 			c->type = k;
 			if (k->decode(item, c->data, &e))
 				die("decode: %s", err_msg(&e));
+			if (!classic) {
+				struct cached *pc = xmalloc(sizeof(*pc) + k->packed_size(c->data));
+
+				atomic_init(&pc->refs, 1);
+				pc->packed = true;
+				pc->type = k;
+				k->pack(c->data, pc->data);
+				k->release(c->data);
+				free(c);
+				c = pc;
+			}
 			key = xasprintf("%s%s%s",
 					((struct kube_meta *)c->data)->namespace ? ((struct kube_meta *)c->data)->namespace : "",
 					((struct kube_meta *)c->data)->namespace ? "/" : "",
@@ -235,8 +268,8 @@ static void run(const struct kind *k, size_t n)
 	printf("%-22s %6zu objects  decode+cache %7.1f ms (%5.2f us/object, %6.1f MB/s of JSON)\n",
 	       k->name, cached, (t1 - t0) * 1e3, (t1 - t0) * 1e6 / (double)cached,
 	       (double)json_bytes / (t1 - t0) / 1e6);
-	printf("%-22s of which parsing JSON (jansson) alone %5.2f us/object\n", "",
-	       parse_s * 1e6 / (double)cached);
+	printf("%-22s of which parsing JSON (%s) alone %5.2f us/object\n", "",
+	       classic ? "jansson" : "lean", parse_s * 1e6 / (double)cached);
 	printf("%-22s JSON %5zu B/object; cached: heap %4zu B/object, RSS +%4zu B/object (%.1f%% of the JSON)\n",
 	       "", json_bytes / cached, (heap1 - heap0) / cached,
 	       rss1 > rss0 ? (rss1 - rss0) / cached : 0,
@@ -256,10 +289,13 @@ int main(int argc, char **argv)
 		char *end;
 		long v = strtol(argv[1], &end, 10);
 
-		if (*end || v <= 0)
-			die("usage: bench_cache [N]");
+		if (*end || v <= 0 || (argc > 2 && strcmp(argv[2], "classic")))
+			die("usage: bench_cache [N [classic]]");
 		n = (size_t)v;
+		classic = argc > 2;
 	}
+	printf("%s\n", classic ? "classic: jansson on the whole text, decoded structs cached"
+			       : "lean parse, packed objects (as the informer)");
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		run(&kinds[i], n);
 	return 0;

@@ -42,8 +42,9 @@
 
 struct iobj {
 	atomic_int refs;
+	bool packed;	/* data is one block: nothing to release inside it */
 	const struct informer_type *type;
-	char data[];	/* the decoded struct, type->size bytes */
+	char data[];	/* the decoded struct, type->size bytes (more when packed) */
 };
 
 struct handler {
@@ -54,6 +55,7 @@ struct handler {
 struct informer {
 	struct kube_client *client;
 	const struct informer_type *type;
+	const struct informer_packer *packer;	/* NULL: cache the decoded structs */
 	int64_t resync_ms;
 
 	struct handler *handlers;
@@ -93,7 +95,8 @@ void iobj_unref(struct iobj *o)
 {
 	if (!o || atomic_fetch_sub(&o->refs, 1) != 1)
 		return;
-	o->type->release(o->data);
+	if (!o->packed)
+		o->type->release(o->data);
 	free(o);
 }
 
@@ -123,6 +126,18 @@ static struct iobj *decode(struct informer *inf, json_t *json, struct err *e)
 		free(o);
 		return NULL;
 	}
+	if (inf->packer) {
+		/* one block per cached object: a fraction of the heap and no fragments */
+		struct iobj *p = xmalloc(sizeof(*p) + inf->packer->size(o->data));
+
+		atomic_init(&p->refs, 1);
+		p->packed = true;
+		p->type = inf->type;
+		inf->packer->pack(o->data, p->data);
+		inf->type->release(o->data);
+		free(o);
+		o = p;
+	}
 	return o;
 }
 
@@ -140,6 +155,11 @@ struct informer *informer_new(struct kube_client *c, const struct informer_type 
 	atomic_init(&inf->stop, false);
 	atomic_init(&inf->halt, false);
 	return inf;
+}
+
+void informer_set_packer(struct informer *inf, const struct informer_packer *p)
+{
+	inf->packer = p;
 }
 
 void informer_add_handler(struct informer *inf, informer_handler_fn fn, void *ctx)
@@ -258,7 +278,7 @@ static int relist(struct informer *inf, struct err *e)
 		path = xasprintf("%s%climit=%d%s%s", inf->type->path, query_sep(inf),
 				 limit, esc ? "&continue=" : "", esc ? esc : "");
 		free(esc);
-		rc = kube_get(inf->client, path, &page, e);
+		rc = kube_get_lean(inf->client, path, &page, e);
 		free(path);
 		if (rc == KUBE_ERR_TOO_LARGE && limit > 1) {
 			/* large objects (tenants' annotations): the same page, smaller */

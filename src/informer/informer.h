@@ -10,7 +10,8 @@
  * objects are re-delivered as updates.
  *
  * Cached objects are decoded once into compact structs (struct kube_pvc,
- * ...; their first member is a struct kube_meta), are immutable, and are
+ * ...; their first member is a struct kube_meta; packed into one
+ * allocation when the type can), are immutable, and are
  * reference-counted: a reader takes a reference with informer_get and
  * drops it with iobj_unref; never modify one. Handlers run on the informer
  * thread and must be quick (they enqueue keys).
@@ -46,6 +47,12 @@ struct informer_type {
 	void (*release)(void *obj);
 };
 
+/* How to pack a decoded object into one block (see kube_pvc_pack). */
+struct informer_packer {
+	size_t (*size)(const void *obj);
+	void (*pack)(const void *obj, void *block);
+};
+
 enum informer_event { INFORMER_ADD, INFORMER_UPDATE, INFORMER_DELETE };
 
 /*
@@ -59,6 +66,12 @@ typedef void (*informer_handler_fn)(void *ctx, enum informer_event ev, const cha
 /* The client and type are borrowed for the informer's lifetime. */
 struct informer *informer_new(struct kube_client *c, const struct informer_type *t,
 			      int64_t resync_ms);
+/*
+ * Cache packed copies (one allocation each, released by one free) instead
+ * of the decoded structs; `p` is borrowed for the informer's lifetime. Call
+ * before informer_start.
+ */
+void informer_set_packer(struct informer *inf, const struct informer_packer *p);
 /* Handlers are added before informer_start. */
 void informer_add_handler(struct informer *inf, informer_handler_fn fn, void *ctx);
 int informer_start(struct informer *inf, struct err *e);

@@ -59,6 +59,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "kube/exec_cred.h"
+#include "kube/json_lean.h"
 #include "kube/ndjson.h"
 #include "kube/adaptive.h"
 #include "kube/ratelimit.h"
@@ -963,6 +964,7 @@ struct request {
 	bool idempotent;
 	int64_t deadline_ms;	/* clock_now_ms() instant to end by; 0: none */
 	bool once;		/* a single attempt, whatever the outcome */
+	bool lean;		/* parse the answer with kube_json_loadb_lean */
 };
 
 struct attempt {
@@ -1284,7 +1286,8 @@ static int request(struct kube_client *c, const struct request *r, json_t **out,
 	if (out) {
 		json_error_t jerr;
 
-		*out = json_loadb(x.body.data ? x.body.data : "", x.body.len, 0, &jerr);
+		*out = (r->lean ? kube_json_loadb_lean : json_loadb)(x.body.data ? x.body.data : "",
+								     x.body.len, 0, &jerr);
 		if (!*out)
 			rc = err_set(e, KUBE_ERR_DECODE, "%s %s: response is not JSON: %s",
 				     r->verb, r->path, jerr.text);
@@ -1300,6 +1303,13 @@ out:
 int kube_get(struct kube_client *c, const char *path, json_t **out, struct err *e)
 {
 	struct request r = { .verb = "GET", .path = path, .idempotent = true };
+
+	return request(c, &r, out, e);
+}
+
+int kube_get_lean(struct kube_client *c, const char *path, json_t **out, struct err *e)
+{
+	struct request r = { .verb = "GET", .path = path, .idempotent = true, .lean = true };
 
 	return request(c, &r, out, e);
 }

@@ -123,6 +123,8 @@ char *kube_path_escape(const char *s);
 
 /* GET. On success the caller owns *out (json_decref). */
 int kube_get(struct kube_client *c, const char *path, json_t **out, struct err *e);
+/* GET parsed with kube_json_loadb_lean (kube/json_lean.h): for reads never written back. */
+int kube_get_lean(struct kube_client *c, const char *path, json_t **out, struct err *e);
 
 /* POST `body` (borrowed). *out (may be NULL) receives the created object. */
 int kube_create(struct kube_client *c, const char *path, json_t *body, json_t **out,

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "kube/json_lean.h"
 #include "kube/status.h"
 
 void kube_ndjson_init(struct kube_ndjson *s, size_t max_line)
@@ -87,7 +88,8 @@ int kube_watch_event_parse(const char *line, size_t len, json_t **event,
 	json_error_t jerr;
 	json_t *ev, *t, *o;
 
-	ev = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	/* every watcher decodes and drops the object: parse it lean */
+	ev = kube_json_loadb_lean(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!ev)
 		return err_set(e, KUBE_ERR_DECODE, "watch event is not JSON: %s (column %d)",
 			       jerr.text, jerr.column);

@@ -273,6 +273,18 @@ int kube_snapshot_content_decode(json_t *obj, struct kube_snapshot_content *out,
 				 struct err *e);
 int kube_lease_decode(json_t *obj, struct kube_lease *out, struct err *e);
 
+/*
+ * Packed copies (objects_pack.c): the struct, its pointer arrays and its
+ * strings in one block of kube_*_packed_size bytes (a multiple-of-8 start,
+ * e.g. from malloc), for caches. The block is freed as one (never with
+ * *_release) and borrows nothing from the source, which the caller still
+ * releases.
+ */
+size_t kube_pvc_packed_size(const struct kube_pvc *p);
+void kube_pvc_pack(const struct kube_pvc *p, void *block);
+size_t kube_pv_packed_size(const struct kube_pv *p);
+void kube_pv_pack(const struct kube_pv *p, void *block);
+
 /* Free the contents and zero the struct. Accept NULL. */
 void kube_meta_release(struct kube_meta *m);
 void kube_pvc_release(struct kube_pvc *p);

@@ -111,6 +111,10 @@ static int decode_pvc(json_t *j, void *out, struct err *e) { return kube_pvc_dec
 static void release_pvc(void *p) { kube_pvc_release(p); }
 static int decode_pv(json_t *j, void *out, struct err *e) { return kube_pv_decode(j, out, e); }
 static void release_pv(void *p) { kube_pv_release(p); }
+static size_t pvc_size(const void *p) { return kube_pvc_packed_size(p); }
+static void pvc_pack(const void *p, void *block) { kube_pvc_pack(p, block); }
+static size_t pv_size(const void *p) { return kube_pv_packed_size(p); }
+static void pv_pack(const void *p, void *block) { kube_pv_pack(p, block); }
 
 static int decode_va(json_t *j, void *out, struct err *e)
 {
@@ -140,10 +144,12 @@ static const struct informer_type pvc_type = {
 	"persistentvolumeclaims", "/api/v1/persistentvolumeclaims",
 	sizeof(struct kube_pvc), decode_pvc, release_pvc,
 };
+static const struct informer_packer pvc_packer = { pvc_size, pvc_pack };
 static const struct informer_type pv_type = {
 	"persistentvolumes", "/api/v1/persistentvolumes",
 	sizeof(struct kube_pv), decode_pv, release_pv,
 };
+static const struct informer_packer pv_packer = { pv_size, pv_pack };
 
 void ctl_slow_entry_free(struct slow_entry *s)
 {
@@ -695,6 +701,8 @@ struct controller *controller_new(struct kube_client *kube, struct csi_client *c
 	c->volume_q = wq_new("volumes", o->retry_start_ms, o->retry_max_ms);
 	c->claims = informer_new(kube, &pvc_type, o->resync_ms);
 	c->volumes = informer_new(kube, &pv_type, o->resync_ms);
+	informer_set_packer(c->claims, &pvc_packer);
+	informer_set_packer(c->volumes, &pv_packer);
 	c->classes = informer_new(kube, &informer_type_storage_class, o->resync_ms);
 	informer_add_handler(c->claims, on_claim, c);
 	informer_add_handler(c->volumes, on_volume, c);

@@ -5,7 +5,8 @@
  * watch without a relist, 410 Gone -> relist delivering the difference,
  * bookmarks moving the resourceVersion, undecodable objects skipped,
  * pause/resume, list pages too large for the client halved, and watches
- * that end at once backing off.
+ * that end at once backing off; lists, events and relists again with a
+ * packed cache.
  *
  * Every wait is for a condition with a deadline (the recorder's condvar).
  */
@@ -38,6 +39,11 @@ static void rel_pv(void *p) { kube_pv_release(p); }
 static const struct informer_type pv_type = {
 	"persistentvolumes", PATH, sizeof(struct kube_pv), dec_pv, rel_pv,
 };
+
+/* The controller's way: PVs cached packed (kube_pv_pack). */
+static size_t size_pv(const void *p) { return kube_pv_packed_size(p); }
+static void pack_pv(const void *p, void *block) { kube_pv_pack(p, block); }
+static const struct informer_packer pv_packer = { size_pv, pack_pv };
 
 /* What the handler saw: "ADD name rv" lines, in order. */
 struct recorder {
@@ -124,6 +130,14 @@ static int setup_with(void **state, size_t body_max)
 static int setup(void **state)
 {
 	return setup_with(state, 0);
+}
+
+/* The same, caching packed objects. */
+static int setup_packed(void **state)
+{
+	setup_with(state, 0);
+	informer_set_packer(((struct fixture *)*state)->inf, &pv_packer);
+	return 0;
 }
 
 /* A client that takes responses of at most SMALL_CAP bytes. */
@@ -408,6 +422,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_object_larger_than_cap_is_retried,
 						setup_small_cap, teardown),
 		cmocka_unit_test_setup_teardown(test_short_watches_back_off, setup, teardown),
+		{ "packed: list in pages", test_list_in_pages, setup_packed, teardown, NULL },
+		{ "packed: events in order", test_events_in_order, setup_packed, teardown, NULL },
+		{ "packed: gone relists and delivers the difference",
+		  test_gone_relists_and_delivers_difference, setup_packed, teardown, NULL },
 	};
 	int failed;
 

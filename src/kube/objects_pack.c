@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * objects_pack.c - deep copies of a decoded PVC or PV into one block (see
+ * objects.h, "Packed copies").
+ *
+ * A decoded PV is about 25 separate heap strings and arrays; in a cache of
+ * thousands of objects malloc's per-chunk overhead and the fragmentation
+ * left between them by freed list pages cost as much as the data. The copy
+ * puts the struct, then every pointer array, then every string into
+ * consecutive bytes. One function per type walks every pointer field twice:
+ * once to size the block, once to fill it.
+ */
+#include "kube/objects.h"
+
+#include <stdint.h>
+#include <string.h>
+
+/*
+ * A field added to one of these structs must be packed below too: these
+ * sizes make the build fail until it is (64-bit targets).
+ */
+_Static_assert(sizeof(void *) != 8 || sizeof(struct kube_meta) == 112,
+	       "struct kube_meta changed: update pack_meta");
+_Static_assert(sizeof(void *) != 8 || sizeof(struct kube_pvc) == 256,
+	       "struct kube_pvc changed: update pack_pvc");
+_Static_assert(sizeof(void *) != 8 || sizeof(struct kube_pv) == 264,
+	       "struct kube_pv changed: update pack_pv");
+
+struct packer {
+	bool sizing;		/* first pass: count only */
+	size_t arrays, strings;	/* sizing: bytes of each */
+	char *arr, *str;	/* filling: where the next array / string goes */
+};
+
+static char *pstr(struct packer *k, const char *s)
+{
+	size_t n;
+
+	if (!s)
+		return NULL;
+	n = strlen(s) + 1;
+	if (k->sizing) {
+		k->strings += n;
+		return NULL;
+	}
+	memcpy(k->str, s, n);
+	k->str += n;
+	return k->str - n;
+}
+
+static char **pstrv(struct packer *k, char *const *v, size_t n)
+{
+	char **out;
+
+	if (!v)
+		return NULL;
+	if (k->sizing) {
+		k->arrays += n * sizeof(char *);
+		for (size_t i = 0; i < n; i++)
+			pstr(k, v[i]);
+		return NULL;
+	}
+	out = (char **)(void *)k->arr;
+	k->arr += n * sizeof(char *);
+	for (size_t i = 0; i < n; i++)
+		out[i] = pstr(k, v[i]);
+	return out;
+}
+
+static void pack_strmap(struct packer *k, struct kube_strmap *d, const struct kube_strmap *s)
+{
+	d->keys = pstrv(k, s->keys, s->n);
+	d->values = pstrv(k, s->values, s->n);
+	d->n = s->n;
+}
+
+static void pack_meta(struct packer *k, struct kube_meta *d, const struct kube_meta *s)
+{
+	*d = *s;
+	d->name = pstr(k, s->name);
+	d->namespace = pstr(k, s->namespace);
+	d->uid = pstr(k, s->uid);
+	d->resource_version = pstr(k, s->resource_version);
+	pack_strmap(k, &d->annotations, &s->annotations);
+	pack_strmap(k, &d->labels, &s->labels);
+	d->finalizers = pstrv(k, s->finalizers, s->n_finalizers);
+}
+
+static void pack_pvc(struct packer *k, void *dst, const void *src)
+{
+	const struct kube_pvc *s = src;
+	struct kube_pvc *d = dst;
+
+	*d = *s;
+	pack_meta(k, &d->meta, &s->meta);
+	d->storage_class_name = pstr(k, s->storage_class_name);
+	d->access_modes = pstrv(k, s->access_modes, s->n_access_modes);
+	d->volume_name = pstr(k, s->volume_name);
+	d->volume_mode = pstr(k, s->volume_mode);
+	d->data_source_kind = pstr(k, s->data_source_kind);
+	d->data_source_api_group = pstr(k, s->data_source_api_group);
+	d->data_source_name = pstr(k, s->data_source_name);
+	d->data_source_namespace = pstr(k, s->data_source_namespace);
+	d->vac_name = pstr(k, s->vac_name);
+	d->phase = pstr(k, s->phase);
+}
+
+static void pack_pv(struct packer *k, void *dst, const void *src)
+{
+	const struct kube_pv *s = src;
+	struct kube_pv *d = dst;
+
+	*d = *s;
+	pack_meta(k, &d->meta, &s->meta);
+	d->intree.id = pstr(k, s->intree.id);
+	d->intree.fs_type = pstr(k, s->intree.fs_type);
+	d->intree.disk_kind = pstr(k, s->intree.disk_kind);
+	d->intree.secret_name = pstr(k, s->intree.secret_name);
+	d->intree.secret_namespace = pstr(k, s->intree.secret_namespace);
+	d->csi_driver = pstr(k, s->csi_driver);
+	d->csi_volume_handle = pstr(k, s->csi_volume_handle);
+	d->reclaim_policy = pstr(k, s->reclaim_policy);
+	d->phase = pstr(k, s->phase);
+	d->claim_ns = pstr(k, s->claim_ns);
+	d->claim_name = pstr(k, s->claim_name);
+	d->claim_uid = pstr(k, s->claim_uid);
+	d->claim_rv = pstr(k, s->claim_rv);
+	d->storage_class_name = pstr(k, s->storage_class_name);
+}
+
+/* The sizing pass: how many bytes of arrays and strings follow the struct. */
+static struct packer sized(void (*pack)(struct packer *, void *, const void *), const void *src)
+{
+	struct packer k = { .sizing = true };
+	union {
+		struct kube_pvc pvc;
+		struct kube_pv pv;
+	} scratch;
+
+	pack(&k, &scratch, src);
+	return k;
+}
+
+static size_t packed_size(void (*pack)(struct packer *, void *, const void *), size_t size,
+			  const void *src)
+{
+	struct packer k = sized(pack, src);
+
+	return size + k.arrays + k.strings;
+}
+
+static void pack_into(void (*pack)(struct packer *, void *, const void *), size_t size,
+		      const void *src, void *dst)
+{
+	struct packer k = sized(pack, src);
+
+	k.sizing = false;
+	k.arr = (char *)dst + size;
+	k.str = k.arr + k.arrays;
+	pack(&k, dst, src);
+}
+
+size_t kube_pvc_packed_size(const struct kube_pvc *p)
+{
+	return packed_size(pack_pvc, sizeof(*p), p);
+}
+
+void kube_pvc_pack(const struct kube_pvc *p, void *block)
+{
+	pack_into(pack_pvc, sizeof(*p), p, block);
+}
+
+size_t kube_pv_packed_size(const struct kube_pv *p)
+{
+	return packed_size(pack_pv, sizeof(*p), p);
+}
+
+void kube_pv_pack(const struct kube_pv *p, void *block)
+{
+	pack_into(pack_pv, sizeof(*p), p, block);
+}
