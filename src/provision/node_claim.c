@@ -134,12 +134,29 @@ static bool topology_admits(struct controller *c, const struct kube_pvc *claim,
 static int has_capacity(struct controller *c, const struct kube_pvc *claim,
 			const struct kube_storage_class *class, struct err *e)
 {
+	const struct kube_strmap *a = &claim->meta.annotations;
+	struct kube_pvc as = *claim;	/* shallow: only the annotations' arrays are its own */
 	struct prepared p;
+	enum prep_result pr;
 	int rc = 0;
 
 	if (claim->request_bytes <= 0)
 		return 1;
-	if (ctl_prepare(c, claim, class, false, &p, e) != PREP_OK) {
+	/* the request as if this node were selected, as upstream asks it */
+	as.meta.annotations.keys = xcalloc(a->n + 1, sizeof(char *));
+	as.meta.annotations.values = xcalloc(a->n + 1, sizeof(char *));
+	/* first: lookups take the first match (an empty annotation may be there) */
+	as.meta.annotations.keys[0] = (char *)ANN_SELECTED_NODE;
+	as.meta.annotations.values[0] = (char *)c->o.node_name;
+	for (size_t i = 0; i < a->n; i++) {
+		as.meta.annotations.keys[i + 1] = a->keys[i];
+		as.meta.annotations.values[i + 1] = a->values[i];
+	}
+	as.meta.annotations.n = a->n + 1;
+	pr = ctl_prepare(c, &as, class, false, &p, e);
+	free(as.meta.annotations.keys);
+	free(as.meta.annotations.values);
+	if (pr != PREP_OK) {
 		ctl_prepared_release(&p);
 		return -1;
 	}

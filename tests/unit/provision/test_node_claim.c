@@ -148,14 +148,17 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* The controller of node n1's instance, with topology and no journal. */
-static void start_nd(struct fx *fx, bool immediate_binding)
+/*
+ * The controller of node n1's instance, with topology and no journal;
+ * --immediate-topology as `immediate_topology`.
+ */
+static void start_nd_with(struct fx *fx, bool immediate_binding, bool immediate_topology)
 {
 	struct controller_opts o = {
 		.plan = { .provisioner = DRIVER, .driver = DRIVER, .identity = "test-identity-n1",
 			  .prefix = "pvc", .uuid_length = -1 },
 		.workers = 1, .retry_start_ms = 20, .retry_max_ms = 200, .resync_ms = 0,
-		.topology = true, .immediate_topology = true,
+		.topology = true, .immediate_topology = immediate_topology,
 		.node_name = NODE, .node_info = &fx->info,
 		.node_immediate_binding = immediate_binding,
 		.node_base_delay_ms = 20, .node_max_delay_ms = 100,
@@ -165,6 +168,11 @@ static void start_nd(struct fx *fx, bool immediate_binding)
 	fx->c = controller_new(fx->kc, fx->cc, &o);
 	if (controller_start(fx->c, &e))
 		fail_msg("controller_start: %s", err_msg(&e));
+}
+
+static void start_nd(struct fx *fx, bool immediate_binding)
+{
+	start_nd_with(fx, immediate_binding, true);
 }
 
 /* A claim of class `class`, selected for `node` (NULL: none). */
@@ -302,6 +310,23 @@ static void test_immediate_claim_is_taken(void **state)
 	assert_int_equal(fake_driver_count(fx->d, CREATE), 1);
 }
 
+/*
+ * --immediate-topology=false (upstream's advice for node deployment): a
+ * claim without a selected node has no topology, yet capacity is asked for
+ * this node's segment, as if it were selected (upstream's checkCapacity).
+ */
+static void test_capacity_asked_for_this_node(void **state)
+{
+	struct fx *fx = *state;
+
+	put_claim(fx, "imm", UID_MINE, "imm", NULL);
+	start_nd_with(fx, true, false);
+	WAIT(pv_exists, fx, "pvc-" UID_MINE, 1);
+	stop_controller(fx);
+	assert_true(request_has(fx, CAPACITY, 0, KEY));
+	assert_true(request_has(fx, CREATE, 0, KEY));
+}
+
 /* Another writer changes the claim while we check capacity: our patch conflicts, we try again. */
 static void test_conflict_waits_and_tries_again(void **state)
 {
@@ -399,6 +424,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_only_claims_selected_for_this_node, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_immediate_claim_is_taken, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_capacity_asked_for_this_node, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conflict_waits_and_tries_again, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_no_room_no_take, setup, teardown),
