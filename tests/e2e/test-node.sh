@@ -155,7 +155,7 @@ spec:
   resources: { requests: { storage: 1Mi } }
 YAML
   done | k apply -f - >/dev/null
-  wait_until 240 "fifty claims bound" nd_all_bound nd2 50
+  wait_until 400 "fifty claims bound" nd_all_bound nd2 50
   echo "fifty claims bound in $((SECONDS - took))s"
   for n in nd2-a nd2-b nd2-c; do total=$((total + $(nd_count "$n"))); done
   [[ $total == 50 ]] || fail "$total volumes in the drivers for 50 claims"
