@@ -34,6 +34,7 @@
 #include "metrics/process.h"
 #include "migration/translate.h"
 #include "provision/controller.h"
+#include "provision/node_deploy.h"
 
 #define RESYNC_MS (15 * 60 * 1000)
 #define KUBE_TIMEOUT_MS 30000
@@ -261,15 +262,16 @@ static char *leader_identity(void)
 	return xasprintf("%s_%08x", host, (unsigned)rand_r(&seed) ^ (unsigned)tv.tv_sec);
 }
 
-static char *make_identity(const char *driver)
+/* As upstream: "<unix ms>-<0..9999>-<driver>", and "-<node>" in node deployment. */
+static char *make_identity(const char *driver, const char *node)
 {
 	struct timeval tv;
 	unsigned seed;
 
 	gettimeofday(&tv, NULL);
 	seed = (unsigned)(tv.tv_usec ^ getpid());
-	return xasprintf("%lld-%u-%s", (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000,
-			 rand_r(&seed) % 10000, driver);
+	return xasprintf("%lld-%u-%s%s%s", (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000,
+			 rand_r(&seed) % 10000, driver, node ? "-" : "", node ? node : "");
 }
 
 /* --logging-format, --v, --vmodule, the streams; then the warnings config_parse found. */
@@ -293,6 +295,54 @@ static void setup_logging(const struct config *cfg)
 		log_warn("%s", *n);
 }
 
+/* --node-deployment: this node and what the driver beside us says of it. */
+struct node_setup {
+	const char *name;		/* $NODE_NAME; NULL: no node deployment */
+	struct csi_node_info info;	/* NodeGetInfo */
+	struct cap_segment segment;	/* info's topology, for capacity tracking */
+	char *managed_by;		/* capacity's managed-by label value for this node */
+};
+
+static void node_setup_release(struct node_setup *n)
+{
+	csi_node_info_release(&n->info);
+	cap_segment_release(&n->segment);
+	free(n->managed_by);
+}
+
+/*
+ * Ask the driver which node it serves (NodeGetInfo), as upstream at start;
+ * its topology is then the only one this instance knows.
+ */
+static int setup_node(struct csi_client *csi, struct node_setup *n)
+{
+	struct err e = ERR_INIT;
+	const char **keys, **values;
+	char *seg;
+
+	if (csi_node_get_info(csi, &n->info, &e)) {
+		log_error("--node-deployment: NodeGetInfo failed (the driver beside us must serve "
+			  "the CSI Node service): %s", err_msg(&e));
+		err_release(&e);
+		return -1;
+	}
+	keys = xcalloc(n->info.topology.n + 1, sizeof(*keys));
+	values = xcalloc(n->info.topology.n + 1, sizeof(*values));
+	for (size_t i = 0; i < n->info.topology.n; i++) {
+		keys[i] = n->info.topology.items[i].key;
+		values[i] = n->info.topology.items[i].value;
+	}
+	cap_segment_from_pairs(&n->segment, keys, values, n->info.topology.n);
+	free(keys);
+	free(values);
+	n->managed_by = nd_name_with_max_length(CAP_MANAGED_BY, n->name, 63);
+	seg = cap_segment_string(&n->segment);
+	log_info("node deployment: node %s, driver node id %s, topology {%s}", n->name,
+		 n->info.node_id, seg);
+	free(seg);
+	return 0;
+}
+
 /*
  * --enable-capacity: the objects' namespace ($NAMESPACE), a client with the
  * capacity rate limit (a sibling on the main connection: its budget never
@@ -303,8 +353,9 @@ static void setup_logging(const struct config *cfg)
  */
 static int setup_capacity(const struct config *cfg, struct kube_client *kube,
 			  struct csi_client *csi, bool get_capacity, struct controller_opts *copts,
-			  struct metrics *metrics, sigset_t *sigs, struct kube_client **cap_kube,
-			  struct cap_owner *owner, struct capacity **cap)
+			  const struct node_setup *node, struct metrics *metrics, sigset_t *sigs,
+			  struct kube_client **cap_kube, struct cap_owner *owner,
+			  struct capacity **cap)
 {
 	const char *ns = getenv("NAMESPACE"), *pod = getenv("POD_NAME");
 	struct kube_client_opts ko = { .qps = cfg->kube_api_capacity_qps,
@@ -345,6 +396,13 @@ static int setup_capacity(const struct config *cfg, struct kube_client *kube,
 	co.namespace = ns;
 	co.owner = cfg->capacity_ownerref_level >= 0 ? owner : NULL;
 	co.topology = copts->topology;
+	if (node->name) {
+		/* as upstream: this node's segment only, and objects marked as this node's */
+		co.managed_by = node->managed_by;
+		co.fixed_segment = &node->segment;
+		log_info("capacity: CSIStorageCapacity objects for node %s only (managed-by %s)",
+			 node->name, node->managed_by);
+	}
 	co.immediate_binding = cfg->capacity_for_immediate_binding;
 	co.poll_ms = cfg->capacity_poll_ms;
 	co.threads = (int)cfg->capacity_threads;
@@ -387,6 +445,7 @@ int main(int argc, char **argv)
 	struct controller_opts copts;
 	struct pace_metrics pace;
 	char *driver = NULL, *vendor_version = NULL, *identity = NULL, *ua = NULL;
+	struct node_setup node;
 	sigset_t sigs;
 	int sig, rc, status = 1;
 
@@ -414,6 +473,20 @@ int main(int argc, char **argv)
 	metrics = metrics_new();
 	setup_logging(&cfg);
 	log_info_kv("Version", "version", CSI_PROVISIONER_VERSION);
+	memset(&node, 0, sizeof(node));
+	if (cfg.node_deployment) {
+		node.name = getenv("NODE_NAME");
+		/* a name goes into paths and labels: the Node name rules, checked here */
+		if (!node.name || !*node.name) {
+			log_error("--node-deployment: the NODE_NAME environment variable must be set "
+				  "to the name of this node (the downward API's spec.nodeName)");
+			goto out;
+		}
+		if (kube_name_check(KUBE_RES_NODE, NULL, node.name, &e)) {
+			log_error("--node-deployment: NODE_NAME: %s", err_msg(&e));
+			goto out;
+		}
+	}
 
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
@@ -471,6 +544,8 @@ int main(int argc, char **argv)
 	}
 	log_info_kv("Detected CSI driver", "driver", driver, "vendorVersion",
 		    vendor_version ? vendor_version : "");
+	if (node.name && setup_node(csi, &node))
+		goto out;
 	app.csi = csi;
 	app.migratable = mig_plugin_by_csi(driver) &&
 			 (!cfg.provisioner || !strcmp(cfg.provisioner, driver));
@@ -502,12 +577,19 @@ int main(int argc, char **argv)
 	register_pace_metrics(&pace, metrics, kube);
 
 
-	identity = make_identity(driver);
+	identity = make_identity(driver, node.name);
 	/* the decisions' inputs, shared with explain (src/cli/setup.c) */
 	setup_controller_opts(&cfg, driver, &pcaps, &ccaps, &copts);
 	copts.plan.identity = identity;
 	copts.workers = (int)cfg.worker_threads;
 	copts.resync_ms = RESYNC_MS;
+	if (node.name) {
+		copts.node_name = node.name;
+		copts.node_info = &node.info;
+		copts.node_immediate_binding = cfg.node_deployment_immediate_binding;
+		copts.node_base_delay_ms = cfg.node_deployment_base_delay_ms;
+		copts.node_max_delay_ms = cfg.node_deployment_max_delay_ms;
+	}
 	/* as upstream: not set by name, the gate follows what the cluster serves */
 	copts.plan.vac_disabled = !setup_vac_enabled(&cfg, kube);
 	if (copts.plan.migrated_from) {
@@ -601,7 +683,8 @@ int main(int argc, char **argv)
 	}
 
 	if (cfg.enable_capacity && setup_capacity(&cfg, kube, csi, ccaps.get_capacity, &copts,
-						   metrics, &sigs, &cap_kube, &cap_owner, &cap))
+						   &node, metrics, &sigs, &cap_kube, &cap_owner,
+						   &cap))
 		goto out;
 
 	if (cfg.leader_election) {
@@ -727,6 +810,7 @@ out:
 	free(vendor_version);
 	free(identity);
 	free(ua);
+	node_setup_release(&node);
 	config_release(&cfg);
 	if (status == 0)
 		log_info("stopped");

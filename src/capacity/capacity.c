@@ -267,7 +267,11 @@ static void sync_topology(struct capacity *c)
 	struct diff_ctx dc = { NULL, &added };
 	size_t n_classes = 0;
 
-	if (c->o.topology) {
+	if (c->o.fixed_segment) {
+		segs = xcalloc(1, sizeof(*segs));
+		cap_segment_copy(&segs[0], c->o.fixed_segment);
+		nsegs = 1;
+	} else if (c->o.topology) {
 		nodes = list_data(c->nodes, &nr, &nn);
 		csinodes = list_data(c->csinodes, &sr, &ns);
 		cap_segments_from_nodes(c->o.driver, (const struct kube_csinode *const *)csinodes, ns,
@@ -456,7 +460,7 @@ struct capacity *capacity_new(struct kube_client *kube, struct kube_client *cap_
 	c->q = wq_new("csistoragecapacity", o->retry_start_ms, o->retry_max_ms);
 	c->classes = informer_new(kube, &informer_type_storage_class, o->resync_ms);
 	informer_add_handler(c->classes, on_class, c);
-	if (o->topology) {
+	if (o->topology && !o->fixed_segment) {
 		c->nodes = informer_new(kube, &informer_type_node, o->resync_ms);
 		c->csinodes = informer_new(kube, &informer_type_csinode, o->resync_ms);
 		informer_add_handler(c->nodes, on_node, c);

@@ -41,6 +41,12 @@ struct capacity_opts {
 	const char *managed_by;		/* NULL: CAP_MANAGED_BY */
 	const struct cap_owner *owner;	/* NULL: no owner reference */
 	bool topology;			/* the driver has VOLUME_ACCESSIBILITY_CONSTRAINTS */
+	/*
+	 * --node-deployment: the one segment of this node (from NodeGetInfo;
+	 * n 0 when it has no topology), instead of segments from Nodes and
+	 * CSINodes, which are then not watched. NULL: not node deployment.
+	 */
+	const struct cap_segment *fixed_segment;
 	bool immediate_binding;		/* --capacity-for-immediate-binding */
 	int64_t poll_ms;		/* --capacity-poll-interval */
 	int threads;			/* --capacity-threads (at least 1 is used) */

@@ -112,9 +112,9 @@ static const struct opt opts[] = {
 	  "requests per second for capacity updates" },
 	{ "kube-api-capacity-burst", NULL, OPT_INT, OFF(kube_api_capacity_burst), "5", 1, 1000000,
 	  "burst of requests for capacity updates" },
-	/* node deployment (not built yet) */
+	/* node deployment (NODE_NAME from the environment, read in main.c) */
 	{ "node-deployment", NULL, OPT_BOOL, OFF(node_deployment), "false", NOLIMIT,
-	  "run one sidecar per node for node-local volumes (not implemented yet: true stops start-up)" },
+	  "run beside the CSI driver on each node, for node-local volumes (needs NODE_NAME)" },
 	{ "node-deployment-immediate-binding", NULL, OPT_BOOL, OFF(node_deployment_immediate_binding),
 	  "true", NOLIMIT, "with --node-deployment, also take claims with Immediate binding" },
 	{ "node-deployment-base-delay", NULL, OPT_DURATION, OFF(node_deployment_base_delay_ms), "20s",
@@ -481,15 +481,15 @@ static int fill(struct parse_ctx *ctx, int argc, char *const argv[], config_gete
 	return 0;
 }
 
-/* Rules across flags, and flags that ask for what is not built yet. */
+/* Rules across flags. */
 static int validate(struct config *c, struct err *e)
 {
 	struct err le = ERR_INIT;
 
-	if (c->node_deployment)
-		return err_set(e, -1, "--node-deployment: node deployment (one sidecar per node for "
-			       "node-local volumes) is not implemented yet; remove the flag or set it "
-			       "to false");
+	if (c->node_deployment && c->leader_election)
+		return err_set(e, -1, "--node-deployment and --leader-election do not go together: "
+			       "every node's instance must run, and one lease would let only one node "
+			       "provision");
 	if (c->retry_start_ms > c->retry_max_ms)
 		return err_set(e, -1, "--retry-interval-start (%" PRId64 "ms) is longer than "
 			       "--retry-interval-max (%" PRId64 "ms)", c->retry_start_ms, c->retry_max_ms);

@@ -58,7 +58,7 @@ struct config {
 	int64_t capacity_threads;	/* --capacity-threads */
 	double kube_api_capacity_qps;	/* --kube-api-capacity-qps */
 	int64_t kube_api_capacity_burst; /* --kube-api-capacity-burst */
-	/* node deployment: parsed and validated; the feature is not built yet */
+	/* node deployment (src/provision/node_claim.c) */
 	bool node_deployment;		/* --node-deployment */
 	bool node_deployment_immediate_binding; /* --node-deployment-immediate-binding */
 	int64_t node_deployment_base_delay_ms; /* --node-deployment-base-delay */

@@ -54,6 +54,7 @@
 #define M_CTRL_CAPS "/csi.v1.Controller/ControllerGetCapabilities"
 #define M_CREATE_SNAPSHOT "/csi.v1.Controller/CreateSnapshot"
 #define M_DELETE_SNAPSHOT "/csi.v1.Controller/DeleteSnapshot"
+#define M_NODE_INFO "/csi.v1.Node/NodeGetInfo"
 
 /*
  * Reconnect quickly after a driver restart: backoff 100 ms growing to 1 s.
@@ -532,6 +533,11 @@ static int dec_capacity(const uint8_t *p, size_t n, void *out, struct err *e)
 	return csi_codec_decode_get_capacity(p, n, out, e);
 }
 
+static int dec_node_info(const uint8_t *p, size_t n, void *out, struct err *e)
+{
+	return csi_codec_decode_node_info(p, n, out, e);
+}
+
 static int dec_list(const uint8_t *p, size_t n, void *out, struct err *e)
 {
 	return csi_codec_decode_list_volumes(p, n, out, e);
@@ -687,6 +693,13 @@ int csi_delete_volume(struct csi_client *c, const char *volume_id,
 			c->wait_for_ready, dec_delete, NULL, secrets, e);
 	wipe_free(buf, len);
 	return rc;
+}
+
+int csi_node_get_info(struct csi_client *c, struct csi_node_info *out, struct err *e)
+{
+	memset(out, 0, sizeof(*out));
+	return rpc(c, M_NODE_INFO, NULL, empty_req, 0, c->timeout_ms, c->wait_for_ready,
+		   dec_node_info, out, e);
 }
 
 int csi_get_capacity(struct csi_client *c, const struct csi_get_capacity_req *req,

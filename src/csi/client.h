@@ -241,6 +241,17 @@ struct csi_snapshot {
 /* Free the contents and zero the struct. Accepts NULL. */
 void csi_snapshot_release(struct csi_snapshot *s);
 
+/* What NodeGetInfo said; owned, freed with csi_node_info_release. */
+struct csi_node_info {
+	char *node_id;			/* never NULL or "" after a successful call */
+	int64_t max_volumes_per_node;	/* 0 = no limit given */
+	bool has_topology;		/* accessible_topology was set */
+	struct csi_map topology;	/* its segments (n 0 when unset) */
+};
+
+/* Free the contents and zero the struct. Accepts NULL. */
+void csi_node_info_release(struct csi_node_info *n);
+
 /*
  * Turn a --csi-address value into a gRPC target. Accepted:
  * "unix:///abs/path", "unix:/abs/path" and "/abs/path", all giving
@@ -346,6 +357,12 @@ int csi_create_volume(struct csi_client *c, const struct csi_create_volume_req *
 int csi_delete_volume(struct csi_client *c, const char *volume_id,
 		      const struct csi_map *secrets, struct err *e);
 
+/*
+ * NodeGetInfo (the Node service of the driver beside us, for
+ * --node-deployment). An empty node_id is an error. Release *out with
+ * csi_node_info_release.
+ */
+int csi_node_get_info(struct csi_client *c, struct csi_node_info *out, struct err *e);
 int csi_get_capacity(struct csi_client *c, const struct csi_get_capacity_req *req,
 		     struct csi_capacity *out, struct err *e);
 

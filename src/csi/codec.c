@@ -899,3 +899,40 @@ int csi_codec_decode_delete_snapshot(const uint8_t *p, size_t n, struct err *e)
 	csi__v1__delete_snapshot_response__free_unpacked(r, NULL);
 	return 0;
 }
+
+void csi_node_info_release(struct csi_node_info *n)
+{
+	if (!n)
+		return;
+	free(n->node_id);
+	csi_map_release(&n->topology);
+	memset(n, 0, sizeof(*n));
+}
+
+int csi_codec_decode_node_info(const uint8_t *p, size_t n, struct csi_node_info *out,
+			       struct err *e)
+{
+	Csi__V1__NodeGetInfoResponse *r = csi__v1__node_get_info_response__unpack(NULL, n, p);
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!r)
+		return undecodable(e, "NodeGetInfo", n);
+	if (!r->node_id || !*r->node_id) {
+		rc = err_set(e, CSI_ERR_LOCAL, "NodeGetInfo: the driver returned no node_id");
+		goto out;
+	}
+	out->node_id = xstrdup(r->node_id);
+	out->max_volumes_per_node = r->max_volumes_per_node;
+	if (r->accessible_topology) {
+		out->has_topology = true;
+		rc = dec_segments(r->accessible_topology->segments,
+				  r->accessible_topology->n_segments, &out->topology,
+				  "NodeGetInfo accessible_topology", e);
+	}
+out:
+	if (rc)
+		csi_node_info_release(out);
+	csi__v1__node_get_info_response__free_unpacked(r, NULL);
+	return rc;
+}

@@ -55,5 +55,7 @@ int csi_codec_decode_list_volumes(const uint8_t *p, size_t n, struct csi_volume_
 int csi_codec_decode_create_snapshot(const uint8_t *p, size_t n, struct csi_snapshot *out,
 				     struct err *e);
 int csi_codec_decode_delete_snapshot(const uint8_t *p, size_t n, struct err *e);
+int csi_codec_decode_node_info(const uint8_t *p, size_t n, struct csi_node_info *out,
+			       struct err *e);
 
 #endif

@@ -396,8 +396,12 @@ void kube_pv_release(struct kube_pv *p)
 	free(p->claim_uid);
 	free(p->claim_rv);
 	free(p->storage_class_name);
+	kube_topology_terms_free(p->affinity, p->n_affinity);
 	memset(p, 0, sizeof(*p));
 }
+
+static int get_affinity_terms(struct dec *d, json_t *aff, struct kube_topology_term **out,
+			      size_t *n);
 
 int kube_pv_decode(json_t *obj, struct kube_pv *out, struct err *e)
 {
@@ -432,6 +436,7 @@ int kube_pv_decode(json_t *obj, struct kube_pv *out, struct err *e)
 	    (rc = get_quantity(&d, cap, "spec.capacity", "storage", &out->capacity_bytes,
 			       &has_cap)) ||
 	    (rc = get_obj(&d, spec, "spec", "nodeAffinity", &aff)) ||
+	    (rc = get_affinity_terms(&d, aff, &out->affinity, &out->n_affinity)) ||
 	    (rc = kube_pv_intree_decode(spec, what, &out->intree, e)))
 		goto out;
 	out->has_node_affinity = aff != NULL;
@@ -472,6 +477,7 @@ void kube_topology_terms_free(struct kube_topology_term *t, size_t n)
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < t[i].n_reqs; j++) {
 			free(t[i].reqs[j].key);
+			free(t[i].reqs[j].op);
 			free_strv(t[i].reqs[j].values, t[i].reqs[j].n_values);
 		}
 		free(t[i].reqs);
@@ -520,6 +526,60 @@ static int get_topology_terms(struct dec *d, json_t *obj, struct kube_topology_t
 	}
 out:
 	free(path);
+	if (rc) {
+		kube_topology_terms_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+/* nodeAffinity.required.nodeSelectorTerms[] {matchExpressions[], matchFields[]} */
+static int get_affinity_terms(struct dec *d, json_t *aff, struct kube_topology_term **out,
+			      size_t *n)
+{
+	const char *tp = "spec.nodeAffinity.required.nodeSelectorTerms";
+	json_t *req, *terms, *term, *exprs, *fields, *ex;
+	size_t i, j;
+	char *path = NULL, *ipath = NULL;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = get_obj(d, aff, "spec.nodeAffinity", "required", &req)) || !req ||
+	    (rc = get_arr(d, req, "spec.nodeAffinity.required", "nodeSelectorTerms", &terms)) ||
+	    !terms)
+		return rc;
+	*out = xcalloc(json_array_size(terms) + 1, sizeof(**out));
+	json_array_foreach(terms, i, term) {
+		struct kube_topology_term *t = &(*out)[(*n)++];
+
+		free(path);
+		path = xasprintf("%s[%zu]", tp, i);
+		if ((rc = item_obj(d, tp, i, term)) ||
+		    (rc = get_arr(d, term, path, "matchExpressions", &exprs)) ||
+		    (rc = get_arr(d, term, path, "matchFields", &fields)))
+			goto out;
+		t->reqs = xcalloc((exprs ? json_array_size(exprs) : 0) + 2, sizeof(*t->reqs));
+		if (fields && json_array_size(fields))
+			t->reqs[t->n_reqs++].op = xstrdup("matchFields");
+		if (!exprs)
+			continue;
+		json_array_foreach(exprs, j, ex) {
+			struct kube_label_req *r = &t->reqs[t->n_reqs++];
+
+			free(ipath);
+			ipath = xasprintf("%s.matchExpressions[%zu]", path, j);
+			if ((rc = item_obj(d, "matchExpressions", j, ex)) ||
+			    (rc = get_str(d, ex, ipath, "key", &r->key)) ||
+			    (rc = get_str(d, ex, ipath, "operator", &r->op)) ||
+			    (rc = get_strlist(d, ex, ipath, "values", &r->values, &r->n_values)))
+				goto out;
+		}
+	}
+out:
+	free(path);
+	free(ipath);
 	if (rc) {
 		kube_topology_terms_free(*out, *n);
 		*out = NULL;

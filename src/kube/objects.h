@@ -110,6 +110,14 @@ struct kube_pv {
 	char *storage_class_name;
 	int64_t capacity_bytes;		/* spec.capacity.storage; 0 if unset */
 	bool has_node_affinity;		/* spec.nodeAffinity present */
+	/*
+	 * spec.nodeAffinity.required.nodeSelectorTerms (matchExpressions, each
+	 * req with its operator); a term with matchFields gets a req with key
+	 * NULL and op "matchFields". For --node-deployment's "is it this
+	 * node's volume".
+	 */
+	struct kube_topology_term *affinity;
+	size_t n_affinity;
 };
 
 /*
@@ -118,6 +126,7 @@ struct kube_pv {
  */
 struct kube_label_req {
 	char *key;
+	char *op;			/* node affinity's operator; NULL = In */
 	char **values;
 	size_t n_values;
 };

@@ -59,6 +59,7 @@
 #include "provision/controller_internal.h"
 #include "provision/events.h"
 #include "provision/intent.h"
+#include "provision/node_deploy.h"
 #include "workqueue/workqueue.h"
 
 /*
@@ -748,6 +749,23 @@ enum sync_result ctl_sync_claim(struct controller *c, const char *key)
 		goto out;
 	case PLAN_PROVISION:
 		break;
+	}
+	if (c->o.node_name) {
+		/* node deployment: as upstream, only the beta annotation names the owner */
+		switch (nd_claim_owner(kube_strmap_get(&claim->meta.annotations, ANN_SELECTED_NODE),
+				       c->o.node_name)) {
+		case ND_OTHER:
+			log_v(5, "claim %s: selected for another node", key);
+			ctl_nd_forget(c, claim->meta.uid);
+			goto out;
+		case ND_NONE:
+			if (!po)
+				res = worst(res, ctl_nd_take(c, claim, class, key));
+			goto out;
+		case ND_MINE:
+			ctl_nd_forget(c, claim->meta.uid);
+			break;
+		}
 	}
 	if (po) {
 		log_v(4, "claim %s: PersistentVolume %s already exists", key, pv_name);

@@ -34,6 +34,7 @@
 #include "journal/journal.h"
 #include "metrics/metrics.h"
 #include "provision/controller_internal.h"
+#include "provision/node_deploy.h"
 #include "provision/events.h"
 #include "workqueue/workqueue.h"
 
@@ -211,6 +212,7 @@ static void on_claim(void *ctx, enum informer_event ev, const char *key,
 		ctl_slow_entry_free(hmap_remove(&c->slow, key));
 		pthread_mutex_unlock(&c->slow_mu);
 		ctl_topo_forget(c, claim->meta.uid);
+		ctl_nd_forget(c, claim->meta.uid);
 		/* its intents, if any, are settled now */
 		if (ctl_claim_has_intents(c, key))
 			wq_add(c->claim_q, key);
@@ -415,6 +417,11 @@ static enum sync_result sync_volume(struct controller *c, const char *name)
 		res = SYNC_DONE;
 		goto out;
 	}
+	if (c->o.node_name && !ctl_nd_pv_mine(c, pv)) {
+		log_v(5, "volume %s: not provisioned on this node", name);
+		res = SYNC_DONE;
+		goto out;
+	}
 	if (pv->meta.uid) {
 		bool done;
 
@@ -593,7 +600,8 @@ static bool journal_urgent(void *ctx, size_t waiting)
 
 /*
  * The journal's objects are named after the driver: "csi-provisioner-
- * journal-<driver>-N", labelled csi-provisioner.dev/journal=<driver>. CSI
+ * journal-<driver>-N", labelled csi-provisioner.dev/journal=<driver>; with
+ * --node-deployment <driver> is "<driver>-<node>", one journal per node. CSI
  * driver names are at most 63 characters of letters, digits, '-' and '.';
  * anything else becomes '-'.
  */
@@ -603,6 +611,13 @@ static struct journal *new_journal(struct controller *c)
 	struct journal_opts jo;
 	struct journal *j;
 
+	if (c->o.node_name) {
+		/* node deployment: a journal per node, "<driver>-<node>" (hashed to fit a label) */
+		char *node_label = nd_name_with_max_length(label, c->o.node_name, 63);
+
+		free(label);
+		label = node_label;
+	}
 	base = xasprintf("csi-provisioner-journal-%s", label);
 	memset(&jo, 0, sizeof(jo));
 	jo.namespace = c->o.journal_namespace;
@@ -711,7 +726,9 @@ struct controller *controller_new(struct kube_client *kube, struct csi_client *c
 		c->attachments = informer_new(kube, &va_type, o->resync_ms);
 		informer_add_handler(c->attachments, on_attachment, c);
 	}
-	if (o->topology) {
+	if (o->node_name)
+		ctl_nd_init(c);		/* its own node only: no Node or CSINode watches */
+	else if (o->topology) {
 		c->nodes = informer_new(kube, &informer_type_node, o->resync_ms);
 		c->csinodes = informer_new(kube, &informer_type_csinode, o->resync_ms);
 	}
@@ -846,6 +863,8 @@ void controller_free(struct controller *c)
 	hmap_release(&c->slow);
 	hmap_release(&c->deleted);
 	ctl_topo_choices_release(c);
+	if (c->o.node_name)
+		ctl_nd_release(c);
 	pthread_mutex_destroy(&c->slow_mu);
 	journal_free(c->journal);
 	ctl_intents_release(c);

@@ -23,6 +23,8 @@ struct csi_map;
 struct controller;
 struct metrics;
 
+struct csi_node_info;
+
 struct controller_opts {
 	struct plan_opts plan;		/* strings borrowed for the controller's life */
 	int workers;			/* per queue */
@@ -71,6 +73,16 @@ struct controller_opts {
 	void (*volume_changed)(void *ctx, const char *class_name, const struct csi_map *segments,
 			       size_t n);
 	void *volume_changed_ctx;
+	/*
+	 * --node-deployment: this node's name (NULL: off) and what the driver
+	 * beside us said in NodeGetInfo (borrowed). Only claims selected for
+	 * this node are provisioned, only PVs accessible on it deleted, and
+	 * topology comes from node_info alone (src/provision/node_claim.c).
+	 */
+	const char *node_name;
+	const struct csi_node_info *node_info;
+	bool node_immediate_binding;	/* --node-deployment-immediate-binding */
+	int64_t node_base_delay_ms, node_max_delay_ms;
 };
 
 /* Clients and options are borrowed until controller_free. */

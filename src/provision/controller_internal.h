@@ -97,6 +97,15 @@ struct controller {
 	 */
 	struct hmap topo_choices;
 	struct snapshot_sweep *sweep;	/* NULL when off */
+	/*
+	 * --node-deployment (o.node_name set): the Node and CSINode stand-ins
+	 * made from NodeGetInfo, and claim UID -> attempts to take the claim
+	 * (node_claim.c). nd_attempts and nd_seed are guarded by slow_mu.
+	 */
+	struct kube_node nd_node;
+	struct kube_csinode nd_csinode;
+	struct hmap nd_attempts;
+	unsigned nd_seed;
 	pthread_t *threads;
 	size_t nthreads;
 
@@ -129,6 +138,18 @@ struct snapshot_sweep;
 struct snapshot_sweep *ctl_snapshot_sweep_start(struct controller *c, int64_t interval_ms,
 						struct err *e);
 void ctl_snapshot_sweep_stop(struct snapshot_sweep *w);
+
+/* node_claim.c: --node-deployment; see there. Init and release only with o.node_name. */
+void ctl_nd_init(struct controller *c);
+void ctl_nd_release(struct controller *c);
+void ctl_nd_forget(struct controller *c, const char *uid);	/* uid NULL: nothing */
+bool ctl_nd_pv_mine(struct controller *c, const struct kube_pv *pv);
+/* Point `in`'s nodes (and selected node, when it is this one) at the stand-ins. */
+void ctl_nd_topology_input(struct controller *c, struct topo_input *in,
+			   const struct kube_node **node, const struct kube_csinode **csinode);
+/* A claim of ours with no selected node: take it for this node, or leave it. */
+enum sync_result ctl_nd_take(struct controller *c, const struct kube_pvc *claim,
+			     const struct kube_storage_class *class, const char *key);
 
 /* Keys of the claims queue that stand for a VolumeSnapshot, not a claim. */
 #define SNAPSHOT_KEY_PREFIX "snapshot:"

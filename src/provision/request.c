@@ -113,6 +113,14 @@ static int claim_topology(struct controller *c, const struct kube_pvc *claim,
 		return err_prefix(e, "annotation %s", ANN_SELECTED_NODE);
 	in.strict = c->o.strict_topology;
 	in.immediate = c->o.immediate_topology;
+	if (c->o.node_name) {
+		/* node deployment: as upstream, only what the driver beside us said */
+		const struct kube_node *ln;
+		const struct kube_csinode *lc;
+
+		ctl_nd_topology_input(c, &in, &ln, &lc);
+		return topo_requirements(&in, out, e);
+	}
 	if (in.selected_node_name) {
 		no = informer_get(c->nodes, in.selected_node_name);
 		cno = informer_get(c->csinodes, in.selected_node_name);

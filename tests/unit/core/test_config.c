@@ -442,7 +442,6 @@ static void test_bad_values_upstream_flags(void **state)
 		{ "--feature-gates=APIServerTracing=false", "APIServerTracing", "locked to true" },
 		{ "--enable-capacity=maybe", "--enable-capacity", "maybe" },
 		{ "--capacity-ownerref-level=-2", "--capacity-ownerref-level", "-2" },
-		{ "--node-deployment", "--node-deployment", "node deployment" },
 		{ "--unknown-flag", "unknown flag", "--unknown-flag" },
 	};
 
@@ -479,8 +478,15 @@ static void test_not_built_features_message(void **state)
 	assert_int_equal(c.capacity_ownerref_level, 2);
 	assert_int_equal(c.capacity_threads, 3);
 	config_release(&c);
-	assert_int_not_equal(parse(&c, NULL, (const char *const[]){ "--node-deployment", NULL }, &e), 0);
-	assert_non_null(strstr(err_msg(&e), "not implemented yet"));
+	/* node deployment is built too, but one lease cannot serve every node */
+	parse_ok(&c, (const char *const[]){ "--node-deployment", "--node-deployment-base-delay=1s",
+					    NULL });
+	assert_true(c.node_deployment);
+	assert_int_equal(c.node_deployment_base_delay_ms, 1000);
+	config_release(&c);
+	assert_int_not_equal(parse(&c, NULL, (const char *const[]){ "--node-deployment",
+								  "--leader-election", NULL }, &e), 0);
+	assert_non_null(strstr(err_msg(&e), "--leader-election"));
 	err_release(&e);
 	config_release(&c);
 }
