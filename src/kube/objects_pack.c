@@ -23,8 +23,12 @@ _Static_assert(sizeof(void *) != 8 || sizeof(struct kube_meta) == 112,
 	       "struct kube_meta changed: update pack_meta");
 _Static_assert(sizeof(void *) != 8 || sizeof(struct kube_pvc) == 256,
 	       "struct kube_pvc changed: update pack_pvc");
-_Static_assert(sizeof(void *) != 8 || sizeof(struct kube_pv) == 264,
+_Static_assert(sizeof(void *) != 8 || sizeof(struct kube_pv) == 280,
 	       "struct kube_pv changed: update pack_pv");
+_Static_assert(sizeof(void *) != 8 || sizeof(struct kube_topology_term) == 16,
+	       "struct kube_topology_term changed: update pack_affinity");
+_Static_assert(sizeof(void *) != 8 || sizeof(struct kube_label_req) == 32,
+	       "struct kube_label_req changed: update pack_affinity");
 
 struct packer {
 	bool sizing;		/* first pass: count only */
@@ -65,6 +69,53 @@ static char **pstrv(struct packer *k, char *const *v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		out[i] = pstr(k, v[i]);
 	return out;
+}
+
+/*
+ * An array of n structs of `size` bytes (a multiple of 8, so the pointer
+ * arrays after it stay aligned): the bytes copied; the caller then packs
+ * what their pointers point to.
+ */
+static void *parr(struct packer *k, const void *v, size_t n, size_t size)
+{
+	void *out;
+
+	if (!v)
+		return NULL;
+	if (k->sizing) {
+		k->arrays += n * size;
+		return NULL;
+	}
+	out = k->arr;
+	memcpy(out, v, n * size);
+	k->arr += n * size;
+	return out;
+}
+
+/* A PV's node affinity terms (see struct kube_pv). */
+static struct kube_topology_term *pack_affinity(struct packer *k,
+						const struct kube_topology_term *s, size_t n)
+{
+	struct kube_topology_term *d = parr(k, s, n, sizeof(*s));
+
+	for (size_t i = 0; s && i < n; i++) {
+		const struct kube_label_req *sr = s[i].reqs;
+		struct kube_label_req *dr = parr(k, sr, s[i].n_reqs, sizeof(*sr));
+
+		for (size_t j = 0; sr && j < s[i].n_reqs; j++) {
+			char *key = pstr(k, sr[j].key), *op = pstr(k, sr[j].op);
+			char **values = pstrv(k, sr[j].values, sr[j].n_values);
+
+			if (dr) {
+				dr[j].key = key;
+				dr[j].op = op;
+				dr[j].values = values;
+			}
+		}
+		if (d)
+			d[i].reqs = dr;
+	}
+	return d;
 }
 
 static void pack_strmap(struct packer *k, struct kube_strmap *d, const struct kube_strmap *s)
@@ -126,6 +177,7 @@ static void pack_pv(struct packer *k, void *dst, const void *src)
 	d->claim_uid = pstr(k, s->claim_uid);
 	d->claim_rv = pstr(k, s->claim_rv);
 	d->storage_class_name = pstr(k, s->storage_class_name);
+	d->affinity = pack_affinity(k, s->affinity, s->n_affinity);
 }
 
 /* The sizing pass: how many bytes of arrays and strings follow the struct. */

@@ -29,12 +29,19 @@ static const char pvc_json[] =
 static const char pv_json[] =
 	"{\"kind\":\"PersistentVolume\",%s,"
 	"\"spec\":{\"capacity\":{\"storage\":\"1Gi\"},\"persistentVolumeReclaimPolicy\":\"Delete\","
-	"\"storageClassName\":\"fast\",\"nodeAffinity\":{},"
+	"\"storageClassName\":\"fast\",\"nodeAffinity\":%s,"
 	"\"csi\":{\"driver\":\"d.example.com\",\"volumeHandle\":\"h-1\"},"
 	"\"claimRef\":{\"namespace\":\"ns1\",\"name\":\"data\",\"uid\":\"u-1\",\"resourceVersion\":\"9\"},"
 	"\"azureFile\":{\"shareName\":\"share\",\"secretName\":\"s\",\"secretNamespace\":\"sn\","
 	"\"readOnly\":true}},"
 	"\"status\":{\"phase\":\"Released\"}}";
+
+/* two terms: expressions with and without values, and one of matchFields */
+static const char affinity_json[] =
+	"{\"required\":{\"nodeSelectorTerms\":["
+	"{\"matchExpressions\":[{\"key\":\"zone\",\"operator\":\"In\",\"values\":[\"z1\",\"z2\"]},"
+	"{\"key\":\"gpu\",\"operator\":\"DoesNotExist\"}]},"
+	"{\"matchFields\":[{\"key\":\"metadata.name\",\"operator\":\"In\",\"values\":[\"n1\"]}]}]}}";
 
 struct block {
 	const char *start;
@@ -150,7 +157,31 @@ static void test_pvc_unset_fields(void **state)
 	pvc_packed_equal("\"metadata\":{\"name\":\"bare\"}");
 }
 
-static void pv_packed_equal(const char *meta)
+static void same_affinity(const struct block *b, const struct kube_pv *got,
+			  const struct kube_pv *want)
+{
+	assert_int_equal(got->n_affinity, want->n_affinity);
+	if (!want->affinity) {
+		assert_null(got->affinity);
+		return;
+	}
+	in_block(b, got->affinity);
+	for (size_t i = 0; i < want->n_affinity; i++) {
+		const struct kube_topology_term *gt = &got->affinity[i], *wt = &want->affinity[i];
+
+		assert_int_equal(gt->n_reqs, wt->n_reqs);
+		if (wt->reqs)
+			in_block(b, gt->reqs);
+		for (size_t j = 0; j < wt->n_reqs; j++) {
+			same_str(b, gt->reqs[j].key, wt->reqs[j].key);
+			same_str(b, gt->reqs[j].op, wt->reqs[j].op);
+			assert_int_equal(gt->reqs[j].n_values, wt->reqs[j].n_values);
+			same_strv(b, gt->reqs[j].values, wt->reqs[j].values, wt->reqs[j].n_values);
+		}
+	}
+}
+
+static void pv_packed_equal(const char *meta, const char *affinity)
 {
 	char text[2048];
 	struct kube_pv src, again;
@@ -159,7 +190,7 @@ static void pv_packed_equal(const char *meta)
 	struct kube_pv *p;
 	json_t *j;
 
-	snprintf(text, sizeof(text), pv_json, meta);
+	snprintf(text, sizeof(text), pv_json, meta, affinity);
 	j = json_loads(text, 0, NULL);
 	assert_non_null(j);
 	assert_int_equal(kube_pv_decode(j, &src, &e), 0);
@@ -188,6 +219,7 @@ static void pv_packed_equal(const char *meta)
 	same_str(&b, p->storage_class_name, src.storage_class_name);
 	assert_int_equal(p->capacity_bytes, src.capacity_bytes);
 	assert_int_equal(p->has_node_affinity, src.has_node_affinity);
+	same_affinity(&b, p, &src);
 	kube_pv_release(&src);
 	assert_int_equal(kube_pv_decode(j, &again, &e), 0);
 	same_meta(&b, &p->meta, &again.meta);
@@ -200,13 +232,13 @@ static void pv_packed_equal(const char *meta)
 static void test_pv_every_field(void **state)
 {
 	(void)state;
-	pv_packed_equal(meta_json);
+	pv_packed_equal(meta_json, affinity_json);
 }
 
 static void test_pv_unset_fields(void **state)
 {
 	(void)state;
-	pv_packed_equal("\"metadata\":{\"name\":\"bare\"}");
+	pv_packed_equal("\"metadata\":{\"name\":\"bare\"}", "{}");
 }
 
 /* A packed object is smaller than the sum of its separate allocations. */
@@ -218,7 +250,7 @@ static void test_pv_packed_size_is_the_data(void **state)
 	json_t *j;
 
 	(void)state;
-	snprintf(text, sizeof(text), pv_json, meta_json);
+	snprintf(text, sizeof(text), pv_json, meta_json, "{}");
 	j = json_loads(text, 0, NULL);
 	assert_non_null(j);
 	assert_int_equal(kube_pv_decode(j, &src, &e), 0);
