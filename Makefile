@@ -4,6 +4,7 @@
 #   make check  install, build, run every test suite
 #   make image  the container image as an OCI archive (scripts/image), no registry
 #   make e2e-pods  csi-provisioner as real pods (tests/pods/run; not in check)
+#   make e2e-storage  Kubernetes' storage e2e suite against it (tests/pods/storage-e2e)
 #
 # Everything the targets need is installed by scripts/install-deps.sh (Debian
 # packages) and tests/peers/build (pinned upstream peers, cached per machine).
@@ -12,7 +13,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 MESON_FLAGS ?=
 
-.PHONY: all deps build build-asan peers check unit e2e chaos demo clean image e2e-pods
+.PHONY: all deps build build-asan peers check unit e2e chaos demo clean image e2e-pods e2e-storage
 
 all: build
 
@@ -54,6 +55,13 @@ image: deps
 e2e-pods: deps peers
 	@tests/pods/install-deps
 	@tests/pods/run
+
+# Kubernetes' storage e2e suite (External Storage) against our daemon, on the
+# pods-mode cluster; e2e.test and the test driver's node side are built on
+# first use (tests/peers/build-e2e, build-hostpath-node). Not in check.
+e2e-storage: deps peers build
+	@tests/pods/install-deps
+	@tests/pods/storage-e2e
 
 # The chaos suite with its full counts (500 claims per scenario, >= 10
 # daemon kills; tests/chaos/README.md). CHAOS_SEED=N replays a run.
