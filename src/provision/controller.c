@@ -525,7 +525,11 @@ static enum sync_result sync_volume(struct controller *c, const char *name)
 	patch = plan_unmark_patch(&pv->meta, FINALIZER_PV, NULL);
 	if (patch) {
 		rc = kube_patch(c->kube, path, "application/json-patch+json", patch, NULL, &e);
-		if (rc && rc != KUBE_ERR_NOT_FOUND) {
+		if (rc == KUBE_ERR_INVALID) {	/* the finalizers moved since our cached copy */
+			log_v(2, "volume %s: its finalizers changed since our cached copy; retrying "
+			      "our finalizer's removal: %s", name, err_msg(&e));
+			goto out;
+		} else if (rc && rc != KUBE_ERR_NOT_FOUND) {
 			log_error("volume %s: removing our finalizer failed, will retry: %s", name,
 				  err_msg(&e));
 			goto out;

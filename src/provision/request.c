@@ -685,8 +685,13 @@ enum sync_result ctl_release_clone_source(struct controller *c, const struct kub
 	path = ctl_claim_path(source);
 	if (patch && kube_patch(c->kube, path, "application/json-patch+json", patch, NULL, &e) &&
 	    e.code != KUBE_ERR_NOT_FOUND) {
-		log_error("claim %s: removing the cloning finalizer failed, will retry: %s", key,
-			  err_msg(&e));
+		/* the patch tests the finalizer where our cached copy has it: 422 when it moved */
+		if (e.code == KUBE_ERR_INVALID)
+			log_v(2, "claim %s: its finalizers changed since our cached copy; retrying "
+			      "the cloning finalizer's removal: %s", key, err_msg(&e));
+		else
+			log_error("claim %s: removing the cloning finalizer failed, will retry: %s",
+				  key, err_msg(&e));
 		res = SYNC_RETRY;
 	}
 	json_decref(patch);
