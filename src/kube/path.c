@@ -43,6 +43,28 @@ static const struct {
 				       "referencegrants", true },
 };
 
+char *kube_path_escape(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i, o = 0, n = s ? strlen(s) : 0;
+	char *out = xmalloc(n * 3 + 1);
+
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+			out[o++] = (char)ch;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[ch >> 4];
+			out[o++] = hex[ch & 15];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
 static bool lower_alnum(char ch)
 {
 	return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
