@@ -119,7 +119,7 @@ static int decode_va(json_t *j, void *out, struct err *e)
 static void release_va(void *p) { kube_volume_attachment_release(p); }
 
 static const struct informer_type va_type = {
-	"volumeattachments", "/apis/storage.k8s.io/v1/volumeattachments",
+	"volumeattachments", KUBE_PATH_ALL_VOLUME_ATTACHMENT,
 	sizeof(struct kube_volume_attachment), decode_va, release_va,
 };
 
@@ -137,11 +137,11 @@ static void on_attachment(void *ctx, enum informer_event ev, const char *key,
 }
 
 static const struct informer_type pvc_type = {
-	"persistentvolumeclaims", "/api/v1/persistentvolumeclaims",
+	"persistentvolumeclaims", KUBE_PATH_ALL_PVC,
 	sizeof(struct kube_pvc), decode_pvc, release_pvc,
 };
 static const struct informer_type pv_type = {
-	"persistentvolumes", "/api/v1/persistentvolumes",
+	"persistentvolumes", KUBE_PATH_ALL_PV,
 	sizeof(struct kube_pv), decode_pv, release_pv,
 };
 
