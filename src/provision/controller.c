@@ -5,14 +5,16 @@
  * at start-up, and the deletion of Released volumes (sync_volume). The
  * claim side lives in claim_sync.c and request.c.
  *
- * DESIGN: three informers (claims, volumes, classes) feed two work queues
+ * DESIGN: informers (claims, volumes, classes; VolumeAttachments when the
+ * driver publishes, Nodes and CSINodes with topology) feed two work queues
  * through their handlers, which only enqueue keys. Worker threads take a
  * key, read the current objects from the caches, decide with the pure
  * functions of plan.c, and do the I/O (CSI calls, PV writes, events). A key
  * is never processed by two workers at once (the queue guarantees it), so
- * syncs need no locks of their own; the small shared tables (slow, deleted:
- * slow_mu; intents: intents_mu) have a mutex each, never held across I/O and
- * never two at once. Objects read from a cache are never modified.
+ * syncs need no locks of their own; the small shared tables (slow, deleted,
+ * topology choices: slow_mu; intents and the in-doubt set: intents_mu) have
+ * a mutex each, never held across I/O and never two at once. Objects read
+ * from a cache are never modified.
  */
 #include "provision/controller.h"
 
