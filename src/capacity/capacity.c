@@ -38,6 +38,7 @@
 #include "informer/kinds.h"
 #include "kube/client.h"
 #include "kube/objects.h"
+#include "kube/path.h"
 #include "metrics/metrics.h"
 #include "workqueue/workqueue.h"
 
@@ -435,7 +436,8 @@ struct capacity *capacity_new(struct kube_client *kube, struct kube_client *cap_
 			      struct csi_client *csi, const struct capacity_opts *o)
 {
 	struct capacity *c = xcalloc(1, sizeof(*c));
-	char *ns = kube_path_escape(o->namespace), *sel;
+	struct kube_list_query q = { 0 };
+	char *sel;
 
 	c->kube = kube;
 	c->ckube = cap_kube;
@@ -443,17 +445,14 @@ struct capacity *capacity_new(struct kube_client *kube, struct kube_client *cap_
 	c->o = *o;
 	c->params = (struct cap_params){ o->namespace, o->driver,
 					 o->managed_by ? o->managed_by : CAP_MANAGED_BY, o->owner };
-	c->collection = xasprintf("/apis/storage.k8s.io/v1/namespaces/%s/csistoragecapacities", ns);
-	{
-		char *raw = xasprintf("%s=%s,%s=%s", CAP_LABEL_DRIVER, o->driver,
-				      CAP_LABEL_MANAGED_BY, c->params.managed_by);
-
-		sel = kube_path_escape(raw);
-		free(raw);
-	}
-	c->obj_path = xasprintf("%s?labelSelector=%s", c->collection, sel);
+	/* the namespace is checked by main.c (kube_namespace_check): were it invalid, the
+	 * NULL paths would be refused by every request */
+	kube_path_collection(&c->collection, KUBE_RES_CSI_CAPACITY, o->namespace, NULL);
+	sel = xasprintf("%s=%s,%s=%s", CAP_LABEL_DRIVER, o->driver, CAP_LABEL_MANAGED_BY,
+			c->params.managed_by);
+	q.label_selector = sel;
+	kube_path_list(&c->obj_path, KUBE_RES_CSI_CAPACITY, o->namespace, &q, NULL);
 	free(sel);
-	free(ns);
 	c->obj_type = (struct informer_type){ "csistoragecapacities", c->obj_path,
 					      sizeof(struct cap_object), decode_obj, release_obj };
 	pthread_mutex_init(&c->mu, NULL);

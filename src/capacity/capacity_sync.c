@@ -14,6 +14,7 @@
 #include "csi/client.h"
 #include "kube/client.h"
 #include "kube/objects.h"
+#include "kube/path.h"
 #include "workqueue/workqueue.h"
 
 /*
@@ -45,9 +46,13 @@ static struct iobj *find_object(struct capacity *c, const char *class_name,
 
 static char *object_path(struct capacity *c, const char *name)
 {
-	char *n = kube_path_escape(name), *p = xasprintf("%s/%s", c->collection, n);
+	struct err e = ERR_INIT;
+	char *p;
 
-	free(n);
+	/* names come from our own objects; a bad one gets no path, so no request */
+	if (kube_path_object(&p, KUBE_RES_CSI_CAPACITY, c->o.namespace, name, &e))
+		log_error("capacity: %s", err_msg(&e));
+	err_release(&e);
 	return p;
 }
 

@@ -16,9 +16,9 @@
 #include "cli/setup.h"
 #include "kube/client.h"
 #include "kube/discovery.h"
+#include "kube/path.h"
 
 #define W 40
-#define SSAR_PATH "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 
 /* One capability: its name, whether the driver has it, what it means either way. */
 static void cap(json_t *caps, const char *name, bool has, const char *yes, const char *no)
@@ -108,14 +108,20 @@ static int review(struct kube_client *kube, const char *group, const char *resou
 	json_t *attrs = json_pack("{s:s, s:s, s:s}", "group", group, "resource", resource,
 				  "verb", verb);
 	json_t *body, *res = NULL, *st;
+	char *path;
 	int rc;
 
+	if ((rc = kube_path_collection(&path, KUBE_RES_SSAR, NULL, e))) {
+		json_decref(attrs);
+		return -1;
+	}
 	if (ns)
 		json_object_set_new(attrs, "namespace", json_string(ns));
 	body = json_pack("{s:s, s:s, s:{s:o}}", "apiVersion", "authorization.k8s.io/v1",
 			 "kind", "SelfSubjectAccessReview", "spec", "resourceAttributes", attrs);
-	rc = kube_create(kube, SSAR_PATH, body, &res, e);
+	rc = kube_create(kube, path, body, &res, e);
 	json_decref(body);
+	free(path);
 	if (rc)
 		return -1;
 	st = json_object_get(res, "status");

@@ -285,7 +285,7 @@ int csi_client_new(struct csi_client **out, const char *endpoint, long timeout_m
 /* Destroy the channel. No call may be in flight. Accepts NULL. */
 void csi_client_free(struct csi_client *c);
 
-/* The gRPC target in use ("unix:/path"); borrowed from the client. */
+/* The gRPC target in use ("unix:/path"); borrowed from the client. Not used by the daemon. */
 const char *csi_client_target(const struct csi_client *c);
 
 /*
@@ -323,10 +323,15 @@ void csi_client_set_write_guard(struct csi_client *c, csi_write_guard_fn fn, voi
  * their deadline instead of failing at once with UNAVAILABLE while the
  * driver is unreachable. Default true: a driver restart then costs a short
  * delay rather than an error. Probes made by csi_wait_ready always wait.
+ * TOOLS AND TESTS ONLY: the daemon keeps the default (tests/tools/csi-call,
+ * tests/unit/csi).
  */
 void csi_client_set_wait_for_ready(struct csi_client *c, bool on);
 
-/* Probe once. *ready is false only when the driver said ready=false. */
+/*
+ * Probe once. *ready is false only when the driver said ready=false. The
+ * daemon probes through csi_wait_ready; called directly by tools and tests.
+ */
 int csi_probe(struct csi_client *c, bool *ready, struct err *e);
 
 /*
@@ -365,6 +370,13 @@ int csi_delete_volume(struct csi_client *c, const char *volume_id,
 int csi_node_get_info(struct csi_client *c, struct csi_node_info *out, struct err *e);
 int csi_get_capacity(struct csi_client *c, const struct csi_get_capacity_req *req,
 		     struct csi_capacity *out, struct err *e);
+
+/*
+ * TOOLS AND TESTS ONLY, from here to the end: the daemon provisions volumes
+ * and never lists them, creates or deletes snapshots (tests/tools/csi-call
+ * drives a real driver with them, for the snapshot e2e tests; the write
+ * guard's unit test covers the snapshot calls).
+ */
 
 /* One page: max_entries 0 = driver's choice, starting_token NULL = first. */
 int csi_list_volumes(struct csi_client *c, int32_t max_entries, const char *starting_token,

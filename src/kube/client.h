@@ -77,7 +77,9 @@ struct kube_client_opts {
 	bool adaptive;
 	long timeout_ms;	/* <= 0: KUBE_DEFAULT_TIMEOUT_MS; not applied to watches */
 	const char *user_agent;	/* NULL: "csi-provisioner/<version>"; copied */
-	size_t body_max;	/* 0: KUBE_BODY_MAX; larger responses are KUBE_ERR_TOO_LARGE */
+	/* 0: KUBE_BODY_MAX; larger responses are KUBE_ERR_TOO_LARGE. The daemon
+	 * keeps the default; tests set it small (tests/unit/informer). */
+	size_t body_max;
 	/*
 	 * NULL, or a client made from the same configuration whose exec
 	 * plugin's credential cache this one shares (one plugin run for the
@@ -99,8 +101,9 @@ int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
 /*
  * Another client for the same server and credentials as `base`, with its
  * own options (rate limit, timeout, user agent), that shares base's
- * connection and transport thread: e.g. events with a budget of their own
- * that still ride on the one HTTP/2 connection. Either client may be freed
+ * connection and transport thread: the capacity controller's, whose budget
+ * (--kube-api-capacity-qps) still rides on the one HTTP/2 connection
+ * (tests/tools/informer-dump uses one too). Either client may be freed
  * first; the connection closes with the last. Caller frees *out with
  * kube_client_free.
  */

@@ -19,29 +19,60 @@
 /* How much of an invalid name a message shows. */
 #define QUOTE_MAX 80
 
+/* Each kind's collection across namespaces; a path splits it at its last '/'. */
 static const struct {
-	const char *kind, *prefix, *plural;
+	const char *kind, *all;
 	bool namespaced;
 } res[KUBE_RES_COUNT] = {
-	[KUBE_RES_PVC] = { "PersistentVolumeClaim", "/api/v1", "persistentvolumeclaims", true },
-	[KUBE_RES_PV] = { "PersistentVolume", "/api/v1", "persistentvolumes", false },
-	[KUBE_RES_SECRET] = { "Secret", "/api/v1", "secrets", true },
-	[KUBE_RES_EVENT] = { "Event", "/api/v1", "events", true },
-	[KUBE_RES_NODE] = { "Node", "/api/v1", "nodes", false },
-	[KUBE_RES_STORAGE_CLASS] = { "StorageClass", "/apis/storage.k8s.io/v1",
-				     "storageclasses", false },
-	[KUBE_RES_VAC] = { "VolumeAttributesClass", "/apis/storage.k8s.io/v1",
-			   "volumeattributesclasses", false },
-	[KUBE_RES_SNAPSHOT] = { "VolumeSnapshot", "/apis/snapshot.storage.k8s.io/v1",
-				"volumesnapshots", true },
+	[KUBE_RES_PVC] = { "PersistentVolumeClaim", KUBE_PATH_ALL_PVC, true },
+	[KUBE_RES_PV] = { "PersistentVolume", KUBE_PATH_ALL_PV, false },
+	[KUBE_RES_SECRET] = { "Secret", KUBE_API_CORE "/secrets", true },
+	[KUBE_RES_EVENT] = { "Event", KUBE_API_CORE "/events", true },
+	[KUBE_RES_NODE] = { "Node", KUBE_PATH_ALL_NODE, false },
+	[KUBE_RES_STORAGE_CLASS] = { "StorageClass", KUBE_PATH_ALL_STORAGE_CLASS, false },
+	[KUBE_RES_VAC] = { "VolumeAttributesClass", KUBE_API_STORAGE "/volumeattributesclasses",
+			   false },
+	[KUBE_RES_SNAPSHOT] = { "VolumeSnapshot",
+				"/apis/snapshot.storage.k8s.io/v1/volumesnapshots", true },
 	[KUBE_RES_SNAPSHOT_CONTENT] = { "VolumeSnapshotContent",
-					"/apis/snapshot.storage.k8s.io/v1",
-					"volumesnapshotcontents", false },
-	[KUBE_RES_LEASE] = { "Lease", "/apis/coordination.k8s.io/v1", "leases", true },
-	[KUBE_RES_CONFIGMAP] = { "ConfigMap", "/api/v1", "configmaps", true },
-	[KUBE_RES_REFERENCE_GRANT] = { "ReferenceGrant", "/apis/gateway.networking.k8s.io/v1beta1",
-				       "referencegrants", true },
+					"/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents",
+					false },
+	[KUBE_RES_LEASE] = { "Lease", "/apis/coordination.k8s.io/v1/leases", true },
+	[KUBE_RES_CONFIGMAP] = { "ConfigMap", KUBE_API_CORE "/configmaps", true },
+	[KUBE_RES_REFERENCE_GRANT] = { "ReferenceGrant",
+				       "/apis/gateway.networking.k8s.io/v1beta1/referencegrants",
+				       true },
+	[KUBE_RES_VOLUME_ATTACHMENT] = { "VolumeAttachment", KUBE_PATH_ALL_VOLUME_ATTACHMENT,
+					 false },
+	[KUBE_RES_CSINODE] = { "CSINode", KUBE_PATH_ALL_CSINODE, false },
+	[KUBE_RES_CSI_CAPACITY] = { "CSIStorageCapacity", KUBE_API_STORAGE "/csistoragecapacities",
+				    true },
+	[KUBE_RES_SSAR] = { "SelfSubjectAccessReview",
+			    "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", false },
 };
+
+/* (client.h) */
+char *kube_path_escape(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i, o = 0, n = s ? strlen(s) : 0;
+	char *out = xmalloc(n * 3 + 1);
+
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+			out[o++] = (char)ch;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[ch >> 4];
+			out[o++] = hex[ch & 15];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
 
 static bool lower_alnum(char ch)
 {
@@ -158,6 +189,7 @@ int kube_namespace_check(const char *ns, struct err *e)
 static int build(char **out, enum kube_resource r, const char *ns, const char *name,
 		 struct err *e)
 {
+	const char *plural;
 	struct buf b;
 	int rc;
 
@@ -173,15 +205,16 @@ static int build(char **out, enum kube_resource r, const char *ns, const char *n
 		return kube_name_check(r, ns, name, e);
 	if (name && (rc = kube_name_check(r, NULL, name, e)))
 		return rc;
+	plural = strrchr(res[r].all, '/');
 	buf_init(&b, (size_t)-1);
-	buf_appendf(&b, "%s/", res[r].prefix);
+	buf_append(&b, res[r].all, (size_t)(plural - res[r].all));
 	if (ns) {
 		char *x = kube_path_escape(ns);
 
-		buf_appendf(&b, "namespaces/%s/", x);
+		buf_appendf(&b, "/namespaces/%s", x);
 		free(x);
 	}
-	buf_appendf(&b, "%s", res[r].plural);
+	buf_appendf(&b, "%s", plural);
 	if (name) {
 		char *x = kube_path_escape(name);
 
@@ -205,4 +238,46 @@ int kube_path_object(char **out, enum kube_resource r, const char *ns, const cha
 int kube_path_collection(char **out, enum kube_resource r, const char *ns, struct err *e)
 {
 	return build(out, r, ns, NULL, e);
+}
+
+/* "&key=<value escaped>" (the first one with '?'). */
+static void query_add(struct buf *b, bool *first, const char *key, const char *value)
+{
+	char *x = kube_path_escape(value);
+
+	buf_appendf(b, "%c%s=%s", *first ? '?' : '&', key, x);
+	*first = false;
+	free(x);
+}
+
+int kube_path_list(char **out, enum kube_resource r, const char *ns,
+		   const struct kube_list_query *q, struct err *e)
+{
+	char *coll;
+	struct buf b;
+	bool first = true;
+	int rc;
+
+	*out = NULL;
+	if ((rc = build(&coll, r, ns, NULL, e)))
+		return rc;
+	if (!q)
+		goto done;
+	buf_init(&b, (size_t)-1);
+	buf_appendf(&b, "%s", coll);
+	free(coll);
+	if (q->label_selector)
+		query_add(&b, &first, "labelSelector", q->label_selector);
+	if (q->field_selector)
+		query_add(&b, &first, "fieldSelector", q->field_selector);
+	if (q->limit > 0) {
+		buf_appendf(&b, "%climit=%ld", first ? '?' : '&', q->limit);
+		first = false;
+	}
+	if (q->cont)
+		query_add(&b, &first, "continue", q->cont);
+	coll = buf_detach(&b, NULL);
+done:
+	*out = coll;
+	return 0;
 }

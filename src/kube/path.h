@@ -13,6 +13,11 @@
  * (escaped and shortened, so it is safe in a log line or an Event); no
  * path is built and so no request is sent.
  *
+ * Paths with a query (a page of a list, a label or field selector) are
+ * built here too, every value escaped. The collections the informers watch
+ * are compile-time constants (KUBE_PATH_ALL_*), the same strings the table
+ * of path.c builds from.
+ *
  * All functions are pure and thread-safe.
  */
 #ifndef KUBE_PATH_H
@@ -37,7 +42,29 @@ enum kube_resource {
 	KUBE_RES_LEASE,			/* namespaced, coordination.k8s.io */
 	KUBE_RES_CONFIGMAP,		/* namespaced, core */
 	KUBE_RES_REFERENCE_GRANT,	/* namespaced, gateway.networking.k8s.io v1beta1 */
+	KUBE_RES_VOLUME_ATTACHMENT,
+	KUBE_RES_CSINODE,
+	KUBE_RES_CSI_CAPACITY,		/* namespaced, CSIStorageCapacity */
+	KUBE_RES_SSAR,			/* SelfSubjectAccessReview (create only) */
 	KUBE_RES_COUNT
+};
+
+/* Collections across all namespaces (cluster-scoped kinds: all objects). */
+#define KUBE_API_CORE "/api/v1"
+#define KUBE_API_STORAGE "/apis/storage.k8s.io/v1"
+#define KUBE_PATH_ALL_PVC KUBE_API_CORE "/persistentvolumeclaims"
+#define KUBE_PATH_ALL_PV KUBE_API_CORE "/persistentvolumes"
+#define KUBE_PATH_ALL_NODE KUBE_API_CORE "/nodes"
+#define KUBE_PATH_ALL_STORAGE_CLASS KUBE_API_STORAGE "/storageclasses"
+#define KUBE_PATH_ALL_VOLUME_ATTACHMENT KUBE_API_STORAGE "/volumeattachments"
+#define KUBE_PATH_ALL_CSINODE KUBE_API_STORAGE "/csinodes"
+
+/* What a list asks for beyond its collection; NULL / 0 fields are left out. */
+struct kube_list_query {
+	const char *label_selector;	/* "key=value,..." as written: escaped here */
+	const char *field_selector;
+	long limit;			/* a page size; 0: no limit */
+	const char *cont;		/* the previous page's metadata.continue */
 };
 
 /* Kubernetes' name rules (IsDNS1123Label, IsDNS1123Subdomain). NULL is invalid. */
@@ -70,6 +97,13 @@ int kube_path_object(char **out, enum kube_resource r, const char *ns, const cha
  * cluster-scoped kind's) with ns NULL. Caller frees *out.
  */
 int kube_path_collection(char **out, enum kube_resource r, const char *ns, struct err *e);
+
+/*
+ * The collection path (as kube_path_collection) with the query `q` (may be
+ * NULL): "...?labelSelector=a%3Db&limit=500". Caller frees *out.
+ */
+int kube_path_list(char **out, enum kube_resource r, const char *ns,
+		   const struct kube_list_query *q, struct err *e);
 
 /*
  * `s` quoted for a message: printable ASCII kept, anything else escaped

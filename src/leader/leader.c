@@ -25,6 +25,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "kube/client.h"
+#include "kube/objects.h"
 #include "kube/path.h"
 
 struct leader {
@@ -46,7 +47,8 @@ struct leader {
 
 	/* owned by the attempting thread (see DESIGN) */
 	json_t *record;			/* the Lease as last read or written */
-	char *observed_holder, *observed_renew;
+	char *observed_holder;
+	int64_t observed_renew_us;	/* its renewTime; 0 unset */
 	int64_t observed_at;		/* when (our clock) the record last changed */
 	int64_t observed_duration_ms;	/* its leaseDurationSeconds */
 };
@@ -158,26 +160,34 @@ static json_t *lease_body(struct leader *l, const char *holder, int64_t duration
 	return body;
 }
 
-/* Take `lease` (owned) as the record, and note when its holder or renewTime changed. */
+/*
+ * Take `lease` (owned) as the record, and note when its holder or renewTime
+ * changed. A Lease that does not decode (the API server validates Leases,
+ * so only a broken server sends one) counts as held by nobody, as before.
+ */
 static void remember(struct leader *l, json_t *lease)
 {
-	json_t *spec = json_object_get(lease, "spec");
-	const char *holder = json_string_value(json_object_get(spec, "holderIdentity"));
-	const char *renew = json_string_value(json_object_get(spec, "renewTime"));
-	json_int_t secs = json_integer_value(json_object_get(spec, "leaseDurationSeconds"));
+	struct kube_lease d;
+	struct err e = ERR_INIT;
+	const char *holder;
 
-	holder = holder ? holder : "";
-	renew = renew ? renew : "";
+	if (kube_lease_decode(lease, &d, &e)) {
+		log_warn("leader election: lease %s/%s: %s; taking it as held by nobody",
+			 l->namespace, l->name, err_msg(&e));
+		err_release(&e);
+	}
+	holder = d.holder ? d.holder : "";
 	if (!l->observed_holder || strcmp(l->observed_holder, holder) ||
-	    !l->observed_renew || strcmp(l->observed_renew, renew)) {
+	    l->observed_renew_us != d.renew_us) {
 		free(l->observed_holder);
-		free(l->observed_renew);
 		l->observed_holder = xstrdup(holder);
-		l->observed_renew = xstrdup(renew);
+		l->observed_renew_us = d.renew_us;
 		l->observed_at = clock_now_ms();
 	}
 	/* the holder's own duration; a nonsense value counts as ours */
-	l->observed_duration_ms = secs > 0 && secs < 86400 ? secs * 1000 : l->duration_ms;
+	l->observed_duration_ms = d.duration_s > 0 && d.duration_s < 86400 ?
+				  d.duration_s * 1000 : l->duration_ms;
+	kube_lease_release(&d);
 	json_decref(l->record);
 	l->record = lease;
 }
@@ -348,14 +358,18 @@ int leader_try_acquire(struct leader *l, struct err *e)
 		return err_set(e, KUBE_ERR_TIMEOUT, "lease %s/%s taken too late to lead",
 			       l->namespace, l->name);
 	atomic_store(&l->valid_until, start + l->deadline_ms);
+	rc = pthread_create(&l->thread, NULL, renew_loop, l);
+	if (rc) {
+		/* nobody would renew it: do not lead; the Lease expires, or the next try renews it */
+		atomic_store(&l->valid_until, 0);
+		return err_set(e, KUBE_ERR_OTHER, "lease %s/%s taken, but the renewal thread cannot "
+			       "start (%s): not leading", l->namespace, l->name, strerror(rc));
+	}
 	pthread_mutex_lock(&l->mu);
 	l->acquired = true;
+	l->thread_started = true;
 	pthread_mutex_unlock(&l->mu);
 	log_info("leader election: %s leads via lease %s/%s", l->identity, l->namespace, l->name);
-	if (pthread_create(&l->thread, NULL, renew_loop, l) == 0)
-		l->thread_started = true;
-	else
-		lose(l, "cannot start the renewal thread");
 	return 0;
 }
 
@@ -436,7 +450,6 @@ void leader_free(struct leader *l)
 	free(l->path);
 	free(l->collection);
 	free(l->observed_holder);
-	free(l->observed_renew);
 	json_decref(l->record);
 	json_decref(l->labels);
 	free(l);

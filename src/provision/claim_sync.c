@@ -55,6 +55,7 @@
 #include "informer/informer.h"
 #include "journal/journal.h"
 #include "kube/client.h"
+#include "kube/path.h"
 #include "metrics/metrics.h"
 #include "provision/controller_internal.h"
 #include "provision/events.h"
@@ -463,7 +464,7 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 		discard_volume(c, csi, claim, key, send->name, &vol, secrets, err_msg(&e));
 		goto out;
 	}
-	rc = kube_create(c->kube, "/api/v1/persistentvolumes", pv, NULL, &e);
+	rc = kube_create(c->kube, KUBE_PATH_ALL_PV, pv, NULL, &e);
 	if (rc == KUBE_ERR_ALREADY_EXISTS) {
 		bool found, ours;
 

@@ -5,14 +5,16 @@
  * at start-up, and the deletion of Released volumes (sync_volume). The
  * claim side lives in claim_sync.c and request.c.
  *
- * DESIGN: three informers (claims, volumes, classes) feed two work queues
+ * DESIGN: informers (claims, volumes, classes; VolumeAttachments when the
+ * driver publishes, Nodes and CSINodes with topology) feed two work queues
  * through their handlers, which only enqueue keys. Worker threads take a
  * key, read the current objects from the caches, decide with the pure
  * functions of plan.c, and do the I/O (CSI calls, PV writes, events). A key
  * is never processed by two workers at once (the queue guarantees it), so
- * syncs need no locks of their own; the small shared tables (slow, deleted:
- * slow_mu; intents: intents_mu) have a mutex each, never held across I/O and
- * never two at once. Objects read from a cache are never modified.
+ * syncs need no locks of their own; the small shared tables (slow, deleted,
+ * topology choices: slow_mu; intents and the in-doubt set: intents_mu) have
+ * a mutex each, never held across I/O and never two at once. Objects read
+ * from a cache are never modified.
  */
 #include "provision/controller.h"
 
@@ -124,7 +126,7 @@ static int decode_va(json_t *j, void *out, struct err *e)
 static void release_va(void *p) { kube_volume_attachment_release(p); }
 
 static const struct informer_type va_type = {
-	"volumeattachments", "/apis/storage.k8s.io/v1/volumeattachments",
+	"volumeattachments", KUBE_PATH_ALL_VOLUME_ATTACHMENT,
 	sizeof(struct kube_volume_attachment), decode_va, release_va,
 };
 
@@ -142,12 +144,12 @@ static void on_attachment(void *ctx, enum informer_event ev, const char *key,
 }
 
 static const struct informer_type pvc_type = {
-	"persistentvolumeclaims", "/api/v1/persistentvolumeclaims",
+	"persistentvolumeclaims", KUBE_PATH_ALL_PVC,
 	sizeof(struct kube_pvc), decode_pvc, release_pvc,
 };
 static const struct informer_packer pvc_packer = { pvc_size, pvc_pack };
 static const struct informer_type pv_type = {
-	"persistentvolumes", "/api/v1/persistentvolumes",
+	"persistentvolumes", KUBE_PATH_ALL_PV,
 	sizeof(struct kube_pv), decode_pv, release_pv,
 };
 static const struct informer_packer pv_packer = { pv_size, pv_pack };

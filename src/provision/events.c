@@ -179,13 +179,22 @@ static void *run(void *arg)
 struct event_sink *event_sink_new(struct kube_client *c, const char *component, size_t max_queued)
 {
 	struct event_sink *s = xcalloc(1, sizeof(*s));
+	int rc;
 
 	s->kube = c;
 	s->component = xstrdup(component);
 	s->max = max_queued;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cond, NULL);
-	s->started = pthread_create(&s->thread, NULL, run, s) == 0;
+	rc = pthread_create(&s->thread, NULL, run, s);
+	if (rc) {
+		/* queued events would wait for ever: say so once, and send none */
+		log_error("cannot start the event sender thread (%s): no Events will be sent",
+			  strerror(rc));
+		event_sink_free(s, 0);
+		return NULL;
+	}
+	s->started = true;
 	return s;
 }
 

@@ -6,7 +6,8 @@
  * An Event is how an operator running `kubectl describe pvc` learns why a
  * claim is Pending. Events are best effort and must never slow
  * provisioning: event_emit only queues; one sender thread posts them with
- * an API client of its own (its own rate limit). Repeats of an event
+ * the client it is given (the controller's: events share its rate limit,
+ * as upstream's do). Repeats of an event
  * already sent (same object, type, reason and message) bump its count
  * instead of adding an object, as client-go's correlator does; a repeat
  * still queued is dropped; a full queue drops the newest and says so in
@@ -39,7 +40,11 @@ char *event_component(const char *provisioner);
  */
 #define EVENT_COMPONENT_CSI "external-provisioner"
 
-/* The client is borrowed until event_sink_free; `component` is copied. */
+/*
+ * The client is borrowed until event_sink_free; `component` is copied.
+ * NULL, with an error logged, when the sender thread cannot start: the
+ * functions below accept a NULL sink and then send nothing.
+ */
 struct event_sink *event_sink_new(struct kube_client *c, const char *component, size_t max_queued);
 
 /* Send what is queued for up to flush_ms, then stop. Accepts NULL. */

@@ -340,20 +340,21 @@ static bool our_component(const struct inspection *in, const char *comp)
 static void events_section(struct inspection *in, bool may_block)
 {
 	const struct kube_pvc *claim = in->claim;
-	char *sel, *esc, *coll = NULL, *path;
+	struct kube_list_query q = { 0 };
+	char *sel, *path = NULL;
+	int rc;
 	json_t *list = NULL, *it, **evs = NULL, *out = json_array(), *last = NULL, *inf = NULL;
 	struct err e = ERR_INIT;
 	size_t i, n = 0;
 
 	json_object_set_new(in->report, "events", out);
-	if (kube_path_collection(&coll, KUBE_RES_EVENT, claim->meta.namespace, &e))
-		goto fail;
 	sel = xasprintf("involvedObject.kind=PersistentVolumeClaim,involvedObject.name=%s",
 			claim->meta.name);
-	esc = kube_path_escape(sel);
-	path = xasprintf("%s?fieldSelector=%s", coll, esc);
+	q.field_selector = sel;
+	rc = kube_path_list(&path, KUBE_RES_EVENT, claim->meta.namespace, &q, &e);
 	free(sel);
-	free(esc);
+	if (rc)
+		goto fail;
 	if (kube_get(in->c->kube, path, &list, &e)) {
 		free(path);
 		goto fail;
@@ -413,7 +414,6 @@ out:
 	for (i = 0; i < n; i++)
 		json_decref(evs[i]);
 	free(evs);
-	free(coll);
 	json_decref(list);
 	err_release(&e);
 }

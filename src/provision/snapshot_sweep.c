@@ -144,23 +144,20 @@ static bool sweep_once(struct snapshot_sweep *w)
 	struct kube_volume_snapshot *held = NULL;
 	size_t n_held = 0, alloc = 0, listed = 0, pages = 0;
 	struct hmap pending = HMAP_INIT;
-	char *cont = NULL, *base = NULL;
+	char *cont = NULL, *path = NULL;
 	struct err e = ERR_INIT;
 	bool go_on = true;
 	int rc = 0;
 
-	if (kube_path_collection(&base, KUBE_RES_SNAPSHOT, NULL, &e)) {
-		log_error("snapshot sweep: %s", err_msg(&e));
-		goto out;
-	}
 	do {
-		char *esc = cont ? kube_path_escape(cont) : NULL;
-		char *path = xasprintf("%s?limit=%d%s%s", base, SWEEP_PAGE, esc ? "&continue=" : "",
-				       esc ? esc : "");
+		struct kube_list_query q = { .limit = SWEEP_PAGE, .cont = cont };
 		json_t *page = NULL, *item;
 		size_t i;
 
-		free(esc);
+		if ((rc = kube_path_list(&path, KUBE_RES_SNAPSHOT, NULL, &q, &e))) {
+			log_error("snapshot sweep: %s", err_msg(&e));
+			goto out;
+		}
 		rc = kube_get(c->kube, path, &page, &e);
 		free(path);
 		if (rc)
@@ -220,7 +217,6 @@ out:
 	free(held);
 	hmap_release(&pending);
 	free(cont);
-	free(base);
 	err_release(&e);
 	return go_on;
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * test_path.c - kube_path_object / kube_path_collection and the DNS-1123
+ * test_path.c - kube_path_object / _collection / _list and the DNS-1123
  * name rules: crafted names (traversal, separators, escapes, control
  * characters, overlong) never become a path; valid ones give the exact
  * path. One cmocka test per table row.
@@ -38,6 +38,9 @@ static const struct path_case cases[] = {
 	{ KUBE_RES_CONFIGMAP, "ns", "j-0", "/api/v1/namespaces/ns/configmaps/j-0", 0 },
 	{ KUBE_RES_REFERENCE_GRANT, "src", "g", "/apis/gateway.networking.k8s.io/v1beta1/namespaces/src/referencegrants/g", 0 },
 	{ KUBE_RES_PVC, "n", "0", "/api/v1/namespaces/n/persistentvolumeclaims/0", 0 },
+	{ KUBE_RES_VOLUME_ATTACHMENT, NULL, "csi-0a", "/apis/storage.k8s.io/v1/volumeattachments/csi-0a", 0 },
+	{ KUBE_RES_CSINODE, NULL, "node-1", "/apis/storage.k8s.io/v1/csinodes/node-1", 0 },
+	{ KUBE_RES_CSI_CAPACITY, "ns", "csisc-1", "/apis/storage.k8s.io/v1/namespaces/ns/csistoragecapacities/csisc-1", 0 },
 	{ KUBE_RES_PV, NULL, LONG253, "/api/v1/persistentvolumes/" LONG253, 0 },
 	/* traversal and separators */
 	{ KUBE_RES_SNAPSHOT, "n", "../../secrets/x", NULL, "invalid VolumeSnapshot name \"../../secrets/x\"" },
@@ -111,6 +114,34 @@ static void test_collections(void **state)
 	err_release(&e);
 }
 
+/* Every query value is escaped; the informers' constants are the table's paths. */
+static void test_lists(void **state)
+{
+	struct kube_list_query q = { .label_selector = "a=b,c in (d)", .limit = 500,
+				     .cont = "tok/en&x=y" };
+	struct err e = ERR_INIT;
+	char *out = NULL;
+
+	(void)state;
+	assert_int_equal(kube_path_list(&out, KUBE_RES_CONFIGMAP, "ns", &q, &e), 0);
+	assert_string_equal(out, "/api/v1/namespaces/ns/configmaps?labelSelector=a%3Db%2Cc%20in%20"
+			    "%28d%29&limit=500&continue=tok%2Fen%26x%3Dy");
+	free(out);
+	q = (struct kube_list_query){ .field_selector = "involvedObject.name=c&d" };
+	assert_int_equal(kube_path_list(&out, KUBE_RES_EVENT, "ns", &q, &e), 0);
+	assert_string_equal(out, "/api/v1/namespaces/ns/events?fieldSelector=involvedObject.name%3Dc%26d");
+	free(out);
+	assert_int_equal(kube_path_list(&out, KUBE_RES_SNAPSHOT, NULL, NULL, &e), 0);
+	assert_string_equal(out, "/apis/snapshot.storage.k8s.io/v1/volumesnapshots");
+	free(out);
+	assert_int_equal(kube_path_list(&out, KUBE_RES_CONFIGMAP, "../x", &q, &e), KUBE_ERR_INVALID);
+	assert_null(out);
+	err_release(&e);
+	assert_int_equal(kube_path_collection(&out, KUBE_RES_VOLUME_ATTACHMENT, NULL, &e), 0);
+	assert_string_equal(out, KUBE_PATH_ALL_VOLUME_ATTACHMENT);
+	free(out);
+}
+
 static void test_label_rule(void **state)
 {
 	(void)state;
@@ -143,7 +174,7 @@ static void test_check_without_path(void **state)
 
 int main(void)
 {
-	static struct CMUnitTest tests[N_CASES + 3];
+	static struct CMUnitTest tests[N_CASES + 4];
 	static char names[N_CASES][128];
 	size_t n = 0;
 
@@ -158,6 +189,7 @@ int main(void)
 		n++;
 	}
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_collections);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_lists);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_label_rule);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_check_without_path);
 	return kt_run("path", tests, n);

@@ -23,6 +23,7 @@
 #include "fake_lease.h"
 #include "kube/client.h"
 #include "leader/leader.h"
+#include "thread_fail.h"
 
 #define NS "kube-system"
 #define NAME "hostpath-csi-k8s-io"
@@ -433,6 +434,25 @@ static void test_kube_call_ends_by_its_deadline(void **state)
 	assert_int_equal(fl_count(fx->fake, "GET"), 1);
 }
 
+/* No renewal thread, no leadership: the failure is the caller's to see, and a later try works. */
+static void test_renewal_thread_failure_is_not_leading(void **state)
+{
+	struct fixture *fx = *state;
+	struct err e = ERR_INIT;
+
+	thread_fail_next();
+	assert_int_equal(leader_try_acquire(fx->l, &e), KUBE_ERR_OTHER);
+	assert_non_null(strstr(err_msg(&e), "renewal thread cannot start"));
+	err_release(&e);
+	assert_false(leader_is_leader(fx->l));
+	assert_false(leader_lost(fx->l));
+	assert_int_equal(atomic_load(&fx->lost), 0);
+	/* the Lease says we hold it: the next try takes it again, and renews it */
+	acquire(fx);
+	assert_true(fl_wait_count(fx->fake, "PUT", 2, 5000));
+	assert_true(leader_is_leader(fx->l));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -451,6 +471,7 @@ int main(void)
 		T(test_released_lease_is_taken_at_once),
 		T(test_write_guard_keeps_writes_from_the_server),
 		T(test_kube_call_ends_by_its_deadline),
+		T(test_renewal_thread_failure_is_not_leading),
 #undef T
 	};
 

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * client_int.h - what the files of the Kubernetes REST client share, and
+ * nothing outside src/kube/ may use (callers include kube/client.h).
+ *
+ * The client is four files along curl's lines, plus its lifecycle:
+ *   client.c     creating, sharing (siblings) and freeing a struct kube_client
+ *   transport.c  libcurl: the transport thread, its multi handle and share,
+ *                transfers (struct tx), easy handles, TLS options, curl errors
+ *   auth.c       credentials: bearer token (token file re-read), exec plugin
+ *                glue (exec_cred.c runs the plugin), 401 explanations
+ *   request.c    one request: pacing (bucket or adaptive), write guard,
+ *                deadline, retries, status decoding; the verbs
+ *   watch.c      a streaming watch on the shared connection
+ *
+ * Locks, all leaves (none is held across a curl call, none while taking
+ * another): transport.mu guards the transport's queue, `stopping`, and each
+ * transfer's done/result/queued/in/paused fields; kube_client.pool_lock
+ * guards the idle handle stack; token_cache.lock guards the cached bearer
+ * token; the bucket's and the aimd's own locks (ratelimit.c, adaptive.c)
+ * guard the pacing state; transport.share_locks[] are taken by libcurl
+ * itself, on the transport thread only. The exec plugin's lock (exec_cred.c)
+ * is taken with none of ours held.
+ */
+#ifndef KUBE_CLIENT_INT_H
+#define KUBE_CLIENT_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "kube/adaptive.h"
+#include "kube/client.h"
+#include "kube/exec_cred.h"
+#include "kube/ratelimit.h"
+
+/* Idle easy handles kept for reuse. */
+#define KUBE_POOL_MAX 64
+/* A watch buffers up to this much unread data before its stream is paused. */
+#define KUBE_WATCH_SOFT_MAX ((size_t)1 << 20)
+
+/* ---- auth.c ---- */
+
+struct token_cache {
+	pthread_mutex_t lock;	/* guards the fields below */
+	char *static_token;	/* from the config; fallback */
+	char *file;		/* token file or NULL */
+	char *current;		/* last token read from the file */
+	int64_t checked_ms;	/* when the file was last looked at; 0 = never */
+	struct timespec mtime;
+	off_t size;
+	ino_t ino;
+	struct kube_exec *exec;	/* an exec credential plugin (own lock), or NULL */
+};
+
+/* The credentials of one request: a header line and/or a client certificate. */
+struct auth {
+	char *hdr;			/* "Authorization: Bearer ..." or NULL */
+	struct kube_exec_cred cred;	/* from an exec plugin; cert_pem may be set */
+	uint64_t gen;			/* the exec credential's generation */
+};
+
+/*
+ * The token cache of a new client: the configuration's token and token
+ * file, and its exec plugin (shared with `exec_of`'s when that has one,
+ * else a new provider). Release with kube_auth_cache_release.
+ */
+void kube_auth_cache_init(struct token_cache *t, const struct kube_config *cfg,
+			  const struct token_cache *exec_of);
+/* A sibling's cache: the same token, file and plugin (shared) as `base`. */
+void kube_auth_cache_copy(struct token_cache *t, const struct token_cache *base);
+void kube_auth_cache_release(struct token_cache *t);
+
+/*
+ * The credentials of a request. `force` (after a 401) re-reads the token
+ * file now, or has the exec plugin run again unless the credential it
+ * cached is newer than `used` (the one the server refused). Caller
+ * releases *a with kube_auth_release.
+ */
+int kube_auth_get(struct kube_client *c, bool force, uint64_t used, struct auth *a,
+		  struct err *e);
+/* Wipe and free. Accepts a zeroed struct. */
+void kube_auth_release(struct auth *a);
+
+/* After a KUBE_ERR_UNAUTHORIZED (rc): say in *e which credential was refused. */
+void kube_auth_explain(struct kube_client *c, int rc, const char *verb, const char *path,
+		       struct err *e);
+
+/* ---- transport.c ---- */
+
+enum tp_op { TP_ADD, TP_CANCEL, TP_UNPAUSE };
+
+/* One transfer in the multi handle. Owned by the submitting thread. */
+struct tx {
+	CURL *h;
+	pthread_cond_t cond;	/* signalled on done, on data, on op processed */
+	/* guarded by tp.mu: */
+	bool done;
+	CURLcode result;
+	unsigned queued;	/* ops of this tx still in the queue */
+	bool in_multi;		/* transport thread only */
+	/* watches only, guarded by tp.mu: */
+	bool streaming;
+	struct buf in;		/* received, not yet taken by the watcher */
+	bool paused;
+};
+
+struct tp_item {
+	enum tp_op op;
+	struct tx *tx;
+};
+
+struct transport {
+	atomic_int refs;	/* clients using it (kube_client_new_sibling) */
+	/* DNS cache and TLS sessions of every handle; lives as long as the
+	 * multi handle, whose connections point into it */
+	CURLSH *share;
+	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+	pthread_mutex_t mu;
+	CURLM *multi;
+	/* transport thread only: plain transfers in the multi, and those waiting */
+	size_t plain_running;
+	struct tx **deferred;
+	size_t ndeferred, adeferred, deferred_head;
+	pthread_t thread;
+	bool started;
+	bool stopping;		/* guarded by mu */
+	struct tp_item *queue;	/* guarded by mu */
+	size_t nqueue, aqueue;
+};
+
+/* curl_global_init, once per process; KUBE_ERR_INVALID when it failed. */
+int kube_curl_global_init(struct err *e);
+
+/* Start a transport (its thread); drop references with kube_tp_unref. */
+int kube_tp_new(struct transport **out, struct err *e);
+/* Drop a client's reference; the last one stops the thread. Accepts NULL. */
+void kube_tp_unref(struct transport *tp);
+
+/* An easy handle from the client's pool (or a new one); give it back with kube_handle_put. */
+CURL *kube_handle_get(struct kube_client *c);
+void kube_handle_put(struct kube_client *c, CURL *h);
+
+void kube_tx_init(struct tx *t, CURL *h, bool streaming);
+void kube_tx_release(struct tx *t);
+/* Queue an op for the transport thread. Caller holds tp->mu, then wakes it. */
+void kube_tp_push(struct transport *tp, enum tp_op op, struct tx *t);
+/* Queue an op and wake the transport thread. */
+void kube_tp_submit(struct transport *tp, enum tp_op op, struct tx *t);
+/* Wait until the transfer is over and no op of it is queued. Caller holds tp->mu. */
+void kube_tx_wait_locked(struct transport *tp, struct tx *t);
+/* Run one plain transfer on the shared connection; blocks until it is over. */
+CURLcode kube_tp_perform(struct kube_client *c, CURL *h);
+
+/* Options every request shares: URL, TLS, credentials, headers (borrowed until the transfer ends). */
+void kube_easy_setup(struct kube_client *c, CURL *h, const char *url, struct curl_slist *hdrs,
+		     const struct auth *au, char *errbuf);
+/* The request headers: Accept, the Authorization line `auth`, Content-Type `ctype`. */
+struct curl_slist *kube_easy_headers(const char *auth, const char *ctype);
+/* A failed transfer as a kube code, with curl's own words and, for TLS, which CA. */
+int kube_curl_error(const struct kube_client *c, CURLcode cc, const char *errbuf,
+		    const char *verb, const char *url, struct err *e);
+
+/* ---- request.c ---- */
+
+/* Pacing state of a new client from its options (the bucket is set up by the caller). */
+void kube_pace_init(struct kube_client *c, const struct kube_client_opts *o);
+/* Whether requests follow the server's priority and fairness (no bucket) now. */
+bool kube_pace_following_apf(struct kube_client *c);
+/* Take one token of the client's bucket (logs a long wait). */
+void kube_pace_throttle(struct kube_client *c, const char *verb, const char *path);
+
+/* ---- client.c ---- */
+
+struct kube_client {
+	char *server;
+	char *ca_file, *ca_data;
+	size_t ca_len;
+	bool insecure;
+	char *cert_file, *key_file, *cert_data, *key_data;
+	size_t cert_len, key_len;
+	char *user_agent;
+	long timeout_ms;
+	size_t body_max;
+	kube_write_guard_fn guard;	/* set before the client is shared; may be NULL */
+	void *guard_ctx;
+
+	struct token_cache tok;
+	struct kube_bucket bucket;
+	/*
+	 * opts.adaptive: apf is -1 until an answer tells, then whether the
+	 * server runs Priority and Fairness; while it is 1 requests go through
+	 * aimd instead of the bucket.
+	 */
+	bool adaptive;
+	atomic_int apf;
+	struct kube_aimd aimd;
+
+	pthread_mutex_t pool_lock;	/* guards pool and n_pool */
+	CURL *pool[KUBE_POOL_MAX];
+	size_t n_pool;
+
+	struct transport *tp;	/* shared with sibling clients */
+};
+
+#endif

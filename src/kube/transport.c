@@ -1,0 +1,539 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * transport.c - the client's libcurl transport (see client_int.h).
+ *
+ * DESIGN. One transport thread owns one libcurl multi handle with HTTP/2
+ * multiplexing (CURLPIPE_MULTIPLEX, and CURLOPT_PIPEWAIT on every transfer),
+ * so every request and every watch of a client (and of its siblings)
+ * shares ONE connection to the API server, as client-go does; a new
+ * connection is made only when that one breaks (or, over plain HTTP/1.1,
+ * per concurrent transfer). At most TP_MAX_PLAIN plain requests are in
+ * flight, the rest wait in our queue: past the server's streams limit
+ * libcurl would otherwise open one extra connection per waiting transfer.
+ * Callers prepare an easy handle on their own thread (taken from a small
+ * pool of idle ones), submit it with a queue entry and curl_multi_wakeup,
+ * and wait on their transfer's condvar until the transport thread reports
+ * it done. A plain request's body is written by the transport thread into
+ * the caller's buffer, which the caller reads only after completion; a
+ * watch's bytes go through the transfer's `in` buffer (watch.c). The
+ * transport thread never calls into libcurl with tp.mu held, since libcurl
+ * may call back (write callback, share locks) from inside curl_easy_pause
+ * or curl_multi_perform.
+ *
+ * The transport (thread, multi handle, and the CURLSH share holding the
+ * DNS cache and TLS sessions, which the multi's connections point into) is
+ * reference-counted so kube_client_new_sibling clients can ride on the same
+ * connection; the last kube_client_free stops it.
+ *
+ * Locks (leaves, see client_int.h): tp.mu guards the queue, `stopping` and
+ * each transfer's done/result/queued/in/paused; pool_lock the idle handles;
+ * share_locks[] are libcurl's, taken on the transport thread only. The
+ * deferred queue and the running counts belong to the transport thread
+ * alone. curl_global_init runs once, under pthread_once, before any handle.
+ */
+#include "kube/client_int.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "kube/ndjson.h"
+
+#define CONNECT_TIMEOUT_MS 30000L
+/* Streams we are willing to open on the one connection; past the server's
+ * own limit libcurl opens a second connection rather than queueing. */
+#define TP_MAX_STREAMS 1000L
+/*
+ * Plain (non-watch) transfers in flight at once; more wait in our queue.
+ * Past the server's streams-per-connection limit (100 on kube-apiserver)
+ * libcurl would open a new connection for every waiting transfer, so we
+ * stay below it: watches (few, long) plus these.
+ */
+#define TP_MAX_PLAIN 64
+/* How long the transport thread sleeps when nothing happens. */
+#define TRANSPORT_IDLE_MS 1000
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+static void curl_init(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_ALL);
+}
+
+int kube_curl_global_init(struct err *e)
+{
+	pthread_once(&curl_once, curl_init);
+	if (curl_init_rc != CURLE_OK)
+		return err_set(e, KUBE_ERR_INVALID, "cannot initialise libcurl: %s",
+			       curl_easy_strerror(curl_init_rc));
+	return 0;
+}
+
+static void share_lock(CURL *h, curl_lock_data d, curl_lock_access a, void *p)
+{
+	struct transport *tp = p;
+
+	(void)h;
+	(void)a;
+	if (d >= 0 && d < CURL_LOCK_DATA_LAST)
+		pthread_mutex_lock(&tp->share_locks[d]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data d, void *p)
+{
+	struct transport *tp = p;
+
+	(void)h;
+	if (d >= 0 && d < CURL_LOCK_DATA_LAST)
+		pthread_mutex_unlock(&tp->share_locks[d]);
+}
+
+/* ---- handles ---- */
+
+CURL *kube_handle_get(struct kube_client *c)
+{
+	CURL *h = NULL;
+
+	pthread_mutex_lock(&c->pool_lock);
+	if (c->n_pool)
+		h = c->pool[--c->n_pool];
+	pthread_mutex_unlock(&c->pool_lock);
+	if (!h)
+		h = curl_easy_init();
+	if (!h)
+		BUG("curl_easy_init failed");
+	return h;
+}
+
+void kube_handle_put(struct kube_client *c, CURL *h)
+{
+	curl_easy_reset(h);	/* keeps the live connection */
+	pthread_mutex_lock(&c->pool_lock);
+	if (c->n_pool < KUBE_POOL_MAX) {
+		c->pool[c->n_pool++] = h;
+		h = NULL;
+	}
+	pthread_mutex_unlock(&c->pool_lock);
+	if (h)
+		curl_easy_cleanup(h);
+}
+
+/* ---- the transport thread (see DESIGN at the top) ---- */
+
+void kube_tx_init(struct tx *t, CURL *h, bool streaming)
+{
+	memset(t, 0, sizeof(*t));
+	t->h = h;
+	t->streaming = streaming;
+	clock_cond_init(&t->cond);
+	buf_init(&t->in, KUBE_WATCH_LINE_MAX + KUBE_WATCH_SOFT_MAX);
+	curl_easy_setopt(h, CURLOPT_PRIVATE, t);
+}
+
+void kube_tx_release(struct tx *t)
+{
+	pthread_cond_destroy(&t->cond);
+	buf_release(&t->in);
+}
+
+/* Queue an op for the transport thread. Caller holds tp->mu, then wakes it. */
+void kube_tp_push(struct transport *tp, enum tp_op op, struct tx *t)
+{
+	tp->queue = xgrow(tp->queue, tp->nqueue + 1, &tp->aqueue, sizeof(*tp->queue));
+	tp->queue[tp->nqueue].op = op;
+	tp->queue[tp->nqueue].tx = t;
+	tp->nqueue++;
+	t->queued++;
+}
+
+void kube_tp_submit(struct transport *tp, enum tp_op op, struct tx *t)
+{
+	pthread_mutex_lock(&tp->mu);
+	kube_tp_push(tp, op, t);
+	pthread_mutex_unlock(&tp->mu);
+	curl_multi_wakeup(tp->multi);
+}
+
+/* Transport thread: the transfer is over (it is out of the multi handle). */
+static void tp_finish(struct transport *tp, struct tx *t, CURLcode rc)
+{
+	pthread_mutex_lock(&tp->mu);
+	t->done = true;
+	t->result = rc;
+	pthread_cond_broadcast(&t->cond);
+	pthread_mutex_unlock(&tp->mu);
+}
+
+/* Transport thread: put a transfer into the multi handle. */
+static void tp_add(struct transport *tp, struct tx *t)
+{
+	if (curl_multi_add_handle(tp->multi, t->h) == CURLM_OK) {
+		t->in_multi = true;
+		if (!t->streaming)
+			tp->plain_running++;
+	} else {
+		tp_finish(tp, t, CURLE_FAILED_INIT);
+	}
+}
+
+/* Transport thread: a transfer left the multi handle. */
+static void tp_removed(struct transport *tp, struct tx *t)
+{
+	t->in_multi = false;
+	if (!t->streaming)
+		tp->plain_running--;
+}
+
+/* Transport thread: start waiting plain transfers while there is room. */
+static void tp_start_deferred(struct transport *tp)
+{
+	while (tp->deferred_head < tp->ndeferred && tp->plain_running < TP_MAX_PLAIN)
+		tp_add(tp, tp->deferred[tp->deferred_head++]);
+	if (tp->deferred_head == tp->ndeferred)
+		tp->deferred_head = tp->ndeferred = 0;
+}
+
+static void tp_run_ops(struct transport *tp, struct tp_item *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct tx *t = items[i].tx;
+
+		switch (items[i].op) {
+		case TP_ADD:
+			if (!t->streaming && tp->plain_running >= TP_MAX_PLAIN) {
+				/* its owner waits for done: only this thread touches it now */
+				tp->deferred = xgrow(tp->deferred, tp->ndeferred + 1,
+						     &tp->adeferred, sizeof(*tp->deferred));
+				tp->deferred[tp->ndeferred++] = t;
+			} else {
+				tp_add(tp, t);
+			}
+			break;
+		case TP_CANCEL:
+			/* only watches are cancelled, and watches are never deferred */
+			if (t->in_multi) {
+				curl_multi_remove_handle(tp->multi, t->h);
+				tp_removed(tp, t);
+				tp_finish(tp, t, CURLE_ABORTED_BY_CALLBACK);
+			}
+			break;
+		case TP_UNPAUSE:
+			/* may call the write callback right here, which takes tp->mu */
+			if (t->in_multi)
+				curl_easy_pause(t->h, CURLPAUSE_CONT);
+			break;
+		}
+		/* after this the owner may free t: do not touch it again */
+		pthread_mutex_lock(&tp->mu);
+		t->queued--;
+		pthread_cond_broadcast(&t->cond);
+		pthread_mutex_unlock(&tp->mu);
+	}
+}
+
+static void *tp_main(void *arg)
+{
+	struct transport *tp = arg;
+
+	for (;;) {
+		struct tp_item *items;
+		size_t n;
+		bool stopping;
+		int running;
+		CURLMsg *msg;
+		CURLMcode mc;
+
+		pthread_mutex_lock(&tp->mu);
+		items = tp->queue;
+		n = tp->nqueue;
+		tp->queue = NULL;
+		tp->nqueue = tp->aqueue = 0;
+		stopping = tp->stopping;
+		pthread_mutex_unlock(&tp->mu);
+		tp_run_ops(tp, items, n);
+		free(items);
+		if (stopping)
+			break;
+
+		mc = curl_multi_perform(tp->multi, &running);
+		if (mc != CURLM_OK)
+			log_warn("kube transport: curl_multi_perform: %s", curl_multi_strerror(mc));
+		while ((msg = curl_multi_info_read(tp->multi, &running))) {
+			CURL *h = msg->easy_handle;
+			CURLcode rc = msg->data.result;
+			struct tx *t = NULL;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&t);
+			curl_multi_remove_handle(tp->multi, h);	/* msg is invalid from here */
+			if (!t)
+				BUG("a transfer without its tx");
+			tp_removed(tp, t);
+			tp_finish(tp, t, rc);
+		}
+		tp_start_deferred(tp);
+		mc = curl_multi_poll(tp->multi, NULL, 0, TRANSPORT_IDLE_MS, NULL);
+		if (mc != CURLM_OK)
+			log_warn("kube transport: curl_multi_poll: %s", curl_multi_strerror(mc));
+	}
+	return NULL;
+}
+
+static void tp_free(struct transport *tp);
+
+int kube_tp_new(struct transport **out, struct err *e)
+{
+	struct transport *tp = xcalloc(1, sizeof(*tp));
+	sigset_t all, old;
+	int rc, i;
+
+	*out = NULL;
+	atomic_init(&tp->refs, 1);
+	pthread_mutex_init(&tp->mu, NULL);
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&tp->share_locks[i], NULL);
+	tp->share = curl_share_init();
+	tp->multi = curl_multi_init();
+	if (!tp->share || !tp->multi) {
+		tp_free(tp);
+		return err_set(e, KUBE_ERR_INVALID, "cannot create libcurl share and multi handles");
+	}
+	curl_share_setopt(tp->share, CURLSHOPT_LOCKFUNC, share_lock);
+	curl_share_setopt(tp->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	curl_share_setopt(tp->share, CURLSHOPT_USERDATA, tp);
+	curl_share_setopt(tp->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(tp->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	curl_multi_setopt(tp->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	/* libcurl's default is 100 streams a connection; the server's SETTINGS
+	 * still cap it (kube-apiserver: --http2-max-streams-per-connection) */
+	curl_multi_setopt(tp->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, (long)TP_MAX_STREAMS);
+	/* The thread is ours, not the application's: no process signal goes to it,
+	 * whatever mask the caller had (a daemon collects SIGTERM with sigwait). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&tp->thread, NULL, tp_main, tp);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		tp_free(tp);
+		return err_set(e, KUBE_ERR_OTHER, "cannot start the kube transport thread: %s",
+			       strerror(rc));
+	}
+	tp->started = true;
+	*out = tp;
+	return 0;
+}
+
+/* Stop the thread and free; no transfer may be in flight (kube_client_free's rule). */
+static void tp_free(struct transport *tp)
+{
+	int i;
+
+	if (tp->started) {
+		pthread_mutex_lock(&tp->mu);
+		tp->stopping = true;
+		pthread_mutex_unlock(&tp->mu);
+		curl_multi_wakeup(tp->multi);
+		pthread_join(tp->thread, NULL);
+	}
+	if (tp->multi)
+		curl_multi_cleanup(tp->multi);	/* closes the connection */
+	if (tp->share)
+		curl_share_cleanup(tp->share);
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&tp->share_locks[i]);
+	free(tp->queue);
+	free(tp->deferred);
+	pthread_mutex_destroy(&tp->mu);
+	free(tp);
+}
+
+/* Drop a client's reference; the last one stops the thread. Accepts NULL. */
+void kube_tp_unref(struct transport *tp)
+{
+	if (tp && atomic_fetch_sub(&tp->refs, 1) == 1)
+		tp_free(tp);
+}
+
+/* Wait until the transfer is over and no op of it is queued. Caller holds tp->mu. */
+void kube_tx_wait_locked(struct transport *tp, struct tx *t)
+{
+	while (!t->done || t->queued)
+		pthread_cond_wait(&t->cond, &tp->mu);
+}
+
+/* Run one plain transfer on the shared connection; blocks until it is over. */
+CURLcode kube_tp_perform(struct kube_client *c, CURL *h)
+{
+	struct tx t;
+	CURLcode rc;
+
+	kube_tx_init(&t, h, false);
+	kube_tp_submit(c->tp, TP_ADD, &t);
+	pthread_mutex_lock(&c->tp->mu);
+	kube_tx_wait_locked(c->tp, &t);
+	rc = t.result;
+	pthread_mutex_unlock(&c->tp->mu);
+	kube_tx_release(&t);
+	return rc;
+}
+
+/* Where the CA comes from, for TLS messages. Caller frees. */
+static char *ca_source(const struct kube_client *c)
+{
+	if (c->insecure)
+		return xstrdup("none (insecure-skip-tls-verify)");
+	if (c->ca_data)
+		return xstrdup("certificate-authority-data");
+	if (c->ca_file)
+		return xasprintf("'%s'", c->ca_file);
+	return xstrdup("the system CA bundle");
+}
+
+int kube_curl_error(const struct kube_client *c, CURLcode cc, const char *errbuf,
+		    const char *verb, const char *url, struct err *e)
+{
+	const char *what = NULL;
+	char *ca = NULL;
+	int code;
+
+	switch (cc) {
+	case CURLE_OPERATION_TIMEDOUT:
+		code = KUBE_ERR_TIMEOUT;
+		break;
+	case CURLE_ABORTED_BY_CALLBACK:
+		code = KUBE_ERR_CANCELLED;
+		break;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		ca = ca_source(c);
+		what = "TLS: the API server's certificate does not verify against CA ";
+		code = KUBE_ERR_TLS;
+		break;
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CRL_BADFILE:
+		ca = ca_source(c);
+		what = "TLS: cannot load CA ";
+		code = KUBE_ERR_TLS;
+		break;
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CLIENTCERT:
+		what = "TLS: the client certificate or key was refused or cannot be loaded";
+		code = KUBE_ERR_TLS;
+		break;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ENGINE_INITFAILED:
+		what = "TLS handshake failed";
+		code = KUBE_ERR_TLS;
+		break;
+	default:
+		code = KUBE_ERR_TRANSPORT;
+	}
+	/* curl's own text is kept in parentheses: it names the precise cause */
+	if (what)
+		err_set(e, code, "%s %s: %s%s (%s%s%s)", verb, url, what, ca ? ca : "",
+			curl_easy_strerror(cc), errbuf && *errbuf ? ": " : "",
+			errbuf ? errbuf : "");
+	else
+		err_set(e, code, "%s %s: %s%s%s%s", verb, url, curl_easy_strerror(cc),
+			errbuf && *errbuf ? " (" : "", errbuf ? errbuf : "",
+			errbuf && *errbuf ? ")" : "");
+	free(ca);
+	return code;
+}
+
+/* Options every request shares: URL, TLS, auth, headers. */
+void kube_easy_setup(struct kube_client *c, CURL *h, const char *url, struct curl_slist *hdrs,
+		  const struct auth *au, char *errbuf)
+{
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_SHARE, c->tp->share);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 30L);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 15L);
+	/*
+	 * Wait for the shared connection rather than opening another, where
+	 * HTTP/2 can be negotiated (TLS); over plain http it cannot, and
+	 * waiting would queue every request behind the one in flight.
+	 */
+	if (!strncmp(c->server, "https://", 8))
+		curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+	if (c->insecure) {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	} else {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+		if (c->ca_data) {
+			struct curl_blob blob = { c->ca_data, c->ca_len, CURL_BLOB_NOCOPY };
+
+			curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+		} else if (c->ca_file) {
+			curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+		}
+	}
+	if (au && au->cred.cert_pem) {
+		/* an exec plugin's certificate: copied, the credential is freed after the call */
+		struct curl_blob cb = { au->cred.cert_pem, au->cred.cert_len, CURL_BLOB_COPY };
+		struct curl_blob kb = { au->cred.key_pem, au->cred.key_len, CURL_BLOB_COPY };
+
+		curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cb);
+		curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+		curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &kb);
+		curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+		return;
+	}
+	if (c->cert_data) {
+		struct curl_blob blob = { c->cert_data, c->cert_len, CURL_BLOB_NOCOPY };
+
+		curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &blob);
+		curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+	} else if (c->cert_file) {
+		curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert_file);
+	}
+	if (c->key_data) {
+		struct curl_blob blob = { c->key_data, c->key_len, CURL_BLOB_NOCOPY };
+
+		curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &blob);
+		curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+	} else if (c->key_file) {
+		curl_easy_setopt(h, CURLOPT_SSLKEY, c->key_file);
+	}
+}
+
+struct curl_slist *kube_easy_headers(const char *auth, const char *ctype)
+{
+	struct curl_slist *l = NULL;
+	char *ct;
+
+	l = curl_slist_append(l, "Accept: application/json");
+	l = curl_slist_append(l, "Expect:");
+	if (auth)
+		l = curl_slist_append(l, auth);
+	if (ctype) {
+		ct = xasprintf("Content-Type: %s", ctype);
+		l = curl_slist_append(l, ct);
+		free(ct);
+	}
+	if (!l)
+		BUG("curl_slist_append failed");
+	return l;
+}

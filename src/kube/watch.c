@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * watch.c - a streaming watch (kube_watch, see client.h) on the client's
+ * shared connection.
+ *
+ * DESIGN. The transport thread (transport.c) receives the stream's bytes
+ * into the transfer's `in` buffer (watch_recv); the watching thread takes
+ * them, splits lines (ndjson.c) and calls the caller's callback on its own
+ * thread, so a slow handler never stalls other streams. When `in` holds
+ * more than KUBE_WATCH_SOFT_MAX bytes the transport pauses that stream
+ * (CURL_WRITEFUNC_PAUSE) until the watcher takes them and asks to resume
+ * it (TP_UNPAUSE). A watcher that stops (stop flag, callback, error) asks
+ * the transport to remove its transfer (TP_CANCEL) and waits until it has.
+ * Lock: tp.mu only (see client_int.h), never held across a callback.
+ */
+#include "kube/client_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/xalloc.h"
+#include "kube/ndjson.h"
+
+/* fn asked to stop: not an error. Never a kube code (those are > 0). */
+#define WATCH_FN_STOPPED (-1)
+
+struct watch {
+	struct transport *tp;
+	struct tx t;
+	kube_watch_fn fn;
+	void *ctx;
+	struct kube_ndjson nd;
+	/* transport thread only until the transfer is done: */
+	long status;		/* 0 until the headers are in */
+	struct buf errbody;	/* body of a non-200 answer, capped */
+	struct err *e;
+};
+
+static int watch_line(void *p, const char *line, size_t len)
+{
+	struct watch *w = p;
+	const char *type;
+	json_t *ev, *obj;
+	int rc;
+
+	if ((rc = kube_watch_event_parse(line, len, &ev, &type, &obj, w->e)))
+		return rc;
+	if (!strcmp(type, "ERROR")) {
+		rc = kube_status_error_json(obj, "watch", w->e);
+	} else {
+		rc = w->fn(w->ctx, type, obj) ? WATCH_FN_STOPPED : 0;
+	}
+	json_decref(ev);
+	return rc;
+}
+
+/* Transport thread: bytes of the stream arrived. */
+static size_t watch_recv(char *data, size_t size, size_t n, void *p)
+{
+	struct watch *w = p;
+	struct tx *t = &w->t;
+
+	(void)size;
+	if (!w->status)
+		curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &w->status);
+	if (w->status != 200) {
+		/* An error answer is one Status object; keep what fits. */
+		size_t room = w->errbody.cap - w->errbody.len;
+
+		buf_append(&w->errbody, data, n < room ? n : room);
+		return n;
+	}
+	pthread_mutex_lock(&w->tp->mu);
+	if (t->in.len && t->in.len + n > KUBE_WATCH_SOFT_MAX) {
+		/* the watcher is behind: hold this stream (only) until it catches up */
+		t->paused = true;
+		pthread_mutex_unlock(&w->tp->mu);
+		return CURL_WRITEFUNC_PAUSE;
+	}
+	if (buf_append(&t->in, data, n)) {
+		pthread_mutex_unlock(&w->tp->mu);
+		return 0;	/* cannot happen below the soft cap; aborts the transfer */
+	}
+	pthread_cond_broadcast(&t->cond);
+	pthread_mutex_unlock(&w->tp->mu);
+	return n;
+}
+
+/*
+ * Watching thread: wait for stream bytes, the end of the transfer, or the
+ * stop flag (looked at every KUBE_WATCH_POLL_MS). Returns the bytes (caller
+ * frees) or NULL; *done when the transfer is over and all bytes are taken.
+ */
+static char *watch_take(struct watch *w, const atomic_bool *stop, size_t *len, bool *done)
+{
+	struct tx *t = &w->t;
+	bool unpause = false;
+	char *data = NULL;
+
+	*len = 0;
+	pthread_mutex_lock(&w->tp->mu);
+	while (!t->done && !t->in.len && !(stop && atomic_load(stop))) {
+		struct timespec ts = clock_deadline_ms(KUBE_WATCH_POLL_MS);
+
+		pthread_cond_timedwait(&t->cond, &w->tp->mu, &ts);
+	}
+	if (t->in.len) {
+		data = buf_detach(&t->in, len);
+		if (t->paused) {
+			t->paused = false;
+			kube_tp_push(w->tp, TP_UNPAUSE, t);
+			unpause = true;
+		}
+	}
+	*done = t->done && !data;
+	pthread_mutex_unlock(&w->tp->mu);
+	if (unpause)
+		curl_multi_wakeup(w->tp->multi);
+	return data;
+}
+
+/* Watching thread: end the transfer if it still runs, and wait until the
+ * transport is done with it. */
+static void watch_end(struct watch *w)
+{
+	struct tx *t = &w->t;
+	bool cancel;
+
+	pthread_mutex_lock(&w->tp->mu);
+	cancel = !t->done;
+	if (cancel)
+		kube_tp_push(w->tp, TP_CANCEL, t);
+	pthread_mutex_unlock(&w->tp->mu);
+	if (cancel)
+		curl_multi_wakeup(w->tp->multi);
+	pthread_mutex_lock(&w->tp->mu);
+	kube_tx_wait_locked(w->tp, t);
+	pthread_mutex_unlock(&w->tp->mu);
+}
+
+int kube_watch(struct kube_client *c, const char *path, kube_watch_fn fn, void *ctx,
+	       const atomic_bool *stop, struct err *e)
+{
+	char errbuf[CURL_ERROR_SIZE] = "";
+	struct watch w = { .tp = c->tp, .fn = fn, .ctx = ctx, .e = e };
+	struct curl_slist *hdrs = NULL;
+	char *url = NULL;
+	struct auth au;
+	CURL *h;
+	bool done = false, stopped = false;
+	int rc = 0;
+
+	if (!path || path[0] != '/')
+		return err_set(e, KUBE_ERR_INVALID, "API path '%s' is not absolute",
+			       path ? path : "(null)");
+	if (stop && atomic_load(stop))
+		return err_set(e, KUBE_ERR_CANCELLED, "watch %s: stopped", path);
+	/* a watch holds no seat of the server's once it runs: no slot here */
+	if (!kube_pace_following_apf(c))
+		kube_pace_throttle(c, "GET", path);
+	if ((rc = kube_auth_get(c, false, 0, &au, e)))
+		return rc;
+
+	kube_ndjson_init(&w.nd, KUBE_WATCH_LINE_MAX);
+	buf_init(&w.errbody, KUBE_ERROR_BODY_MAX);
+	url = xasprintf("%s%s", c->server, path);
+	hdrs = kube_easy_headers(au.hdr, NULL);
+	h = kube_handle_get(c);
+	kube_easy_setup(c, h, url, hdrs, &au, errbuf);
+	curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, watch_recv);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &w);
+	/* No overall timeout: a watch lives until the server ends it. */
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 0L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, KUBE_WATCH_IDLE_MAX_S);
+	kube_tx_init(&w.t, h, true);
+	kube_tp_submit(w.tp, TP_ADD, &w.t);
+
+	while (!done) {
+		size_t len;
+		char *data = watch_take(&w, stop, &len, &done);
+
+		if (data) {
+			rc = kube_ndjson_feed(&w.nd, data, len, watch_line, &w, e);
+			free(data);
+			if (rc)
+				break;
+		}
+		if (!done && stop && atomic_load(stop)) {
+			stopped = true;
+			break;
+		}
+	}
+	watch_end(&w);
+
+	/* From here the transport thread is done with w. A stream that ended
+	 * with no byte of body never reached watch_recv. */
+	if (!w.status)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &w.status);
+	if (rc == WATCH_FN_STOPPED) {
+		rc = 0;
+	} else if (rc) {
+		/* e already says why */
+	} else if (stopped) {
+		rc = err_set(e, KUBE_ERR_CANCELLED, "watch %s: stopped", path);
+	} else if (w.t.result != CURLE_OK) {
+		rc = kube_curl_error(c, w.t.result, errbuf, "watch", url, e);
+	} else if (w.status != 200) {
+		rc = kube_status_error(w.status, w.errbody.data, w.errbody.len, "watch", path, e);
+		kube_auth_explain(c, rc, "watch", path, e);
+		if (rc == KUBE_ERR_UNAUTHORIZED && c->tok.exec) {
+			/* refused: the plugin runs again now, so the next watch has a fresh one */
+			struct auth fresh;
+
+			if (!kube_auth_get(c, true, au.gen, &fresh, NULL))
+				kube_auth_release(&fresh);
+		}
+	} else if (kube_ndjson_pending(&w.nd)) {
+		/* The stream ended without a final newline: finish that line. */
+		rc = kube_ndjson_feed(&w.nd, "\n", 1, watch_line, &w, e);
+		if (rc == WATCH_FN_STOPPED)
+			rc = 0;
+	}
+	kube_tx_release(&w.t);
+	kube_handle_put(c, h);
+	curl_slist_free_all(hdrs);
+	free(url);
+	kube_auth_release(&au);
+	kube_ndjson_release(&w.nd);
+	buf_release(&w.errbody);
+	return rc;
+}
