@@ -613,8 +613,13 @@ int journal_load(struct journal *j, struct err *e)
 		if (rc)
 			return rc;
 		pthread_mutex_lock(&j->mu);
+		if (pthread_create(&j->thread, NULL, journal_commit_loop, j)) {
+			/* no committer: nothing could be recorded; load again later */
+			pthread_mutex_unlock(&j->mu);
+			return err_set(e, JOURNAL_ERR_INVALID,
+				       "journal: cannot start the committer thread");
+		}
 		j->loaded = j->started = true;
-		pthread_create(&j->thread, NULL, journal_commit_loop, j);
 		journal_update_gauges(j);
 	}
 	pthread_mutex_unlock(&j->mu);

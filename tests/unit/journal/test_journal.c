@@ -30,6 +30,7 @@
 #include "kube/kubeconfig.h"
 #include "kube/status.h"
 #include "metrics/metrics.h"
+#include "thread_fail.h"
 
 #define NS JFX_NS
 #define DEADLINE_MS 10000
@@ -163,6 +164,23 @@ static void test_add_is_durable_before_it_returns(void **state)
 	assert_string_equal(h, "{\"size\":1}");
 	free(h);
 	assert_int_equal(journal_count(fx->j), 1);
+}
+
+/* No committer thread, no journal: the load fails (nothing could be made
+ * durable) and a later load works. */
+static void test_committer_thread_failure_fails_the_load(void **state)
+{
+	struct jfx *fx = *state;
+	struct err e = ERR_INIT;
+
+	fx->j = journal_new(fx->client, &fx->o);
+	thread_fail_next();
+	assert_int_equal(journal_load(fx->j, &e), JOURNAL_ERR_INVALID);
+	assert_non_null(strstr(err_msg(&e), "committer thread"));
+	err_release(&e);
+	assert_int_equal(journal_load(fx->j, &e), 0);
+	jfx_add_ok(fx->j, "pvc-1", "{\"size\":1}");
+	assert_value(fx->fake, "journal-0", "pvc-1", "{\"size\":1}");
 }
 
 static void test_identical_readd_writes_nothing(void **state)
@@ -722,6 +740,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, jfx_setup, jfx_teardown)
 		T(test_add_is_durable_before_it_returns),
+		T(test_committer_thread_failure_fails_the_load),
 		T(test_identical_readd_writes_nothing),
 		T(test_100_adds_during_a_write_take_one_more),
 		T(test_1000_adds_during_a_write_take_one_more),
