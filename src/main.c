@@ -546,6 +546,22 @@ int main(int argc, char **argv)
 		    vendor_version ? vendor_version : "");
 	if (node.name && setup_node(csi, &node))
 		goto out;
+	if (node.name && (!pcaps.accessibility_constraints || !cfg.gates.topology ||
+			  !node.info.has_topology || !node.info.topology.n)) {
+		/*
+		 * Which volumes are this node's is read from the PVs' node
+		 * affinity: without topology every instance would take every
+		 * PV for its own and delete other nodes' volumes on its driver.
+		 */
+		log_error("--node-deployment needs topology: the driver must offer "
+			  "VOLUME_ACCESSIBILITY_CONSTRAINTS and report this node's accessible "
+			  "topology in NodeGetInfo, and the Topology gate must be on (driver %s: "
+			  "capability %s, node topology %s, gate %s)", driver,
+			  pcaps.accessibility_constraints ? "yes" : "no",
+			  node.info.has_topology && node.info.topology.n ? "yes" : "no",
+			  cfg.gates.topology ? "on" : "off");
+		goto out;
+	}
 	app.csi = csi;
 	app.migratable = mig_plugin_by_csi(driver) &&
 			 (!cfg.provisioner || !strcmp(cfg.provisioner, driver));

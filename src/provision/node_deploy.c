@@ -79,8 +79,9 @@ static bool req_matches(const struct kube_label_req *q, const struct csi_map *la
 
 bool nd_volume_accessible(const struct kube_pv *pv, const struct csi_map *topo)
 {
+	/* unknown is not ours: only a PV pinned to this node's topology is */
 	if (!topo || !pv->n_affinity)
-		return true;
+		return false;
 	for (size_t t = 0; t < pv->n_affinity; t++) {
 		const struct kube_topology_term *term = &pv->affinity[t];
 		bool all = term->n_reqs > 0;

@@ -257,4 +257,10 @@ test_node_bad_setups() {
     --csi-address="$CSI_ENDPOINT" --node-deployment --leader-election 2>&1) || rc=$?
   [[ $rc -ne 0 && $rc -ne 124 ]] || fail "exit $rc with --leader-election"
   grep -q 'do not go together' <<<"$out" || fail "message: $out"
+  # without topology no instance could tell its node's volumes from the others'
+  rc=0
+  out=$(NODE_NAME=node-1 timeout 60 "$BIN" --kubeconfig="$PROVISIONER_KUBECONFIG" \
+    --csi-address="$CSI_ENDPOINT" --node-deployment --feature-gates=Topology=false 2>&1) || rc=$?
+  [[ $rc -ne 0 && $rc -ne 124 ]] || fail "exit $rc with the Topology gate off"
+  grep -q 'node-deployment needs topology' <<<"$out" || fail "message: $out"
 }

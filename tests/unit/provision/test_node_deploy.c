@@ -109,8 +109,10 @@ static void test_volume_accessible(void **state)
 		const char *affinity;
 		bool want;
 	} cases[] = {
-		{ NULL, true },					/* no affinity: every node's */
-		{ "{}", true },					/* no required part */
+		/* no affinity: no node's (upstream: every node's, so any instance could
+		 * delete it on its own driver and leave the real volume behind) */
+		{ NULL, false },
+		{ "{}", false },				/* no required part */
 		{ TERMS("{\"matchExpressions\":[" IN("topology.hostpath.csi/node", "n1") "]}"), true },
 		{ TERMS("{\"matchExpressions\":[" IN("topology.hostpath.csi/node", "n2") "]}"), false },
 		/* requirements of a term all hold */
@@ -150,8 +152,8 @@ static void test_volume_accessible(void **state)
 		if (nd_volume_accessible(&pv, &topo) != cases[i].want)
 			fail_msg("case %zu: %s: want %d", i, cases[i].affinity ? cases[i].affinity :
 				 "(none)", cases[i].want);
-		/* a driver without topology: every PV is its own (upstream's rule) */
-		assert_true(nd_volume_accessible(&pv, NULL));
+		/* a driver without topology (refused at start): no PV is its own */
+		assert_false(nd_volume_accessible(&pv, NULL));
 		kube_pv_release(&pv);
 	}
 	/* an empty segment set is topology all the same: a node-bound PV is not ours */
