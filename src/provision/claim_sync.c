@@ -257,7 +257,8 @@ int ctl_pv_check(struct controller *c, const char *name, const char *claim_uid,
 		 * A migrated PV's in-tree source does not always give the
 		 * driver's handle back (GCE PD): its claim UID identifies it.
 		 */
-		*ours = ctl_pv_of_driver(c, &pv) &&
+		/* node deployment: another node's PV of this claim is not this node's volume */
+		*ours = ctl_pv_of_driver(c, &pv) && (!c->o.node_name || ctl_nd_pv_mine(c, &pv)) &&
 			pv.claim_uid && !strcmp(pv.claim_uid, claim_uid) &&
 			(!volume_id || (pv.csi_driver ? pv.csi_volume_handle &&
 						!strcmp(pv.csi_volume_handle, volume_id)
@@ -731,7 +732,7 @@ enum sync_result ctl_sync_claim(struct controller *c, const char *key)
 		const struct kube_pv *pv = iobj_data(po);
 
 		if (pv->claim_uid && !strcmp(pv->claim_uid, claim->meta.uid) &&
-		    ctl_pv_of_driver(c, pv)) {
+		    ctl_pv_of_driver(c, pv) && (!c->o.node_name || ctl_nd_pv_mine(c, pv))) {
 			ctl_drop_intent(c, key, pv_name);	/* saved earlier; the removal was lost */
 		} else {
 			/* someone else's PV holds our name: keep asking until it goes */
