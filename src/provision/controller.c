@@ -607,7 +607,7 @@ static bool journal_urgent(void *ctx, size_t waiting)
 /*
  * The journal's objects are named after the driver: "csi-provisioner-
  * journal-<driver>-N", labelled csi-provisioner.dev/journal=<driver>; with
- * --node-deployment <driver> is "<driver>-<node>", one journal per node. CSI
+ * --node-deployment one journal per node (see below). CSI
  * driver names are at most 63 characters of letters, digits, '-' and '.';
  * anything else becomes '-'.
  */
@@ -618,13 +618,29 @@ static struct journal *new_journal(struct controller *c)
 	struct journal *j;
 
 	if (c->o.node_name) {
-		/* node deployment: a journal per node, "<driver>-<node>" (hashed to fit a label) */
-		char *node_label = nd_name_with_max_length(label, c->o.node_name, 63);
+		/*
+		 * node deployment: a journal per node. The objects are named
+		 * "<driver>-<node>" (hashed to fit); the label joins them with
+		 * '_', which neither a driver nor a node name has, so no node's
+		 * journal is ever another driver's (driver "d-a" vs node "a").
+		 */
+		char *name = nd_name_with_max_length(label, c->o.node_name, 63);
+		char *node_label = strlen(label) + 1 + strlen(c->o.node_name) <= 63 ?
+				   xasprintf("%s_%s", label, c->o.node_name) : NULL;
 
+		if (!node_label) {
+			char *cut = nd_name_with_max_length(label, c->o.node_name, 61);
+
+			node_label = xasprintf("%s_n", cut);
+			free(cut);
+		}
+		base = xasprintf("csi-provisioner-journal-%s", name);
+		free(name);
 		free(label);
 		label = node_label;
+	} else {
+		base = xasprintf("csi-provisioner-journal-%s", label);
 	}
-	base = xasprintf("csi-provisioner-journal-%s", label);
 	memset(&jo, 0, sizeof(jo));
 	jo.namespace = c->o.journal_namespace;
 	jo.base = base;
