@@ -32,6 +32,7 @@ void kube_aimd_init(struct kube_aimd *a, double initial, double min, double max)
 	a->max = max < a->min ? a->min : max;
 	a->limit = initial < a->min ? a->min : initial > a->max ? a->max : initial;
 	a->inflight = a->waiting = 0;
+	a->closed = false;
 	a->cut_ms = 0;
 	a->lat_ms = a->floor_ms = 0;
 	a->window_n = 0;
@@ -109,7 +110,7 @@ int64_t kube_aimd_acquire(struct kube_aimd *a, int64_t wait_ms)
 	struct timespec until = clock_deadline_ms(wait_ms);
 
 	pthread_mutex_lock(&a->mu);
-	while (a->inflight >= (int)floor(a->limit)) {
+	while (!a->closed && a->inflight >= (int)floor(a->limit)) {
 		int rc;
 
 		if (!t0)
@@ -117,14 +118,26 @@ int64_t kube_aimd_acquire(struct kube_aimd *a, int64_t wait_ms)
 		a->waiting++;
 		rc = pthread_cond_timedwait(&a->cv, &a->mu, &until);
 		a->waiting--;
-		if (rc == ETIMEDOUT && a->inflight >= (int)floor(a->limit)) {
+		if (rc == ETIMEDOUT && !a->closed && a->inflight >= (int)floor(a->limit)) {
 			pthread_mutex_unlock(&a->mu);
 			return -1;
 		}
 	}
+	if (a->closed) {
+		pthread_mutex_unlock(&a->mu);
+		return -2;
+	}
 	a->inflight++;
 	pthread_mutex_unlock(&a->mu);
 	return t0 ? clock_now_ms() - t0 : 0;
+}
+
+void kube_aimd_close(struct kube_aimd *a)
+{
+	pthread_mutex_lock(&a->mu);
+	a->closed = true;
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
 }
 
 void kube_aimd_done(struct kube_aimd *a, enum kube_aimd_outcome o, int64_t latency_ms)

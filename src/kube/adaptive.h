@@ -36,6 +36,7 @@ struct kube_aimd {
 	double min, max;
 	int inflight;
 	int waiting;		/* callers parked in kube_aimd_acquire */
+	bool closed;		/* kube_aimd_close: nobody waits any more */
 	int64_t cut_ms;		/* when the limit was last cut; 0: never */
 	double lat_ms;		/* smoothed latency of successful requests; 0: none yet */
 	double floor_ms;	/* its recent floor, creeping up towards it */
@@ -63,9 +64,12 @@ void kube_aimd_update(struct kube_aimd *a, enum kube_aimd_outcome o, int64_t lat
 
 /*
  * Thread-safe: wait up to wait_ms for a slot and take it. Returns the
- * milliseconds waited, or -1 (no slot taken) when none freed in time.
+ * milliseconds waited, or -1 (no slot taken) when none freed in time, -2
+ * when closed (kube_aimd_close).
  */
 int64_t kube_aimd_acquire(struct kube_aimd *a, int64_t wait_ms);
+/* For an orderly stop: kube_aimd_acquire returns -2 from now on, waiters at once. */
+void kube_aimd_close(struct kube_aimd *a);
 /* Thread-safe: give the slot back and learn from the outcome. */
 void kube_aimd_done(struct kube_aimd *a, enum kube_aimd_outcome o, int64_t latency_ms);
 

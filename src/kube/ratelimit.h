@@ -14,10 +14,13 @@
 #define KUBE_RATELIMIT_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct kube_bucket {
 	pthread_mutex_t lock;	/* guards the fields below; a leaf lock */
+	pthread_cond_t cond;	/* wakes sleepers when the bucket closes */
+	bool closed;		/* kube_bucket_close: no more waiting */
 	double qps;		/* <= 0: unlimited */
 	double burst;
 	double tokens;		/* may be negative: reservations not yet due */
@@ -38,8 +41,19 @@ int64_t kube_bucket_reserve(struct kube_bucket *b, int64_t now_ms);
 
 /*
  * Thread-safe: reserve a token now and sleep (CLOCK_MONOTONIC) until it is
- * due. Returns the milliseconds waited.
+ * due. Returns the milliseconds waited, or -1 at once when the bucket is
+ * closed (also while sleeping).
  */
 int64_t kube_bucket_wait(struct kube_bucket *b);
+
+/* Thread-safe: sleep `ms` unless or until the bucket closes; -1 when it did. */
+int kube_bucket_sleep(struct kube_bucket *b, int64_t ms);
+
+/*
+ * Thread-safe: close the bucket for an orderly stop. Every waiter of
+ * kube_bucket_wait and kube_bucket_sleep, now and later, returns -1.
+ */
+void kube_bucket_close(struct kube_bucket *b);
+bool kube_bucket_closed(struct kube_bucket *b);
 
 #endif
