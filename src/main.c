@@ -805,6 +805,14 @@ int main(int argc, char **argv)
 	status = 0;
 out:
 	http_server_free(http);	/* first: its checks read what follows */
+	/*
+	 * Requests still waiting for the client-side rate limit give up: at a
+	 * low --kube-api-qps they could hold the stop for minutes. A volume
+	 * created meanwhile stays in the journal (its own client) for the next
+	 * leader; the Lease's release has a client of its own too.
+	 */
+	kube_client_close(kube);
+	kube_client_close(cap_kube);
 	controller_free(ctl);	/* first: its workers tell capacity tracking */
 	capacity_free(cap);
 	cap_owner_release(&cap_owner);

@@ -118,6 +118,15 @@ struct kube_client_pace {
 };
 void kube_client_pace(struct kube_client *c, struct kube_client_pace *out);
 
+/*
+ * For an orderly stop, before the callers are joined: requests waiting for
+ * pacing (a token of --kube-api-qps, a slot in flight) or between retries,
+ * and every request started later, fail at once with KUBE_ERR_CANCELLED;
+ * requests on the wire finish. Watches already running are not touched.
+ * Only this client: not its siblings. Thread-safe; accepts NULL.
+ */
+void kube_client_close(struct kube_client *c);
+
 /* Close connections and free. Accepts NULL. No call may be in flight. */
 void kube_client_free(struct kube_client *c);
 

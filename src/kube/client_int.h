@@ -175,7 +175,9 @@ void kube_pace_init(struct kube_client *c, const struct kube_client_opts *o);
 /* Whether requests follow the server's priority and fairness (no bucket) now. */
 bool kube_pace_following_apf(struct kube_client *c);
 /* Take one token of the client's bucket (logs a long wait). */
-void kube_pace_throttle(struct kube_client *c, const char *verb, const char *path);
+/* The fixed bucket's token; KUBE_ERR_CANCELLED (e set) once the client is closed. */
+int kube_pace_throttle(struct kube_client *c, const char *verb, const char *path,
+		       struct err *e);
 
 /* ---- client.c ---- */
 

@@ -158,15 +158,14 @@ out:
 	return rc;
 }
 
-static void sleep_ms(int64_t ms)
+/* The wait between attempts; KUBE_ERR_CANCELLED when the client closes meanwhile. */
+static int retry_sleep(struct kube_client *c, const struct request *r, int64_t ms,
+		       struct err *e)
 {
-	struct timespec until;
-
-	if (ms <= 0)
-		return;
-	until = clock_deadline_ms(ms);
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
-		;
+	if (kube_bucket_sleep(&c->bucket, ms))
+		return err_set(e, KUBE_ERR_CANCELLED, "%s %s: not retried: the client is stopping",
+			       r->verb, r->path);
+	return 0;
 }
 
 static int64_t backoff(int attempt)
@@ -174,14 +173,27 @@ static int64_t backoff(int attempt)
 	return backoff_delay_ms(BACKOFF_START_MS, BACKOFF_MAX_MS, (unsigned)(attempt - 1));
 }
 
-void kube_pace_throttle(struct kube_client *c, const char *verb, const char *path)
+int kube_pace_throttle(struct kube_client *c, const char *verb, const char *path,
+		       struct err *e)
 {
 	int64_t waited = kube_bucket_wait(&c->bucket);
 
+	if (waited < 0)
+		return err_set(e, KUBE_ERR_CANCELLED, "%s %s: not sent: the client is stopping",
+			       verb, path);
 	/* client-go's "Waited for ... due to client-side throttling". */
 	if (waited >= 1000)
 		log_v(2, "waited %" PRId64 " ms due to client-side throttling, not priority and fairness, request: %s %s",
 		      waited, verb, path);
+	return 0;
+}
+
+void kube_client_close(struct kube_client *c)
+{
+	if (!c)
+		return;
+	kube_bucket_close(&c->bucket);
+	kube_aimd_close(&c->aimd);
 }
 
 /* ---- pacing: the fixed bucket, or the server's flow control followed ---- */
@@ -211,15 +223,18 @@ static int pace_begin(struct kube_client *c, const struct request *r, struct err
 {
 	int64_t waited, wait_ms = c->timeout_ms;
 
-	if (!kube_pace_following_apf(c)) {
-		kube_pace_throttle(c, r->verb, r->path);
-		return 0;
-	}
+	if (!kube_pace_following_apf(c))
+		return kube_pace_throttle(c, r->verb, r->path, e) ? -1 : 0;
 	if (r->deadline_ms) {
 		wait_ms = r->deadline_ms - clock_now_ms();
 		wait_ms = wait_ms < 1 ? 1 : wait_ms;
 	}
 	waited = kube_aimd_acquire(&c->aimd, wait_ms);
+	if (waited == -2) {
+		err_set(e, KUBE_ERR_CANCELLED, "%s %s: not sent: the client is stopping", r->verb,
+			r->path);
+		return -1;
+	}
 	if (waited < 0) {
 		err_set(e, KUBE_ERR_TIMEOUT, "%s %s: no request slot freed within %" PRId64 " ms "
 			"(%.0f in flight allowed, adapted to the server's priority and fairness)",
@@ -302,7 +317,7 @@ static int request(struct kube_client *c, const struct request *r, json_t **out,
 		used = au.gen;
 		slot = pace_begin(c, r, e);
 		if (slot < 0) {
-			rc = KUBE_ERR_TIMEOUT;
+			rc = e->code;
 			goto out;
 		}
 		if ((rc = may_send(c, r, e))) {
@@ -320,7 +335,8 @@ static int request(struct kube_client *c, const struct request *r, json_t **out,
 			    attempt < max_attempts && retry_fits(r, delay)) {
 				log_v(3, "%s %s failed, retrying in %" PRId64 " ms: %s", r->verb,
 				      r->path, delay, err_msg(e));
-				sleep_ms(delay);
+				if ((rc = retry_sleep(c, r, delay, e)))
+					goto out;
 				continue;
 			}
 			goto out;
@@ -335,7 +351,8 @@ static int request(struct kube_client *c, const struct request *r, json_t **out,
 		    (a.status == 429 || (a.status >= 500 && r->idempotent))) {
 			log_v(3, "%s %s: HTTP %ld, retrying in %" PRId64 " ms", r->verb, r->path,
 			      a.status, delay);
-			sleep_ms(delay);
+			if ((rc = retry_sleep(c, r, delay, e)))
+				goto out;
 			continue;
 		}
 		if (a.status == 401 && c->tok.exec)

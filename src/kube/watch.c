@@ -157,8 +157,8 @@ int kube_watch(struct kube_client *c, const char *path, kube_watch_fn fn, void *
 	if (stop && atomic_load(stop))
 		return err_set(e, KUBE_ERR_CANCELLED, "watch %s: stopped", path);
 	/* a watch holds no seat of the server's once it runs: no slot here */
-	if (!kube_pace_following_apf(c))
-		kube_pace_throttle(c, "GET", path);
+	if (!kube_pace_following_apf(c) && (rc = kube_pace_throttle(c, "GET", path, e)))
+		return rc;
 	if ((rc = kube_auth_get(c, false, 0, &au, e)))
 		return rc;
 

@@ -486,7 +486,12 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 				     "meanwhile", p.r.name);
 		saved_earlier = true;
 	}
-	if (rc) {
+	if (rc == KUBE_ERR_CANCELLED) {
+		/* stopping: the journal keeps the volume for the next start or leader */
+		log_info("claim %s: stopping; volume %s is created and stays in the journal until "
+			 "PersistentVolume %s is saved", key, vol.volume_id, p.r.name);
+		goto out;
+	} else if (rc) {
 		/* The volume exists; the next attempt finds it by name and saves again. */
 		log_error("claim %s: volume %s created but saving PersistentVolume %s failed, "
 			  "will retry: %s", key, vol.volume_id, p.r.name, err_msg(&e));

@@ -21,6 +21,7 @@
 #include "kube/adaptive.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
+#include "kube/ratelimit.h"
 
 /* ---- the arithmetic ---- */
 
@@ -146,6 +147,80 @@ static void test_acquire_waits_for_a_free_slot(void **state)
 	assert_int_equal(pthread_join(t, NULL), 0);	/* the freed slot is taken */
 	assert_true(atomic_load(&w.got));
 	kube_aimd_done(&a, KUBE_AIMD_OK, 5);
+	kube_aimd_release(&a);
+}
+
+/* ---- closing: an orderly stop wakes every waiter ---- */
+
+struct sleeper {
+	struct kube_bucket *b;
+	struct kube_aimd *a;
+	_Atomic int64_t got;
+	_Atomic int64_t took_ms;
+};
+
+static void *bucket_waiter(void *p)
+{
+	struct sleeper *w = p;
+	int64_t t0 = clock_now_ms();
+
+	atomic_store(&w->got, kube_bucket_wait(w->b));
+	atomic_store(&w->took_ms, clock_now_ms() - t0);
+	return NULL;
+}
+
+static void *aimd_waiter(void *p)
+{
+	struct sleeper *w = p;
+	int64_t t0 = clock_now_ms();
+
+	atomic_store(&w->got, kube_aimd_acquire(w->a, 60000));
+	atomic_store(&w->took_ms, clock_now_ms() - t0);
+	return NULL;
+}
+
+static void test_closed_bucket_wakes_its_sleepers(void **state)
+{
+	struct kube_bucket b;
+	struct sleeper w = { .b = &b };
+	pthread_t t;
+
+	(void)state;
+	kube_bucket_init(&b, 0.1, 1, clock_now_ms());	/* a token every 10 s */
+	assert_int_equal(kube_bucket_wait(&b), 0);	/* the burst */
+	assert_int_equal(pthread_create(&t, NULL, bucket_waiter, &w), 0);
+	clock_sleep_ms(100);	/* a window in which it must still sleep */
+	assert_int_equal(atomic_load(&w.took_ms), 0);
+	kube_bucket_close(&b);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(atomic_load(&w.got), -1);
+	assert_true(atomic_load(&w.took_ms) < 5000);
+	/* closed for good: no wait, no sleep */
+	assert_int_equal(kube_bucket_wait(&b), -1);
+	assert_int_equal(kube_bucket_sleep(&b, 60000), -1);
+	assert_true(kube_bucket_closed(&b));
+	kube_bucket_release(&b);
+}
+
+static void test_closed_aimd_wakes_its_waiters(void **state)
+{
+	struct kube_aimd a;
+	struct sleeper w = { .a = &a };
+	pthread_t t;
+
+	(void)state;
+	kube_aimd_init(&a, 1, 1, 1);
+	assert_int_equal(kube_aimd_acquire(&a, 1000), 0);
+	assert_int_equal(pthread_create(&t, NULL, aimd_waiter, &w), 0);
+	clock_sleep_ms(100);
+	assert_int_equal(atomic_load(&w.took_ms), 0);
+	kube_aimd_close(&a);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(atomic_load(&w.got), -2);
+	assert_true(atomic_load(&w.took_ms) < 30000);
+	assert_int_equal(kube_aimd_acquire(&a, 1000), -2);	/* even with a slot free */
+	kube_aimd_done(&a, KUBE_AIMD_OK, 5);
+	assert_int_equal(kube_aimd_acquire(&a, 1000), -2);
 	kube_aimd_release(&a);
 }
 
@@ -307,6 +382,41 @@ static void test_client_with_a_rate_never_adapts(void **state)
 	fhttp_stop(f.http);
 }
 
+/* A closed client sends nothing more: the waiting request and later ones are cancelled. */
+static void test_closed_client_cancels_paced_requests(void **state)
+{
+	struct fake f = { .apf = false };
+	struct kube_client *c;
+	struct kube_config cfg = { 0 };
+	struct kube_client_opts o = { .qps = 0.1, .burst = 1 };
+	struct err e = ERR_INIT;
+	struct poster w;
+	pthread_t t;
+	int64_t t0;
+
+	(void)state;
+	f.http = fhttp_start(handle, &f);
+	assert_non_null(f.http);
+	cfg.server = (char *)fhttp_url(f.http);
+	assert_int_equal(kube_client_new(&c, &cfg, &o, &e), 0);
+	run_posters(c, 1, 1);			/* the burst's token */
+	assert_int_equal(atomic_load(&f.served), 1);
+	w = (struct poster){ c, 1, 0 };	/* its token is 10 s away */
+	t0 = clock_now_ms();
+	assert_int_equal(pthread_create(&t, NULL, post_many, &w), 0);
+	clock_sleep_ms(100);
+	kube_client_close(c);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(w.failed, 1);
+	assert_true(clock_now_ms() - t0 < 5000);
+	assert_int_equal(kube_get(c, "/api/v1/namespaces/default", NULL, &e), KUBE_ERR_CANCELLED);
+	err_release(&e);
+	assert_int_equal(atomic_load(&f.served), 1);	/* nothing more reached the server */
+	kube_client_close(NULL);
+	kube_client_free(c);
+	fhttp_stop(f.http);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +426,9 @@ int main(void)
 		cmocka_unit_test(test_acquire_gives_up_at_its_deadline),
 		cmocka_unit_test(test_no_growth_while_the_limit_holds_nobody_back),
 		cmocka_unit_test(test_other_failures_teach_nothing),
+		cmocka_unit_test(test_closed_bucket_wakes_its_sleepers),
+		cmocka_unit_test(test_closed_aimd_wakes_its_waiters),
+		cmocka_unit_test(test_closed_client_cancels_paced_requests),
 		cmocka_unit_test(test_acquire_waits_for_a_free_slot),
 		cmocka_unit_test(test_client_follows_apf_and_absorbs_429),
 		cmocka_unit_test(test_client_without_apf_keeps_the_default_rate),
