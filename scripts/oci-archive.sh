@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# scripts/oci-archive - write a one-layer OCI image archive (an OCI image
+# scripts/oci-archive.sh - write a one-layer OCI image archive (an OCI image
 # layout in a tar) from a root filesystem directory, with Debian tools only
 # (tar, gzip, sha256sum, jq): no container engine and no registry needed.
 # The result loads with `ctr -n k8s.io images import`, `podman load` or
 # `skopeo copy oci-archive:...`.
 #
-# Usage: scripts/oci-archive ROOTFS NAME OUT.tar [KEY=VALUE ...]
+# Usage: scripts/oci-archive.sh ROOTFS NAME OUT.tar [KEY=VALUE ...]
 #   NAME     image reference, e.g. docker.io/library/csi-provisioner:latest
 #   KEY      user=UID:GID  entrypoint=JSON-array  cmd=JSON-array
 #            label.<name>=value (repeatable)
@@ -64,7 +64,7 @@ jq -n --arg created "$created" --arg user "$user" --argjson ep "$entrypoint" --a
       + (if $ep != null then {Entrypoint: $ep} else {} end)
       + (if $cmd != null then {Cmd: $cmd} else {} end)),
     rootfs: {type: "layers", diff_ids: [$diff]},
-    history: [{created: $created, created_by: "scripts/oci-archive"}]
+    history: [{created: $created, created_by: "scripts/oci-archive.sh"}]
   }' > "$work/config.json"
 config=$(blob "$work/config.json" application/vnd.oci.image.config.v1+json)
 
