@@ -64,18 +64,6 @@ nd_pv_node() {
   jp "pv/$1" '{.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values[0]}'
 }
 
-nd_class() {
-  k apply -f - >/dev/null <<YAML
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: $1
-provisioner: $CSI_DRIVER_NAME
-reclaimPolicy: Delete
-volumeBindingMode: $2
-YAML
-}
-
 nd_all_bound() {
   [[ $(k get pvc -n "$1" -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' |
     grep -cx Bound) == "$2" ]]
@@ -85,7 +73,7 @@ test_node_selected_claims_go_to_their_node() {
   local n pv h
   new_namespace nd1
   nd_nodes nd1-a nd1-b nd1-c
-  nd_class nd1-wffc WaitForFirstConsumer
+  cap_class nd1-wffc WaitForFirstConsumer
   for n in nd1-a nd1-b nd1-c; do nd_driver "$n"; done
   for n in nd1-a nd1-b nd1-c; do nd_daemon "$n" --v=5; done
   for n in nd1-a nd1-b nd1-c; do wait_log "$n" 60 "node deployment: node $n, driver node id $n"; done
@@ -135,7 +123,7 @@ test_node_immediate_binding_one_volume_per_claim() {
   local n i pv h node total=0 conflicts=0 took
   new_namespace nd2
   nd_nodes nd2-a nd2-b nd2-c
-  nd_class nd2-imm Immediate
+  cap_class nd2-imm Immediate
   for n in nd2-a nd2-b nd2-c; do nd_driver "$n"; done
   # short delays: the race between instances is the point
   for n in nd2-a nd2-b nd2-c; do
@@ -186,7 +174,7 @@ YAML
 test_node_immediate_binding_off() {
   local pv
   new_namespace nd3
-  nd_class nd3-imm Immediate
+  cap_class nd3-imm Immediate
   nd_driver nd3-a
   nd_daemon nd3-a --node-deployment-immediate-binding=false --node-deployment-base-delay=100ms \
     --node-deployment-max-delay=100ms --v=5
@@ -212,7 +200,7 @@ test_node_capacity_per_node() {
   local n
   new_namespace nd4
   nd_nodes nd4-a nd4-b
-  nd_class nd4-wffc WaitForFirstConsumer
+  cap_class nd4-wffc WaitForFirstConsumer
   for n in nd4-a nd4-b; do nd_driver "$n"; done
   for n in nd4-a nd4-b; do
     DAEMON_ENV="NAMESPACE=nd4" nd_daemon "$n" --enable-capacity --capacity-ownerref-level=-1 \
