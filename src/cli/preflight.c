@@ -5,7 +5,9 @@
  * enable or rule out), every API permission the daemon uses (a
  * SelfSubjectAccessReview per row of permissions.c, in the provisioner's
  * namespace for the journal and the Lease), the journal writable, and the
- * API versions the cluster serves. Nothing is written: a review only asks.
+ * API versions the cluster serves; with --node-deployment, this node's name
+ * and what NodeGetInfo says (the daemon refuses to start without topology).
+ * Nothing is written: a review only asks.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +69,55 @@ static json_t *driver_section(struct cli_ctx *x, json_t *blockers)
 		out_blocker(blockers, "driver", "CSI driver %s does not offer CREATE_DELETE_VOLUME: "
 			    "nothing to provision", x->driver);
 	return d;
+}
+
+/*
+ * --node-deployment: what main.c checks before it runs, asked here too:
+ * NODE_NAME set to a valid node name, NodeGetInfo answered, and topology on
+ * all three sides (the capability, the node's segments, the Topology gate).
+ */
+static json_t *node_section(struct cli_ctx *x, json_t *blockers)
+{
+	const char *name = getenv("NODE_NAME");
+	json_t *n = json_pack("{s:s}", "node_name", name ? name : "");
+	struct csi_node_info info;
+	struct err e = ERR_INIT;
+	json_t *topo;
+
+	if (!name || !*name)
+		out_blocker(blockers, "node", "--node-deployment: the NODE_NAME environment "
+			    "variable must be set to the name of this node (the downward API's "
+			    "spec.nodeName)");
+	else if (kube_name_check(KUBE_RES_NODE, NULL, name, &e))
+		out_blocker(blockers, "node", "--node-deployment: NODE_NAME: %s", err_msg(&e));
+	err_release(&e);
+	if (!x->csi_ok)
+		return n;
+	memset(&info, 0, sizeof(info));
+	if (csi_node_get_info(x->csi, &info, &e)) {
+		json_object_set_new(n, "error", json_string(err_msg(&e)));
+		out_blocker(blockers, "node", "--node-deployment: NodeGetInfo failed (the driver "
+			    "beside the daemon must serve the CSI Node service): %s", err_msg(&e));
+		err_release(&e);
+		return n;
+	}
+	topo = json_object();
+	for (size_t i = 0; i < info.topology.n; i++)
+		json_object_set_new(topo, info.topology.items[i].key,
+				    json_string(info.topology.items[i].value));
+	json_object_set_new(n, "node_id", json_string(info.node_id));
+	json_object_set_new(n, "topology", topo);
+	if (!x->pcaps.accessibility_constraints || !x->cfg.gates.topology || !info.has_topology ||
+	    !info.topology.n)
+		out_blocker(blockers, "node", "--node-deployment needs topology: the driver must "
+			    "offer VOLUME_ACCESSIBILITY_CONSTRAINTS and report this node's accessible "
+			    "topology in NodeGetInfo, and the Topology gate must be on (capability "
+			    "%s, node topology %s, gate %s)",
+			    x->pcaps.accessibility_constraints ? "yes" : "no",
+			    info.has_topology && info.topology.n ? "yes" : "no",
+			    x->cfg.gates.topology ? "on" : "off");
+	csi_node_info_release(&info);
+	return n;
 }
 
 /* Whether the daemon, run with these flags against this driver, needs the row. */
@@ -233,6 +284,8 @@ int preflight_run(struct cli_ctx *x, json_t **report)
 
 	*report = json_object();
 	json_object_set_new(*report, "driver", driver_section(x, blockers));
+	if (x->cfg.node_deployment)
+		json_object_set_new(*report, "node", node_section(x, blockers));
 	if (x->kube) {
 		perms = permissions_section(x, blockers, missing);
 		json_object_set_new(*report, "journal", journal_section(x, perms));
@@ -267,6 +320,21 @@ void preflight_print(FILE *out, const json_t *r)
 
 		out_field(out, W, label, out_str(v, "means", ""));
 		free(label);
+	}
+	if ((v = json_object_get(r, "node"))) {
+		const char *key;
+		const json_t *val;
+
+		fputs("node deployment\n", out);
+		out_field(out, W, "NODE_NAME:", out_str(v, "node_name", "(unset)"));
+		if (json_object_get(v, "node_id"))
+			out_field(out, W, "driver node id:", out_str(v, "node_id", "-"));
+		json_object_foreach(json_object_get(v, "topology"), key, val) {
+			char *label = xasprintf("topology %s:", key);
+
+			out_field(out, W, label, json_string_value(val));
+			free(label);
+		}
 	}
 	if (json_object_get(r, "permissions")) {
 		size_t n = 0, ok = 0;

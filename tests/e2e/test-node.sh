@@ -5,7 +5,8 @@
 # holds); claims with Immediate binding are taken by exactly one instance
 # (fifty at once: fifty volumes in all, none twice, each PV's affinity naming
 # the node whose driver holds it); deletion goes to the instance of the
-# volume's node; capacity objects are per node; bad set-ups stop start-up.
+# volume's node; capacity objects are per node; bad set-ups stop start-up,
+# and preflight reports them.
 
 ND_KEY=topology.hostpath.csi/node
 
@@ -251,4 +252,29 @@ test_node_bad_setups() {
     --csi-address="$CSI_ENDPOINT" --node-deployment --feature-gates=Topology=false 2>&1) || rc=$?
   [[ $rc -ne 0 && $rc -ne 124 ]] || fail "exit $rc with the Topology gate off"
   grep -q 'node-deployment needs topology' <<<"$out" || fail "message: $out"
+}
+
+# preflight knows node deployment: NODE_NAME, NodeGetInfo and topology, as start-up checks them
+test_node_preflight() {
+  local rc=0 j=$TEST_DIR/pf.json
+  nd_driver nd5-a
+  "$BIN" preflight --kubeconfig="$PROVISIONER_KUBECONFIG" -o json \
+    --csi-address="unix://$TEST_DIR/drv-nd5-a/csi.sock" --node-deployment >"$j" || rc=$?
+  [[ $rc == 1 ]] || { cat "$j"; fail "preflight exited $rc without NODE_NAME"; }
+  jq -e '[.blockers[] | select(.cause == "node")] | length == 1 and
+         (.[0].message | test("NODE_NAME environment variable must be set"))' "$j" >/dev/null ||
+    { cat "$j"; fail "no node blocker without NODE_NAME"; }
+  rc=0
+  NODE_NAME=nd5-a "$BIN" preflight --kubeconfig="$PROVISIONER_KUBECONFIG" -o json \
+    --csi-address="unix://$TEST_DIR/drv-nd5-a/csi.sock" --node-deployment >"$j" || rc=$?
+  jq -e --arg key "$ND_KEY" '.node.node_name == "nd5-a" and .node.node_id == "nd5-a" and
+         .node.topology[$key] == "nd5-a" and ([.blockers[] | select(.cause == "node")] | length) == 0' \
+    "$j" >/dev/null || { cat "$j"; fail "preflight's node section (exit $rc)"; }
+  rc=0
+  NODE_NAME=nd5-a "$BIN" preflight --kubeconfig="$PROVISIONER_KUBECONFIG" \
+    --csi-address="unix://$TEST_DIR/drv-nd5-a/csi.sock" --node-deployment \
+    --feature-gates=Topology=false >"$TEST_DIR/pf.txt" || rc=$?
+  [[ $rc == 1 ]] && grep -q 'node-deployment needs topology' "$TEST_DIR/pf.txt" &&
+    grep -q 'driver node id: *nd5-a' "$TEST_DIR/pf.txt" ||
+    { cat "$TEST_DIR/pf.txt"; fail "preflight with the Topology gate off (exit $rc)"; }
 }
