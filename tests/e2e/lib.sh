@@ -116,6 +116,30 @@ spec:
 YAML
 }
 
+# claim_from NAMESPACE NAME CLASS SIZE FIELD GROUP KIND SOURCE [SOURCE-NAMESPACE] - a claim
+# whose FIELD (dataSource or dataSourceRef) names SOURCE of KIND in GROUP;
+# GROUP "none" leaves apiGroup out, anything else (even "") is written quoted.
+claim_from() {
+  k apply -f - <<YAML
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: $2
+  namespace: $1
+spec:
+  storageClassName: $3
+  accessModes: [ReadWriteOnce]
+  $5:
+    $([[ $6 == none ]] || printf 'apiGroup: "%s"' "$6")
+    kind: $7
+    ${9:+namespace: $9}
+    name: "$8"
+  resources:
+    requests:
+      storage: $4
+YAML
+}
+
 # make_claims NAMESPACE CLASS NAME... - claims of 1Mi, all in one request, so
 # they appear at once even when each kubectl run takes a second (load).
 make_claims() {

@@ -21,23 +21,7 @@ audit_since() {
 
 # hostile_claim NAMESPACE NAME CLASS KIND API-GROUP SOURCE-NAME
 hostile_claim() {
-  k apply -f - <<YAML
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata:
-  name: $2
-  namespace: $1
-spec:
-  storageClassName: $3
-  accessModes: [ReadWriteOnce]
-  dataSource:
-    kind: $4
-    ${5:+apiGroup: $5}
-    name: "$6"
-  resources:
-    requests:
-      storage: 1Mi
-YAML
+  claim_from "$1" "$2" "$3" 1Mi dataSource "${5:-none}" "$4" "$6"
 }
 
 # event_count NAMESPACE CLAIM - the count of its ProvisioningFailed event.

@@ -126,22 +126,7 @@ YAML
 
 # make_clone NAMESPACE NAME CLASS SOURCE SIZE
 make_clone() {
-  k apply -f - <<YAML
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata:
-  name: $2
-  namespace: $1
-spec:
-  storageClassName: $3
-  accessModes: [ReadWriteOnce]
-  dataSource:
-    kind: PersistentVolumeClaim
-    name: $4
-  resources:
-    requests:
-      storage: $5
-YAML
+  claim_from "$1" "$2" "$3" "$5" dataSource none PersistentVolumeClaim "$4"
 }
 
 has_clone_finalizer() {

@@ -77,23 +77,7 @@ snap_status() {
 
 # snap_claim NAMESPACE NAME CLASS SNAPSHOT SIZE - a claim restored from SNAPSHOT.
 snap_claim() {
-  k apply -f - <<YAML
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata:
-  name: $2
-  namespace: $1
-spec:
-  storageClassName: $3
-  accessModes: [ReadWriteOnce]
-  dataSource:
-    apiGroup: snapshot.storage.k8s.io
-    kind: VolumeSnapshot
-    name: $4
-  resources:
-    requests:
-      storage: $5
-YAML
+  claim_from "$1" "$2" "$3" "$5" dataSource snapshot.storage.k8s.io VolumeSnapshot "$4"
 }
 
 snap_finalizers() { k get -n "$1" "volumesnapshot/$2" -o jsonpath='{.metadata.finalizers}'; }

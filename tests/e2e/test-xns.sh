@@ -7,24 +7,7 @@
 
 # xns_claim NAMESPACE NAME CLASS GROUP KIND SOURCE-NAMESPACE SOURCE-NAME
 xns_claim() {
-  k apply -f - <<YAML
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata:
-  name: $2
-  namespace: $1
-spec:
-  storageClassName: $3
-  accessModes: [ReadWriteOnce]
-  dataSourceRef:
-    apiGroup: "$4"
-    kind: $5
-    namespace: $6
-    name: $7
-  resources:
-    requests:
-      storage: 1Mi
-YAML
+  claim_from "$1" "$2" "$3" 1Mi dataSourceRef "$4" "$5" "$7" "$6"
 }
 
 # xns_grant NAMESPACE NAME FROM-NAMESPACE TO-GROUP TO-KIND [TO-NAME]
