@@ -26,27 +26,22 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "csi/client.h"
-#include "fake_cluster.h"
-#include "fake_driver.h"
+#include "ctl_env.h"
 #include "kube/client.h"
-#include "kube/kubeconfig.h"
 #include "provision/controller.h"
 #include "provision/plan.h"
 
 #define DRIVER "test.csi.dev"
 #define NS "default"
 #define JOURNAL_NS "csi-system"
-#define CREATE "/csi.v1.Controller/CreateVolume"
-#define DELETE "/csi.v1.Controller/DeleteVolume"
+#define CREATE CTL_CREATE
+#define DELETE CTL_DELETE
 #define UID1 "0b5e7a1c-1111-4000-8000-000000000001"
 #define VOL1 "pvc-" UID1
 #define WAIT_MS 15000
 
 struct fx {
-	struct fcl *k;
-	struct fake_driver *d;
-	struct kube_client *kc;
-	struct csi_client *cc;
+	struct ctl_env env;
 	struct controller *c;
 
 	pthread_mutex_t mu;		/* guards what the driver hook writes */
@@ -114,7 +109,7 @@ static void hook(void *ctx, const char *method, const uint8_t *req, size_t n)
 	if (strcmp(method, CREATE))
 		return;
 	name = field1(req, n);
-	recorded = name && journal_has(fx->k, name);
+	recorded = name && journal_has(fx->env.k, name);
 	pthread_mutex_lock(&fx->mu);
 	fx->creates++;
 	fx->creates_unrecorded += !recorded;
@@ -128,45 +123,20 @@ static void hook(void *ctx, const char *method, const uint8_t *req, size_t n)
 				       "claimRef", "namespace", "other", "name", "theirs", "uid",
 				       "99999999-0000-4000-8000-000000000009");
 
-		fcl_put(fx->k, FCL_PV, pv);
+		fcl_put(fx->env.k, FCL_PV, pv);
 		json_decref(pv);
 	}
 	free(name);
 }
 
-/* CreateVolumeResponse{volume{capacity_bytes: 1 GiB, volume_id: "vol-1"}}. */
-static void script_create_ok(struct fake_driver *d)
-{
-	static const uint8_t reply[] = { 0x0a, 0x0d, 0x08, 0x80, 0x80, 0x80, 0x80, 0x04,
-					 0x12, 0x05, 'v', 'o', 'l', '-', '1' };
-
-	fake_driver_script_method(d, CREATE, 0, NULL, reply, sizeof(reply));
-}
-
 static int setup(void **state)
 {
 	struct fx *fx = xcalloc(1, sizeof(*fx));
-	struct kube_config cfg = { 0 };
-	struct kube_client_opts ko = { .qps = -1 };
-	struct err e = ERR_INIT;
-	json_t *sc;
 
 	pthread_mutex_init(&fx->mu, NULL);
-	fx->k = fcl_start();
-	assert_non_null(fx->k);
-	cfg.server = (char *)fcl_url(fx->k);
-	assert_int_equal(kube_client_new(&fx->kc, &cfg, &ko, &e), 0);
-	fx->d = fake_driver_start();
-	script_create_ok(fx->d);
-	fake_driver_script_method(fx->d, DELETE, 0, NULL, NULL, 0);
-	fake_driver_set_hook(fx->d, hook, fx);
-	if (csi_client_new(&fx->cc, fake_driver_endpoint(fx->d), 10000, &e))
-		fail_msg("csi_client_new: %s", err_msg(&e));
-	sc = json_pack("{s:s, s:{s:s}, s:s, s:s, s:s}", "apiVersion", "storage.k8s.io/v1",
-		       "metadata", "name", "fast", "provisioner", DRIVER, "reclaimPolicy", "Delete",
-		       "volumeBindingMode", "Immediate");
-	fcl_put(fx->k, FCL_SC, sc);
-	json_decref(sc);
+	ctl_env_start(&fx->env);
+	fake_driver_set_hook(fx->env.d, hook, fx);
+	ctl_env_put_class(&fx->env, "fast", DRIVER, "Immediate");
 	*state = fx;
 	return 0;
 }
@@ -182,10 +152,7 @@ static int teardown(void **state)
 	struct fx *fx = *state;
 
 	stop_controller(fx);
-	csi_client_free(fx->cc);
-	fake_driver_stop(fx->d);
-	kube_client_free(fx->kc);
-	fcl_stop(fx->k);
+	ctl_env_stop(&fx->env);
 	pthread_mutex_destroy(&fx->mu);
 	free(fx);
 	return 0;
@@ -209,7 +176,7 @@ static void start_with(struct fx *fx, bool accounting, int64_t retry_ms, int64_t
 	};
 	struct err e = ERR_INIT;
 
-	fx->c = controller_new(fx->kc, fx->cc, &o);
+	fx->c = controller_new(fx->env.kc, fx->env.cc, &o);
 	if (controller_start(fx->c, &e))
 		fail_msg("controller_start: %s", err_msg(&e));
 }
@@ -221,17 +188,13 @@ static void start(struct fx *fx, bool accounting, int64_t retry_ms, int64_t slow
 
 static void put_claim(struct fx *fx, const char *name, const char *uid, const char *volume_ann)
 {
-	json_t *pvc = json_pack("{s:s, s:{s:s, s:s, s:s, s:{s:s}}, s:{s:s, s:[s], s:{s:{s:s}}}}",
-				"apiVersion", "v1", "metadata", "name", name, "namespace", NS,
-				"uid", uid, "annotations", ANN_STORAGE_PROVISIONER, DRIVER,
-				"spec", "storageClassName", "fast", "accessModes", "ReadWriteOnce",
-				"resources", "requests", "storage", "1Gi");
+	json_t *pvc = ctl_env_claim(NS, name, uid, DRIVER, "fast");
 
 	if (volume_ann)
 		json_object_set_new(json_object_get(json_object_get(pvc, "metadata"),
 						    "annotations"), ANN_CLAIM_VOLUME,
 				    json_string(volume_ann));
-	fcl_put(fx->k, FCL_PVC, pvc);
+	fcl_put(fx->env.k, FCL_PVC, pvc);
 	json_decref(pvc);
 }
 
@@ -252,7 +215,7 @@ struct want {
 static bool pv_exists(void *ctx)
 {
 	struct want *w = ctx;
-	json_t *pv = fcl_get(w->fx->k, FCL_PV, NULL, w->name);
+	json_t *pv = fcl_get(w->fx->env.k, FCL_PV, NULL, w->name);
 
 	json_decref(pv);
 	return pv != NULL;
@@ -262,35 +225,35 @@ static bool intent_recorded(void *ctx)
 {
 	struct want *w = ctx;
 
-	return journal_has(w->fx->k, w->name);
+	return journal_has(w->fx->env.k, w->name);
 }
 
 static bool creates_at_least(void *ctx)
 {
 	struct want *w = ctx;
 
-	return fake_driver_count(w->fx->d, CREATE) >= w->n;
+	return fake_driver_count(w->fx->env.d, CREATE) >= w->n;
 }
 
 static bool deletes_at_least(void *ctx)
 {
 	struct want *w = ctx;
 
-	return fake_driver_count(w->fx->d, DELETE) >= w->n;
+	return fake_driver_count(w->fx->env.d, DELETE) >= w->n;
 }
 
 static bool pv_gets_at_least(void *ctx)
 {
 	struct want *w = ctx;
 
-	return fcl_count(w->fx->k, FCL_PV, FCL_GET) >= (size_t)w->n;
+	return fcl_count(w->fx->env.k, FCL_PV, FCL_GET) >= (size_t)w->n;
 }
 
 /* A ProvisioningFailed event whose message contains w->name. */
 static bool failure_event_seen(void *ctx)
 {
 	struct want *w = ctx;
-	json_t *all = fcl_all(w->fx->k, FCL_EVENT), *ev;
+	json_t *all = fcl_all(w->fx->env.k, FCL_EVENT), *ev;
 	size_t i;
 	bool seen = false;
 
@@ -307,7 +270,7 @@ static bool failure_event_seen(void *ctx)
 #define WAIT(cond, fx_, name_, n_) \
 	do { \
 		struct want w_ = { .fx = (fx_), .name = (name_), .n = (n_) }; \
-		if (!fcl_wait_for((fx_)->k, cond, &w_, WAIT_MS)) \
+		if (!fcl_wait_for((fx_)->env.k, cond, &w_, WAIT_MS)) \
 			fail_msg("timed out waiting for %s (%s, %d)", #cond, (name_) ? (name_) : "", \
 				 (n_)); \
 	} while (0)
@@ -315,16 +278,16 @@ static bool failure_event_seen(void *ctx)
 /* Every CreateVolume sent carried the same bytes as the first, named `name`. */
 static void assert_creates_identical(struct fx *fx, const char *name)
 {
-	int n = fake_driver_count(fx->d, CREATE);
+	int n = fake_driver_count(fx->env.d, CREATE);
 	uint8_t *first, *other;
-	size_t len = fake_driver_request(fx->d, CREATE, 0, &first);
+	size_t len = fake_driver_request(fx->env.d, CREATE, 0, &first);
 	char *got = field1(first, len);
 
 	assert_true(n >= 1);
 	assert_non_null(got);
 	assert_string_equal(got, name);
 	for (int i = 1; i < n; i++) {
-		size_t l = fake_driver_request(fx->d, CREATE, i, &other);
+		size_t l = fake_driver_request(fx->env.d, CREATE, i, &other);
 
 		assert_int_equal(l, len);
 		assert_memory_equal(other, first, len);
@@ -354,11 +317,11 @@ static void test_provision_records_intent_first(void **state)
 	put_claim(fx, "c1", UID1, NULL);
 	WAIT(pv_exists, fx, VOL1, 0);
 	stop_controller(fx);
-	assert_false(journal_has(fx->k, VOL1));
-	assert_int_equal(fake_driver_count(fx->d, CREATE), 1);
+	assert_false(journal_has(fx->env.k, VOL1));
+	assert_int_equal(fake_driver_count(fx->env.d, CREATE), 1);
 	assert_int_equal(creates_unrecorded(fx), 0);
-	assert_int_equal(fake_driver_count(fx->d, DELETE), 0);
-	pv = fcl_get(fx->k, FCL_PV, NULL, VOL1);
+	assert_int_equal(fake_driver_count(fx->env.d, DELETE), 0);
+	pv = fcl_get(fx->env.k, FCL_PV, NULL, VOL1);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(
 		pv, "spec"), "csi"), "volumeHandle")), "vol-1");
 	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(
@@ -374,16 +337,16 @@ static void test_provision_records_intent_first(void **state)
  */
 static void kept_after_failures(struct fx *fx, int code, int n)
 {
-	fake_driver_script_method(fx->d, CREATE, code, "in doubt", NULL, 0);
+	fake_driver_script_method(fx->env.d, CREATE, code, "in doubt", NULL, 0);
 	start(fx, true, 20, 1000);
 	put_claim(fx, "c1", UID1, NULL);
 	WAIT(creates_at_least, fx, NULL, n);
 	stop_controller(fx);
-	assert_true(journal_has(fx->k, VOL1));
+	assert_true(journal_has(fx->env.k, VOL1));
 	assert_int_equal(creates_unrecorded(fx), 0);
 	assert_creates_identical(fx, VOL1);
-	assert_int_equal(fake_driver_count(fx->d, DELETE), 0);
-	assert_int_equal(fcl_count(fx->k, FCL_PV, FCL_POST), 0);
+	assert_int_equal(fake_driver_count(fx->env.d, DELETE), 0);
+	assert_int_equal(fcl_count(fx->env.k, FCL_PV, FCL_POST), 0);
 }
 
 /*
@@ -396,14 +359,14 @@ static void test_deadline_keeps_intent_and_repeats_request(void **state)
 	struct fx *fx = *state;
 
 	kept_after_failures(fx, CSI_DEADLINE_EXCEEDED, 3);
-	script_create_ok(fx->d);
+	ctl_env_script_create_ok(&fx->env);
 	start(fx, true, 20, 1000);
 	WAIT(pv_exists, fx, VOL1, 0);
 	stop_controller(fx);
-	assert_false(journal_has(fx->k, VOL1));
+	assert_false(journal_has(fx->env.k, VOL1));
 	assert_creates_identical(fx, VOL1);
 	assert_int_equal(creates_unrecorded(fx), 0);
-	assert_int_equal(fake_driver_count(fx->d, DELETE), 0);
+	assert_int_equal(fake_driver_count(fx->env.d, DELETE), 0);
 }
 
 /* InvalidArgument to the recorded request is proof that nothing was created. */
@@ -411,15 +374,15 @@ static void test_invalid_argument_removes_intent(void **state)
 {
 	struct fx *fx = *state;
 
-	fake_driver_script_method(fx->d, CREATE, CSI_INVALID_ARGUMENT, "bad size", NULL, 0);
+	fake_driver_script_method(fx->env.d, CREATE, CSI_INVALID_ARGUMENT, "bad size", NULL, 0);
 	start(fx, true, 60000, 60000);	/* one attempt within the test */
 	put_claim(fx, "c1", UID1, NULL);
 	WAIT(creates_at_least, fx, NULL, 1);
 	stop_controller(fx);
-	assert_int_equal(fake_driver_count(fx->d, CREATE), 1);
+	assert_int_equal(fake_driver_count(fx->env.d, CREATE), 1);
 	assert_int_equal(creates_unrecorded(fx), 0);
-	assert_false(journal_has(fx->k, VOL1));
-	assert_int_equal(fcl_count(fx->k, FCL_PV, FCL_POST), 0);
+	assert_false(journal_has(fx->env.k, VOL1));
+	assert_int_equal(fcl_count(fx->env.k, FCL_PV, FCL_POST), 0);
 }
 
 /*
@@ -429,12 +392,12 @@ static void test_invalid_argument_removes_intent(void **state)
  */
 static void delete_claim_in_doubt(struct fx *fx)
 {
-	fake_driver_script_method(fx->d, CREATE, CSI_DEADLINE_EXCEEDED, "slow", NULL, 0);
+	fake_driver_script_method(fx->env.d, CREATE, CSI_DEADLINE_EXCEEDED, "slow", NULL, 0);
 	start(fx, true, 20, 1000);
 	put_claim(fx, "c1", UID1, NULL);
 	WAIT(creates_at_least, fx, NULL, 1);
 	WAIT(intent_recorded, fx, VOL1, 0);
-	assert_true(fcl_delete(fx->k, FCL_PVC, NS, "c1"));
+	assert_true(fcl_delete(fx->env.k, FCL_PVC, NS, "c1"));
 	WAIT(pv_gets_at_least, fx, NULL, 1);
 }
 
@@ -450,16 +413,16 @@ static void assert_settled_by_delete(struct fx *fx)
 
 	WAIT(deletes_at_least, fx, NULL, 1);
 	stop_controller(fx);
-	n = fake_driver_request(fx->d, DELETE, 0, &req);
+	n = fake_driver_request(fx->env.d, DELETE, 0, &req);
 	id = field1(req, n);
 	assert_non_null(id);
 	assert_string_equal(id, "vol-1");
 	free(id);
 	free(req);
-	assert_int_equal(fake_driver_count(fx->d, DELETE), 1);
+	assert_int_equal(fake_driver_count(fx->env.d, DELETE), 1);
 	assert_creates_identical(fx, VOL1);
-	assert_int_equal(fcl_count(fx->k, FCL_PV, FCL_POST), 0);
-	assert_false(journal_has(fx->k, VOL1));
+	assert_int_equal(fcl_count(fx->env.k, FCL_PV, FCL_POST), 0);
+	assert_false(journal_has(fx->env.k, VOL1));
 }
 
 static void test_deleted_claim_settles_with_create_then_delete(void **state)
@@ -467,7 +430,7 @@ static void test_deleted_claim_settles_with_create_then_delete(void **state)
 	struct fx *fx = *state;
 
 	delete_claim_in_doubt(fx);
-	script_create_ok(fx->d);
+	ctl_env_script_create_ok(&fx->env);
 	assert_settled_by_delete(fx);
 }
 
@@ -480,14 +443,14 @@ static void test_restart_settles_intent_of_deleted_claim(void **state)
 {
 	struct fx *fx = *state;
 
-	fake_driver_script_method(fx->d, CREATE, CSI_DEADLINE_EXCEEDED, "slow", NULL, 0);
+	fake_driver_script_method(fx->env.d, CREATE, CSI_DEADLINE_EXCEEDED, "slow", NULL, 0);
 	start(fx, true, 20, 1000);
 	put_claim(fx, "c1", UID1, NULL);
 	WAIT(creates_at_least, fx, NULL, 1);
 	stop_controller(fx);
-	assert_true(journal_has(fx->k, VOL1));
-	assert_true(fcl_delete(fx->k, FCL_PVC, NS, "c1"));
-	script_create_ok(fx->d);
+	assert_true(journal_has(fx->env.k, VOL1));
+	assert_true(fcl_delete(fx->env.k, FCL_PVC, NS, "c1"));
+	ctl_env_script_create_ok(&fx->env);
 	start(fx, true, 20, 1000);
 	assert_settled_by_delete(fx);
 }
@@ -499,14 +462,14 @@ static void test_already_exists_while_settling_keeps_intent(void **state)
 	int before;
 
 	delete_claim_in_doubt(fx);
-	fake_driver_script_method(fx->d, CREATE, CSI_ALREADY_EXISTS, "exists", NULL, 0);
-	before = fake_driver_count(fx->d, CREATE);
+	fake_driver_script_method(fx->env.d, CREATE, CSI_ALREADY_EXISTS, "exists", NULL, 0);
+	before = fake_driver_count(fx->env.d, CREATE);
 	WAIT(creates_at_least, fx, NULL, before + 2);
 	stop_controller(fx);
-	assert_true(journal_has(fx->k, VOL1));
-	assert_int_equal(fake_driver_count(fx->d, DELETE), 0);
+	assert_true(journal_has(fx->env.k, VOL1));
+	assert_int_equal(fake_driver_count(fx->env.d, DELETE), 0);
 	assert_creates_identical(fx, VOL1);
-	assert_int_equal(fcl_count(fx->k, FCL_PV, FCL_POST), 0);
+	assert_int_equal(fcl_count(fx->env.k, FCL_PV, FCL_POST), 0);
 }
 
 /* AlreadyExists to a live claim's request proves nothing either: kept, and retried as it is. */
@@ -528,13 +491,13 @@ static void test_annotated_name_is_ignored(void **state)
 	put_claim(fx, "c1", UID1, other);
 	WAIT(pv_exists, fx, VOL1, 0);
 	stop_controller(fx);
-	assert_false(journal_has(fx->k, VOL1));
+	assert_false(journal_has(fx->env.k, VOL1));
 	assert_creates_identical(fx, VOL1);
-	assert_int_equal(fake_driver_count(fx->d, DELETE), 0);
-	pv = fcl_get(fx->k, FCL_PV, NULL, other);
+	assert_int_equal(fake_driver_count(fx->env.d, DELETE), 0);
+	pv = fcl_get(fx->env.k, FCL_PV, NULL, other);
 	assert_null(pv);
-	assert_false(journal_has(fx->k, other));
-	pvc = fcl_get(fx->k, FCL_PVC, NS, "c1");
+	assert_false(journal_has(fx->env.k, other));
+	pvc = fcl_get(fx->env.k, FCL_PVC, NS, "c1");
 	assert_null(json_object_get(json_object_get(json_object_get(pvc, "metadata"),
 						    "annotations"), ANN_CLAIM_VOLUME));
 	json_decref(pvc);
@@ -553,11 +516,11 @@ static void test_foreign_pv_keeps_intent(void **state)
 	put_claim(fx, "c1", UID1, NULL);
 	WAIT(failure_event_seen, fx, "is not the one of this claim", 0);
 	stop_controller(fx);
-	assert_true(fcl_count(fx->k, FCL_PV, FCL_POST) >= 1);
-	assert_true(journal_has(fx->k, VOL1));
-	assert_int_equal(fake_driver_count(fx->d, DELETE), 0);
-	assert_int_equal(fcl_count(fx->k, FCL_PV, FCL_DELETE), 0);
-	pv = fcl_get(fx->k, FCL_PV, NULL, VOL1);
+	assert_true(fcl_count(fx->env.k, FCL_PV, FCL_POST) >= 1);
+	assert_true(journal_has(fx->env.k, VOL1));
+	assert_int_equal(fake_driver_count(fx->env.d, DELETE), 0);
+	assert_int_equal(fcl_count(fx->env.k, FCL_PV, FCL_DELETE), 0);
+	pv = fcl_get(fx->env.k, FCL_PV, NULL, VOL1);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(
 		pv, "spec"), "csi"), "volumeHandle")), "theirs");
 	json_decref(pv);
@@ -573,14 +536,14 @@ static void test_no_accounting_writes_no_journal(void **state)
 	put_claim(fx, "c1", UID1, NULL);
 	WAIT(pv_exists, fx, VOL1, 0);
 	stop_controller(fx);
-	assert_int_equal(fake_driver_count(fx->d, CREATE), 1);
+	assert_int_equal(fake_driver_count(fx->env.d, CREATE), 1);
 	for (size_t i = 0; i < sizeof(journal_kinds) / sizeof(journal_kinds[0]); i++) {
 		enum fcl_res r = journal_kinds[i];
 
-		assert_int_equal(fcl_count(fx->k, r, FCL_POST), 0);
-		assert_int_equal(fcl_count(fx->k, r, FCL_PUT), 0);
-		assert_int_equal(fcl_count(fx->k, r, FCL_PATCH), 0);
-		assert_int_equal(fcl_count(fx->k, r, FCL_LIST), 0);
+		assert_int_equal(fcl_count(fx->env.k, r, FCL_POST), 0);
+		assert_int_equal(fcl_count(fx->env.k, r, FCL_PUT), 0);
+		assert_int_equal(fcl_count(fx->env.k, r, FCL_PATCH), 0);
+		assert_int_equal(fcl_count(fx->env.k, r, FCL_LIST), 0);
 	}
 }
 
@@ -588,7 +551,7 @@ static void test_no_accounting_writes_no_journal(void **state)
 static bool event_seen(void *ctx)
 {
 	const struct want_event *w = ((struct want *)ctx)->ev;
-	json_t *all = fcl_all(((struct want *)ctx)->fx->k, FCL_EVENT), *ev;
+	json_t *all = fcl_all(((struct want *)ctx)->fx->env.k, FCL_EVENT), *ev;
 	size_t i;
 	bool seen = false;
 
@@ -613,7 +576,7 @@ static void wait_event(struct fx *fx, const struct want_event *we)
 {
 	struct want w = { .fx = fx, .ev = we };
 
-	if (!fcl_wait_for(fx->k, event_seen, &w, WAIT_MS))
+	if (!fcl_wait_for(fx->env.k, event_seen, &w, WAIT_MS))
 		fail_msg("no %s event on %s with \"%s\"", we->reason, we->object, we->message);
 }
 
@@ -635,7 +598,7 @@ static void test_provisioning_event_from_upstream_source(void **state)
 	WAIT(pv_exists, fx, VOL1, 0);
 	wait_event(fx, &we);
 	stop_controller(fx);
-	all = fcl_all(fx->k, FCL_EVENT);
+	all = fcl_all(fx->env.k, FCL_EVENT);
 	json_array_foreach(all, i, ev) {
 		const char *c = json_string_value(json_object_get(json_object_get(ev, "source"),
 								  "component"));
@@ -672,15 +635,15 @@ static void test_delete_without_gone_class_secret(void **state)
 			       "uid", "0b5e7a1c-2222-4000-8000-000000000002",
 			       "status", "phase", "Released");
 
-	fcl_put(fx->k, FCL_SC, sc);
+	fcl_put(fx->env.k, FCL_SC, sc);
 	json_decref(sc);
 	start(fx, true, 20, 1000);
-	fcl_put(fx->k, FCL_PV, pv);
+	fcl_put(fx->env.k, FCL_PV, pv);
 	json_decref(pv);
 	WAIT(deletes_at_least, fx, NULL, 1);
 	wait_event(fx, &we);
 	stop_controller(fx);
-	pv = fcl_get(fx->k, FCL_PV, NULL, "pvc-gone-secret");
+	pv = fcl_get(fx->env.k, FCL_PV, NULL, "pvc-gone-secret");
 	assert_null(pv);
 }
 
@@ -697,8 +660,8 @@ static void put_node(struct fx *fx, const char *name, const char *zone)
 				    "spec", "drivers", "name", DRIVER, "nodeID", name,
 				    "topologyKeys", ZONE);
 
-	fcl_put(fx->k, FCL_NODE, node);
-	fcl_put(fx->k, FCL_CSINODE, csinode);
+	fcl_put(fx->env.k, FCL_NODE, node);
+	fcl_put(fx->env.k, FCL_CSINODE, csinode);
 	json_decref(node);
 	json_decref(csinode);
 }
@@ -709,7 +672,7 @@ static void put_node(struct fx *fx, const char *name, const char *zone)
  */
 static int creates_of(struct fx *fx, const char *volume, bool *zone_b, bool *same)
 {
-	int n = fake_driver_count(fx->d, CREATE), mine = 0;
+	int n = fake_driver_count(fx->env.d, CREATE), mine = 0;
 	uint8_t *first = NULL;
 	size_t first_len = 0;
 
@@ -717,7 +680,7 @@ static int creates_of(struct fx *fx, const char *volume, bool *zone_b, bool *sam
 	*same = true;
 	for (int i = 0; i < n; i++) {
 		uint8_t *req;
-		size_t len = fake_driver_request(fx->d, CREATE, i, &req);
+		size_t len = fake_driver_request(fx->env.d, CREATE, i, &req);
 		char *name = field1(req, len);
 
 		if (name && !strcmp(name, volume)) {
@@ -768,7 +731,7 @@ static void test_retry_keeps_topology_choice(void **state)
 	bool b, same;
 
 	put_node(fx, "n1", "zone-a");
-	fake_driver_script_method(fx->d, CREATE, 14 /* UNAVAILABLE */, "busy", NULL, 0);
+	fake_driver_script_method(fx->env.d, CREATE, 14 /* UNAVAILABLE */, "busy", NULL, 0);
 	start_with(fx, false, 50, 200, true);
 	put_claim(fx, "c1", UID1, NULL);
 	WAIT(creates_of_at_least, fx, VOL1, 1);
@@ -787,7 +750,7 @@ static void test_retry_keeps_topology_choice(void **state)
 		snprintf(uid, sizeof(uid), "0b5e7a1c-3333-4000-8000-%012d", i);
 		snprintf(vol, sizeof(vol), "pvc-%s", uid);
 		put_claim(fx, name, uid, NULL);
-		if (!fcl_wait_for(fx->k, creates_of_at_least, &w, WAIT_MS))
+		if (!fcl_wait_for(fx->env.k, creates_of_at_least, &w, WAIT_MS))
 			fail_msg("no CreateVolume for claim %s", name);
 		if (create_sees_zone_b(&w))
 			break;

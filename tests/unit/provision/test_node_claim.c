@@ -25,10 +25,8 @@
 
 #include "base/xalloc.h"
 #include "csi/client.h"
-#include "fake_cluster.h"
-#include "fake_driver.h"
+#include "ctl_env.h"
 #include "kube/client.h"
-#include "kube/kubeconfig.h"
 #include "provision/controller.h"
 #include "provision/plan.h"
 
@@ -36,18 +34,15 @@
 #define NS "default"
 #define NODE "n1"
 #define KEY "topology.test.csi.dev/node"
-#define CREATE "/csi.v1.Controller/CreateVolume"
-#define DELETE "/csi.v1.Controller/DeleteVolume"
+#define CREATE CTL_CREATE
+#define DELETE CTL_DELETE
 #define CAPACITY "/csi.v1.Controller/GetCapacity"
 #define UID_MINE "0b5e7a1c-5555-4000-8000-000000000001"
 #define UID_OTHER "0b5e7a1c-5555-4000-8000-000000000002"
 #define WAIT_MS 15000
 
 struct fx {
-	struct fcl *k;
-	struct fake_driver *d;
-	struct kube_client *kc;
-	struct csi_client *cc;
+	struct ctl_env env;
 	struct controller *c;
 	struct csi_kv seg;
 	struct csi_node_info info;
@@ -82,46 +77,22 @@ static void hook(void *ctx, const char *method, const uint8_t *req, size_t n)
 	fx->touch_on_capacity -= touch;
 	pthread_mutex_unlock(&fx->mu);
 	if (touch)
-		touch_claim(fx->k, "imm");
+		touch_claim(fx->env.k, "imm");
 }
 
-/* CreateVolumeResponse{volume{capacity_bytes: 1 GiB, volume_id: "vol-1"}}. */
-static const uint8_t create_ok[] = { 0x0a, 0x0d, 0x08, 0x80, 0x80, 0x80, 0x80, 0x04,
-				     0x12, 0x05, 'v', 'o', 'l', '-', '1' };
 /* GetCapacityResponse{available_capacity: 2 GiB}. */
 static const uint8_t room[] = { 0x08, 0x80, 0x80, 0x80, 0x80, 0x08 };
-
-static void put_class(struct fx *fx, const char *name, const char *binding)
-{
-	json_t *sc = json_pack("{s:s, s:{s:s}, s:s, s:s, s:s}", "apiVersion",
-			       "storage.k8s.io/v1", "metadata", "name", name, "provisioner", DRIVER,
-			       "reclaimPolicy", "Delete", "volumeBindingMode", binding);
-
-	fcl_put(fx->k, FCL_SC, sc);
-	json_decref(sc);
-}
 
 static int setup(void **state)
 {
 	struct fx *fx = xcalloc(1, sizeof(*fx));
-	struct kube_config cfg = { 0 };
-	struct kube_client_opts ko = { .qps = -1 };
-	struct err e = ERR_INIT;
 
 	pthread_mutex_init(&fx->mu, NULL);
-	fx->k = fcl_start();
-	assert_non_null(fx->k);
-	cfg.server = (char *)fcl_url(fx->k);
-	assert_int_equal(kube_client_new(&fx->kc, &cfg, &ko, &e), 0);
-	fx->d = fake_driver_start();
-	fake_driver_script_method(fx->d, CREATE, 0, NULL, create_ok, sizeof(create_ok));
-	fake_driver_script_method(fx->d, DELETE, 0, NULL, NULL, 0);
-	fake_driver_script_method(fx->d, CAPACITY, 0, NULL, room, sizeof(room));
-	fake_driver_set_hook(fx->d, hook, fx);
-	if (csi_client_new(&fx->cc, fake_driver_endpoint(fx->d), 10000, &e))
-		fail_msg("csi_client_new: %s", err_msg(&e));
-	put_class(fx, "imm", "Immediate");
-	put_class(fx, "wffc", "WaitForFirstConsumer");
+	ctl_env_start(&fx->env);
+	fake_driver_script_method(fx->env.d, CAPACITY, 0, NULL, room, sizeof(room));
+	fake_driver_set_hook(fx->env.d, hook, fx);
+	ctl_env_put_class(&fx->env, "imm", DRIVER, "Immediate");
+	ctl_env_put_class(&fx->env, "wffc", DRIVER, "WaitForFirstConsumer");
 	fx->seg = (struct csi_kv){ KEY, NODE };
 	fx->info = (struct csi_node_info){ NODE, 0, true, { &fx->seg, 1 } };
 	*state = fx;
@@ -139,10 +110,7 @@ static int teardown(void **state)
 	struct fx *fx = *state;
 
 	stop_controller(fx);
-	csi_client_free(fx->cc);
-	fake_driver_stop(fx->d);
-	kube_client_free(fx->kc);
-	fcl_stop(fx->k);
+	ctl_env_stop(&fx->env);
 	pthread_mutex_destroy(&fx->mu);
 	free(fx);
 	return 0;
@@ -165,7 +133,7 @@ static void start_nd_with(struct fx *fx, bool immediate_binding, bool immediate_
 	};
 	struct err e = ERR_INIT;
 
-	fx->c = controller_new(fx->kc, fx->cc, &o);
+	fx->c = controller_new(fx->env.kc, fx->env.cc, &o);
 	if (controller_start(fx->c, &e))
 		fail_msg("controller_start: %s", err_msg(&e));
 }
@@ -179,24 +147,20 @@ static void start_nd(struct fx *fx, bool immediate_binding)
 static void put_claim(struct fx *fx, const char *name, const char *uid, const char *class,
 		      const char *node)
 {
-	json_t *pvc = json_pack("{s:s, s:{s:s, s:s, s:s, s:{s:s}}, s:{s:s, s:[s], s:{s:{s:s}}}}",
-				"apiVersion", "v1", "metadata", "name", name, "namespace", NS,
-				"uid", uid, "annotations", ANN_STORAGE_PROVISIONER, DRIVER,
-				"spec", "storageClassName", class, "accessModes", "ReadWriteOnce",
-				"resources", "requests", "storage", "1Gi");
+	json_t *pvc = ctl_env_claim(NS, name, uid, DRIVER, class);
 
 	if (node)
 		json_object_set_new(json_object_get(json_object_get(pvc, "metadata"),
 						    "annotations"), ANN_SELECTED_NODE,
 				    json_string(node));
-	fcl_put(fx->k, FCL_PVC, pvc);
+	fcl_put(fx->env.k, FCL_PVC, pvc);
 	json_decref(pvc);
 }
 
 /* The selected node of claim `name` ("" when none, NULL when the claim is gone); caller frees. */
 static char *selected_of(struct fx *fx, const char *name)
 {
-	json_t *c = fcl_get(fx->k, FCL_PVC, NS, name);
+	json_t *c = fcl_get(fx->env.k, FCL_PVC, NS, name);
 	const char *v;
 	char *out;
 
@@ -218,7 +182,7 @@ struct want {
 static bool pv_exists(void *ctx)
 {
 	struct want *w = ctx;
-	json_t *pv = fcl_get(w->fx->k, FCL_PV, NULL, w->name);
+	json_t *pv = fcl_get(w->fx->env.k, FCL_PV, NULL, w->name);
 
 	json_decref(pv);
 	return pv != NULL;
@@ -228,13 +192,13 @@ static bool calls_at_least(void *ctx)
 {
 	struct want *w = ctx;
 
-	return fake_driver_count(w->fx->d, w->name) >= w->n;
+	return fake_driver_count(w->fx->env.d, w->name) >= w->n;
 }
 
 #define WAIT(cond, fx_, name_, n_) \
 	do { \
 		struct want w_ = { .fx = (fx_), .name = (name_), .n = (n_) }; \
-		if (!fcl_wait_for((fx_)->k, cond, &w_, WAIT_MS)) \
+		if (!fcl_wait_for((fx_)->env.k, cond, &w_, WAIT_MS)) \
 			fail_msg("timed out waiting for %s (%s, %d)", #cond, (name_) ? (name_) : "", \
 				 (n_)); \
 	} while (0)
@@ -243,7 +207,7 @@ static bool calls_at_least(void *ctx)
 static bool request_has(struct fx *fx, const char *method, int i, const char *s)
 {
 	uint8_t *req;
-	size_t n = fake_driver_request(fx->d, method, i, &req);
+	size_t n = fake_driver_request(fx->env.d, method, i, &req);
 	bool has = n && memmem(req, n, s, strlen(s)) != NULL;
 
 	free(req);
@@ -252,7 +216,7 @@ static bool request_has(struct fx *fx, const char *method, int i, const char *s)
 
 static bool has_event_on(struct fx *fx, const char *object)
 {
-	json_t *all = fcl_all(fx->k, FCL_EVENT), *ev;
+	json_t *all = fcl_all(fx->env.k, FCL_EVENT), *ev;
 	size_t i;
 	bool has = false;
 
@@ -277,20 +241,20 @@ static void test_only_claims_selected_for_this_node(void **state)
 	start_nd(fx, true);
 	WAIT(pv_exists, fx, "pvc-" UID_MINE, 1);
 	stop_controller(fx);
-	assert_int_equal(fake_driver_count(fx->d, CREATE), 1);
+	assert_int_equal(fake_driver_count(fx->env.d, CREATE), 1);
 	assert_true(request_has(fx, CREATE, 0, "pvc-" UID_MINE));
 	/* the topology is the node's own, from NodeGetInfo (no Node or CSINode exists) */
 	assert_true(request_has(fx, CREATE, 0, KEY));
-	pv = fcl_get(fx->k, FCL_PV, NULL, "pvc-" UID_OTHER);
+	pv = fcl_get(fx->env.k, FCL_PV, NULL, "pvc-" UID_OTHER);
 	assert_null(pv);
 	/* left alone: not rescheduled (the annotation stays), no event, no write */
 	sel = selected_of(fx, "other");
 	assert_string_equal(sel, "n2");
 	free(sel);
-	assert_int_equal(fcl_count(fx->k, FCL_PVC, FCL_PATCH), 0);
+	assert_int_equal(fcl_count(fx->env.k, FCL_PVC, FCL_PATCH), 0);
 	assert_false(has_event_on(fx, "other"));
-	assert_int_equal(fcl_count(fx->k, FCL_NODE, FCL_LIST), 0);
-	assert_int_equal(fcl_count(fx->k, FCL_CSINODE, FCL_LIST), 0);
+	assert_int_equal(fcl_count(fx->env.k, FCL_NODE, FCL_LIST), 0);
+	assert_int_equal(fcl_count(fx->env.k, FCL_CSINODE, FCL_LIST), 0);
 }
 
 static void test_immediate_claim_is_taken(void **state)
@@ -305,9 +269,9 @@ static void test_immediate_claim_is_taken(void **state)
 	sel = selected_of(fx, "imm");
 	assert_string_equal(sel, NODE);
 	free(sel);
-	assert_int_equal(fake_driver_count(fx->d, CAPACITY), 1);
+	assert_int_equal(fake_driver_count(fx->env.d, CAPACITY), 1);
 	assert_true(request_has(fx, CAPACITY, 0, KEY));	/* asked for this node's segment */
-	assert_int_equal(fake_driver_count(fx->d, CREATE), 1);
+	assert_int_equal(fake_driver_count(fx->env.d, CREATE), 1);
 }
 
 /*
@@ -343,10 +307,10 @@ static void test_conflict_waits_and_tries_again(void **state)
 	assert_string_equal(sel, NODE);
 	free(sel);
 	/* two attempts (more if our cache lagged behind the change), each asking for capacity */
-	assert_true(fake_driver_count(fx->d, CAPACITY) >= 2);
-	patches = fcl_count(fx->k, FCL_PVC, FCL_PATCH);
+	assert_true(fake_driver_count(fx->env.d, CAPACITY) >= 2);
+	patches = fcl_count(fx->env.k, FCL_PVC, FCL_PATCH);
 	assert_true(patches >= 2);
-	assert_int_equal(fake_driver_count(fx->d, CREATE), 1);
+	assert_int_equal(fake_driver_count(fx->env.d, CREATE), 1);
 }
 
 static void test_no_room_no_take(void **state)
@@ -354,7 +318,7 @@ static void test_no_room_no_take(void **state)
 	struct fx *fx = *state;
 	char *sel;
 
-	fake_driver_script_method(fx->d, CAPACITY, 0, NULL, NULL, 0);	/* available 0 */
+	fake_driver_script_method(fx->env.d, CAPACITY, 0, NULL, NULL, 0);	/* available 0 */
 	put_claim(fx, "imm", UID_MINE, "imm", NULL);
 	start_nd(fx, true);
 	WAIT(calls_at_least, fx, CAPACITY, 1);
@@ -362,8 +326,8 @@ static void test_no_room_no_take(void **state)
 	sel = selected_of(fx, "imm");
 	assert_string_equal(sel, "");
 	free(sel);
-	assert_int_equal(fcl_count(fx->k, FCL_PVC, FCL_PATCH), 0);
-	assert_int_equal(fake_driver_count(fx->d, CREATE), 0);
+	assert_int_equal(fcl_count(fx->env.k, FCL_PVC, FCL_PATCH), 0);
+	assert_int_equal(fake_driver_count(fx->env.d, CREATE), 0);
 }
 
 static void test_immediate_binding_off(void **state)
@@ -379,8 +343,8 @@ static void test_immediate_binding_off(void **state)
 	sel = selected_of(fx, "imm");
 	assert_string_equal(sel, "");
 	free(sel);
-	assert_int_equal(fake_driver_count(fx->d, CAPACITY), 0);
-	assert_int_equal(fake_driver_count(fx->d, CREATE), 1);
+	assert_int_equal(fake_driver_count(fx->env.d, CAPACITY), 0);
+	assert_int_equal(fake_driver_count(fx->env.d, CREATE), 1);
 }
 
 /* A Released PV of ours whose affinity names `node`, with volume handle `handle`. */
@@ -397,7 +361,7 @@ static void put_released_pv(struct fx *fx, const char *name, const char *handle,
 			       "key", KEY, "operator", "In", "values", node,
 			       "status", "phase", "Released");
 
-	fcl_put(fx->k, FCL_PV, pv);
+	fcl_put(fx->env.k, FCL_PV, pv);
 	json_decref(pv);
 }
 
@@ -411,9 +375,9 @@ static void test_deletes_only_this_nodes_volumes(void **state)
 	start_nd(fx, true);
 	WAIT(calls_at_least, fx, DELETE, 1);
 	stop_controller(fx);
-	assert_int_equal(fake_driver_count(fx->d, DELETE), 1);
+	assert_int_equal(fake_driver_count(fx->env.d, DELETE), 1);
 	assert_true(request_has(fx, DELETE, 0, "vol-of-n1"));
-	pv = fcl_get(fx->k, FCL_PV, NULL, "pv-other");
+	pv = fcl_get(fx->env.k, FCL_PV, NULL, "pv-other");
 	assert_non_null(pv);
 	json_decref(pv);
 }
