@@ -106,11 +106,32 @@ static const char *const code_names[] = {
 
 const char *csi_code_name(int code)
 {
-	if (code >= 0 && code < (int)(sizeof(code_names) / sizeof(code_names[0])))
-		return code_names[code];
+	int status = csi_status(code);
+
+	if (status >= 0 && status < (int)(sizeof(code_names) / sizeof(code_names[0])))
+		return code_names[status];
 	if (code == CSI_ERR_LOCAL)
 		return "Local";
 	return "Unrecognized";
+}
+
+int csi_status(int code)
+{
+	if (!code)
+		return 0;
+	if (err_domain(code) != ERR_DOMAIN_CSI || code == CSI_ERR_LOCAL)
+		return -1;
+	return err_local(code);
+}
+
+int csi_code_from_status(int status)
+{
+	if (!status)
+		return 0;
+	/* gRPC has 16; a number beyond that stays itself (and is "Unrecognized") */
+	if (status < 0 || status > ERR_LOCAL_MASK || status == err_local(CSI_ERR_LOCAL))
+		return CSI_UNKNOWN;
+	return ERR_CODE(ERR_DOMAIN_CSI, status);
 }
 
 int csi_endpoint_normalize(const char *in, char **target_out, struct err *e)
@@ -397,11 +418,12 @@ static int call_once(struct csi_client *c, const char *method, const uint8_t *re
 				     (int)GRPC_SLICE_LENGTH(details),
 				     (const char *)GRPC_SLICE_START_PTR(details));
 		else if (GRPC_SLICE_LENGTH(details))
-			rc = err_set(e, (int)status, "%.*s", (int)GRPC_SLICE_LENGTH(details),
+			rc = err_set(e, csi_code_from_status((int)status), "%.*s",
+				     (int)GRPC_SLICE_LENGTH(details),
 				     (const char *)GRPC_SLICE_START_PTR(details));
 		else
-			rc = err_set(e, (int)status, "%s (no message)",
-				     csi_code_name((int)status));
+			rc = err_set(e, csi_code_from_status((int)status), "%s (no message)",
+				     csi_code_name(csi_code_from_status((int)status)));
 		goto out;
 	}
 	if (!recv_bb) {

@@ -9,9 +9,12 @@
  *
  * Return convention of every csi_* call that talks to the driver:
  *   0                the driver answered OK and the reply decoded;
- *   1..16            the gRPC status code exactly as the driver (or the gRPC
+ *   CSI_CANCELLED..CSI_UNAUTHENTICATED
+ *                    the gRPC status code exactly as the driver (or the gRPC
  *                    transport, e.g. UNAVAILABLE, DEADLINE_EXCEEDED) returned
- *                    it; e->code is the same value and e->msg is the status
+ *                    it, as a code of the CSI domain of the error space
+ *                    (base/err.h; csi_status() gives back the gRPC number);
+ *                    err_code(e) is the same value and e's message is the status
  *                    message unchanged, with nothing prefixed (callers add
  *                    their own context with err_prefix). An empty status
  *                    message is replaced by the code's name so logs are never
@@ -46,8 +49,8 @@
 
 #include "base/err.h"
 
-/* Returned (and put in e->code) for failures that are not gRPC statuses. */
-#define CSI_ERR_LOCAL 100
+/* Returned (and recorded in e) for failures that are not gRPC statuses. */
+#define CSI_ERR_LOCAL ERR_CODE(ERR_DOMAIN_CSI, 100)
 
 /* Largest reply we accept from the driver (also the channel's receive cap). */
 #define CSI_MAX_REPLY_BYTES (4 * 1024 * 1024)
@@ -56,25 +59,28 @@
 /* Most entries a decoded map (volume_context, a topology segment) may have. */
 #define CSI_MAX_MAP_ENTRIES 4096
 
-/* The gRPC status codes, so callers need not include grpc headers. */
+/*
+ * The gRPC status codes in the CSI domain of the error space (base/err.h), so
+ * callers need not include grpc headers and no code equals another module's.
+ */
 enum csi_code {
 	CSI_OK = 0,
-	CSI_CANCELLED = 1,
-	CSI_UNKNOWN = 2,
-	CSI_INVALID_ARGUMENT = 3,
-	CSI_DEADLINE_EXCEEDED = 4,
-	CSI_NOT_FOUND = 5,
-	CSI_ALREADY_EXISTS = 6,
-	CSI_PERMISSION_DENIED = 7,
-	CSI_RESOURCE_EXHAUSTED = 8,
-	CSI_FAILED_PRECONDITION = 9,
-	CSI_ABORTED = 10,
-	CSI_OUT_OF_RANGE = 11,
-	CSI_UNIMPLEMENTED = 12,
-	CSI_INTERNAL = 13,
-	CSI_UNAVAILABLE = 14,
-	CSI_DATA_LOSS = 15,
-	CSI_UNAUTHENTICATED = 16,
+	CSI_CANCELLED = ERR_CODE(ERR_DOMAIN_CSI, 1),
+	CSI_UNKNOWN = ERR_CODE(ERR_DOMAIN_CSI, 2),
+	CSI_INVALID_ARGUMENT = ERR_CODE(ERR_DOMAIN_CSI, 3),
+	CSI_DEADLINE_EXCEEDED = ERR_CODE(ERR_DOMAIN_CSI, 4),
+	CSI_NOT_FOUND = ERR_CODE(ERR_DOMAIN_CSI, 5),
+	CSI_ALREADY_EXISTS = ERR_CODE(ERR_DOMAIN_CSI, 6),
+	CSI_PERMISSION_DENIED = ERR_CODE(ERR_DOMAIN_CSI, 7),
+	CSI_RESOURCE_EXHAUSTED = ERR_CODE(ERR_DOMAIN_CSI, 8),
+	CSI_FAILED_PRECONDITION = ERR_CODE(ERR_DOMAIN_CSI, 9),
+	CSI_ABORTED = ERR_CODE(ERR_DOMAIN_CSI, 10),
+	CSI_OUT_OF_RANGE = ERR_CODE(ERR_DOMAIN_CSI, 11),
+	CSI_UNIMPLEMENTED = ERR_CODE(ERR_DOMAIN_CSI, 12),
+	CSI_INTERNAL = ERR_CODE(ERR_DOMAIN_CSI, 13),
+	CSI_UNAVAILABLE = ERR_CODE(ERR_DOMAIN_CSI, 14),
+	CSI_DATA_LOSS = ERR_CODE(ERR_DOMAIN_CSI, 15),
+	CSI_UNAUTHENTICATED = ERR_CODE(ERR_DOMAIN_CSI, 16),
 };
 
 /*
@@ -83,6 +89,16 @@ enum csi_code {
  * for anything else. A static string, never NULL.
  */
 const char *csi_code_name(int code);
+
+/*
+ * The gRPC status number (0..16, or what a driver sent beyond) of a code of
+ * the CSI domain, 0 for 0, and -1 for any other code (CSI_ERR_LOCAL, codes of
+ * other domains): what goes on the wire.
+ */
+int csi_status(int code);
+
+/* The code for the gRPC status number `status` (0 for OK): what came off the wire. */
+int csi_code_from_status(int status);
 
 /* Access modes; values mirror csi.v1.VolumeCapability.AccessMode.Mode. */
 enum csi_access_mode {

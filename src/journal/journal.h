@@ -83,12 +83,15 @@ struct kube_client;
 struct metrics;
 struct journal;
 
-/* Error codes of this module (in struct err); kube codes pass through otherwise. */
-#define JOURNAL_ERR_LOST 1001		/* taken over by another holder */
-#define JOURNAL_ERR_FULL 1002		/* no room before the deadline */
-#define JOURNAL_ERR_STOPPED 1003	/* journal_free began */
-#define JOURNAL_ERR_TOO_LARGE 1004	/* key and value alone exceed shard_bytes (no wait) */
-#define JOURNAL_ERR_INVALID 1005	/* bad key, value or option, or not loaded */
+/*
+ * Error codes of this module: the journal domain of the error space
+ * (base/err.h); kube codes pass through otherwise.
+ */
+#define JOURNAL_ERR_LOST ERR_CODE(ERR_DOMAIN_JOURNAL, 1)	/* taken over by another holder */
+#define JOURNAL_ERR_FULL ERR_CODE(ERR_DOMAIN_JOURNAL, 2)	/* no room before the deadline */
+#define JOURNAL_ERR_STOPPED ERR_CODE(ERR_DOMAIN_JOURNAL, 3)/* journal_free began */
+#define JOURNAL_ERR_TOO_LARGE ERR_CODE(ERR_DOMAIN_JOURNAL, 4)/* key and value alone exceed shard_bytes (no wait) */
+#define JOURNAL_ERR_INVALID ERR_CODE(ERR_DOMAIN_JOURNAL, 5)/* bad key, value or option, or not loaded */
 /*
  * Keys follow ConfigMap data keys (as they did when the shards were
  * ConfigMaps): 1-253 of [-._a-zA-Z0-9]. Values are UTF-8. A shard holds at

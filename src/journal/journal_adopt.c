@@ -67,8 +67,12 @@ static bool take_records(struct journal *j, json_t *cm, const char *name, struct
 	return all;
 }
 
-/* One round: 0 done, 1 a delete met a conflict (start over), else an error. */
-static int adopt_round(struct journal *j, const char *path, size_t *moved, struct err *e)
+/*
+ * One round: 0 done, or with *again set when a delete met a conflict (start
+ * over); else an error.
+ */
+static int adopt_round(struct journal *j, const char *path, size_t *moved, bool *again,
+		       struct err *e)
 {
 	json_t *list = NULL, *it;
 	struct adopted a = { .seen = HMAP_INIT, .keep = json_object() };
@@ -111,10 +115,8 @@ static int adopt_round(struct journal *j, const char *path, size_t *moved, struc
 	json_object_foreach(a.keep, name, it) {
 		char *p = NULL;
 
-		if (kube_path_object(&p, KUBE_RES_CONFIGMAP, j->ns, name, e)) {
-			rc = -1;
+		if ((rc = kube_path_object(&p, KUBE_RES_CONFIGMAP, j->ns, name, e)))
 			goto out;
-		}
 		rc = kube_delete(j->kube, p, NULL, json_string_value(it), e);
 		free(p);
 		if (rc == KUBE_ERR_NOT_FOUND) {
@@ -123,7 +125,8 @@ static int adopt_round(struct journal *j, const char *path, size_t *moved, struc
 		} else if (rc == KUBE_ERR_CONFLICT) {
 			log_info("journal: ConfigMap '%s' changed while it was adopted; again", name);
 			err_release(e);
-			rc = 1;
+			*again = true;
+			rc = 0;
 			goto out;
 		} else if (rc == KUBE_ERR_FORBIDDEN) {
 			log_warn("journal: may not delete the adopted ConfigMap shards in '%s' (%s); "
@@ -151,19 +154,21 @@ int journal_adopt_configmaps(struct journal *j, struct err *e)
 {
 	char *coll = NULL, *sel, *esc, *path;
 	size_t moved = 0;
-	int rc = -1;
+	bool again = false;
+	int rc;
 
-	if (kube_path_collection(&coll, KUBE_RES_CONFIGMAP, j->ns, e))
-		return -1;
+	if ((rc = kube_path_collection(&coll, KUBE_RES_CONFIGMAP, j->ns, e)))
+		return rc;
 	sel = xasprintf("%s=%s", JOURNAL_LABEL_KEY, j->label);
 	esc = kube_path_escape(sel);
 	path = xasprintf("%s?labelSelector=%s", coll, esc);
 	for (int round = 0; round < ADOPT_ROUNDS; round++) {
-		rc = adopt_round(j, path, &moved, e);
-		if (rc != 1)
+		again = false;
+		rc = adopt_round(j, path, &moved, &again, e);
+		if (rc || !again)
 			break;
 	}
-	if (rc == 1)
+	if (again)
 		rc = err_set(e, KUBE_ERR_CONFLICT, "journal: the ConfigMap shards in '%s' changed "
 			     "%d times while they were adopted (an older version still running?)",
 			     j->ns, ADOPT_ROUNDS);

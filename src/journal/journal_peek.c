@@ -28,8 +28,8 @@ int journal_peek(struct kube_client *kube, const char *namespace, const char *la
 	*value = NULL;
 	if (shard)
 		*shard = NULL;
-	if (kube_path_collection(&coll, KUBE_RES_LEASE, namespace, e))
-		return -1;
+	if ((rc = kube_path_collection(&coll, KUBE_RES_LEASE, namespace, e)))
+		return rc;
 	sel = xasprintf("%s=%s", JOURNAL_LABEL_KEY, label);
 	esc = kube_path_escape(sel);
 	path = xasprintf("%s?labelSelector=%s", coll, esc);

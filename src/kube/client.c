@@ -74,8 +74,8 @@ int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
 		o = &def;
 	if (!cfg || !cfg->server || !*cfg->server)
 		return err_set(e, KUBE_ERR_INVALID, "no API server address configured");
-	if (kube_config_check(cfg, e))
-		return e ? e->code : KUBE_ERR_INVALID;
+	if ((rc = kube_config_check(cfg, e)))
+		return rc;
 	if ((rc = kube_curl_global_init(e)))
 		return rc;
 	vi = curl_version_info(CURLVERSION_NOW);
@@ -85,10 +85,9 @@ int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
 
 	c = client_alloc(cfg, o, "csi-provisioner/" CSI_PROVISIONER_VERSION);
 	kube_auth_cache_init(&c->tok, cfg, o->credentials_of ? &o->credentials_of->tok : NULL);
-	if (kube_tp_new(&c->tp, e)) {
-		rc = e ? e->code : KUBE_ERR_OTHER;
+	if ((rc = kube_tp_new(&c->tp, e))) {
 		kube_client_free(c);
-		return rc ? rc : KUBE_ERR_OTHER;
+		return rc;
 	}
 	*out = c;
 	return 0;

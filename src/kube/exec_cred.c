@@ -432,10 +432,9 @@ int kube_exec_run(const struct kube_exec_config *x, const struct kube_exec_clust
 		rc = err_set(e, KUBE_ERR_UNAUTHORIZED, "exec plugin %s: output larger than %zu bytes",
 			     x->command, (size_t)KUBE_EXEC_OUT_MAX);
 	else if (kube_exec_parse(x->api_version, out.data ? out.data : "", out.len, cred, e)) {
-		err_prefix(e, "exec plugin %s", x->command);
-		if (e)
-			e->code = KUBE_ERR_UNAUTHORIZED;
-		rc = KUBE_ERR_UNAUTHORIZED;
+		/* whatever the parser found wrong, the credentials are unusable */
+		rc = err_set(e, KUBE_ERR_UNAUTHORIZED, "exec plugin %s: %s", x->command,
+			     err_msg(e));
 	} else
 		rc = 0;
 	free(q);

@@ -215,37 +215,36 @@ bool kube_pace_following_apf(struct kube_client *c)
 
 /*
  * Before an attempt: the bucket's token, or a slot in flight, waited for
- * no longer than the request may take. 1 when a slot was taken (pace_end
- * gives it back), 0 when the bucket paced it, -1 with e set when no slot
- * freed in time.
+ * no longer than the request may take. 0 with *slot set when a slot was
+ * taken (pace_end gives it back) or cleared when the bucket paced it; the
+ * code, with e set, when no slot freed in time.
  */
-static int pace_begin(struct kube_client *c, const struct request *r, struct err *e)
+static int pace_begin(struct kube_client *c, const struct request *r, bool *slot,
+		      struct err *e)
 {
 	int64_t waited, wait_ms = c->timeout_ms;
 
+	*slot = false;
 	if (!kube_pace_following_apf(c))
-		return kube_pace_throttle(c, r->verb, r->path, e) ? -1 : 0;
+		return kube_pace_throttle(c, r->verb, r->path, e);
 	if (r->deadline_ms) {
 		wait_ms = r->deadline_ms - clock_now_ms();
 		wait_ms = wait_ms < 1 ? 1 : wait_ms;
 	}
 	waited = kube_aimd_acquire(&c->aimd, wait_ms);
-	if (waited == -2) {
-		err_set(e, KUBE_ERR_CANCELLED, "%s %s: not sent: the client is stopping", r->verb,
-			r->path);
-		return -1;
-	}
-	if (waited < 0) {
-		err_set(e, KUBE_ERR_TIMEOUT, "%s %s: no request slot freed within %" PRId64 " ms "
-			"(%.0f in flight allowed, adapted to the server's priority and fairness)",
-			r->verb, r->path, wait_ms, kube_aimd_limit(&c->aimd));
-		return -1;
-	}
+	if (waited == -2)
+		return err_set(e, KUBE_ERR_CANCELLED, "%s %s: not sent: the client is stopping",
+			       r->verb, r->path);
+	if (waited < 0)
+		return err_set(e, KUBE_ERR_TIMEOUT, "%s %s: no request slot freed within %" PRId64
+			       " ms (%.0f in flight allowed, adapted to the server's priority and "
+			       "fairness)", r->verb, r->path, wait_ms, kube_aimd_limit(&c->aimd));
 	if (waited >= 1000)
 		log_v(2, "waited %" PRId64 " ms for one of %.0f requests in flight (adapted to the "
 		      "server's priority and fairness), request: %s %s", waited,
 		      kube_aimd_limit(&c->aimd), r->verb, r->path);
-	return 1;
+	*slot = true;
+	return 0;
 }
 
 /* After an attempt: learn whether the server has flow control, and from its answer. */
@@ -297,7 +296,8 @@ static int request(struct kube_client *c, const struct request *r, json_t **out,
 	bool force_token = false, reauthed = false;
 	struct auth au = { 0 };
 	uint64_t used = 0;
-	int attempt, max_attempts, rc = 0, slot;
+	int attempt, max_attempts, rc = 0;
+	bool slot = false;
 	int64_t delay, t0;
 
 	if (out)
@@ -315,11 +315,8 @@ static int request(struct kube_client *c, const struct request *r, json_t **out,
 		if ((rc = kube_auth_get(c, force_token, used, &au, e)))
 			goto out;
 		used = au.gen;
-		slot = pace_begin(c, r, e);
-		if (slot < 0) {
-			rc = e->code;
+		if ((rc = pace_begin(c, r, &slot, e)))
 			goto out;
-		}
 		if ((rc = may_send(c, r, e))) {
 			if (slot)
 				kube_aimd_done(&c->aimd, KUBE_AIMD_OTHER, -1);

@@ -429,5 +429,8 @@ out:
 		fprintf(stderr, "csi-call: %s: %s\n", csi_code_name(rc), err_msg(&e));
 	err_release(&e);
 	csi_client_free(c);
+	/* the CSI domain's number is the exit status: 1..16 or 100 (local) */
+	if (rc && rc != EXIT_USAGE)
+		rc = err_domain(rc) == ERR_DOMAIN_CSI ? err_local(rc) : 1;
 	return rc;
 }

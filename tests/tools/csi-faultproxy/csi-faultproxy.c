@@ -625,7 +625,7 @@ static void record(struct pcall *c, struct outcome *o)
 		buf_appendf(&b, ",\"driver_code\":null");
 	if (o->code >= 0) {
 		buf_appendf(&b, ",\"code\":%d,\"code_name\":\"%s\",\"message\":", o->code,
-			    csi_code_name(o->code));
+			    csi_code_name(csi_code_from_status(o->code)));
 		pbjson_string(&b, o->message ? o->message : "", o->message ? strlen(o->message) : 0);
 	} else {
 		buf_appendf(&b, ",\"code\":null");

@@ -409,7 +409,7 @@ static void *stress_watch(void *arg)
 		struct err e = ERR_INIT;
 
 		if (kube_watch(s->c, path, stress_event, s, &s->stop, &e) &&
-		    e.code != KUBE_ERR_CANCELLED)
+		    err_code(&e) != KUBE_ERR_CANCELLED)
 			log_error("stress watch: %s", err_msg(&e));
 		err_release(&e);
 	}
@@ -433,7 +433,7 @@ static void *stress_get(void *arg)
 
 		if (kube_get(st->c, s->path, &out, &e)) {
 			if (atomic_fetch_add(&s->failed, 1) == 0)
-				fprintf(stderr, "error %s: %s\n", kube_code_name(e.code), err_msg(&e));
+				fprintf(stderr, "error %s: %s\n", kube_code_name(err_code(&e)), err_msg(&e));
 		} else {
 			atomic_fetch_add(&s->ok, 1);
 		}
@@ -461,7 +461,7 @@ static int run_stress(struct kube_client *c, const char *threads, const char *co
 		return EXIT_USAGE;
 	}
 	if (kube_client_new_sibling(&s.sibling, c, &o, &e)) {
-		fprintf(stderr, "error %s: %s\n", kube_code_name(e.code), err_msg(&e));
+		fprintf(stderr, "error %s: %s\n", kube_code_name(err_code(&e)), err_msg(&e));
 		err_release(&e);
 		return 1;
 	}
@@ -535,7 +535,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (kube_config_load(&cfg, kubeconfig, &e) || kube_client_new(&c, cfg, &o, &e)) {
-		fprintf(stderr, "error %s: %s\n", kube_code_name(e.code), err_msg(&e));
+		fprintf(stderr, "error %s: %s\n", kube_code_name(err_code(&e)), err_msg(&e));
 		err_release(&e);
 		kube_config_free(cfg);
 		return 1;

@@ -216,7 +216,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);	/* no SA_RESTART: a blocked open returns EINTR */
 	sigaction(SIGINT, &sa, NULL);
 	if (kube_config_load(&cfg, kubeconfig, &e) || kube_client_new(&client, cfg, NULL, &e)) {
-		fprintf(stderr, "error %s: %s\n", kube_code_name(e.code), err_msg(&e));
+		fprintf(stderr, "error %s: %s\n", code_name(err_code(&e)), err_msg(&e));
 		goto out;
 	}
 	j = journal_new(client, &o);

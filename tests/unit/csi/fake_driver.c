@@ -18,6 +18,7 @@
 
 #include "base/log.h"
 #include "base/xalloc.h"
+#include "csi/client.h"
 
 /* Tags: distinct addresses. */
 static char tag_request, tag_recv, tag_send, tag_closed, tag_shutdown;
@@ -206,7 +207,7 @@ static bool serve_one(struct fake_driver *f)
 			ops[n++].data.send_message.send_message = reply_bb;
 		}
 		ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
-		ops[n].data.send_status_from_server.status = (grpc_status_code)status;
+		ops[n].data.send_status_from_server.status = (grpc_status_code)csi_status(status);
 		ops[n++].data.send_status_from_server.status_details = &status_details;
 		ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
 		ops[n++].data.recv_close_on_server.cancelled = &cancelled;

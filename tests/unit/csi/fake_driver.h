@@ -29,7 +29,8 @@ void fake_driver_stop(struct fake_driver *f);
 const char *fake_driver_endpoint(const struct fake_driver *f);
 
 /*
- * Script the next answers (until changed): gRPC `status` with `message`
+ * Script the next answers (until changed): the gRPC status of `status` (a
+ * code of the CSI domain such as CSI_NOT_FOUND, or 0) with `message`
  * (NULL = none), and when status is 0 the reply bytes (copied; NULL/0 = an
  * empty message). hold = never answer (the client's deadline ends the call).
  */

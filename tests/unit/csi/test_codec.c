@@ -231,7 +231,7 @@ static void create_request_rejects_bad_arguments(void **state)
 		size_t len = 99;
 		int rc = csi_codec_encode_create_volume(&cases[i].req, &buf, &len, &e);
 
-		if (rc != CSI_ERR_LOCAL || e.code != CSI_ERR_LOCAL || buf || len)
+		if (rc != CSI_ERR_LOCAL || err_code(&e) != CSI_ERR_LOCAL || buf || len)
 			fail_msg("%s: rc %d, want CSI_ERR_LOCAL and no output", cases[i].what, rc);
 		assert_non_null(strstr(err_msg(&e), "CreateVolume"));
 		err_release(&e);
@@ -426,7 +426,7 @@ static void create_reply_without_volume_id_is_local(void **state)
 	r.volume = &vol;
 	buf = pack_msg(&r.base, &len);
 	assert_int_equal(csi_codec_decode_create_volume(buf, len, &out, &e), CSI_ERR_LOCAL);
-	assert_int_equal(e.code, CSI_ERR_LOCAL);
+	assert_int_equal(err_code(&e), CSI_ERR_LOCAL);
 	assert_non_null(strstr(err_msg(&e), "volume_id"));
 	assert_null(out.volume_id);
 	free(buf);
@@ -862,7 +862,7 @@ static void garbage_replies_are_local_errors(void **state)
 			struct err e = ERR_INIT;
 			int rc = decoders[d]((const uint8_t *)garbage[g].bytes, garbage[g].len, &e);
 
-			if (rc != CSI_ERR_LOCAL || e.code != CSI_ERR_LOCAL)
+			if (rc != CSI_ERR_LOCAL || err_code(&e) != CSI_ERR_LOCAL)
 				fail_msg("decoder %zu, garbage %zu: rc %d", d, g, rc);
 			err_release(&e);
 		}

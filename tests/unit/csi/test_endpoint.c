@@ -55,7 +55,7 @@ static void endpoint_table(void **state)
 				fail_msg("'%s': rc %d target '%s' msg '%s', want '%s'", tc->in, rc,
 					 target ? target : "(null)", err_msg(&e), tc->want);
 		} else {
-			if (rc != CSI_ERR_LOCAL || target || e.code != CSI_ERR_LOCAL)
+			if (rc != CSI_ERR_LOCAL || target || err_code(&e) != CSI_ERR_LOCAL)
 				fail_msg("'%s': rc %d, want CSI_ERR_LOCAL", tc->in, rc);
 			/* The message names the value, so an operator can find the typo. */
 			if (*tc->in && !strstr(err_msg(&e), tc->in))

@@ -44,11 +44,11 @@ static void redact_secrets_table(void **state)
 		struct err e = ERR_INIT;
 		bool hid;
 
-		err_set(&e, 16, "%s", cases[i].msg);
+		err_set(&e, CSI_UNAUTHENTICATED, "%s", cases[i].msg);
 		hid = csi_redact_secrets(&e, &m);
 		assert_string_equal(err_msg(&e), cases[i].want);
 		assert_int_equal(hid, strcmp(cases[i].msg, cases[i].want) != 0);
-		assert_int_equal(e.code, 16);
+		assert_int_equal(err_code(&e), CSI_UNAUTHENTICATED);
 		err_release(&e);
 	}
 }

@@ -123,14 +123,17 @@ static void every_status_code_passes_through(void **state)
 {
 	struct fixture *fx = *state;
 
-	for (int code = 1; code <= 16; code++) {
+	for (int status = 1; status <= 16; status++) {
 		struct err e = ERR_INIT;
+		int code = csi_code_from_status(status);
 		char msg[64];
 
-		snprintf(msg, sizeof(msg), "driver says %d: volume \"x\" busy", code);
+		snprintf(msg, sizeof(msg), "driver says %d: volume \"x\" busy", status);
 		fake_driver_script(fx->f, code, msg, NULL, 0, false);
-		if (csi_delete_volume(fx->c, "vol-x", NULL, &e) != code || e.code != code)
-			fail_msg("code %d came back as %d (%s)", code, e.code, err_msg(&e));
+		if (csi_delete_volume(fx->c, "vol-x", NULL, &e) != code || !err_is(&e, code) ||
+		    csi_status(err_code(&e)) != status)
+			fail_msg("status %d came back as %s (%s)", status,
+				 csi_code_name(err_code(&e)), err_msg(&e));
 		assert_string_equal(err_msg(&e), msg);
 		err_release(&e);
 	}
@@ -156,7 +159,7 @@ static void garbage_reply_is_local(void **state)
 	fake_driver_script(fx->f, 0, NULL, "\x0a\x10\x01", 3, false);
 	assert_int_equal(csi_create_volume(fx->c, &(struct csi_create_volume_req){ .name = "v" },
 					   &vol, &e), CSI_ERR_LOCAL);
-	assert_int_equal(e.code, CSI_ERR_LOCAL);
+	assert_int_equal(err_code(&e), CSI_ERR_LOCAL);
 	assert_null(vol.volume_id);
 	assert_non_null(strstr(err_msg(&e), "CreateVolume"));
 	err_release(&e);

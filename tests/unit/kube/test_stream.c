@@ -269,7 +269,7 @@ static void test_status(void **state)
 				   "/api/v1/x", &e);
 
 	assert_string_equal(kube_code_name(rc), kube_code_name(c->want));
-	assert_int_equal(e.code, c->want);
+	assert_int_equal(err_code(&e), c->want);
 	assert_contains(e.msg, c->msg);
 	err_release(&e);
 }

@@ -370,7 +370,7 @@ static void test_standby_waits_for_the_holders_duration(void **state)
 			won = clock_now_ms();
 			break;
 		}
-		assert_int_equal(e.code, KUBE_ERR_CONFLICT);
+		assert_int_equal(err_code(&e), KUBE_ERR_CONFLICT);
 		err_release(&e);
 		nanosleep(&ts, NULL);
 	}
