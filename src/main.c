@@ -754,7 +754,7 @@ int main(int argc, char **argv)
 		for (;;) {
 			if (leader_try_acquire(leader, &e) == 0)
 				break;
-			if (e.code != KUBE_ERR_CONFLICT)
+			if (!err_is(&e, KUBE_ERR_CONFLICT))
 				log_warn("leader election: %s", err_msg(&e));
 			err_release(&e);
 			if (wait_signal(&sigs, cfg.le_retry_period_ms, &sig)) {
@@ -770,7 +770,7 @@ int main(int argc, char **argv)
 	ctl = controller_new(kube, csi, &copts);
 	atomic_store(&app.ctl, ctl);
 	rc = controller_start(ctl, &e);
-	if (rc > 0) {
+	if (rc == ERR_STOPPED) {
 		log_info("stopped while starting");
 		status = 0;
 		goto out;
@@ -780,7 +780,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	rc = cap ? capacity_start(cap, &e) : 0;
-	if (rc > 0) {
+	if (rc == ERR_STOPPED) {
 		log_info("stopped while starting");
 		status = 0;
 		goto out;

@@ -14,11 +14,13 @@
  * which module set it. 0 is success in every domain.
  *
  *	domain		defined in		codes
- *	ERR_DOMAIN_BASE	this header		ERR_INVALID, ERR_FAILED, ...
+ *	ERR_DOMAIN_BASE	this header		ERR_INVALID, ERR_FAILED, ERR_TIMEOUT,
+ *						ERR_STOPPED
  *	ERR_DOMAIN_SYS	this header		ERR_SYS(errno): an OS call failed
  *	ERR_DOMAIN_KUBE	kube/status.h		KUBE_ERR_* (HTTP/Status classes)
  *	ERR_DOMAIN_CSI	csi/client.h		CSI_* (the gRPC status), CSI_ERR_LOCAL
  *	ERR_DOMAIN_JOURNAL journal/journal.h	JOURNAL_ERR_*
+ *	ERR_DOMAIN_PROVISION provision/topology.h, intent.h: TOPO_ERR_*, INTENT_ERR_DECODE
  *
  * Callers read a failure through the accessors, never through the fields:
  * err_code(e), err_is(e, KUBE_ERR_CONFLICT), err_domain(code),
@@ -55,6 +57,7 @@ enum err_domain {
 	ERR_DOMAIN_KUBE = 2,	/* kube/status.h */
 	ERR_DOMAIN_CSI = 3,	/* csi/client.h */
 	ERR_DOMAIN_JOURNAL = 4,	/* journal/journal.h */
+	ERR_DOMAIN_PROVISION = 5, /* provision/topology.h, provision/intent.h */
 };
 
 #define ERR_DOMAIN_SHIFT 8
@@ -68,6 +71,8 @@ enum err_base_code {
 	ERR_OK = 0,
 	ERR_INVALID = ERR_CODE(ERR_DOMAIN_BASE, 1),	/* bad input: a flag, an option, a name */
 	ERR_FAILED = ERR_CODE(ERR_DOMAIN_BASE, 2),	/* failed; the message says why */
+	ERR_TIMEOUT = ERR_CODE(ERR_DOMAIN_BASE, 3),	/* a wait ran past its deadline */
+	ERR_STOPPED = ERR_CODE(ERR_DOMAIN_BASE, 4),	/* the caller's stop request ended it */
 };
 
 /*

@@ -147,7 +147,7 @@ static int parse_vmodule(const char *spec, struct vmod **out, size_t *nout, stru
 	const char *s = spec;
 
 	if (strlen(spec) > VMODULE_MAX_LEN)
-		return err_set(e, -1, "longer than %d characters", VMODULE_MAX_LEN);
+		return err_set(e, ERR_INVALID, "longer than %d characters", VMODULE_MAX_LEN);
 	while (*s) {
 		const char *end = strchr(s, ','), *eq;
 		size_t len = end ? (size_t)(end - s) : strlen(s);
@@ -157,19 +157,19 @@ static int parse_vmodule(const char *spec, struct vmod **out, size_t *nout, stru
 			eq = memchr(s, '=', len);
 			if (!eq || eq == s || eq == s + len - 1 || memchr(eq + 1, '=', s + len - eq - 1)) {
 				free_vmods(v, n);
-				return err_set(e, -1, "\"%.*s\" does not have the pattern=N format",
+				return err_set(e, ERR_INVALID, "\"%.*s\" does not have the pattern=N format",
 					       (int)len, s);
 			}
 			for (const char *p = eq + 1; p < s + len; p++) {
 				if (*p < '0' || *p > '9' || lvl > 214748364) {
 					free_vmods(v, n);
-					return err_set(e, -1, "bad verbosity in \"%.*s\"", (int)len, s);
+					return err_set(e, ERR_INVALID, "bad verbosity in \"%.*s\"", (int)len, s);
 				}
 				lvl = lvl * 10 + (*p - '0');
 			}
 			if (n == VMODULE_MAX_ITEMS) {
 				free_vmods(v, n);
-				return err_set(e, -1, "more than %d patterns", VMODULE_MAX_ITEMS);
+				return err_set(e, ERR_INVALID, "more than %d patterns", VMODULE_MAX_ITEMS);
 			}
 			v = xrealloc(v, (n + 1) * sizeof(*v));
 			v[n].pattern = xstrndup(s, eq - s);
@@ -189,9 +189,10 @@ int log_vmodule_check(const char *spec, struct err *e)
 {
 	struct vmod *v;
 	size_t n;
+	int rc;
 
-	if (parse_vmodule(spec, &v, &n, e))
-		return -1;
+	if ((rc = parse_vmodule(spec, &v, &n, e)))
+		return rc;
 	free_vmods(v, n);
 	return 0;
 }
@@ -200,10 +201,10 @@ int log_set_vmodule(const char *spec, struct err *e)
 {
 	struct vmod *v = NULL, *old;
 	size_t n = 0, nold;
-	int max = 0;
+	int max = 0, rc;
 
-	if (spec && parse_vmodule(spec, &v, &n, e))
-		return -1;
+	if (spec && (rc = parse_vmodule(spec, &v, &n, e)))
+		return rc;
 	for (size_t i = 0; i < n; i++)
 		if (v[i].level > max)
 			max = v[i].level;

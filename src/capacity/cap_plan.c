@@ -273,6 +273,7 @@ static bool kind_ok(const char *s)
 int cap_owner_path(const char *ns, const struct cap_owner *o, char **out, struct err *e)
 {
 	char *res, *ens = NULL, *ename = NULL;
+	int rc;
 
 	*out = NULL;
 	if (!o->api_version || !api_version_ok(o->api_version))
@@ -284,8 +285,8 @@ int cap_owner_path(const char *ns, const struct cap_owner *o, char **out, struct
 	if (!o->name || !kube_name_is_dns1123_subdomain(o->name))
 		return err_set(e, KUBE_ERR_INVALID, "owner name \"%s\" is not a valid name",
 			       o->name ? o->name : "");
-	if (kube_namespace_check(ns, e))
-		return -1;
+	if ((rc = kube_namespace_check(ns, e)))
+		return rc;
 	res = xstrdup(o->kind);
 	for (char *p = res; *p; p++)
 		*p = (char)tolower((unsigned char)*p);

@@ -482,14 +482,16 @@ int capacity_start(struct capacity *c, struct err *e)
 			continue;
 		int64_t deadline = clock_now_ms() + SYNC_TIMEOUT_MS;
 
-		if (informer_start(infs[i], e))
-			return -1;
+		if ((rc = informer_start(infs[i], e)))
+			return rc;
 		/* in slices, so a SIGTERM meanwhile is seen at once */
 		while (!informer_wait_synced(infs[i], START_SLICE_MS)) {
 			if (c->o.stopping && c->o.stopping(c->o.stopping_ctx))
-				return 1;
+				return err_set(e, ERR_STOPPED, "capacity: stopped while waiting for "
+					       "the first list");
 			if (clock_now_ms() >= deadline)
-				return err_set(e, -1, "capacity: timed out waiting for the first list");
+				return err_set(e, ERR_TIMEOUT,
+					       "capacity: timed out waiting for the first list");
 		}
 	}
 	/* what is wanted is known before any object is judged obsolete */
@@ -500,7 +502,7 @@ int capacity_start(struct capacity *c, struct err *e)
 	for (int i = 0; i < n; i++) {
 		rc = pthread_create(&c->threads[i], NULL, work, c);
 		if (rc)
-			return err_set(e, -1, "capacity: cannot start a worker: %s", strerror(rc));
+			return err_sys(e, rc, "capacity: cannot start a worker");
 		c->nthreads++;
 	}
 	atomic_store(&c->started, true);

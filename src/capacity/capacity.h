@@ -67,8 +67,8 @@ struct capacity *capacity_new(struct kube_client *kube, struct kube_client *cap_
 			      struct csi_client *csi, const struct capacity_opts *o);
 /*
  * Start the caches, wait for their first lists, work out what is wanted,
- * start workers. 0 when running, -1 on error, 1 when opts.stopping said
- * stop during the waits.
+ * start workers. 0 when running, ERR_STOPPED when opts.stopping said stop
+ * during the waits, else the code of the failure.
  */
 int capacity_start(struct capacity *c, struct err *e);
 /*

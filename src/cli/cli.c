@@ -46,12 +46,17 @@ void cli_args_release(struct cli_args *a)
 	}
 }
 
-/* -o/--output in its forms: "-o json", "-o=json", "--output json", "--output=json". */
+/*
+ * -o/--output in its forms: "-o json", "-o=json", "--output json", "--output=json".
+ * 0 with *value set when argv[*i] is one (NULL when not), or the code when
+ * its value is missing.
+ */
 static int output_flag(int argc, char *const argv[], int *i, const char **value, struct err *e)
 {
 	const char *a = argv[*i], *eq;
 	size_t n;
 
+	*value = NULL;
 	if (a[0] != '-')
 		return 0;
 	a += a[1] == '-' ? 2 : 1;
@@ -64,16 +69,16 @@ static int output_flag(int argc, char *const argv[], int *i, const char **value,
 	} else if (*i + 1 < argc) {
 		*value = argv[++*i];
 	} else {
-		return err_set(e, -1, "%s needs a value: text or json", argv[*i]);
+		return err_set(e, ERR_INVALID, "%s needs a value: text or json", argv[*i]);
 	}
-	return 1;
+	return 0;
 }
 
 int cli_parse(int argc, char *const argv[], struct cli_args *out, struct err *e)
 {
 	memset(out, 0, sizeof(*out));
 	if (!cli_is_command(argc, argv))
-		return err_set(e, -1, "no command: expected explain or preflight");
+		return err_set(e, ERR_INVALID, "no command: expected explain or preflight");
 	out->command = !strcmp(argv[1], "explain") ? CLI_EXPLAIN : CLI_PREFLIGHT;
 	out->rest = xcalloc((size_t)argc + 1, sizeof(*out->rest));
 	out->rest[out->nrest++] = argv[0];
@@ -86,11 +91,11 @@ int cli_parse(int argc, char *const argv[], struct cli_args *out, struct err *e)
 				out->rest[out->nrest++] = argv[i++];
 			break;
 		}
-		if ((r = output_flag(argc, argv, &i, &v, e)) < 0)
-			return -1;
-		if (r) {
+		if ((r = output_flag(argc, argv, &i, &v, e)))
+			return r;
+		if (v) {
 			if (strcmp(v, "json") && strcmp(v, "text"))
-				return err_set(e, -1, "-o \"%s\": the output is text or json", v);
+				return err_set(e, ERR_INVALID, "-o \"%s\": the output is text or json", v);
 			out->json = !strcmp(v, "json");
 			continue;
 		}
@@ -100,7 +105,7 @@ int cli_parse(int argc, char *const argv[], struct cli_args *out, struct err *e)
 		}
 		if (out->command == CLI_EXPLAIN && !out->target) {
 			if (a[0] == '-' || !*a)
-				return err_set(e, -1, "explain: NAMESPACE/CLAIM comes first, before the "
+				return err_set(e, ERR_INVALID, "explain: NAMESPACE/CLAIM comes first, before the "
 					       "flags (got \"%s\")", a);
 			out->target = a;
 			continue;
@@ -108,7 +113,7 @@ int cli_parse(int argc, char *const argv[], struct cli_args *out, struct err *e)
 		out->rest[out->nrest++] = argv[i];
 	}
 	if (out->command == CLI_EXPLAIN && !out->target && !out->help)
-		return err_set(e, -1, "explain: which claim? usage: csi-provisioner explain "
+		return err_set(e, ERR_INVALID, "explain: which claim? usage: csi-provisioner explain "
 			       "NAMESPACE/CLAIM");
 	return 0;
 }
@@ -119,7 +124,7 @@ int cli_split_target(const char *target, char **ns, char **name, struct err *e)
 
 	*ns = *name = NULL;
 	if (!slash || slash == target || !slash[1])
-		return err_set(e, -1, "\"%s\": expected NAMESPACE/CLAIM", target);
+		return err_set(e, ERR_INVALID, "\"%s\": expected NAMESPACE/CLAIM", target);
 	*ns = xstrndup(target, (size_t)(slash - target));
 	*name = xstrdup(slash + 1);
 	if (kube_name_check(KUBE_RES_PVC, *ns, *name, e)) {

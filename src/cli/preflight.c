@@ -152,9 +152,9 @@ static bool needed(const struct cli_ctx *x, const struct perm *p)
 	return true;
 }
 
-/* A SelfSubjectAccessReview: 1 allowed, 0 denied, -1 the review failed. */
+/* A SelfSubjectAccessReview: 0 with *allowed set, or the code of the failed review. */
 static int review(struct kube_client *kube, const char *group, const char *resource,
-		  const char *verb, const char *ns, char **reason, struct err *e)
+		  const char *verb, const char *ns, bool *allowed, char **reason, struct err *e)
 {
 	json_t *attrs = json_pack("{s:s, s:s, s:s}", "group", group, "resource", resource,
 				  "verb", verb);
@@ -162,9 +162,10 @@ static int review(struct kube_client *kube, const char *group, const char *resou
 	char *path;
 	int rc;
 
+	*allowed = false;
 	if ((rc = kube_path_collection(&path, KUBE_RES_SSAR, NULL, e))) {
 		json_decref(attrs);
-		return -1;
+		return rc;
 	}
 	if (ns)
 		json_object_set_new(attrs, "namespace", json_string(ns));
@@ -174,12 +175,12 @@ static int review(struct kube_client *kube, const char *group, const char *resou
 	json_decref(body);
 	free(path);
 	if (rc)
-		return -1;
+		return rc;
 	st = json_object_get(res, "status");
-	rc = json_is_true(json_object_get(st, "allowed")) ? 1 : 0;
+	*allowed = json_is_true(json_object_get(st, "allowed"));
 	*reason = xstrdup(json_string_value(json_object_get(st, "reason")) ?: "");
 	json_decref(res);
-	return rc;
+	return 0;
 }
 
 static char *perm_name(const char *group, const char *resource, const char *verb, const char *ns)
@@ -199,14 +200,15 @@ static json_t *permissions_section(struct cli_ctx *x, json_t *blockers, json_t *
 		bool need = needed(x, &t[i]);
 		char *reason = NULL, *name = perm_name(t[i].group, t[i].resource, t[i].verb, ns);
 		struct err e = ERR_INIT;
-		int ok = review(x->kube, t[i].group, t[i].resource, t[i].verb, ns, &reason, &e);
+		bool ok;
+		int rc = review(x->kube, t[i].group, t[i].resource, t[i].verb, ns, &ok, &reason, &e);
 		json_t *row = json_pack("{s:s, s:s, s:s, s:b, s:s, s:s}", "group", t[i].group,
 					"resource", t[i].resource, "verb", t[i].verb,
 					"needed", need, "use", t[i].use, "permission", name);
 
 		if (ns)
 			json_object_set_new(row, "namespace", json_string(ns));
-		if (ok < 0) {
+		if (rc) {
 			json_object_set_new(row, "error", json_string(err_msg(&e)));
 			out_blocker(blockers, "review", "cannot review \"%s\": %s", name, err_msg(&e));
 		} else {
@@ -214,7 +216,7 @@ static json_t *permissions_section(struct cli_ctx *x, json_t *blockers, json_t *
 			if (reason && *reason)
 				json_object_set_new(row, "reason", json_string(reason));
 		}
-		if (ok == 0 && need) {
+		if (!rc && !ok && need) {
 			json_array_append_new(missing, json_string(name));
 			out_blocker(blockers, "permission", "missing: %s (%s)", name, t[i].use);
 		}

@@ -27,14 +27,15 @@ int setup_kube_config(const struct config *cfg, struct kube_config **out, struct
 	const char *env = getenv("KUBECONFIG");
 	bool have_file = (cfg->kubeconfig && *cfg->kubeconfig) || (env && *env);
 	size_t n;
+	int rc;
 
 	if (cfg->master && *cfg->master && !have_file) {
 		*out = xcalloc(1, sizeof(**out));
 		(*out)->server = xstrdup(cfg->master);
 		(*out)->source = xstrdup("--master (no credentials)");
 		log_warn("using --master %s without a kubeconfig: no credentials", cfg->master);
-	} else if (kube_config_load(out, cfg->kubeconfig, e)) {
-		return -1;
+	} else if ((rc = kube_config_load(out, cfg->kubeconfig, e))) {
+		return rc;
 	} else if (cfg->master && *cfg->master) {
 		free((*out)->server);
 		(*out)->server = xstrdup(cfg->master);

@@ -285,11 +285,11 @@ static int add_labels(char ***field, const char *val, const char *origin, struct
 
 		colon = memchr(s, ':', len);
 		if (!colon || colon == s || memchr(colon + 1, ':', s + len - colon - 1))
-			return err_set(e, -1, "invalid value \"%s\" for %s: malformed item \"%.*s\" "
+			return err_set(e, ERR_INVALID, "invalid value \"%s\" for %s: malformed item \"%.*s\" "
 				       "(want key:value)", val, origin, (int)len, s);
 		klen = colon - s;
 		if (!label_ok(s, klen, colon + 1, s + len - colon - 1))
-			return err_set(e, -1, "invalid value \"%s\" for %s: \"%.*s\" is not a valid "
+			return err_set(e, ERR_INVALID, "invalid value \"%s\" for %s: \"%.*s\" is not a valid "
 				       "Kubernetes label (key: [prefix/]name, name and value up to 63 of "
 				       "A-Z a-z 0-9 - _ . starting and ending alphanumeric)", val, origin,
 				       (int)len, s);
@@ -317,12 +317,12 @@ static int check_range(const struct opt *o, int64_t i, const char *val, const ch
 	if (i >= o->min && i <= o->max)
 		return 0;
 	if (o->type == OPT_DURATION)
-		return err_set(e, -1, "invalid value \"%s\" for %s: must be %s", val, origin,
+		return err_set(e, ERR_INVALID, "invalid value \"%s\" for %s: must be %s", val, origin,
 			       o->min > 0 ? "positive" : "zero or positive");
 	if (o->max == INT64_MAX)
-		return err_set(e, -1, "invalid value \"%s\" for %s: must be at least %" PRId64,
+		return err_set(e, ERR_INVALID, "invalid value \"%s\" for %s: must be at least %" PRId64,
 			       val, origin, o->min);
-	return err_set(e, -1, "invalid value \"%s\" for %s: must be between %" PRId64 " and %" PRId64,
+	return err_set(e, ERR_INVALID, "invalid value \"%s\" for %s: must be between %" PRId64 " and %" PRId64,
 		       val, origin, o->min, o->max);
 }
 
@@ -330,6 +330,8 @@ static int check_range(const struct opt *o, int64_t i, const char *val, const ch
 static int set_value(struct parse_ctx *ctx, const struct opt *o, const char *val,
 		     const char *origin, struct err *e)
 {
+	int rc;
+
 	void *field = (char *)ctx->c + o->offset;
 	struct err qe = ERR_INIT;
 	int64_t i;
@@ -352,45 +354,45 @@ static int set_value(struct parse_ctx *ctx, const struct opt *o, const char *val
 		return 0;
 	case OPT_BOOL:
 		if (goparse_bool(val, field))
-			return err_set(e, -1, "invalid value \"%s\" for %s: want true or false",
+			return err_set(e, ERR_INVALID, "invalid value \"%s\" for %s: want true or false",
 				       val, origin);
 		return 0;
 	case OPT_INT:
 	case OPT_UINT:
 		if (o->type == OPT_INT ? goparse_int(val, &i) : goparse_uint(val, &i))
-			return err_set(e, -1, "invalid value \"%s\" for %s: not %s integer", val,
+			return err_set(e, ERR_INVALID, "invalid value \"%s\" for %s: not %s integer", val,
 				       origin, o->type == OPT_INT ? "an" : "a non-negative");
 		break;
 	case OPT_LEVEL:
 		/* klog's own rule: decimal digits only */
 		if (!*val || strspn(val, "0123456789") != strlen(val) || goparse_uint(val, &i))
-			return err_set(e, -1, "invalid value \"%s\" for %s: not a log level (0, 1, 2, ...)",
+			return err_set(e, ERR_INVALID, "invalid value \"%s\" for %s: not a log level (0, 1, 2, ...)",
 				       val, origin);
 		break;
 	case OPT_DURATION:
 		if (goparse_duration_ms(val, &i))
-			return err_set(e, -1, "invalid value \"%s\" for %s: not a duration "
+			return err_set(e, ERR_INVALID, "invalid value \"%s\" for %s: not a duration "
 				       "(examples: 30s, 5m, 1h30m, 500ms; a bare number is seconds)",
 				       val, origin);
 		break;
 	case OPT_QUANTITY:
 		if (kube_quantity_parse(val, &i, &qe)) {
 			err_release(&qe);
-			return err_set(e, -1, "invalid value \"%s\" for %s: not a size (examples: 512, "
+			return err_set(e, ERR_INVALID, "invalid value \"%s\" for %s: not a size (examples: 512, "
 				       "64Ki, 1M)", val, origin);
 		}
 		break;
 	case OPT_DOUBLE:
 		if (goparse_float(val, &d) || d <= 0)
-			return err_set(e, -1, "invalid value \"%s\" for %s: want a positive number",
+			return err_set(e, ERR_INVALID, "invalid value \"%s\" for %s: want a positive number",
 				       val, origin);
 		*(double *)field = d;
 		return 0;
 	default:
-		return err_set(e, -1, "option %s has an unknown type", origin);
+		return err_set(e, ERR_INVALID, "option %s has an unknown type", origin);
 	}
-	if (check_range(o, i, val, origin, e))
-		return -1;
+	if ((rc = check_range(o, i, val, origin, e)))
+		return rc;
 	*(int64_t *)field = i;
 	return 0;
 }
@@ -426,7 +428,7 @@ static int parse_arg(struct parse_ctx *ctx, int argc, char *const argv[], int *i
 		glued = name + 1;
 	}
 	if (!o)
-		return err_set(e, -1, "unknown flag \"%.*s\" (see --help)", (int)(name - arg + len), arg);
+		return err_set(e, ERR_INVALID, "unknown flag \"%.*s\" (see --help)", (int)(name - arg + len), arg);
 	if (glued)
 		val = glued;
 	else if (eq)
@@ -436,7 +438,7 @@ static int parse_arg(struct parse_ctx *ctx, int argc, char *const argv[], int *i
 	else if (*i + 1 < argc)
 		val = argv[++*i];
 	else
-		return err_set(e, -1, "flag --%s needs a value", o->flag);
+		return err_set(e, ERR_INVALID, "flag --%s needs a value", o->flag);
 	snprintf(origin, sizeof(origin), "flag --%s", o->flag);
 	/* without either, the client follows the server's flow control (kube/adaptive.h) */
 	if (o->offset == OFF(kube_api_qps) || o->offset == OFF(kube_api_burst))
@@ -448,13 +450,14 @@ static int fill(struct parse_ctx *ctx, int argc, char *const argv[], config_gete
 		struct err *e)
 {
 	char origin[128];
+	int rc;
 
 	for (size_t i = 0; i < NOPTS; i++) {
 		if (!opts[i].def)
 			continue;
 		snprintf(origin, sizeof(origin), "the default of --%s", opts[i].flag);
-		if (set_value(ctx, &opts[i], opts[i].def, origin, e))
-			return -1;
+		if ((rc = set_value(ctx, &opts[i], opts[i].def, origin, e)))
+			return rc;
 	}
 	for (size_t i = 0; i < NOPTS && getenv_fn; i++) {
 		const char *v = opts[i].env ? getenv_fn(opts[i].env) : NULL;
@@ -462,8 +465,8 @@ static int fill(struct parse_ctx *ctx, int argc, char *const argv[], config_gete
 		if (!v || !*v)
 			continue;
 		snprintf(origin, sizeof(origin), "environment variable %s", opts[i].env);
-		if (set_value(ctx, &opts[i], v, origin, e))
-			return -1;
+		if ((rc = set_value(ctx, &opts[i], v, origin, e)))
+			return rc;
 	}
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
@@ -471,12 +474,12 @@ static int fill(struct parse_ctx *ctx, int argc, char *const argv[], config_gete
 		if (!strcmp(arg, "--"))
 			break;	/* what follows is not flags; upstream ignores it too */
 		if ((arg[0] != '-' || !arg[1]) && i > 1 && argv[i - 1][0] == '-' && !strchr(argv[i - 1], '='))
-			return err_set(e, -1, "unexpected argument \"%s\" after %s: a boolean flag takes "
+			return err_set(e, ERR_INVALID, "unexpected argument \"%s\" after %s: a boolean flag takes "
 				       "its value after =, as in %s=%s", arg, argv[i - 1], argv[i - 1], arg);
 		if (arg[0] != '-' || !arg[1])
-			return err_set(e, -1, "unexpected argument \"%s\": not a flag", arg);
-		if (parse_arg(ctx, argc, argv, &i, e))
-			return -1;
+			return err_set(e, ERR_INVALID, "unexpected argument \"%s\": not a flag", arg);
+		if ((rc = parse_arg(ctx, argc, argv, &i, e)))
+			return rc;
 	}
 	return 0;
 }
@@ -487,45 +490,46 @@ static int validate(struct config *c, struct err *e)
 	struct err le = ERR_INIT;
 
 	if (c->node_deployment && c->leader_election)
-		return err_set(e, -1, "--node-deployment and --leader-election do not go together: "
+		return err_set(e, ERR_INVALID, "--node-deployment and --leader-election do not go together: "
 			       "every node's instance must run, and one lease would let only one node "
 			       "provision");
 	if (c->retry_start_ms > c->retry_max_ms)
-		return err_set(e, -1, "--retry-interval-start (%" PRId64 "ms) is longer than "
+		return err_set(e, ERR_INVALID, "--retry-interval-start (%" PRId64 "ms) is longer than "
 			       "--retry-interval-max (%" PRId64 "ms)", c->retry_start_ms, c->retry_max_ms);
 	if (c->le_renew_deadline_ms >= c->le_lease_duration_ms)
-		return err_set(e, -1, "--leader-election-renew-deadline must be shorter than "
+		return err_set(e, ERR_INVALID, "--leader-election-renew-deadline must be shorter than "
 			       "--leader-election-lease-duration");
 	if (c->le_retry_period_ms >= c->le_renew_deadline_ms)
-		return err_set(e, -1, "--leader-election-retry-period must be shorter than "
+		return err_set(e, ERR_INVALID, "--leader-election-retry-period must be shorter than "
 			       "--leader-election-renew-deadline");
 	if (c->volume_name_uuid_length == 0)
-		return err_set(e, -1, "invalid value \"0\" for flag --volume-name-uuid-length: "
+		return err_set(e, ERR_INVALID, "invalid value \"0\" for flag --volume-name-uuid-length: "
 			       "must be -1 (whole UID) or 1-32");
 	if (!c->volume_name_prefix || !*c->volume_name_prefix)
-		return err_set(e, -1, "--volume-name-prefix must not be empty");
+		return err_set(e, ERR_INVALID, "--volume-name-prefix must not be empty");
 	if (!c->csi_address || !*c->csi_address)
-		return err_set(e, -1, "--csi-address must not be empty");
+		return err_set(e, ERR_INVALID, "--csi-address must not be empty");
 	if (c->metrics_path && c->metrics_path[0] != '/')
-		return err_set(e, -1, "invalid value \"%s\" for flag --metrics-path: must start with /",
+		return err_set(e, ERR_INVALID, "invalid value \"%s\" for flag --metrics-path: must start with /",
 			       c->metrics_path);
 	if (c->metrics_address && *c->metrics_address && c->http_endpoint && *c->http_endpoint)
-		return err_set(e, -1, "only one of --metrics-address and --http-endpoint can be set");
+		return err_set(e, ERR_INVALID, "only one of --metrics-address and --http-endpoint can be set");
 	if (strcmp(c->logging_format, "text") && strcmp(c->logging_format, "json"))
-		return err_set(e, -1, "invalid value \"%s\" for flag --logging-format: want text or json",
+		return err_set(e, ERR_INVALID, "invalid value \"%s\" for flag --logging-format: want text or json",
 			       c->logging_format);
 	if (c->vmodule && *c->vmodule) {
 		if (strcmp(c->logging_format, "text"))
-			return err_set(e, -1, "--vmodule is only supported with --logging-format=text");
+			return err_set(e, ERR_INVALID, "--vmodule is only supported with --logging-format=text");
 		if (log_vmodule_check(c->vmodule, &le)) {
-			err_set(e, -1, "invalid value \"%s\" for flag --vmodule: %s", c->vmodule,
-				err_msg(&le));
+			int rc = err_set(e, ERR_INVALID, "invalid value \"%s\" for flag --vmodule: %s",
+					 c->vmodule, err_msg(&le));
+
 			err_release(&le);
-			return -1;
+			return rc;
 		}
 	}
 	if (c->node_deployment_base_delay_ms > c->node_deployment_max_delay_ms)
-		return err_set(e, -1, "--node-deployment-base-delay must not be longer than "
+		return err_set(e, ERR_INVALID, "--node-deployment-base-delay must not be longer than "
 			       "--node-deployment-max-delay");
 	if (c->provisioner && !*c->provisioner) {
 		free(c->provisioner);

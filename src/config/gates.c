@@ -113,7 +113,7 @@ static int set_one(struct gates_input *in, const char *name, const char *val, st
 	bool v;
 
 	if (goparse_bool(val, &v))
-		return err_set(e, -1, "invalid value of feature gate %s: \"%s\" (want true or false)",
+		return err_set(e, ERR_INVALID, "invalid value of feature gate %s: \"%s\" (want true or false)",
 			       name, val);
 	if (!strcmp(name, "AllAlpha")) {
 		in->all_alpha = v;
@@ -127,17 +127,18 @@ static int set_one(struct gates_input *in, const char *name, const char *val, st
 		if (strcmp(gates[i].name, name))
 			continue;
 		if (gates[i].locked && v != gates[i].def)
-			return err_set(e, -1, "cannot set feature gate %s to %s, feature is locked to %s",
+			return err_set(e, ERR_INVALID, "cannot set feature gate %s to %s, feature is locked to %s",
 				       name, v ? "true" : "false", gates[i].def ? "true" : "false");
 		in->state[i] = v;
 		return 0;
 	}
-	return err_set(e, -1, "unrecognized feature gate: %s", name);
+	return err_set(e, ERR_INVALID, "unrecognized feature gate: %s", name);
 }
 
 int gates_parse(struct gates_input *in, const char *value, struct err *e)
 {
 	const char *p = value;
+	int rc;
 
 	while (*p) {
 		const char *end = strchr(p, ','), *eq, *a, *b;
@@ -147,23 +148,23 @@ int gates_parse(struct gates_input *in, const char *value, struct err *e)
 		if (len) {
 			eq = memchr(p, '=', len);
 			if (!eq)
-				return err_set(e, -1, "malformed feature gate \"%.*s\": want Name=true or "
+				return err_set(e, ERR_INVALID, "malformed feature gate \"%.*s\": want Name=true or "
 					       "Name=false", (int)len, p);
 			a = p, b = eq;
 			trim(&a, &b);
 			if ((size_t)(b - a) >= sizeof(name))
-				return err_set(e, -1, "unrecognized feature gate: %.*s", (int)(b - a), a);
+				return err_set(e, ERR_INVALID, "unrecognized feature gate: %.*s", (int)(b - a), a);
 			memcpy(name, a, b - a);
 			name[b - a] = '\0';
 			a = eq + 1, b = p + len;
 			trim(&a, &b);
 			if ((size_t)(b - a) >= sizeof(val))
-				return err_set(e, -1, "invalid value of feature gate %s: \"%.*s\" (want true "
+				return err_set(e, ERR_INVALID, "invalid value of feature gate %s: \"%.*s\" (want true "
 					       "or false)", name, (int)(b - a), a);
 			memcpy(val, a, b - a);
 			val[b - a] = '\0';
-			if (set_one(in, name, val, e))
-				return -1;
+			if ((rc = set_one(in, name, val, e)))
+				return rc;
 		}
 		p += len;
 		if (*p == ',')

@@ -97,17 +97,17 @@ static int parse_endpoint(const char *ep, struct sockaddr_storage *ss, socklen_t
 	size_t hlen;
 
 	if (!colon)
-		return err_set(e, -1, "--http-endpoint \"%s\": want host:port or :port", ep);
+		return err_set(e, ERR_INVALID, "--http-endpoint \"%s\": want host:port or :port", ep);
 	port = strtol(colon + 1, &end, 10);
 	if (!colon[1] || *end || port < 0 || port > 65535)
-		return err_set(e, -1, "--http-endpoint \"%s\": bad port", ep);
+		return err_set(e, ERR_INVALID, "--http-endpoint \"%s\": bad port", ep);
 	hlen = colon - ep;
 	if (hlen >= 2 && ep[0] == '[' && ep[hlen - 1] == ']') {
 		ep++;
 		hlen -= 2;
 	}
 	if (hlen >= sizeof(host))
-		return err_set(e, -1, "--http-endpoint \"%s\": host too long", ep);
+		return err_set(e, ERR_INVALID, "--http-endpoint \"%s\": host too long", ep);
 	memcpy(host, ep, hlen);
 	host[hlen] = '\0';
 	memset(ss, 0, sizeof(*ss));
@@ -124,7 +124,7 @@ static int parse_endpoint(const char *ep, struct sockaddr_storage *ss, socklen_t
 		in6->sin6_family = AF_INET6;
 		in6->sin6_port = htons((uint16_t)port);
 		if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1)
-			return err_set(e, -1, "--http-endpoint \"%s\": bad IPv6 address", ep);
+			return err_set(e, ERR_INVALID, "--http-endpoint \"%s\": bad IPv6 address", ep);
 		*len = sizeof(*in6);
 	} else {
 		struct sockaddr_in *in = (struct sockaddr_in *)ss;
@@ -134,7 +134,7 @@ static int parse_endpoint(const char *ep, struct sockaddr_storage *ss, socklen_t
 		if (!strcmp(host, "localhost"))
 			in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		else if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
-			return err_set(e, -1, "--http-endpoint \"%s\": want a numeric address", ep);
+			return err_set(e, ERR_INVALID, "--http-endpoint \"%s\": want a numeric address", ep);
 		*len = sizeof(*in);
 	}
 	return 0;
@@ -146,10 +146,11 @@ int http_server_start(struct http_server **out, const struct http_opts *o, struc
 	struct sockaddr_storage ss;
 	socklen_t len;
 	const union MHD_DaemonInfo *info;
+	int rc;
 
 	*out = NULL;
-	if (parse_endpoint(o->endpoint, &ss, &len, e))
-		return -1;
+	if ((rc = parse_endpoint(o->endpoint, &ss, &len, e)))
+		return rc;
 	s = xcalloc(1, sizeof(*s));
 	s->o = *o;
 	s->metrics_path = xstrdup(o->metrics_path && *o->metrics_path ? o->metrics_path : "/metrics");
@@ -166,7 +167,7 @@ int http_server_start(struct http_server **out, const struct http_opts *o, struc
 	if (!s->daemon) {
 		free(s->metrics_path);
 		free(s);
-		return err_set(e, -1, "cannot listen on --http-endpoint \"%s\" (in use or not "
+		return err_set(e, ERR_FAILED, "cannot listen on --http-endpoint \"%s\" (in use or not "
 			       "permitted?)", o->endpoint);
 	}
 	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);

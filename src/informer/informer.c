@@ -492,8 +492,7 @@ int informer_start(struct informer *inf, struct err *e)
 	inf->next_resync = clock_now_ms() + inf->resync_ms;
 	rc = pthread_create(&inf->thread, NULL, run, inf);
 	if (rc)
-		return err_set(e, rc, "cannot start the %s informer thread: %s", inf->type->name,
-			       strerror(rc));
+		return err_sys(e, rc, "cannot start the %s informer thread", inf->type->name);
 	inf->started = true;
 	return 0;
 }

@@ -87,7 +87,7 @@ static int ebs_handle(const struct mig_plugin *p, const struct kube_pv *pv, char
 	while (end > path && end[-1] == '/')
 		end--;
 	if (strncmp(path, "vol-", 4) || end - path < 4 || memchr(path, '/', (size_t)(end - path)))
-		return err_set(e, -1, "PersistentVolume %s: invalid format for AWS volume (%s)",
+		return err_set(e, ERR_INVALID, "PersistentVolume %s: invalid format for AWS volume (%s)",
 			       pv->meta.name, id);
 	*out = xstrndup(path, (size_t)(end - path));
 	return 0;
@@ -125,7 +125,7 @@ static int azure_disk_handle(const struct mig_plugin *p, const struct kube_pv *p
 			     struct err *e)
 {
 	if (pv->intree.disk_kind && strcasecmp(pv->intree.disk_kind, "Managed"))
-		return err_set(e, -1, "PersistentVolume %s: azureDisk kind %s is not supported by "
+		return err_set(e, ERR_INVALID, "PersistentVolume %s: azureDisk kind %s is not supported by "
 			       "CSI migration", pv->meta.name, pv->intree.disk_kind);
 	*out = xstrdup(pv->intree.id);
 	return 0;
@@ -163,7 +163,7 @@ static int azure_disk_name(const char *uri, char **out, struct err *e)
 				      "/providers/Microsoft.Compute/disks/");
 	}
 	if (!name)
-		return err_set(e, -1, "could not get the disk name from \"%s\"", uri);
+		return err_set(e, ERR_INVALID, "could not get the disk name from \"%s\"", uri);
 	*out = xstrdup(name);
 	return 0;
 }
@@ -173,13 +173,14 @@ static int ebs_to_in_tree(const struct mig_plugin *p, json_t *pv, json_t *csi, j
 {
 	const char *part = mig_csi_attr(csi, "partition");
 	json_int_t n = 0;
+	int rc;
 
 	json_object_set_new(src, "volumeID", json_string(mig_json_str(csi, "volumeHandle")));
 	mig_set_nonempty(src, "fsType", mig_json_str(csi, "fsType"));
 	if (json_is_true(json_object_get(csi, "readOnly")))
 		json_object_set_new(src, "readOnly", json_true());
-	if (part && mig_parse_int(part, "volume attribute partition", &n, e))
-		return -1;
+	if (part && (rc = mig_parse_int(part, "volume attribute partition", &n, e)))
+		return rc;
 	if (n)
 		json_object_set_new(src, "partition", json_integer(n));
 	return mig_topology_to_in_tree(pv, p->topology_key, mig_aws_region, e);
@@ -191,20 +192,21 @@ static int gce_to_in_tree(const struct mig_plugin *p, json_t *pv, json_t *csi, j
 	const char *handle = mig_json_str(csi, "volumeHandle"), *part, *s = handle;
 	size_t slashes = 0;
 	json_int_t n = 0;
+	int rc;
 
 	/* projects/P/zones/Z/disks/NAME: the name is the sixth element */
 	for (const char *c = handle; *c; c++)
 		if (*c == '/' && ++slashes <= 5)
 			s = c + 1;
 	if (slashes < 5)
-		return err_set(e, -1, "volume handle \"%s\" has fewer than 6 elements", handle);
+		return err_set(e, ERR_INVALID, "volume handle \"%s\" has fewer than 6 elements", handle);
 	json_object_set_new(src, "pdName", json_stringn(s, strcspn(s, "/")));
 	mig_set_nonempty(src, "fsType", mig_json_str(csi, "fsType"));
 	if (json_is_true(json_object_get(csi, "readOnly")))
 		json_object_set_new(src, "readOnly", json_true());
 	part = mig_csi_attr(csi, "partition");
-	if (part && *part && mig_parse_int(part, "volume attribute partition", &n, e))
-		return -1;
+	if (part && *part && (rc = mig_parse_int(part, "volume attribute partition", &n, e)))
+		return rc;
 	if (n)
 		json_object_set_new(src, "partition", json_integer(n));
 	return mig_topology_to_in_tree(pv, p->topology_key, mig_gce_region, e);
@@ -216,9 +218,10 @@ static int azure_disk_to_in_tree(const struct mig_plugin *p, json_t *pv, json_t 
 	const char *uri = mig_json_str(csi, "volumeHandle"), *key;
 	json_t *v;
 	char *name = NULL;
+	int rc;
 
-	if (azure_disk_name(uri, &name, e))
-		return -1;
+	if ((rc = azure_disk_name(uri, &name, e)))
+		return rc;
 	json_object_set_new(src, "diskName", json_string(name));
 	free(name);
 	json_object_set_new(src, "diskURI", json_string(uri));

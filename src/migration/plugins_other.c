@@ -49,7 +49,7 @@ static int azure_file_handle(const struct mig_plugin *p, const struct kube_pv *p
 
 	if (!ns || !*ns) {
 		free(account);
-		return err_set(e, -1, "PersistentVolume %s: could not find a secret namespace in "
+		return err_set(e, ERR_INVALID, "PersistentVolume %s: could not find a secret namespace in "
 			       "spec.azureFile or spec.claimRef", pv->meta.name);
 	}
 	*out = xasprintf("%s#%s#%s#%s#%s", rg ? rg : "",
@@ -88,7 +88,7 @@ static int azure_file_to_in_tree(const struct mig_plugin *p, json_t *pv, json_t 
 		const char *a = strchr(h, '#'), *b = a ? strchr(a + 1, '#') : NULL;
 
 		if (!b)
-			return err_set(e, -1, "volume handle \"%s\" has fewer than three "
+			return err_set(e, ERR_INVALID, "volume handle \"%s\" has fewer than three "
 				       "'#'-separated fields", h);
 		rg = xstrndup(h, (size_t)(a - h));
 		if (!*share) {

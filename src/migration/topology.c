@@ -90,19 +90,21 @@ static int one_region(char *const *zones, size_t n, char **out, struct err *e,
 
 	*out = NULL;
 	if (!n)
-		return err_set(e, -1, "no zones specified");
+		return err_set(e, ERR_INVALID, "no zones specified");
 	for (size_t i = 0; i < n; i++) {
 		char *r = region_of(zones[i]);
 
 		if (!r) {
 			free(found);
-			return err_set(e, -1, "zone \"%s\" is not in the expected format", zones[i]);
+			return err_set(e, ERR_INVALID, "zone \"%s\" is not in the expected format", zones[i]);
 		}
 		if (found && strcmp(found, r)) {
-			err_set(e, -1, "multiple regions from zones (%s, %s)", found, r);
+			int rc = err_set(e, ERR_INVALID, "multiple regions from zones (%s, %s)", found,
+					 r);
+
 			free(r);
 			free(found);
-			return -1;
+			return rc;
 		}
 		free(found);
 		found = r;
@@ -330,11 +332,12 @@ int mig_topology_to_in_tree(json_t *pv, const char *csi_key, mig_region_fn regio
 {
 	const char *zone, *region, **zones;
 	size_t n;
+	int rc;
 
 	kube_keys(pv, &zone, &region);
 	replace_key(pv, csi_key, zone);
-	if (region_fn && add_regions(pv, region_fn, e))
-		return -1;
+	if (region_fn && (rc = add_regions(pv, region_fn, e)))
+		return rc;
 	zones = values_of(pv, zone, &n);
 	if (n) {
 		size_t len = 0;

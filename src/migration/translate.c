@@ -182,16 +182,17 @@ int mig_class_to_csi(const struct mig_plugin *p, const struct kube_storage_class
 {
 	const struct mig_ops *ops = ops_of(p);
 	struct mig_params params;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	memset(&params, 0, sizeof(params));
 	if (!ops)
-		return err_set(e, -1, "no CSI migration rules for this plugin");
-	if (ops->params(&in->parameters, &params, e))
+		return err_set(e, ERR_INVALID, "no CSI migration rules for this plugin");
+	if ((rc = ops->params(&in->parameters, &params, e)))
 		goto fail;
 	if (params.zones && in->n_allowed_topologies) {
-		err_set(e, -1, "StorageClass \"%s\": cannot simultaneously set allowed topologies "
-			"and zone/zones parameters", in->meta.name);
+		rc = err_set(e, ERR_INVALID, "StorageClass \"%s\": cannot simultaneously set "
+			     "allowed topologies and zone/zones parameters", in->meta.name);
 		goto fail;
 	}
 	class_copy_base(out, in);
@@ -222,7 +223,7 @@ int mig_class_to_csi(const struct mig_plugin *p, const struct kube_storage_class
 fail:
 	mig_params_release(&params);
 	kube_storage_class_release(out);
-	return -1;
+	return rc;
 }
 
 int mig_pv_volume_handle(const struct mig_plugin *p, const struct kube_pv *pv, char **out,
@@ -232,10 +233,10 @@ int mig_pv_volume_handle(const struct mig_plugin *p, const struct kube_pv *pv, c
 
 	*out = NULL;
 	if (!ops || pv->intree.kind != p->kind)
-		return err_set(e, -1, "PersistentVolume %s has no %s source", pv->meta.name,
+		return err_set(e, ERR_INVALID, "PersistentVolume %s has no %s source", pv->meta.name,
 			       p->pv_field);
 	if (!pv->intree.id || !*pv->intree.id)
-		return err_set(e, -1, "PersistentVolume %s: spec.%s names no volume", pv->meta.name,
+		return err_set(e, ERR_INVALID, "PersistentVolume %s: spec.%s names no volume", pv->meta.name,
 			       p->pv_field);
 	return ops->handle(p, pv, out, e);
 }
@@ -248,9 +249,9 @@ int mig_pv_to_in_tree(const struct mig_plugin *p, json_t *pv, struct err *e)
 	json_t *src;
 
 	if (!ops || !json_is_object(csi))
-		return err_set(e, -1, "the PersistentVolume has no CSI source to translate");
+		return err_set(e, ERR_INVALID, "the PersistentVolume has no CSI source to translate");
 	if (!eq(mig_json_str(csi, "driver"), p->csi))
-		return err_set(e, -1, "the PersistentVolume's driver %s is not %s",
+		return err_set(e, ERR_INVALID, "the PersistentVolume's driver %s is not %s",
 			       mig_json_str(csi, "driver"), p->csi);
 	src = json_object();
 	json_incref(csi);
@@ -290,12 +291,12 @@ int mig_parse_int(const char *s, const char *what, json_int_t *out, struct err *
 	long long v;
 
 	if (!s || !*s)
-		return err_set(e, -1, "%s is empty, want an integer", what);
+		return err_set(e, ERR_INVALID, "%s is empty, want an integer", what);
 	if (isspace((unsigned char)*s))
-		return err_set(e, -1, "%s \"%s\" is not an integer", what, s);
+		return err_set(e, ERR_INVALID, "%s \"%s\" is not an integer", what, s);
 	v = strtoll(s, &end, 10);
 	if (*end || v < -2147483648LL || v > 2147483647LL)
-		return err_set(e, -1, "%s \"%s\" is not an integer", what, s);
+		return err_set(e, ERR_INVALID, "%s \"%s\" is not an integer", what, s);
 	*out = (json_int_t)v;
 	return 0;
 }

@@ -68,7 +68,7 @@ enum sync_result ctl_settle_legacy(struct controller *c, const struct kube_pvc *
 	if (found || !c->journal)
 		goto unmark;
 	if (!class) {
-		err_set(&e, -1, "StorageClass %s is gone", plan_claim_class(claim));
+		err_set(&e, ERR_INVALID, "StorageClass %s is gone", plan_claim_class(claim));
 		goto refuse;
 	}
 	{

@@ -694,18 +694,20 @@ static int load_journal(struct controller *c, struct err *e)
 	int64_t deadline = clock_now_ms() + JOURNAL_LOAD_MS, delay = 500;
 
 	for (;;) {
-		if (journal_load(c->journal, e) == 0)
+		int rc = journal_load(c->journal, e);
+
+		if (!rc)
 			break;
 		if (clock_now_ms() + delay > deadline) {
 			err_prefix(e, "cannot read the intent journal in namespace %s; "
 				   "refusing to provision without it", c->o.journal_namespace);
-			return -1;
+			return rc;
 		}
 		log_error("cannot read the intent journal in namespace %s, will retry: %s",
 			  c->o.journal_namespace, err_msg(e));
 		err_release(e);
 		if (start_wait(c, NULL, delay))
-			return 1;
+			return err_set(e, ERR_STOPPED, "stopped while reading the intent journal");
 		delay = delay * 2 > 8000 ? 8000 : delay * 2;
 	}
 	ctl_intents_loaded(c);
@@ -772,12 +774,16 @@ int controller_load_caches(struct controller *c, struct err *e)
 	for (size_t i = 0; i < sizeof(infs) / sizeof(infs[0]); i++) {
 		if (!infs[i])
 			continue;
-		if (informer_start(infs[i], e))
-			return -1;
+		int rc = informer_start(infs[i], e);
+
+		if (rc)
+			return rc;
 		if (start_wait(c, infs[i], SYNC_TIMEOUT_MS))
-			return 1;
+			return err_set(e, ERR_STOPPED, "stopped while waiting for the first list of %s",
+				       names[i]);
 		if (!informer_synced(infs[i]))
-			return err_set(e, -1, "timed out waiting for the first list of %s", names[i]);
+			return err_set(e, ERR_TIMEOUT, "timed out waiting for the first list of %s",
+				       names[i]);
 	}
 	log_info("caches synced: %zu claims, %zu volumes, %zu classes",
 		 informer_count(c->claims), informer_count(c->volumes), informer_count(c->classes));
@@ -808,7 +814,7 @@ int controller_start(struct controller *c, struct err *e)
 				    i % 2 ? &c->volume_worker : &c->claim_worker);
 		if (rc) {
 			pthread_attr_destroy(&attr);
-			return err_set(e, -1, "cannot start worker thread: %s", strerror(rc));
+			return err_sys(e, rc, "cannot start worker thread");
 		}
 		c->nthreads++;
 	}
@@ -816,7 +822,7 @@ int controller_start(struct controller *c, struct err *e)
 	/* as upstream: only for a driver that restores snapshots */
 	if (c->o.snapshot && c->o.snapshot_orphan_sweep_ms > 0 &&
 	    !(c->sweep = ctl_snapshot_sweep_start(c, c->o.snapshot_orphan_sweep_ms, e)))
-		return -1;
+		return err_code(e) ? err_code(e) : ERR_FAILED;
 	return 0;
 }
 

@@ -92,7 +92,8 @@ struct controller *controller_new(struct kube_client *kube, struct csi_client *c
  * Start informers, wait for their first list, read the intent journal (with
  * --volume-accounting; a journal that cannot be read within a minute is an
  * error: we never provision unaccounted), start workers. Returns 0 when
- * running, -1 on error, 1 when opts.stopping said stop during the waits.
+ * running, ERR_STOPPED when opts.stopping said stop during the waits, else
+ * the code of the failure.
  */
 int controller_start(struct controller *c, struct err *e);
 /*

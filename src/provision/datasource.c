@@ -48,7 +48,7 @@ static int mode_change_refused(const struct kube_pvc *claim,
 		return 0;
 	allow = kube_strmap_get(&content->meta.annotations, ANN_ALLOW_MODE_CHANGE);
 	if (!allow)
-		return err_set(e, -1, "claim %s/%s asks for volume mode %s but snapshot content %s "
+		return err_set(e, ERR_INVALID, "claim %s/%s asks for volume mode %s but snapshot content %s "
 			       "holds a %s volume: a mode change needs annotation %s=true on the "
 			       "content", claim->meta.namespace, claim->meta.name, claim->volume_mode,
 			       content->meta.name, content->source_volume_mode,
@@ -57,12 +57,12 @@ static int mode_change_refused(const struct kube_pvc *claim,
 	case 1:
 		return 0;
 	case 0:
-		return err_set(e, -1, "claim %s/%s asks for volume mode %s but snapshot content %s "
+		return err_set(e, ERR_INVALID, "claim %s/%s asks for volume mode %s but snapshot content %s "
 			       "holds a %s volume and sets %s to false", claim->meta.namespace,
 			       claim->meta.name, claim->volume_mode, content->meta.name,
 			       content->source_volume_mode, ANN_ALLOW_MODE_CHANGE);
 	default:
-		return err_set(e, -1, "claim %s/%s asks for volume mode %s but snapshot content %s "
+		return err_set(e, ERR_INVALID, "claim %s/%s asks for volume mode %s but snapshot content %s "
 			       "holds a %s volume and its annotation %s=\"%s\" is not a boolean",
 			       claim->meta.namespace, claim->meta.name, claim->volume_mode,
 			       content->meta.name, content->source_volume_mode,
@@ -98,38 +98,38 @@ int ds_check_clone(const struct kube_pvc *claim, const struct kube_pvc *source,
 
 	*volume_id = NULL;
 	if (!source)
-		return err_set(e, -1, "source claim %s/%s not found", ns, name);
+		return err_set(e, ERR_INVALID, "source claim %s/%s not found", ns, name);
 	if (source->meta.deleting)
-		return err_set(e, -1, "source claim %s/%s is being deleted", ns, name);
+		return err_set(e, ERR_INVALID, "source claim %s/%s is being deleted", ns, name);
 	if (!eq(source->phase, "Bound") || !source->volume_name)
-		return err_set(e, -1, "source claim %s/%s is not bound yet", ns, name);
+		return err_set(e, ERR_INVALID, "source claim %s/%s is not bound yet", ns, name);
 	if (!source->storage_class_name || !*source->storage_class_name)
-		return err_set(e, -1, "source claim %s/%s has no StorageClass", ns, name);
+		return err_set(e, ERR_INVALID, "source claim %s/%s has no StorageClass", ns, name);
 	if (!plan_claim_class(claim))
-		return err_set(e, -1, "a clone needs a StorageClass");
+		return err_set(e, ERR_INVALID, "a clone needs a StorageClass");
 	if (claim->request_bytes < source->request_bytes)
-		return err_set(e, -1, "the clone requests %lld bytes, less than its source %s/%s "
+		return err_set(e, ERR_INVALID, "the clone requests %lld bytes, less than its source %s/%s "
 			       "(%lld bytes)", (long long)claim->request_bytes, ns,
 			       name, (long long)source->request_bytes);
 	if (!source_pv)
-		return err_set(e, -1, "volume %s of source claim %s/%s not found",
+		return err_set(e, ERR_INVALID, "volume %s of source claim %s/%s not found",
 			       source->volume_name, ns, name);
 	if (!source_pv->csi_driver || !source_pv->csi_volume_handle)
-		return err_set(e, -1, "volume %s of source claim %s/%s is not a CSI volume",
+		return err_set(e, ERR_INVALID, "volume %s of source claim %s/%s is not a CSI volume",
 			       source_pv->meta.name, ns, name);
 	if (!eq(source_pv->csi_driver, provisioner))
-		return err_set(e, -1, "the source volume %s belongs to driver %s, not %s: a clone "
+		return err_set(e, ERR_INVALID, "the source volume %s belongs to driver %s, not %s: a clone "
 			       "must stay with its driver", source_pv->meta.name, source_pv->csi_driver,
 			       provisioner);
 	if (!eq(source_pv->claim_uid, source->meta.uid) || !eq(source_pv->claim_ns, source->meta.namespace) ||
 	    !eq(source_pv->claim_name, source->meta.name))
-		return err_set(e, -1, "volume %s is not bound to source claim %s/%s",
+		return err_set(e, ERR_INVALID, "volume %s is not bound to source claim %s/%s",
 			       source_pv->meta.name, ns, name);
 	if (!eq(source_pv->phase, "Bound"))
-		return err_set(e, -1, "volume %s of source claim %s/%s is not Bound",
+		return err_set(e, ERR_INVALID, "volume %s of source claim %s/%s is not Bound",
 			       source_pv->meta.name, ns, name);
 	if (!same_mode(claim->volume_mode, source->volume_mode))
-		return err_set(e, -1, "the clone's volume mode %s differs from its source's %s",
+		return err_set(e, ERR_INVALID, "the clone's volume mode %s differs from its source's %s",
 			       claim->volume_mode ? claim->volume_mode : "Filesystem",
 			       source->volume_mode ? source->volume_mode : "Filesystem");
 	*volume_id = source_pv->csi_volume_handle;
@@ -141,42 +141,43 @@ int ds_check_snapshot(const struct kube_pvc *claim, const struct kube_volume_sna
 		      bool prevent_mode_conversion, const char **snapshot_id, struct err *e)
 {
 	const char *name = claim->data_source_name, *ns = ds_source_namespace(claim);
+	int rc;
 
 	*snapshot_id = NULL;
 	if (!snap)
-		return err_set(e, -1, "snapshot %s/%s not found", ns, name);
+		return err_set(e, ERR_INVALID, "snapshot %s/%s not found", ns, name);
 	if (snap->meta.deleting && !plan_has_finalizer(&snap->meta, FINALIZER_SNAPSHOT_SOURCE))
-		return err_set(e, -1, "snapshot %s/%s is being deleted", ns, name);
+		return err_set(e, ERR_INVALID, "snapshot %s/%s is being deleted", ns, name);
 	if (!snap->bound_content || !*snap->bound_content)
-		return err_set(e, -1, "snapshot %s/%s is not bound to a VolumeSnapshotContent yet",
+		return err_set(e, ERR_INVALID, "snapshot %s/%s is not bound to a VolumeSnapshotContent yet",
 			       ns, name);
 	if (!content)
-		return err_set(e, -1, "VolumeSnapshotContent %s of snapshot %s/%s not found",
+		return err_set(e, ERR_INVALID, "VolumeSnapshotContent %s of snapshot %s/%s not found",
 			       snap->bound_content, ns, name);
 	if (!eq(content->ref_name, snap->meta.name) || !eq(content->ref_ns, snap->meta.namespace) ||
 	    (content->ref_uid && *content->ref_uid && !eq(content->ref_uid, snap->meta.uid)))
-		return err_set(e, -1, "VolumeSnapshotContent %s does not point back at snapshot %s/%s",
+		return err_set(e, ERR_INVALID, "VolumeSnapshotContent %s does not point back at snapshot %s/%s",
 			       content->meta.name, ns, name);
 	if (!eq(content->driver, provisioner))
-		return err_set(e, -1, "snapshot %s/%s was taken by driver %s, not %s",
+		return err_set(e, ERR_INVALID, "snapshot %s/%s was taken by driver %s, not %s",
 			       ns, name, content->driver ? content->driver : "?",
 			       provisioner);
 	if (!snap->ready)
-		return err_set(e, -1, "snapshot %s/%s is not ready to use yet", ns, name);
+		return err_set(e, ERR_INVALID, "snapshot %s/%s is not ready to use yet", ns, name);
 	if (!content->snapshot_handle || !*content->snapshot_handle)
-		return err_set(e, -1, "VolumeSnapshotContent %s has no snapshot handle",
+		return err_set(e, ERR_INVALID, "VolumeSnapshotContent %s has no snapshot handle",
 			       content->meta.name);
 	{
 		int64_t restore = snap->has_restore_size ? snap->restore_bytes :
 				  content->has_restore_size ? content->restore_bytes : 0;
 
 		if (claim->request_bytes < restore)
-			return err_set(e, -1, "the claim requests %lld bytes, less than the snapshot's "
+			return err_set(e, ERR_INVALID, "the claim requests %lld bytes, less than the snapshot's "
 				       "restore size %lld", (long long)claim->request_bytes,
 				       (long long)restore);
 	}
-	if (prevent_mode_conversion && mode_change_refused(claim, content, e))
-		return -1;
+	if (prevent_mode_conversion && (rc = mode_change_refused(claim, content, e)))
+		return rc;
 	*snapshot_id = content->snapshot_handle;
 	return 0;
 }

@@ -281,7 +281,7 @@ static void request_section(struct inspection *in)
 		break;
 	case PREP_FAILED:
 	case PREP_INVALID:
-		if (p.step == PREP_STEP_SECRET && e.code == KUBE_ERR_NOT_FOUND)
+		if (p.step == PREP_STEP_SECRET && err_is(&e, KUBE_ERR_NOT_FOUND))
 			blocker(in, "secret-missing", "%s", err_msg(&e));
 		else
 			blocker(in, causes[p.step], "%s", err_msg(&e));

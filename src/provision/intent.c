@@ -163,15 +163,17 @@ static int decode_caps(json_t *a, struct intent *in, struct err *e)
 		json_t *c = json_array_get(a, i), *flags = json_object_get(c, "flags");
 		json_t *mode = json_object_get(c, "mode"), *block = json_object_get(c, "block");
 		char *fs = NULL, *group = NULL;
+		int rc;
 
 		in->req.n_caps = i + 1;
 		if (!json_is_object(c) || !json_is_integer(mode) || !json_is_boolean(block) ||
 		    (flags && !json_is_array(flags)) || json_array_size(flags) > MAX_LIST)
 			return err_set(e, INTENT_ERR_DECODE, "intent record: capability %zu is "
 				       "malformed", i);
-		if (get_str(c, "fs", true, &fs, e) || get_str(c, "group", true, &group, e)) {
+		if ((rc = get_str(c, "fs", true, &fs, e)) ||
+		    (rc = get_str(c, "group", true, &group, e))) {
 			free(fs);
-			return e->code;
+			return rc;
 		}
 		in->caps[i].fs_type = fs;
 		in->caps[i].mount_group = group;
@@ -232,7 +234,7 @@ int intent_decode(const char *json, struct intent *in, struct err *e)
 	if (secret && !json_is_null(secret) &&
 	    (!json_is_object(secret) || get_str(secret, "namespace", false, &in->secret_namespace, e) ||
 	     get_str(secret, "name", false, &in->secret_name, e))) {
-		if (!e || !e->code)
+		if (!err_code(e))
 			err_set(e, INTENT_ERR_DECODE, "intent record: \"secret\" is malformed");
 		goto out;
 	}

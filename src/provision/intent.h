@@ -57,7 +57,7 @@ struct intent {
 
 /* Decode `json` (at most INTENT_MAX_BYTES); release `out` even on failure. */
 #define INTENT_MAX_BYTES (256 * 1024)
-#define INTENT_ERR_DECODE 1101	/* a malformed record */
+#define INTENT_ERR_DECODE ERR_CODE(ERR_DOMAIN_PROVISION, 3)	/* a malformed record */
 int intent_decode(const char *json, struct intent *out, struct err *e);
 void intent_release(struct intent *in);	/* accepts NULL */
 

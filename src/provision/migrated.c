@@ -47,11 +47,12 @@ int ctl_pv_for_class(struct controller *c, const struct kube_storage_class *clas
 {
 	const struct mig_plugin *p = ctl_class_migrated(c, class);
 	json_t *ann;
+	int rc;
 
 	if (!p)
 		return 0;
-	if (mig_pv_to_in_tree(p, pv, e))
-		return -1;
+	if ((rc = mig_pv_to_in_tree(p, pv, e)))
+		return rc;
 	/* as upstream: the class's provisioner, the in-tree name */
 	ann = json_object_get(json_object_get(pv, "metadata"), "annotations");
 	if (json_is_object(ann))
@@ -82,6 +83,6 @@ int ctl_pv_handle(struct controller *c, const struct kube_pv *pv, char **out, st
 	}
 	p = plan_pv_migrated(pv, &c->o.plan) ? mig_plugin_by_kind(pv->intree.kind) : NULL;
 	if (!p)
-		return err_set(e, -1, "PersistentVolume %s has no CSI volume handle", pv->meta.name);
+		return err_set(e, ERR_INVALID, "PersistentVolume %s has no CSI volume handle", pv->meta.name);
 	return mig_pv_volume_handle(p, pv, out, e);
 }

@@ -128,11 +128,11 @@ static bool topology_admits(struct controller *c, const struct kube_pvc *claim,
 /*
  * Whether this node has room for the claim now (upstream's checkCapacity):
  * GetCapacity with the request's capabilities and parameters, once per
- * requisite segment (once without topology when there is none); true when
- * one of them has room. -1 when the question could not be asked.
+ * requisite segment (once without topology when there is none); *room set
+ * when one of them has room. The code when the question could not be asked.
  */
 static int has_capacity(struct controller *c, const struct kube_pvc *claim,
-			const struct kube_storage_class *class, struct err *e)
+			const struct kube_storage_class *class, bool *room, struct err *e)
 {
 	const struct kube_strmap *a = &claim->meta.annotations;
 	struct kube_pvc as = *claim;	/* shallow: only the annotations' arrays are its own */
@@ -140,8 +140,10 @@ static int has_capacity(struct controller *c, const struct kube_pvc *claim,
 	enum prep_result pr;
 	int rc = 0;
 
+	*room = true;
 	if (claim->request_bytes <= 0)
-		return 1;
+		return 0;
+	*room = false;
 	/* the request as if this node were selected, as upstream asks it */
 	as.meta.annotations.keys = xcalloc(a->n + 1, sizeof(char *));
 	as.meta.annotations.values = xcalloc(a->n + 1, sizeof(char *));
@@ -158,21 +160,21 @@ static int has_capacity(struct controller *c, const struct kube_pvc *claim,
 	free(as.meta.annotations.values);
 	if (pr != PREP_OK) {
 		ctl_prepared_release(&p);
-		return -1;
+		/* e says why (a claim for a populator has no request to ask with) */
+		return err_code(e) ? err_code(e) : ERR_FAILED;
 	}
-	for (size_t i = 0; i < (p.cr.req.n_requisite ? p.cr.req.n_requisite : 1) && !rc; i++) {
+	for (size_t i = 0; i < (p.cr.req.n_requisite ? p.cr.req.n_requisite : 1) && !rc && !*room;
+	     i++) {
 		struct csi_get_capacity_req req = {
 			p.cr.req.caps, p.cr.req.n_caps, p.cr.req.parameters,
 			p.cr.req.n_requisite ? &p.cr.req.requisite[i] : NULL,
 		};
 		struct csi_capacity cap;
 
-		if (csi_get_capacity(c->csi, &req, &cap, e)) {
+		if ((rc = csi_get_capacity(c->csi, &req, &cap, e)))
 			err_prefix(e, "GetCapacity");
-			rc = -1;
-		} else if (claim->request_bytes <= cap.available_capacity) {
-			rc = 1;
-		}
+		else if (claim->request_bytes <= cap.available_capacity)
+			*room = true;
 	}
 	ctl_prepared_release(&p);
 	return rc;
@@ -220,7 +222,7 @@ static int select_this_node(struct controller *c, const struct kube_pvc *claim, 
 	int rc;
 
 	if (!claim->meta.resource_version)
-		rc = err_set(e, -1, "the cached claim has no resourceVersion");
+		rc = err_set(e, ERR_INVALID, "the cached claim has no resourceVersion");
 	else
 		rc = kube_patch(c->kube, path, "application/merge-patch+json", patch, NULL, e);
 	json_decref(patch);
@@ -235,8 +237,8 @@ enum sync_result ctl_nd_take(struct controller *c, const struct kube_pvc *claim,
 	struct err e = ERR_INIT;
 	enum sync_result res = SYNC_DONE;
 	int64_t left;
-	bool waiting;
-	int cap, rc;
+	bool waiting, room;
+	int rc;
 
 	if (!class || !class->volume_binding_mode ||
 	    strcmp(class->volume_binding_mode, "Immediate") || !c->o.node_immediate_binding) {
@@ -262,12 +264,11 @@ enum sync_result ctl_nd_take(struct controller *c, const struct kube_pvc *claim,
 		return SYNC_DONE;
 	}
 	/* as late as possible: GetCapacity is costly */
-	cap = has_capacity(c, claim, class, &e);
-	if (cap < 0) {
+	if (has_capacity(c, claim, class, &room, &e)) {
 		log_v(3, "claim %s: trying to become its owner although the capacity check failed: "
 		      "%s", key, err_msg(&e));
 		err_release(&e);
-	} else if (!cap) {
+	} else if (!room) {
 		log_v(5, "claim %s: not enough capacity on node %s", key, c->o.node_name);
 		return SYNC_DONE;
 	}

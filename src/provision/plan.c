@@ -127,9 +127,9 @@ int plan_volume_name(const char *prefix, const char *uid, int64_t uuid_length, c
 
 	*out = NULL;
 	if (!prefix || !*prefix)
-		return err_set(e, -1, "the volume name prefix is empty");
+		return err_set(e, ERR_INVALID, "the volume name prefix is empty");
 	if (!uid || !*uid)
-		return err_set(e, -1, "the claim has no UID");
+		return err_set(e, ERR_INVALID, "the claim has no UID");
 	if (uuid_length < 0) {
 		*out = xasprintf("%s-%s", prefix, uid);
 		return 0;
@@ -138,7 +138,7 @@ int plan_volume_name(const char *prefix, const char *uid, int64_t uuid_length, c
 		if (*p != '-')
 			compact[n++] = *p;
 	if ((size_t)uuid_length > n)
-		return err_set(e, -1, "--volume-name-uuid-length %lld is longer than the claim UID "
+		return err_set(e, ERR_INVALID, "--volume-name-uuid-length %lld is longer than the claim UID "
 			       "without dashes (%zu characters)", (long long)uuid_length, n);
 	*out = xasprintf("%s-%.*s", prefix, (int)uuid_length, compact);
 	return 0;
@@ -157,7 +157,7 @@ static int map_access_mode(const char *mode, const struct plan_opts *o, int *out
 		*out = o->single_node_multi_writer ? PLAN_AM_SINGLE_NODE_SINGLE_WRITER
 						   : PLAN_AM_SINGLE_NODE_WRITER;
 	else
-		return err_set(e, -1, "unknown access mode \"%s\"", mode);
+		return err_set(e, ERR_INVALID, "unknown access mode \"%s\"", mode);
 	return 0;
 }
 
@@ -186,21 +186,22 @@ int plan_create_request(const struct kube_pvc *claim, const struct kube_storage_
 	const struct kube_strmap *params = &class->parameters;
 	const char *fstype = NULL, *deprecated_fstype = NULL;
 	size_t alloc = 0;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (plan_volume_name(o->prefix, claim->meta.uid, o->uuid_length, &out->name, e))
+	if ((rc = plan_volume_name(o->prefix, claim->meta.uid, o->uuid_length, &out->name, e)))
 		goto fail;
 	if (claim->has_selector) {
-		err_set(e, -1, "claim Selector is not supported: dynamically provisioned volumes "
+		rc = err_set(e, ERR_INVALID, "claim Selector is not supported: dynamically provisioned volumes "
 			"cannot be chosen by label; remove spec.selector");
 		goto fail;
 	}
 	if (!claim->has_request) {
-		err_set(e, -1, "the claim has no spec.resources.requests.storage");
+		rc = err_set(e, ERR_INVALID, "the claim has no spec.resources.requests.storage");
 		goto fail;
 	}
 	if (claim->request_bytes < 0) {
-		err_set(e, -1, "the claim requests a negative size (%lld bytes)",
+		rc = err_set(e, ERR_INVALID, "the claim requests a negative size (%lld bytes)",
 			(long long)claim->request_bytes);
 		goto fail;
 	}
@@ -208,13 +209,14 @@ int plan_create_request(const struct kube_pvc *claim, const struct kube_storage_
 
 	/* Unlike upstream, which sends no capability at all. */
 	if (!claim->n_access_modes) {
-		err_set(e, -1, "the claim has no spec.accessModes; set at least one "
+		rc = err_set(e, ERR_INVALID, "the claim has no spec.accessModes; set at least one "
 			"(for example ReadWriteOnce)");
 		goto fail;
 	}
 	out->access_modes = xcalloc(claim->n_access_modes, sizeof(int));
 	for (size_t i = 0; i < claim->n_access_modes; i++)
-		if (map_access_mode(claim->access_modes[i], o, &out->access_modes[out->n_access_modes++], e))
+		if ((rc = map_access_mode(claim->access_modes[i], o,
+					  &out->access_modes[out->n_access_modes++], e)))
 			goto fail;
 	out->block = str_eq(claim->volume_mode, "Block");
 
@@ -228,7 +230,7 @@ int plan_create_request(const struct kube_pvc *claim, const struct kube_storage_
 		if (!strncmp(k, CSI_PREFIX, strlen(CSI_PREFIX))) {
 			if (is_reserved(k))
 				continue;
-			err_set(e, -1, "found unknown parameter key \"%s\" with reserved namespace "
+			rc = err_set(e, ERR_INVALID, "found unknown parameter key \"%s\" with reserved namespace "
 				CSI_PREFIX, k);
 			goto fail;
 		}
@@ -237,7 +239,7 @@ int plan_create_request(const struct kube_pvc *claim, const struct kube_storage_
 		add_param(out, &alloc, k, v);
 	}
 	if (fstype && deprecated_fstype) {
-		err_set(e, -1, "StorageClass \"%s\" sets both \"" PARAM_FSTYPE "\" and the deprecated "
+		rc = err_set(e, ERR_INVALID, "StorageClass \"%s\" sets both \"" PARAM_FSTYPE "\" and the deprecated "
 			"\"fstype\"; keep only \"" PARAM_FSTYPE "\"", class->meta.name);
 		goto fail;
 	}
@@ -257,7 +259,7 @@ int plan_create_request(const struct kube_pvc *claim, const struct kube_storage_
 					      &claim->meta.annotations };
 
 		for (int k = 0; k < SECRET_KINDS; k++)
-			if (secret_ref_resolve(params, k, &ctx, &out->secrets[k], e))
+			if ((rc = secret_ref_resolve(params, k, &ctx, &out->secrets[k], e)))
 				goto fail;
 	}
 	if (o->extra_create_metadata) {
@@ -268,7 +270,7 @@ int plan_create_request(const struct kube_pvc *claim, const struct kube_storage_
 	return 0;
 fail:
 	plan_request_release(out);
-	return -1;
+	return rc;
 }
 
 void plan_request_release(struct plan_request *r)

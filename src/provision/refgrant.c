@@ -108,7 +108,7 @@ int refgrant_check(const struct kube_pvc *claim, json_t *list, struct err *e)
 		if (ok)
 			return 0;
 	}
-	return err_set(e, -1, "accessing %s/%s of %s dataSource from %s/%s isn't allowed",
+	return err_set(e, ERR_INVALID, "accessing %s/%s of %s dataSource from %s/%s isn't allowed",
 		       claim->data_source_namespace ? claim->data_source_namespace : "",
 		       claim->data_source_name ? claim->data_source_name : "",
 		       claim->data_source_kind ? claim->data_source_kind : "",

@@ -326,7 +326,7 @@ static int source_namespace_check(struct controller *c, const struct kube_pvc *c
 	if (!ns || !*ns)
 		return 0;
 	if (!c->o.cross_namespace) {
-		err_set(e, -1, "%s", ERR_CROSS_NS_DISABLED);
+		err_set(e, ERR_INVALID, "%s", ERR_CROSS_NS_DISABLED);
 		return PREP_INVALID;
 	}
 	if (!strcmp(ns, claim->meta.namespace))
@@ -346,7 +346,7 @@ bool ctl_source_use_allowed(struct controller *c, const struct kube_pvc *claim)
 		return false;
 	rc = grant_check(c, claim, &e);
 	/* a grant that cannot be read now keeps the protection: it may allow the use */
-	if (rc == PREP_FAILED && e.code == -1)
+	if (rc == PREP_FAILED && err_is(&e, ERR_INVALID))
 		rc = 1;		/* read, and no grant allows it */
 	else if (rc)
 		rc = 0;
@@ -363,17 +363,16 @@ int ctl_resolve_source(struct controller *c, const struct kube_pvc *claim, struc
 		       bool protect, struct err *e)
 {
 	const char *id;
-	int rc = -1;
-
+	int rc;
 	const char *ns = ds_source_namespace(claim);
 
 	memset(out, 0, sizeof(*out));
 	out->kind = ds_kind_of(claim);
 	/* ctl_prepare checked the grant; without the gate, never another namespace */
 	if (!c->o.cross_namespace && strcmp(ns, claim->meta.namespace))
-		return err_set(e, -1, "%s", ERR_CROSS_NS_DISABLED);
-	if (source_name_check(claim, e))
-		return -1;
+		return err_set(e, ERR_INVALID, "%s", ERR_CROSS_NS_DISABLED);
+	if ((rc = source_name_check(claim, e)))
+		return rc;
 	if (out->kind == DS_CLONE) {
 		char *key = xasprintf("%s/%s", ns, claim->data_source_name);
 		struct iobj *so = informer_get(c->claims, key), *po = NULL;
@@ -381,12 +380,14 @@ int ctl_resolve_source(struct controller *c, const struct kube_pvc *claim, struc
 
 		free(key);
 		if (!c->o.clone) {
-			err_set(e, -1, "the CSI driver cannot clone volumes (no CLONE_VOLUME capability)");
+			rc = err_set(e, ERR_INVALID, "the CSI driver cannot clone volumes (no "
+				     "CLONE_VOLUME capability)");
 			goto clone_out;
 		}
 		if (src && src->volume_name)
 			po = informer_get(c->volumes, src->volume_name);
-		if (ds_check_clone(claim, src, po ? iobj_data(po) : NULL, c->o.plan.driver, &id, e))
+		if ((rc = ds_check_clone(claim, src, po ? iobj_data(po) : NULL, c->o.plan.driver,
+					 &id, e)))
 			goto clone_out;
 		out->volume_id = xstrdup(id);
 		rc = 0;
@@ -414,11 +415,11 @@ clone_out:
 		memset(&snap, 0, sizeof(snap));
 		memset(&content, 0, sizeof(content));
 		if (!c->o.snapshot)
-			return err_set(e, -1, "the CSI driver cannot restore snapshots (no "
+			return err_set(e, ERR_INVALID, "the CSI driver cannot restore snapshots (no "
 				       "CREATE_DELETE_SNAPSHOT capability)");
-		if (kube_path_object(&out->snapshot_path, KUBE_RES_SNAPSHOT, ns,
-				     claim->data_source_name, e))
-			return -1;
+		if ((rc = kube_path_object(&out->snapshot_path, KUBE_RES_SNAPSHOT, ns,
+					   claim->data_source_name, e)))
+			return rc;
 		rc = kube_get(c->kube, out->snapshot_path, &sj, e);
 		if (rc && rc != KUBE_ERR_NOT_FOUND)
 			goto snap_out;
@@ -437,10 +438,10 @@ clone_out:
 				goto snap_fail;
 		}
 		err_release(e);
-		if (ds_check_snapshot(claim, have_snap ? &snap : NULL,
-				      have_content ? &content : NULL, c->o.plan.driver,
-				      c->o.prevent_volume_mode_conversion, &id, e))
-			goto snap_fail;
+		if ((rc = ds_check_snapshot(claim, have_snap ? &snap : NULL,
+					    have_content ? &content : NULL, c->o.plan.driver,
+					    c->o.prevent_volume_mode_conversion, &id, e)))
+			goto snap_out;
 		out->snapshot_id = xstrdup(id);
 		rc = protect ? ctl_ensure_finalizer(c, out->snapshot_path, &snap.meta,
 						FINALIZER_SNAPSHOT_SOURCE, e) : 0;
@@ -451,7 +452,8 @@ clone_out:
 		}
 		goto snap_out;
 snap_fail:
-		rc = -1;
+		/* a path or a decoder failed: e holds its code */
+		rc = err_code(e) ? err_code(e) : ERR_FAILED;
 snap_out:
 		free(cpath);
 		json_decref(sj);
@@ -480,11 +482,11 @@ static int vac_parameters(struct controller *c, const struct kube_pvc *claim, st
 	if (c->o.plan.vac_disabled || !claim->vac_name || !*claim->vac_name)
 		return 0;
 	if (!c->o.modify_volume)
-		return err_set(e, -1, "the claim names VolumeAttributesClass %s but the CSI driver "
+		return err_set(e, ERR_INVALID, "the claim names VolumeAttributesClass %s but the CSI driver "
 			       "cannot modify volumes (no MODIFY_VOLUME capability)", claim->vac_name);
 	memset(&vac, 0, sizeof(vac));
-	if (kube_path_object(&path, KUBE_RES_VAC, NULL, claim->vac_name, e))
-		return -1;
+	if ((rc = kube_path_object(&path, KUBE_RES_VAC, NULL, claim->vac_name, e)))
+		return rc;
 	rc = kube_get(c->kube, path, &obj, e);
 	free(path);
 	if (rc) {
@@ -494,7 +496,7 @@ static int vac_parameters(struct controller *c, const struct kube_pvc *claim, st
 	rc = kube_vac_decode(obj, &vac, e);
 	json_decref(obj);
 	if (!rc && (!vac.driver_name || strcmp(vac.driver_name, c->o.plan.driver)))
-		rc = err_set(e, -1, "VolumeAttributesClass %s is for driver %s, not %s",
+		rc = err_set(e, ERR_INVALID, "VolumeAttributesClass %s is for driver %s, not %s",
 			     claim->vac_name, vac.driver_name ? vac.driver_name : "?", c->o.plan.driver);
 	if (!rc) {
 		out->items = xcalloc(vac.parameters.n + 1, sizeof(*out->items));
@@ -684,9 +686,9 @@ enum sync_result ctl_release_clone_source(struct controller *c, const struct kub
 	patch = plan_unmark_patch(&source->meta, FINALIZER_CLONE_SOURCE, NULL);
 	path = ctl_claim_path(source);
 	if (patch && kube_patch(c->kube, path, "application/json-patch+json", patch, NULL, &e) &&
-	    e.code != KUBE_ERR_NOT_FOUND) {
+	    !err_is(&e, KUBE_ERR_NOT_FOUND)) {
 		/* the patch tests the finalizer where our cached copy has it: 422 when it moved */
-		if (e.code == KUBE_ERR_INVALID)
+		if (err_is(&e, KUBE_ERR_INVALID))
 			log_v(2, "claim %s: its finalizers changed since our cached copy; retrying "
 			      "the cloning finalizer's removal: %s", key, err_msg(&e));
 		else

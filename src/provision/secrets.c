@@ -46,7 +46,7 @@ static int lookup(const struct kube_strmap *params, const char *prefixed, const 
 	const char *b = deprecated ? kube_strmap_get(params, deprecated) : NULL;
 
 	if (a && b)
-		return err_set(e, -1, "StorageClass parameters \"%s\" and its deprecated form \"%s\" "
+		return err_set(e, ERR_INVALID, "StorageClass parameters \"%s\" and its deprecated form \"%s\" "
 			       "are both set; keep only \"%s\"", prefixed, deprecated, prefixed);
 	*key = a ? prefixed : b ? deprecated : NULL;
 	*value = a ? a : b;
@@ -102,14 +102,14 @@ static int expand(const char *tmpl, const char *key, bool names, const struct se
 		p = end + 1;
 	}
 	if (bad.len) {
-		rc = err_set(e, -1, "StorageClass parameter \"%s\" = \"%s\" has invalid tokens: [%s]",
+		rc = err_set(e, ERR_INVALID, "StorageClass parameter \"%s\" = \"%s\" has invalid tokens: [%s]",
 			     key, tmpl, bad.data);
 		goto out;
 	}
 	*out = buf_detach(&b, NULL);
 	goto out;
 too_long:
-	rc = err_set(e, -1, "StorageClass parameter \"%s\" expands to more than %d characters",
+	rc = err_set(e, ERR_INVALID, "StorageClass parameter \"%s\" expands to more than %d characters",
 		     key, MAX_SECRET_FIELD);
 out:
 	buf_release(&b);
@@ -123,7 +123,7 @@ int secret_ref_resolve(const struct kube_strmap *params, enum secret_kind kind,
 	char *pname = xasprintf("%s-name", kinds[kind].prefixed);
 	char *pns = xasprintf("%s-namespace", kinds[kind].prefixed);
 	const char *name_key = NULL, *name_val = NULL, *ns_key = NULL, *ns_val = NULL;
-	int rc = -1;
+	int rc = ERR_INVALID;	/* every failure below is a bad StorageClass parameter */
 
 	memset(out, 0, sizeof(*out));
 	if (lookup(params, pname, kinds[kind].deprecated_name, &name_key, &name_val, e) ||
@@ -140,25 +140,25 @@ int secret_ref_resolve(const struct kube_strmap *params, enum secret_kind kind,
 		}
 	}
 	if (!name_val || !ns_val) {
-		err_set(e, -1, "StorageClass sets \"%s\" without \"%s\"; the %s secret needs both",
+		err_set(e, ERR_INVALID, "StorageClass sets \"%s\" without \"%s\"; the %s secret needs both",
 			name_val ? name_key : ns_key, name_val ? (ns_key ? ns_key : pns) :
 			(name_key ? name_key : pname), kinds[kind].name);
 		goto out;
 	}
 	if (!*name_val || !*ns_val) {
-		err_set(e, -1, "StorageClass parameter \"%s\" is empty", !*name_val ? name_key : ns_key);
+		err_set(e, ERR_INVALID, "StorageClass parameter \"%s\" is empty", !*name_val ? name_key : ns_key);
 		goto out;
 	}
 	if (expand(ns_val, ns_key, false, ctx, &out->namespace, e) ||
 	    expand(name_val, name_key, true, ctx, &out->name, e))
 		goto out;
 	if (!kube_name_is_dns1123_label(out->namespace)) {
-		err_set(e, -1, "%s secret namespace \"%s\" (from \"%s\") is not a valid namespace "
+		err_set(e, ERR_INVALID, "%s secret namespace \"%s\" (from \"%s\") is not a valid namespace "
 			"(a DNS-1123 label)", kinds[kind].name, out->namespace, ns_key);
 		goto out;
 	}
 	if (!kube_name_is_dns1123_subdomain(out->name)) {
-		err_set(e, -1, "%s secret name \"%s\" (from \"%s\") is not a valid Secret name "
+		err_set(e, ERR_INVALID, "%s secret name \"%s\" (from \"%s\") is not a valid Secret name "
 			"(a DNS-1123 subdomain)", kinds[kind].name, out->name, name_key);
 		goto out;
 	}

@@ -261,7 +261,7 @@ struct snapshot_sweep *ctl_snapshot_sweep_start(struct controller *c, int64_t in
 		pthread_mutex_destroy(&w->mu);
 		pthread_cond_destroy(&w->cond);
 		free(w);
-		err_set(e, -1, "cannot start the snapshot sweep: %s", strerror(rc));
+		err_sys(e, rc, "cannot start the snapshot sweep");
 		return NULL;
 	}
 	log_info("sweeping orphaned snapshot finalizers every %lld ms", (long long)interval_ms);

@@ -32,11 +32,12 @@ struct topo_result {
 	size_t n_preferred;
 };
 
-/* Why a request could not be built. */
+/* Why a request could not be built (the provision domain of base/err.h). */
 enum topo_error {
 	TOPO_OK = 0,
-	TOPO_ERR_FINAL = 1,	/* fix the class or the nodes */
-	TOPO_ERR_RESCHEDULE = 2,	/* the selected node cannot host it: ask the scheduler again */
+	TOPO_ERR_FINAL = ERR_CODE(ERR_DOMAIN_PROVISION, 1),	/* fix the class or the nodes */
+	/* the selected node cannot host it: ask the scheduler again */
+	TOPO_ERR_RESCHEDULE = ERR_CODE(ERR_DOMAIN_PROVISION, 2),
 };
 
 struct topo_input {

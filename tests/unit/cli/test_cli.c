@@ -21,7 +21,7 @@
 
 struct parse_case {
 	const char *argv[8];
-	int rc;			/* 0 or -1 */
+	int rc;			/* 0 or ERR_INVALID */
 	const char *msg;	/* on error: a part of the message */
 	enum cli_command cmd;
 	const char *target;
@@ -42,12 +42,12 @@ static void test_parse_table(void **state)
 		{ { "p", "preflight", "--leader-election" }, 0, NULL, CLI_PREFLIGHT, NULL, false, false, 2 },
 		{ { "p", "preflight", "-h" }, 0, NULL, CLI_PREFLIGHT, NULL, false, true, 1 },
 		{ { "p", "explain", "--help" }, 0, NULL, CLI_EXPLAIN, NULL, false, true, 1 },
-		{ { "p", "explain" }, -1, "which claim", CLI_NONE, NULL, false, false, 0 },
-		{ { "p", "explain", "--v=2", "ns/c" }, -1, "comes first", CLI_NONE, NULL, false, false, 0 },
-		{ { "p", "explain", "ns/c", "-o", "yaml" }, -1, "text or json", CLI_NONE, NULL, false, false, 0 },
-		{ { "p", "preflight", "-o" }, -1, "needs a value", CLI_NONE, NULL, false, false, 0 },
-		{ { "p", "serve" }, -1, "no command", CLI_NONE, NULL, false, false, 0 },
-		{ { "p" }, -1, "no command", CLI_NONE, NULL, false, false, 0 },
+		{ { "p", "explain" }, ERR_INVALID, "which claim", CLI_NONE, NULL, false, false, 0 },
+		{ { "p", "explain", "--v=2", "ns/c" }, ERR_INVALID, "comes first", CLI_NONE, NULL, false, false, 0 },
+		{ { "p", "explain", "ns/c", "-o", "yaml" }, ERR_INVALID, "text or json", CLI_NONE, NULL, false, false, 0 },
+		{ { "p", "preflight", "-o" }, ERR_INVALID, "needs a value", CLI_NONE, NULL, false, false, 0 },
+		{ { "p", "serve" }, ERR_INVALID, "no command", CLI_NONE, NULL, false, false, 0 },
+		{ { "p" }, ERR_INVALID, "no command", CLI_NONE, NULL, false, false, 0 },
 	};
 
 	(void)state;

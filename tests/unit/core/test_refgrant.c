@@ -50,7 +50,7 @@ static void test_rules_table(void **state)
 {
 	static const struct {
 		const char *what, *group, *kind, *ns, *from, *to;
-		int want;	/* 0 allowed, -1 refused, else the error code */
+		int want;	/* 0 allowed, ERR_INVALID refused, else the error code */
 	} cases[] = {
 		{ "clone, any name", NULL, "PersistentVolumeClaim", "src", FROM_DST, TO_PVC, 0 },
 		{ "clone, group \"\" on the claim", "", "PersistentVolumeClaim", "src", FROM_DST, TO_PVC, 0 },
@@ -59,29 +59,29 @@ static void test_rules_table(void **state)
 		{ "clone, empty name is any", NULL, "PersistentVolumeClaim", "src", FROM_DST,
 		  "[{\"group\":\"\",\"kind\":\"PersistentVolumeClaim\",\"name\":\"\"}]", 0 },
 		{ "clone, another name", NULL, "PersistentVolumeClaim", "src", FROM_DST,
-		  "[{\"group\":\"\",\"kind\":\"PersistentVolumeClaim\",\"name\":\"other\"}]", -1 },
+		  "[{\"group\":\"\",\"kind\":\"PersistentVolumeClaim\",\"name\":\"other\"}]", ERR_INVALID },
 		{ "snapshot", "snapshot.storage.k8s.io", "VolumeSnapshot", "src", FROM_DST, TO_SNAP, 0 },
 		{ "snapshot, grant for claims only", "snapshot.storage.k8s.io", "VolumeSnapshot", "src",
-		  FROM_DST, TO_PVC, -1 },
+		  FROM_DST, TO_PVC, ERR_INVALID },
 		{ "clone, grant for snapshots only", NULL, "PersistentVolumeClaim", "src", FROM_DST,
-		  TO_SNAP, -1 },
+		  TO_SNAP, ERR_INVALID },
 		{ "snapshot, wrong group", "snapshot.storage.k8s.io", "VolumeSnapshot", "src", FROM_DST,
-		  "[{\"group\":\"\",\"kind\":\"VolumeSnapshot\"}]", -1 },
+		  "[{\"group\":\"\",\"kind\":\"VolumeSnapshot\"}]", ERR_INVALID },
 		{ "from another namespace", NULL, "PersistentVolumeClaim", "src",
 		  "[{\"group\":\"\",\"kind\":\"PersistentVolumeClaim\",\"namespace\":\"other\"}]",
-		  TO_PVC, -1 },
+		  TO_PVC, ERR_INVALID },
 		{ "from another kind", NULL, "PersistentVolumeClaim", "src",
-		  "[{\"group\":\"\",\"kind\":\"Pod\",\"namespace\":\"dst\"}]", TO_PVC, -1 },
+		  "[{\"group\":\"\",\"kind\":\"Pod\",\"namespace\":\"dst\"}]", TO_PVC, ERR_INVALID },
 		{ "from a group", NULL, "PersistentVolumeClaim", "src",
 		  "[{\"group\":\"x.io\",\"kind\":\"PersistentVolumeClaim\",\"namespace\":\"dst\"}]",
-		  TO_PVC, -1 },
+		  TO_PVC, ERR_INVALID },
 		{ "second from entry matches", NULL, "PersistentVolumeClaim", "src",
 		  "[{\"group\":\"\",\"kind\":\"Pod\",\"namespace\":\"dst\"},"
 		  "{\"group\":\"\",\"kind\":\"PersistentVolumeClaim\",\"namespace\":\"dst\"}]",
 		  TO_PVC, 0 },
 		{ "grant in another namespace", NULL, "PersistentVolumeClaim", "elsewhere", FROM_DST,
-		  TO_PVC, -1 },
-		{ "no entries", NULL, "PersistentVolumeClaim", "src", "[]", "[]", -1 },
+		  TO_PVC, ERR_INVALID },
+		{ "no entries", NULL, "PersistentVolumeClaim", "src", "[]", "[]", ERR_INVALID },
 		{ "from is not a list", NULL, "PersistentVolumeClaim", "src", "{}", TO_PVC,
 		  KUBE_ERR_DECODE },
 		{ "kind is not a string", NULL, "PersistentVolumeClaim", "src", FROM_DST,
@@ -115,7 +115,7 @@ static void test_refusal_names_both_sides(void **state)
 
 	(void)state;
 	claim_init(&c, NULL, "PersistentVolumeClaim", "data");
-	assert_int_equal(refgrant_check(&c, l, &e), -1);
+	assert_int_equal(refgrant_check(&c, l, &e), ERR_INVALID);
 	assert_string_equal(err_msg(&e), "accessing src/data of PersistentVolumeClaim dataSource "
 			    "from dst/clone isn't allowed");
 	json_decref(l);
@@ -131,7 +131,7 @@ static void test_list_without_items_refuses(void **state)
 
 	(void)state;
 	claim_init(&c, NULL, "PersistentVolumeClaim", "data");
-	assert_int_equal(refgrant_check(&c, l, &e), -1);
+	assert_int_equal(refgrant_check(&c, l, &e), ERR_INVALID);
 	json_decref(l);
 	err_release(&e);
 	l = json_string("not a list");
