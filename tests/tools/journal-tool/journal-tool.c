@@ -221,7 +221,7 @@ int main(int argc, char **argv)
 	}
 	j = journal_new(client, &o);
 	if (journal_load(j, &e)) {
-		fprintf(stderr, "error %s: %s\n", code_name(e.code), err_msg(&e));
+		fprintf(stderr, "error %s: %s\n", code_name(err_code(&e)), err_msg(&e));
 		goto out;
 	}
 	if (!strcmp(argv[i], "serve")) {
@@ -235,7 +235,7 @@ int main(int argc, char **argv)
 		rc = run(j, argc - i, argv + i, &out);
 		if (!rc && journal_flush(j, FLUSH_MS, &e)) {
 			buf_reset(&out);
-			buf_appendf(&out, "error %s: %s", code_name(e.code), err_msg(&e));
+			buf_appendf(&out, "error %s: %s", code_name(err_code(&e)), err_msg(&e));
 			rc = 1;
 		}
 		if (rc)

@@ -23,7 +23,7 @@
 
 static const struct {
 	const char *name;
-	int code;
+	int value;
 	int domain;
 } codes[] = {
 #define C(x, d) { #x, x, d }
@@ -62,9 +62,9 @@ static void every_code_is_nonzero_and_in_its_domain(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < NCODES; i++) {
-		if (!codes[i].code || err_domain(codes[i].code) != codes[i].domain)
-			fail_msg("%s = %d: domain %d, want %d", codes[i].name, codes[i].code,
-				 err_domain(codes[i].code), codes[i].domain);
+		if (!codes[i].value || err_domain(codes[i].value) != codes[i].domain)
+			fail_msg("%s = %d: domain %d, want %d", codes[i].name, codes[i].value,
+				 err_domain(codes[i].value), codes[i].domain);
 	}
 	assert_int_equal(err_domain(0), ERR_DOMAIN_BASE);
 	assert_int_equal(KUBE_OK, 0);
@@ -77,9 +77,9 @@ static void codes_of_distinct_domains_never_compare_equal(void **state)
 	(void)state;
 	for (size_t i = 0; i < NCODES; i++)
 		for (size_t j = i + 1; j < NCODES; j++)
-			if (codes[i].code == codes[j].code)
+			if (codes[i].value == codes[j].value)
 				fail_msg("%s and %s are both %d", codes[i].name, codes[j].name,
-					 codes[i].code);
+					 codes[i].value);
 	/* the two collisions the space was made for */
 	assert_int_not_equal(KUBE_ERR_NOT_FOUND, CSI_NOT_FOUND);
 	assert_int_not_equal(KUBE_ERR_FORBIDDEN, CSI_DEADLINE_EXCEEDED);
