@@ -35,9 +35,8 @@
 #include "migration/translate.h"
 #include "provision/controller.h"
 #include "provision/node_deploy.h"
+#include "startup.h"
 
-#define RESYNC_MS (15 * 60 * 1000)
-#define KUBE_TIMEOUT_MS 30000
 #define PROBE_STEP_MS 1000
 #define JOURNAL_SHARE 0.01	/* of --kube-api-qps, see below */
 #define ADAPTIVE_NOMINAL_QPS 100.0	/* the journal's pacing without --kube-api-qps */
@@ -194,14 +193,6 @@ static const char *env_lookup(const char *name)
 	return getenv(name);
 }
 
-/* True when SIGTERM or SIGINT is pending (signals are blocked everywhere). */
-static bool stop_requested(const sigset_t *set)
-{
-	struct timespec zero = { 0, 0 };
-
-	return sigtimedwait(set, NULL, &zero) > 0;
-}
-
 /* How the main client paces its requests (kube/adaptive.h), for /metrics. */
 struct pace_metrics {
 	struct kube_client *kube;
@@ -232,12 +223,6 @@ static void register_pace_metrics(struct pace_metrics *p, struct metrics *m,
 	metrics_add_collector(m, collect_pace, p);
 }
 
-/* stop_requested for the controller's start-up waits */
-static bool stopping_cb(void *ctx)
-{
-	return stop_requested(ctx);
-}
-
 /* Wait up to ms for SIGTERM/SIGINT; true when one came. */
 static bool wait_signal(const sigset_t *set, int64_t ms, int *sig)
 {
@@ -247,180 +232,6 @@ static bool wait_signal(const sigset_t *set, int64_t ms, int *sig)
 	if (s > 0 && sig)
 		*sig = s;
 	return s > 0;
-}
-
-/* hostname plus a random suffix: replicas on one host stay distinct. */
-static char *leader_identity(void)
-{
-	char host[256] = "unknown";
-	struct timeval tv;
-	unsigned seed;
-
-	gethostname(host, sizeof(host) - 1);
-	gettimeofday(&tv, NULL);
-	seed = (unsigned)(tv.tv_usec ^ (getpid() << 16));
-	return xasprintf("%s_%08x", host, (unsigned)rand_r(&seed) ^ (unsigned)tv.tv_sec);
-}
-
-/* As upstream: "<unix ms>-<0..9999>-<driver>", and "-<node>" in node deployment. */
-static char *make_identity(const char *driver, const char *node)
-{
-	struct timeval tv;
-	unsigned seed;
-
-	gettimeofday(&tv, NULL);
-	seed = (unsigned)(tv.tv_usec ^ getpid());
-	return xasprintf("%lld-%u-%s%s%s", (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000,
-			 rand_r(&seed) % 10000, driver, node ? "-" : "", node ? node : "");
-}
-
-/* --logging-format, --v, --vmodule, the streams; then the warnings config_parse found. */
-static void setup_logging(const struct config *cfg)
-{
-	bool json = !strcmp(cfg->logging_format, "json");
-	struct log_opts lo = {
-		json ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT,
-		json ? cfg->log_json_split_stream : cfg->log_text_split_stream,
-		json ? cfg->log_json_info_buffer : cfg->log_text_info_buffer,
-		cfg->log_flush_ms, STDOUT_FILENO, STDERR_FILENO,
-	};
-	struct err e = ERR_INIT;
-
-	log_configure(&lo);
-	log_set_level((int)cfg->verbosity);
-	if (log_set_vmodule(cfg->vmodule, &e))	/* config_parse checked it already */
-		log_warn("--vmodule ignored: %s", err_msg(&e));
-	err_release(&e);
-	for (char **n = cfg->notices; n && *n; n++)
-		log_warn("%s", *n);
-}
-
-/* --node-deployment: this node and what the driver beside us says of it. */
-struct node_setup {
-	const char *name;		/* $NODE_NAME; NULL: no node deployment */
-	struct csi_node_info info;	/* NodeGetInfo */
-	struct cap_segment segment;	/* info's topology, for capacity tracking */
-	char *managed_by;		/* capacity's managed-by label value for this node */
-};
-
-static void node_setup_release(struct node_setup *n)
-{
-	csi_node_info_release(&n->info);
-	cap_segment_release(&n->segment);
-	free(n->managed_by);
-}
-
-/*
- * Ask the driver which node it serves (NodeGetInfo), as upstream at start;
- * its topology is then the only one this instance knows.
- */
-static int setup_node(struct csi_client *csi, struct node_setup *n)
-{
-	struct err e = ERR_INIT;
-	const char **keys, **values;
-	char *seg;
-
-	if (csi_node_get_info(csi, &n->info, &e)) {
-		log_error("--node-deployment: NodeGetInfo failed (the driver beside us must serve "
-			  "the CSI Node service): %s", err_msg(&e));
-		err_release(&e);
-		return -1;
-	}
-	keys = xcalloc(n->info.topology.n + 1, sizeof(*keys));
-	values = xcalloc(n->info.topology.n + 1, sizeof(*values));
-	for (size_t i = 0; i < n->info.topology.n; i++) {
-		keys[i] = n->info.topology.items[i].key;
-		values[i] = n->info.topology.items[i].value;
-	}
-	cap_segment_from_pairs(&n->segment, keys, values, n->info.topology.n);
-	free(keys);
-	free(values);
-	n->managed_by = nd_name_with_max_length(CAP_MANAGED_BY, n->name, 63);
-	seg = cap_segment_string(&n->segment);
-	log_info("node deployment: node %s, driver node id %s, topology {%s}", n->name,
-		 n->info.node_id, seg);
-	free(seg);
-	return 0;
-}
-
-/*
- * --enable-capacity: the objects' namespace ($NAMESPACE), a client with the
- * capacity rate limit (a sibling on the main connection: its budget never
- * leaks into the main client's, nor the main one's into it), the owner
- * reference from $POD_NAME (--capacity-ownerref-level), and the capacity
- * controller, told by the provisioning workers when volumes come and go.
- * As upstream, a missing variable or owner stops start-up.
- */
-static int setup_capacity(const struct config *cfg, struct kube_client *kube,
-			  struct csi_client *csi, bool get_capacity, struct controller_opts *copts,
-			  const struct node_setup *node, struct metrics *metrics, sigset_t *sigs,
-			  struct kube_client **cap_kube, struct cap_owner *owner,
-			  struct capacity **cap)
-{
-	const char *ns = getenv("NAMESPACE"), *pod = getenv("POD_NAME");
-	struct kube_client_opts ko = { .qps = cfg->kube_api_capacity_qps,
-				       .burst = (int)cfg->kube_api_capacity_burst,
-				       .timeout_ms = KUBE_TIMEOUT_MS };
-	struct capacity_opts co;
-	struct err e = ERR_INIT;
-
-	if (!ns || !*ns) {
-		log_error("--enable-capacity: need the NAMESPACE environment variable (where the "
-			  "CSIStorageCapacity objects live)");
-		return -1;
-	}
-	if (kube_namespace_check(ns, &e) || kube_client_new_sibling(cap_kube, kube, &ko, &e)) {
-		log_error("--enable-capacity: NAMESPACE: %s", err_msg(&e));
-		err_release(&e);
-		return -1;
-	}
-	if (cfg->capacity_ownerref_level >= 0) {
-		if (!pod || !*pod) {
-			log_error("--enable-capacity: need the POD_NAME environment variable to find the "
-				  "owner of CSIStorageCapacity objects (or --capacity-ownerref-level=-1)");
-			return -1;
-		}
-		if (capacity_lookup_owner(*cap_kube, ns, pod, (int)cfg->capacity_ownerref_level, owner,
-					  &e)) {
-			log_error("--enable-capacity: looking up the owner of pod %s/%s: %s", ns, pod,
-				  err_msg(&e));
-			err_release(&e);
-			return -1;
-		}
-		log_info("capacity: using %s %s %s (uid %s) as owner of CSIStorageCapacity objects",
-			 owner->api_version, owner->kind, owner->name, owner->uid);
-	}
-	memset(&co, 0, sizeof(co));
-	co.driver = copts->plan.driver;
-	co.provisioner = copts->plan.provisioner;
-	co.namespace = ns;
-	co.owner = cfg->capacity_ownerref_level >= 0 ? owner : NULL;
-	co.topology = copts->topology;
-	if (node->name) {
-		/* as upstream: this node's segment only, and objects marked as this node's */
-		co.managed_by = node->managed_by;
-		co.fixed_segment = &node->segment;
-		log_info("capacity: CSIStorageCapacity objects for node %s only (managed-by %s)",
-			 node->name, node->managed_by);
-	}
-	co.immediate_binding = cfg->capacity_for_immediate_binding;
-	co.poll_ms = cfg->capacity_poll_ms;
-	co.threads = (int)cfg->capacity_threads;
-	co.retry_start_ms = cfg->retry_start_ms;
-	co.retry_max_ms = cfg->retry_max_ms;
-	co.resync_ms = RESYNC_MS;
-	co.metrics = metrics;
-	co.stopping = stopping_cb;
-	co.stopping_ctx = sigs;
-	if (co.threads < 1)
-		log_warn("--capacity-threads=0: using one worker");
-	if (!get_capacity)	/* upstream asks anyway; the calls then fail and are retried */
-		log_warn("--enable-capacity: the CSI driver does not offer GET_CAPACITY; its "
-			  "GetCapacity calls will fail and no CSIStorageCapacity object will appear");
-	*cap = capacity_new(kube, *cap_kube, csi, &co);
-	copts->volume_changed = capacity_refresh;
-	copts->volume_changed_ctx = *cap;
-	return 0;
 }
 
 int main(int argc, char **argv)
@@ -445,7 +256,7 @@ int main(int argc, char **argv)
 	struct controller_opts copts;
 	struct pace_metrics pace;
 	char *driver = NULL, *vendor_version = NULL, *identity = NULL, *ua = NULL;
-	struct node_setup node;
+	struct startup_node node;
 	sigset_t sigs;
 	int sig, rc, status = 1;
 
@@ -471,7 +282,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	metrics = metrics_new();
-	setup_logging(&cfg);
+	startup_logging(&cfg);
 	log_info_kv("Version", "version", CSI_PROVISIONER_VERSION);
 	memset(&node, 0, sizeof(node));
 	if (cfg.node_deployment) {
@@ -514,7 +325,7 @@ int main(int argc, char **argv)
 			log_error("CSI driver at %s failed its probe: %s", cfg.csi_address, err_msg(&e));
 			goto out;
 		}
-		if (stop_requested(&sigs)) {
+		if (startup_stop_requested(&sigs)) {
 			log_info("stopped while waiting for the CSI driver");
 			status = 0;
 			goto out;
@@ -544,7 +355,7 @@ int main(int argc, char **argv)
 	}
 	log_info_kv("Detected CSI driver", "driver", driver, "vendorVersion",
 		    vendor_version ? vendor_version : "");
-	if (node.name && setup_node(csi, &node))
+	if (node.name && startup_node_query(csi, &node))
 		goto out;
 	if (node.name && (!pcaps.accessibility_constraints || !cfg.gates.topology ||
 			  !node.info.has_topology || !node.info.topology.n)) {
@@ -582,7 +393,7 @@ int main(int argc, char **argv)
 		kopts.burst = 0;
 		kopts.adaptive = true;
 	}
-	kopts.timeout_ms = KUBE_TIMEOUT_MS;
+	kopts.timeout_ms = STARTUP_KUBE_TIMEOUT_MS;
 	kopts.user_agent = ua;
 	if (kube_client_new(&kube, kcfg, &kopts, &e)) {
 		log_error("cannot create the Kubernetes client: %s", err_msg(&e));
@@ -593,12 +404,12 @@ int main(int argc, char **argv)
 	register_pace_metrics(&pace, metrics, kube);
 
 
-	identity = make_identity(driver, node.name);
+	identity = startup_identity(driver, node.name);
 	/* the decisions' inputs, shared with explain (src/cli/setup.c) */
 	setup_controller_opts(&cfg, driver, &pcaps, &ccaps, &copts);
 	copts.plan.identity = identity;
 	copts.workers = (int)cfg.worker_threads;
-	copts.resync_ms = RESYNC_MS;
+	copts.resync_ms = STARTUP_RESYNC_MS;
 	if (node.name) {
 		copts.node_name = node.name;
 		copts.node_info = &node.info;
@@ -664,7 +475,7 @@ int main(int argc, char **argv)
 			  "$POD_NAMESPACE or the service account's): %s", err_msg(&e));
 		goto out;
 	}
-	journal_holder = leader_identity();
+	journal_holder = startup_leader_identity();
 	copts.journal_namespace = journal_ns;
 	copts.journal_holder = journal_holder;
 	/*
@@ -698,7 +509,7 @@ int main(int argc, char **argv)
 		copts.journal_kube = journal_kube;
 	}
 
-	if (cfg.enable_capacity && setup_capacity(&cfg, kube, csi, ccaps.get_capacity, &copts,
+	if (cfg.enable_capacity && startup_capacity(&cfg, kube, csi, ccaps.get_capacity, &copts,
 						   &node, metrics, &sigs, &cap_kube, &cap_owner,
 						   &cap))
 		goto out;
@@ -706,7 +517,7 @@ int main(int argc, char **argv)
 	if (cfg.leader_election) {
 		struct leader_opts lo;
 		char *ns = setup_namespace(&cfg), *name = xstrdup(lease_name);
-		char *who = leader_identity();
+		char *who = startup_leader_identity();
 
 		/*
 		 * A client and connection of its own: provisioning traffic must never
@@ -765,7 +576,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	copts.stopping = stopping_cb;
+	copts.stopping = startup_stopping;
 	copts.stopping_ctx = &sigs;
 	ctl = controller_new(kube, csi, &copts);
 	atomic_store(&app.ctl, ctl);
@@ -834,7 +645,7 @@ out:
 	free(vendor_version);
 	free(identity);
 	free(ua);
-	node_setup_release(&node);
+	startup_node_release(&node);
 	config_release(&cfg);
 	if (status == 0)
 		log_info("stopped");

@@ -3,9 +3,9 @@
  * controller.h - the provisioning controller: informers, queues, workers.
  *
  * Watches claims, volumes and classes; a claim key ("ns/name") goes to the
- * claims queue, a PV name to the volumes queue; workers run sync_claim and
- * sync_volume, level-triggered from the cache, retrying failures with the
- * key's own exponential backoff.
+ * claims queue, a PV name to the volumes queue; workers run ctl_sync_claim
+ * (claim_sync.c) and ctl_sync_volume (volume_sync.c), level-triggered from
+ * the cache, retrying failures with the key's own exponential backoff.
  */
 #ifndef PROVISION_CONTROLLER_H
 #define PROVISION_CONTROLLER_H

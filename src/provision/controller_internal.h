@@ -330,6 +330,8 @@ enum sync_result ctl_settle_legacy(struct controller *c, const struct kube_pvc *
 				   const struct kube_storage_class *class, const char *key,
 				   const char *volume, bool pv_cached);
 enum sync_result ctl_sync_claim(struct controller *c, const char *key);
+/* volume_sync.c: delete a Released volume of ours, or fix our PV finalizer. */
+enum sync_result ctl_sync_volume(struct controller *c, const char *name);
 /* Journal bookkeeping: index every loaded intent and queue its claim key. */
 void ctl_intents_loaded(struct controller *c);
 void ctl_intents_release(struct controller *c);
