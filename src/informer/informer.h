@@ -72,6 +72,22 @@ struct informer *informer_new(struct kube_client *c, const struct informer_type 
  * before informer_start.
  */
 void informer_set_packer(struct informer *inf, const struct informer_packer *p);
+/*
+ * Objects that are not ours cost less cached (issue #11, "memory flat in
+ * cluster size"). Before an object is packed, `fn` returns either `obj`
+ * (cache it whole) or `scratch` (`size` bytes of the type, zeroed) holding
+ * a shallow copy of `obj` without the parts no reader uses for such an
+ * object; the packer then copies only what is left. `obj` is the decoded
+ * object about to be released: `fn` may reorder its arrays, never free or
+ * replace what they hold. The choice may depend
+ * on the object alone (each watch event re-decodes the whole object, so a
+ * change that makes it ours brings it back whole). Needs a packer; call
+ * before informer_start.
+ */
+typedef const void *(*informer_trim_fn)(void *ctx, void *obj, void *scratch);
+void informer_set_trim(struct informer *inf, informer_trim_fn fn, void *ctx);
+/* Cached objects that were trimmed (a gauge: counts what the cache holds). */
+size_t informer_count_trimmed(struct informer *inf);
 /* Handlers are added before informer_start. */
 void informer_add_handler(struct informer *inf, informer_handler_fn fn, void *ctx);
 int informer_start(struct informer *inf, struct err *e);

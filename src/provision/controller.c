@@ -742,6 +742,8 @@ struct controller *controller_new(struct kube_client *kube, struct csi_client *c
 	c->volumes = informer_new(kube, &pv_type, o->resync_ms);
 	informer_set_packer(c->claims, &pvc_packer);
 	informer_set_packer(c->volumes, &pv_packer);
+	informer_set_trim(c->claims, ctl_trim_pvc, c);
+	informer_set_trim(c->volumes, ctl_trim_pv, c);
 	c->classes = informer_new(kube, &informer_type_storage_class, o->resync_ms);
 	informer_add_handler(c->claims, on_claim, c);
 	informer_add_handler(c->volumes, on_volume, c);

@@ -296,6 +296,9 @@ int ctl_pv_for_class(struct controller *c, const struct kube_storage_class *clas
 struct csi_client *ctl_csi(struct controller *c, bool migrated);
 /* Whether the PV is of our driver: spec.csi.driver, or an in-tree source it replaces. */
 bool ctl_pv_of_driver(struct controller *c, const struct kube_pv *pv);
+/* trim.c: what the caches keep of claims and PVs that are not ours (informer_trim_fn). */
+const void *ctl_trim_pv(void *ctx, void *obj, void *scratch);
+const void *ctl_trim_pvc(void *ctx, void *obj, void *scratch);
 /* The volume handle for DeleteVolume (translated for a migrated in-tree PV). Caller frees. */
 int ctl_pv_handle(struct controller *c, const struct kube_pv *pv, char **out, struct err *e);
 

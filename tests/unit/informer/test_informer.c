@@ -6,7 +6,8 @@
  * bookmarks moving the resourceVersion, undecodable objects skipped,
  * pause/resume, list pages too large for the client halved, and watches
  * that end at once backing off; lists, events and relists again with a
- * packed cache.
+ * packed cache; trimmed objects (informer_set_trim) counted and cached whole
+ * again when a new version is not trimmed.
  *
  * Every wait is for a condition with a deadline (the recorder's condvar).
  */
@@ -44,6 +45,25 @@ static const struct informer_type pv_type = {
 static size_t size_pv(const void *p) { return kube_pv_packed_size(p); }
 static void pack_pv(const void *p, void *block) { kube_pv_pack(p, block); }
 static const struct informer_packer pv_packer = { size_pv, pack_pv };
+
+/*
+ * A trim that drops the volume handle of objects named "f-..." while
+ * `trim_on` is set (the rule may change between two versions of an object,
+ * as when a PV's annotation makes it ours).
+ */
+static bool trim_on;
+static const void *trim_pv(void *ctx, void *obj, void *scratch)
+{
+	const struct kube_pv *pv = obj;
+	struct kube_pv *t = scratch;
+
+	(void)ctx;
+	if (!trim_on || strncmp(pv->meta.name, "f-", 2))
+		return obj;
+	*t = *pv;
+	t->csi_volume_handle = NULL;
+	return t;
+}
 
 /* What the handler saw: "ADD name rv" lines, in order. */
 struct recorder {
@@ -137,6 +157,15 @@ static int setup_packed(void **state)
 {
 	setup_with(state, 0);
 	informer_set_packer(((struct fixture *)*state)->inf, &pv_packer);
+	return 0;
+}
+
+/* Packed, with foreign objects trimmed. */
+static int setup_trimmed(void **state)
+{
+	setup_packed(state);
+	trim_on = true;
+	informer_set_trim(((struct fixture *)*state)->inf, trim_pv, NULL);
 	return 0;
 }
 
@@ -407,6 +436,55 @@ static void test_short_watches_back_off(void **state)
 	assert_int_equal(fake_lists(fx->fake), 1);
 }
 
+/* The cached handle of `key`: "-" when trimmed away, "" when not cached. */
+static void cached_handle(struct fixture *fx, const char *key, char *out, size_t n)
+{
+	struct iobj *o = informer_get(fx->inf, key);
+	const struct kube_pv *pv = o ? iobj_data(o) : NULL;
+
+	snprintf(out, n, "%s", !pv ? "" : pv->csi_volume_handle ? pv->csi_volume_handle : "-");
+	iobj_unref(o);
+}
+
+/*
+ * Trimmed objects are counted while cached; a new version of one that the
+ * rule no longer trims is cached whole, and the count follows it.
+ */
+static void test_trimmed_objects_follow_their_versions(void **state)
+{
+	struct fixture *fx = *state;
+	char line[64], h[32];
+	int64_t r;
+
+	fake_put(fx->fake, "f-1", false);
+	fake_put(fx->fake, "f-2", false);
+	fake_put(fx->fake, "mine", false);
+	start(fx);
+	assert_int_equal(informer_count(fx->inf), 3);
+	assert_int_equal(informer_count_trimmed(fx->inf), 2);
+	cached_handle(fx, "f-1", h, sizeof(h));
+	assert_string_equal(h, "-");
+	cached_handle(fx, "mine", h, sizeof(h));
+	assert_string_equal(h, "mine");
+	assert_true(fake_wait_watching(fx->fake, 1, DEADLINE_MS));
+	trim_on = false;	/* its next version is "ours" */
+	r = fake_put(fx->fake, "f-1", false);
+	snprintf(line, sizeof(line), "UPDATE f-1 %lld", (long long)r);
+	expect(fx, line);
+	cached_handle(fx, "f-1", h, sizeof(h));
+	assert_string_equal(h, "f-1");
+	assert_int_equal(informer_count_trimmed(fx->inf), 1);
+	r = fake_delete(fx->fake, "f-2");
+	snprintf(line, sizeof(line), "DELETE f-2 %lld", (long long)r);
+	expect(fx, line);
+	assert_int_equal(informer_count_trimmed(fx->inf), 0);
+	trim_on = true;
+	r = fake_put(fx->fake, "f-3", false);
+	snprintf(line, sizeof(line), "ADD f-3 %lld", (long long)r);
+	expect(fx, line);
+	assert_int_equal(informer_count_trimmed(fx->inf), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -426,6 +504,10 @@ int main(void)
 		{ "packed: events in order", test_events_in_order, setup_packed, teardown, NULL },
 		{ "packed: gone relists and delivers the difference",
 		  test_gone_relists_and_delivers_difference, setup_packed, teardown, NULL },
+		{ "trimmed: objects follow their versions", test_trimmed_objects_follow_their_versions,
+		  setup_trimmed, teardown, NULL },
+		{ "trimmed: gone relists and delivers the difference",
+		  test_gone_relists_and_delivers_difference, setup_trimmed, teardown, NULL },
 	};
 	int failed;
 
