@@ -4,6 +4,8 @@
 # When a package is missing and we are root, runs `apt-get update` once and
 # `apt-get install -y --no-install-recommends` for the missing ones; when not
 # root, prints the missing packages and exits 1.
+# --bench adds what bench/report needs beyond the build and tests (gnuplot,
+# for the charts of docs/benchmarks.md); make check does not need it.
 set -euo pipefail
 
 PACKAGES=(
@@ -16,6 +18,9 @@ PACKAGES=(
   clang libclang-rt-14-dev # tests/fuzz/build: libFuzzer targets, run briefly by the unit suite
   prometheus # only for promtool (tests/e2e/test-metrics-parity.sh); Debian ships no promtool alone
 )
+if [[ ${1:-} == --bench ]]; then
+  PACKAGES+=(gnuplot-nox) # bench/report's charts
+fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
