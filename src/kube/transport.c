@@ -227,10 +227,15 @@ static void tp_run_ops(struct transport *tp, struct tp_item *items, size_t n)
 				curl_easy_pause(t->h, CURLPAUSE_CONT);
 			break;
 		}
-		/* after this the owner may free t: do not touch it again */
+		/*
+		 * After this the owner may free t: do not touch it again. Only
+		 * kube_tx_wait_locked looks at `queued`, and only once `done`:
+		 * waking the owner of a transfer still running (every TP_ADD)
+		 * would cost it a context switch for nothing.
+		 */
 		pthread_mutex_lock(&tp->mu);
-		t->queued--;
-		pthread_cond_broadcast(&t->cond);
+		if (--t->queued == 0 && t->done)
+			pthread_cond_broadcast(&t->cond);
 		pthread_mutex_unlock(&tp->mu);
 	}
 }
