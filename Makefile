@@ -3,7 +3,7 @@
 #   make demo   install, build, start a local cluster, provision a claim, tear down
 #   make check  install, build, run every test suite
 #   make image  the container image as an OCI archive (scripts/image), no registry
-#   make e2e-pods  csi-provisioner as real pods (tests/pods/run; not in check)
+#   make e2e-pods  csi-provisioner as real pods (tests/pods/run; its smoke is in check)
 #   make e2e-storage  Kubernetes' storage e2e suite against it (tests/pods/storage-e2e)
 #
 # Everything the targets need is installed by scripts/install-deps.sh (Debian
@@ -53,14 +53,12 @@ image: deps
 # A kubelet-backed cluster (tests/cluster/up --pods): its peers (kubelet,
 # kube-scheduler) are a separate, optional set built on first use.
 e2e-pods: deps peers
-	@tests/pods/install-deps
 	@tests/pods/run
 
 # Kubernetes' storage e2e suite (External Storage) against our daemon, on the
 # pods-mode cluster; e2e.test and the test driver's node side are built on
 # first use (tests/peers/build-e2e, build-hostpath-node). Not in check.
 e2e-storage: deps peers build
-	@tests/pods/install-deps
 	@tests/pods/storage-e2e
 
 # The chaos suite with its full counts (500 claims per scenario, >= 10

@@ -17,6 +17,12 @@ PACKAGES=(
   python3-yaml # tests/e2e/rbac-audit reads the RBAC manifests
   clang libclang-rt-14-dev # tests/fuzz/build: libFuzzer targets, run briefly by the unit suite
   prometheus # only for promtool (tests/e2e/test-metrics-parity.sh); Debian ships no promtool alone
+  # The pods mode of the test cluster (tests/cluster/up --pods; the pods smoke
+  # of make check, make e2e-pods, make e2e-storage): containerd, runc, the CNI
+  # plugins (bridge, host-local, loopback), iproute2 (pods-down deletes the
+  # bridge), busybox-static (tests/pods/storage-e2e's busybox image),
+  # util-linux (losetup, for its block volumes)
+  containerd runc containernetworking-plugins iproute2 busybox-static util-linux
 )
 if [[ ${1:-} == --bench ]]; then
   PACKAGES+=(gnuplot-nox) # bench/report's charts
@@ -42,14 +48,15 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 echo "install-deps: installing: ${missing[*]}"
-apt-get update -q
-# Packages with a service (prometheus) must not start it here: a policy that
-# forbids starting services, for this install only, where none is in place.
+apt-get update -q </dev/null
+# Packages with a service (prometheus, containerd) must not start it here: a
+# policy that forbids starting services, for this install only, where none is
+# in place.
 policy=/usr/sbin/policy-rc.d
 if [[ ! -e $policy ]]; then
   printf '#!/bin/sh\nexit 101\n' >"$policy"
   chmod +x "$policy"
   trap 'rm -f "$policy"' EXIT
 fi
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
 echo "install-deps: done"
