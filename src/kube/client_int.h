@@ -15,7 +15,7 @@
  *
  * Locks, all leaves (none is held across a curl call, none while taking
  * another): transport.mu guards the transport's queue, `stopping`, and each
- * transfer's done/result/queued/in/paused fields; kube_client.pool_lock
+ * transfer's done/result/queued/in fields; kube_client.pool_lock
  * guards the idle handle stack; token_cache.lock guards the cached bearer
  * token; the bucket's and the aimd's own locks (ratelimit.c, adaptive.c)
  * guard the pacing state; transport.share_locks[] are taken by libcurl
@@ -43,8 +43,15 @@
 
 /* Idle easy handles kept for reuse. */
 #define KUBE_POOL_MAX 64
-/* A watch buffers up to this much unread data before its stream is paused. */
-#define KUBE_WATCH_SOFT_MAX ((size_t)1 << 20)
+/*
+ * A watch buffers up to this much data its watcher has not taken yet; past
+ * it the watch ends (KUBE_ERR_TOO_LARGE) and the watcher resumes from the
+ * last event it handled. A stream is never paused: with libcurl 7.88
+ * (bookworm) a paused HTTP/2 stream stops the input of its whole connection
+ * (curl issue #10988, fixed in 8.1), so every request and watch sharing it
+ * stalled until its timeout (list pages cut off for 30 s at start-up).
+ */
+#define KUBE_WATCH_BACKLOG_MAX ((size_t)16 << 20)
 
 /* ---- auth.c ---- */
 
@@ -95,7 +102,7 @@ void kube_auth_explain(struct kube_client *c, int rc, const char *verb, const ch
 
 /* ---- transport.c ---- */
 
-enum tp_op { TP_ADD, TP_CANCEL, TP_UNPAUSE };
+enum tp_op { TP_ADD, TP_CANCEL };
 
 /* One transfer in the multi handle. Owned by the submitting thread. */
 struct tx {
@@ -109,7 +116,6 @@ struct tx {
 	/* watches only, guarded by tp.mu: */
 	bool streaming;
 	struct buf in;		/* received, not yet taken by the watcher */
-	bool paused;
 };
 
 struct tp_item {

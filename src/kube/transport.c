@@ -26,7 +26,7 @@
  * connection; the last kube_client_free stops it.
  *
  * Locks (leaves, see client_int.h): tp.mu guards the queue, `stopping` and
- * each transfer's done/result/queued/in/paused; pool_lock the idle handles;
+ * each transfer's done/result/queued/in; pool_lock the idle handles;
  * share_locks[] are libcurl's, taken on the transport thread only. The
  * deferred queue and the running counts belong to the transport thread
  * alone. curl_global_init runs once, under pthread_once, before any handle.
@@ -130,7 +130,7 @@ void kube_tx_init(struct tx *t, CURL *h, bool streaming)
 	t->h = h;
 	t->streaming = streaming;
 	clock_cond_init(&t->cond);
-	buf_init(&t->in, KUBE_WATCH_LINE_MAX + KUBE_WATCH_SOFT_MAX);
+	buf_init(&t->in, KUBE_WATCH_BACKLOG_MAX);
 	curl_easy_setopt(h, CURLOPT_PRIVATE, t);
 }
 
@@ -220,11 +220,6 @@ static void tp_run_ops(struct transport *tp, struct tp_item *items, size_t n)
 				tp_removed(tp, t);
 				tp_finish(tp, t, CURLE_ABORTED_BY_CALLBACK);
 			}
-			break;
-		case TP_UNPAUSE:
-			/* may call the write callback right here, which takes tp->mu */
-			if (t->in_multi)
-				curl_easy_pause(t->h, CURLPAUSE_CONT);
 			break;
 		}
 		/*

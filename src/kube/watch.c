@@ -6,10 +6,11 @@
  * DESIGN. The transport thread (transport.c) receives the stream's bytes
  * into the transfer's `in` buffer (watch_recv); the watching thread takes
  * them, splits lines (ndjson.c) and calls the caller's callback on its own
- * thread, so a slow handler never stalls other streams. When `in` holds
- * more than KUBE_WATCH_SOFT_MAX bytes the transport pauses that stream
- * (CURL_WRITEFUNC_PAUSE) until the watcher takes them and asks to resume
- * it (TP_UNPAUSE). A watcher that stops (stop flag, callback, error) asks
+ * thread, so a slow handler never stalls other streams. The stream is
+ * never paused (see KUBE_WATCH_BACKLOG_MAX: with bookworm's libcurl that
+ * would stall the whole connection); a watcher more than that far behind
+ * has its watch ended, to resume from its last event. A watcher that
+ * stops (stop flag, callback, error) asks
  * the transport to remove its transfer (TP_CANCEL) and waits until it has.
  * Lock: tp.mu only (see client_int.h), never held across a callback.
  */
@@ -33,6 +34,7 @@ struct watch {
 	struct kube_ndjson nd;
 	/* transport thread only until the transfer is done: */
 	long status;		/* 0 until the headers are in */
+	bool behind;		/* ended: the watcher was KUBE_WATCH_BACKLOG_MAX behind */
 	struct buf errbody;	/* body of a non-200 answer, capped */
 	struct err *e;
 };
@@ -72,15 +74,11 @@ static size_t watch_recv(char *data, size_t size, size_t n, void *p)
 		return n;
 	}
 	pthread_mutex_lock(&w->tp->mu);
-	if (t->in.len && t->in.len + n > KUBE_WATCH_SOFT_MAX) {
-		/* the watcher is behind: hold this stream (only) until it catches up */
-		t->paused = true;
-		pthread_mutex_unlock(&w->tp->mu);
-		return CURL_WRITEFUNC_PAUSE;
-	}
 	if (buf_append(&t->in, data, n)) {
+		/* the watcher is that far behind: end the stream (never pause it) */
+		w->behind = true;
 		pthread_mutex_unlock(&w->tp->mu);
-		return 0;	/* cannot happen below the soft cap; aborts the transfer */
+		return 0;
 	}
 	pthread_cond_broadcast(&t->cond);
 	pthread_mutex_unlock(&w->tp->mu);
@@ -95,7 +93,6 @@ static size_t watch_recv(char *data, size_t size, size_t n, void *p)
 static char *watch_take(struct watch *w, const atomic_bool *stop, size_t *len, bool *done)
 {
 	struct tx *t = &w->t;
-	bool unpause = false;
 	char *data = NULL;
 
 	*len = 0;
@@ -105,18 +102,10 @@ static char *watch_take(struct watch *w, const atomic_bool *stop, size_t *len, b
 
 		pthread_cond_timedwait(&t->cond, &w->tp->mu, &ts);
 	}
-	if (t->in.len) {
+	if (t->in.len)
 		data = buf_detach(&t->in, len);
-		if (t->paused) {
-			t->paused = false;
-			kube_tp_push(w->tp, TP_UNPAUSE, t);
-			unpause = true;
-		}
-	}
 	*done = t->done && !data;
 	pthread_mutex_unlock(&w->tp->mu);
-	if (unpause)
-		curl_multi_wakeup(w->tp->multi);
 	return data;
 }
 
@@ -205,6 +194,10 @@ int kube_watch(struct kube_client *c, const char *path, kube_watch_fn fn, void *
 		/* e already says why */
 	} else if (stopped) {
 		rc = err_set(e, KUBE_ERR_CANCELLED, "watch %s: stopped", path);
+	} else if (w.behind) {
+		rc = err_set(e, KUBE_ERR_TOO_LARGE, "watch %s: the watcher fell %zu MiB behind the "
+			     "stream; it was ended, to resume from the last event handled", path,
+			     KUBE_WATCH_BACKLOG_MAX >> 20);
 	} else if (w.t.result != CURLE_OK) {
 		rc = kube_curl_error(c, w.t.result, errbuf, "watch", url, e);
 	} else if (w.status != 200) {
