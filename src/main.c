@@ -299,14 +299,14 @@ static void setup_logging(const struct config *cfg)
 struct node_setup {
 	const char *name;		/* $NODE_NAME; NULL: no node deployment */
 	struct csi_node_info info;	/* NodeGetInfo */
-	struct cap_segment segment;	/* info's topology, for capacity tracking */
+	struct strmap segment;	/* info's topology, for capacity tracking */
 	char *managed_by;		/* capacity's managed-by label value for this node */
 };
 
 static void node_setup_release(struct node_setup *n)
 {
 	csi_node_info_release(&n->info);
-	cap_segment_release(&n->segment);
+	strmap_release(&n->segment);
 	free(n->managed_by);
 }
 
@@ -317,7 +317,6 @@ static void node_setup_release(struct node_setup *n)
 static int setup_node(struct csi_client *csi, struct node_setup *n)
 {
 	struct err e = ERR_INIT;
-	const char **keys, **values;
 	char *seg;
 
 	if (csi_node_get_info(csi, &n->info, &e)) {
@@ -326,15 +325,8 @@ static int setup_node(struct csi_client *csi, struct node_setup *n)
 		err_release(&e);
 		return -1;
 	}
-	keys = xcalloc(n->info.topology.n + 1, sizeof(*keys));
-	values = xcalloc(n->info.topology.n + 1, sizeof(*values));
-	for (size_t i = 0; i < n->info.topology.n; i++) {
-		keys[i] = n->info.topology.items[i].key;
-		values[i] = n->info.topology.items[i].value;
-	}
-	cap_segment_from_pairs(&n->segment, keys, values, n->info.topology.n);
-	free(keys);
-	free(values);
+	strmap_copy(&n->segment, &n->info.topology);	/* keys unique: a map on the wire */
+	strmap_sort(&n->segment);
 	n->managed_by = nd_name_with_max_length(CAP_MANAGED_BY, n->name, 63);
 	seg = cap_segment_string(&n->segment);
 	log_info("node deployment: node %s, driver node id %s, topology {%s}", n->name,

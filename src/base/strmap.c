@@ -38,24 +38,22 @@ const char *strmap_get(const struct strmap *m, const char *key)
 	return e ? e->value : NULL;
 }
 
-void strmap_add_owned(struct strmap *m, char *key, char *value, size_t len)
+void strmap_add_owned(struct strmap *m, char *key, char *value)
 {
 	m->items = xgrow(m->items, m->n + 1, &m->alloc, sizeof(*m->items));
-	m->items[m->n++] = (struct strmap_entry){ key, value, len };
+	m->items[m->n++] = (struct strmap_entry){ key, value };
 }
 
 void strmap_set(struct strmap *m, const char *key, const char *value)
 {
-	size_t i = index_of(m, key), len = strlen(value);
-	struct strmap_entry *e = &m->items[i];
+	size_t i = index_of(m, key);
 
 	if (i == m->n) {
-		strmap_add_owned(m, xstrdup(key), xstrndup(value, len), len);
+		strmap_add_owned(m, xstrdup(key), xstrdup(value));
 		return;
 	}
-	free(e->value);
-	e->value = xstrndup(value, len);
-	e->len = len;
+	free(m->items[i].value);
+	m->items[i].value = xstrdup(value);
 }
 
 static int by_key(const void *a, const void *b)
@@ -90,8 +88,7 @@ bool strmap_subset(const struct strmap *a, const struct strmap *b)
 	for (size_t i = 0; i < a->n; i++) {
 		const struct strmap_entry *e = strmap_find(b, a->items[i].key);
 
-		if (!e || e->len != a->items[i].len ||
-		    memcmp(e->value, a->items[i].value, e->len))
+		if (!e || strcmp(e->value, a->items[i].value))
 			return false;
 	}
 	return true;
@@ -109,13 +106,9 @@ void strmap_copy(struct strmap *dst, const struct strmap *src)
 		return;
 	dst->items = xcalloc(src->n, sizeof(*dst->items));
 	dst->alloc = src->n;
-	for (size_t i = 0; i < src->n; i++) {
-		const struct strmap_entry *s = &src->items[i];
-		char *v = xmalloc(s->len + 1);
-
-		memcpy(v, s->value, s->len + 1);
-		dst->items[i] = (struct strmap_entry){ xstrdup(s->key), v, s->len };
-	}
+	for (size_t i = 0; i < src->n; i++)
+		dst->items[i] = (struct strmap_entry){ xstrdup(src->items[i].key),
+						       xstrdup(src->items[i].value) };
 	dst->n = src->n;
 }
 
@@ -126,7 +119,7 @@ static void release(struct strmap *m, bool wipe)
 	for (size_t i = 0; i < m->n; i++) {
 		free(m->items[i].key);
 		if (wipe && m->items[i].value)
-			explicit_bzero(m->items[i].value, m->items[i].len);
+			explicit_bzero(m->items[i].value, strlen(m->items[i].value));
 		free(m->items[i].value);
 	}
 	free(m->items);

@@ -7,8 +7,8 @@
  * Entries sit in one array in insertion order (the order the API server or
  * the driver sent them) unless strmap_sort puts them in key order; lookups
  * are linear, as these maps are small. Keys are unique when every entry
- * came through strmap_set. Every value is NUL-terminated and `len` is its
- * length in bytes, so a Secret's binary value is one entry too.
+ * came through strmap_set. Values are NUL-terminated strings (a Secret's
+ * binary values keep their lengths beside the map, see kube_secret).
  *
  * Ownership: a map owns its keys and values and frees them with
  * strmap_release (strmap_release_secret wipes the values first). A map that
@@ -24,7 +24,6 @@
 struct strmap_entry {
 	char *key;
 	char *value;
-	size_t len;		/* bytes in value, without its NUL */
 };
 
 struct strmap {
@@ -36,16 +35,15 @@ struct strmap {
 
 /* The value for `key`, borrowed from m, or NULL (also for a NULL m or key). */
 const char *strmap_get(const struct strmap *m, const char *key);
-/* The entry for `key` (value and length), borrowed, or NULL. */
+/* The entry for `key`, borrowed, or NULL. */
 const struct strmap_entry *strmap_find(const struct strmap *m, const char *key);
 /* Add a copy of key and value, or replace the value of an existing key. */
 void strmap_set(struct strmap *m, const char *key, const char *value);
 /*
  * Append without looking for the key (the caller knows it is new); takes
- * ownership of `key` and of `value`, which must be NUL-terminated after
- * its `len` bytes.
+ * ownership of the heap strings `key` and `value`.
  */
-void strmap_add_owned(struct strmap *m, char *key, char *value, size_t len);
+void strmap_add_owned(struct strmap *m, char *key, char *value);
 /* Put the entries in key order (byte order, as strcmp). */
 void strmap_sort(struct strmap *m);
 /*
@@ -61,7 +59,7 @@ bool strmap_equal(const struct strmap *a, const struct strmap *b);
 void strmap_copy(struct strmap *dst, const struct strmap *src);
 /* Free the contents and zero the map. Accepts NULL. */
 void strmap_release(struct strmap *m);
-/* The same, zeroing every value first: for secrets. */
+/* The same, zeroing every value (up to its NUL) first: for secrets. */
 void strmap_release_secret(struct strmap *m);
 
 #endif

@@ -98,12 +98,12 @@ static enum plan_verdict ownership(struct inspection *in)
 	const struct kube_pvc *claim = in->claim;
 	const struct plan_opts *o = &in->c->o.plan;
 	const char *cls = plan_claim_class(claim), *why;
-	const char *ann = kube_strmap_get(&claim->meta.annotations, ANN_STORAGE_PROVISIONER);
+	const char *ann = strmap_get(&claim->meta.annotations, ANN_STORAGE_PROVISIONER);
 	enum plan_verdict v;
 	json_t *j;
 
 	if (!ann)
-		ann = kube_strmap_get(&claim->meta.annotations, ANN_BETA_STORAGE_PROVISIONER);
+		ann = strmap_get(&claim->meta.annotations, ANN_BETA_STORAGE_PROVISIONER);
 	v = plan_claim(claim, in->class, o, &why);
 	j = json_pack("{s:s, s:s, s:o, s:b, s:o, s:s, s:o, s:b, s:o, s:o}",
 		      "verdict", v == PLAN_PROVISION ? "provision" : v == PLAN_WAIT ? "wait" : "ignore",
@@ -142,7 +142,7 @@ static enum plan_verdict ownership(struct inspection *in)
 		blocker(in, "waiting-for-node", "StorageClass \"%s\" binds WaitForFirstConsumer and "
 			"no node is selected yet: a pod using the claim must be scheduled first", cls);
 	else if (!known(o, ann) || !(str_same(ann, o->provisioner) ||
-				      str_same(kube_strmap_get(&claim->meta.annotations,
+				      str_same(strmap_get(&claim->meta.annotations,
 							       ANN_MIGRATED_TO), o->provisioner)))
 		blocker(in, "not-annotated", "the claim's %s annotation is \"%s\", not \"%s\" (the "
 			"PersistentVolume controller sets it)", ANN_STORAGE_PROVISIONER,

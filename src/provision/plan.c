@@ -42,7 +42,7 @@ static bool str_eq(const char *a, const char *b)
 
 const char *plan_claim_class(const struct kube_pvc *claim)
 {
-	const char *beta = kube_strmap_get(&claim->meta.annotations, ANN_BETA_STORAGE_CLASS);
+	const char *beta = strmap_get(&claim->meta.annotations, ANN_BETA_STORAGE_CLASS);
 
 	if (beta)
 		return beta;
@@ -74,16 +74,16 @@ enum plan_verdict plan_claim(const struct kube_pvc *claim, const struct kube_sto
 		*why = "the claim is already bound to a volume";
 		return PLAN_IGNORE;
 	}
-	want = kube_strmap_get(&claim->meta.annotations, ANN_STORAGE_PROVISIONER);
+	want = strmap_get(&claim->meta.annotations, ANN_STORAGE_PROVISIONER);
 	if (!want)
-		want = kube_strmap_get(&claim->meta.annotations, ANN_BETA_STORAGE_PROVISIONER);
+		want = strmap_get(&claim->meta.annotations, ANN_BETA_STORAGE_PROVISIONER);
 	/*
 	 * For a migrated in-tree claim the controller manager writes our name
 	 * in storage-provisioner or migrated-to, as upstream checks.
 	 */
 	if (!known_provisioner(o, want) ||
 	    !(str_eq(want, o->provisioner) ||
-	      str_eq(kube_strmap_get(&claim->meta.annotations, ANN_MIGRATED_TO), o->provisioner))) {
+	      str_eq(strmap_get(&claim->meta.annotations, ANN_MIGRATED_TO), o->provisioner))) {
 		*why = "the claim is not annotated for this provisioner";
 		return PLAN_IGNORE;
 	}
@@ -109,7 +109,7 @@ enum plan_verdict plan_claim(const struct kube_pvc *claim, const struct kube_sto
 		return PLAN_IGNORE;
 	}
 	if (str_eq(class->volume_binding_mode, "WaitForFirstConsumer")) {
-		node = kube_strmap_get(&claim->meta.annotations, ANN_SELECTED_NODE);
+		node = strmap_get(&claim->meta.annotations, ANN_SELECTED_NODE);
 		if (!node || !*node) {
 			*why = "WaitForFirstConsumer: no node selected yet";
 			return PLAN_WAIT;
@@ -169,23 +169,16 @@ static bool is_reserved(const char *key)
 	return false;
 }
 
-static void add_param(struct plan_request *r, size_t *alloc, const char *k, const char *v)
+static void add_param(struct plan_request *r, const char *k, const char *v)
 {
-	size_t a = *alloc;
-
-	r->param_keys = xgrow(r->param_keys, r->n_params + 1, &a, sizeof(char *));
-	r->param_values = xgrow(r->param_values, r->n_params + 1, alloc, sizeof(char *));
-	r->param_keys[r->n_params] = xstrdup(k);
-	r->param_values[r->n_params] = xstrdup(v);
-	r->n_params++;
+	strmap_add_owned(&r->params, xstrdup(k), xstrdup(v));
 }
 
 int plan_create_request(const struct kube_pvc *claim, const struct kube_storage_class *class,
 			const struct plan_opts *o, struct plan_request *out, struct err *e)
 {
-	const struct kube_strmap *params = &class->parameters;
+	const struct strmap *params = &class->parameters;
 	const char *fstype = NULL, *deprecated_fstype = NULL;
-	size_t alloc = 0;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -221,7 +214,7 @@ int plan_create_request(const struct kube_pvc *claim, const struct kube_storage_
 	out->block = str_eq(claim->volume_mode, "Block");
 
 	for (size_t i = 0; i < params->n; i++) {
-		const char *k = params->keys[i], *v = params->values[i];
+		const char *k = params->items[i].key, *v = params->items[i].value;
 
 		if (!strcmp(k, PARAM_FSTYPE)) {
 			fstype = v;
@@ -236,7 +229,7 @@ int plan_create_request(const struct kube_pvc *claim, const struct kube_storage_
 		}
 		if (!strcasecmp(k, PARAM_DEPRECATED_FSTYPE))
 			deprecated_fstype = v;	/* deprecated, and passed on as upstream does */
-		add_param(out, &alloc, k, v);
+		add_param(out, k, v);
 	}
 	if (fstype && deprecated_fstype) {
 		rc = err_set(e, ERR_INVALID, "StorageClass \"%s\" sets both \"" PARAM_FSTYPE "\" and the deprecated "
@@ -263,9 +256,9 @@ int plan_create_request(const struct kube_pvc *claim, const struct kube_storage_
 				goto fail;
 	}
 	if (o->extra_create_metadata) {
-		add_param(out, &alloc, CSI_PREFIX "pvc/name", claim->meta.name);
-		add_param(out, &alloc, CSI_PREFIX "pvc/namespace", claim->meta.namespace);
-		add_param(out, &alloc, CSI_PREFIX "pv/name", out->name);
+		add_param(out, CSI_PREFIX "pvc/name", claim->meta.name);
+		add_param(out, CSI_PREFIX "pvc/namespace", claim->meta.namespace);
+		add_param(out, CSI_PREFIX "pv/name", out->name);
 	}
 	return 0;
 fail:
@@ -283,12 +276,7 @@ void plan_request_release(struct plan_request *r)
 	for (size_t i = 0; i < r->n_mount_flags; i++)
 		free(r->mount_flags[i]);
 	free(r->mount_flags);
-	for (size_t i = 0; i < r->n_params; i++) {
-		free(r->param_keys[i]);
-		free(r->param_values[i]);
-	}
-	free(r->param_keys);
-	free(r->param_values);
+	strmap_release(&r->params);
 	for (int k = 0; k < SECRET_KINDS; k++)
 		secret_ref_release(&r->secrets[k]);
 	memset(r, 0, sizeof(*r));
@@ -324,8 +312,9 @@ json_t *plan_pv(const struct kube_pvc *claim, const struct kube_storage_class *c
 	json_t *attrs = json_object(), *csi, *spec, *meta, *ann;
 
 	json_object_set_new(attrs, ATTR_PROVISIONER_IDENTITY, json_string(o->identity));
-	for (size_t i = 0; i < vol->n_context; i++)	/* the driver's context wins */
-		json_object_set_new(attrs, vol->context_keys[i], json_string(vol->context_values[i]));
+	for (size_t i = 0; vol->context && i < vol->context->n; i++)	/* the driver's context wins */
+		json_object_set_new(attrs, vol->context->items[i].key,
+				    json_string(vol->context->items[i].value));
 	csi = json_pack("{s:s, s:s, s:o}", "driver", o->driver, "volumeHandle", vol->volume_id,
 			"volumeAttributes", attrs);
 	if (!req->block && req->fs_type)
@@ -380,8 +369,8 @@ json_t *plan_pv(const struct kube_pvc *claim, const struct kube_storage_class *c
 
 			for (size_t i = 0; i < vol->topology[t].n; i++)
 				json_array_append_new(exprs, json_pack("{s:s, s:s, s:[s]}",
-					"key", vol->topology[t].keys[i], "operator", "In",
-					"values", vol->topology[t].values[i]));
+					"key", vol->topology[t].items[i].key, "operator", "In",
+					"values", vol->topology[t].items[i].value));
 			json_array_append_new(terms, json_pack("{s:o}", "matchExpressions", exprs));
 		}
 		json_object_set_new(spec, "nodeAffinity",
@@ -408,7 +397,7 @@ bool plan_has_finalizer(const struct kube_meta *m, const char *finalizer)
 bool plan_claim_marked(const struct kube_pvc *claim)
 {
 	return plan_has_finalizer(&claim->meta, FINALIZER_CLAIM) ||
-	       kube_strmap_get(&claim->meta.annotations, ANN_CLAIM_VOLUME);
+	       strmap_get(&claim->meta.annotations, ANN_CLAIM_VOLUME);
 }
 
 json_t *plan_finalizer_patch(const struct kube_meta *m, const char *finalizer, bool add,
@@ -450,7 +439,7 @@ static char *json_pointer_escape(const char *s)
 
 void plan_patch_remove_annotation(json_t *ops, const struct kube_meta *m, const char *key)
 {
-	const char *v = key ? kube_strmap_get(&m->annotations, key) : NULL;
+	const char *v = key ? strmap_get(&m->annotations, key) : NULL;
 	char *esc, *path;
 
 	if (!v)
@@ -515,8 +504,8 @@ bool plan_pv_migrated(const struct kube_pv *pv, const struct plan_opts *o)
 
 bool plan_pv_is_ours(const struct kube_pv *pv, const struct plan_opts *o)
 {
-	const char *by = kube_strmap_get(&pv->meta.annotations, ANN_PROVISIONED_BY);
-	const char *migrated = kube_strmap_get(&pv->meta.annotations, ANN_MIGRATED_TO);
+	const char *by = strmap_get(&pv->meta.annotations, ANN_PROVISIONED_BY);
+	const char *migrated = strmap_get(&pv->meta.annotations, ANN_MIGRATED_TO);
 
 	/*
 	 * As upstream's shouldDelete: provisioned by us, or migrated to us. An

@@ -114,8 +114,7 @@ struct plan_request {
 	size_t n_access_modes;
 	char **mount_flags;
 	size_t n_mount_flags;
-	char **param_keys, **param_values;	/* what the driver gets as parameters */
-	size_t n_params;
+	struct strmap params;		/* what the driver gets as parameters */
 	struct secret_ref secrets[SECRET_KINDS];	/* resolved from the class */
 };
 
@@ -124,22 +123,13 @@ int plan_create_request(const struct kube_pvc *claim, const struct kube_storage_
 			const struct plan_opts *o, struct plan_request *out, struct err *e);
 void plan_request_release(struct plan_request *r);
 
-/* One topology segment, borrowed. */
-struct plan_segment {
-	const char *const *keys;
-	const char *const *values;
-	size_t n;
-};
-
 /* What the driver answered, borrowed. */
 struct plan_volume {
 	const char *volume_id;
 	int64_t capacity_bytes;		/* 0 = the driver did not say */
-	const char *const *context_keys;
-	const char *const *context_values;
-	size_t n_context;
+	const struct strmap *context;	/* NULL = none */
 	/* accessible_topology: one segment (key/value pairs) per entry */
-	const struct plan_segment *topology;
+	const struct strmap *topology;
 	size_t n_topology;
 };
 
