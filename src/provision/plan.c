@@ -144,18 +144,19 @@ int plan_volume_name(const char *prefix, const char *uid, int64_t uuid_length, c
 	return 0;
 }
 
-static int map_access_mode(const char *mode, const struct plan_opts *o, int *out, struct err *e)
+static int map_access_mode(const char *mode, const struct plan_opts *o, enum csi_access_mode *out,
+			   struct err *e)
 {
 	if (!strcmp(mode, "ReadWriteOnce"))
-		*out = o->single_node_multi_writer ? PLAN_AM_SINGLE_NODE_MULTI_WRITER
-						   : PLAN_AM_SINGLE_NODE_WRITER;
+		*out = o->single_node_multi_writer ? CSI_ACCESS_SINGLE_NODE_MULTI_WRITER
+						   : CSI_ACCESS_SINGLE_NODE_WRITER;
 	else if (!strcmp(mode, "ReadOnlyMany"))
-		*out = PLAN_AM_MULTI_NODE_READER_ONLY;
+		*out = CSI_ACCESS_MULTI_NODE_READER_ONLY;
 	else if (!strcmp(mode, "ReadWriteMany"))
-		*out = PLAN_AM_MULTI_NODE_MULTI_WRITER;
+		*out = CSI_ACCESS_MULTI_NODE_MULTI_WRITER;
 	else if (!strcmp(mode, "ReadWriteOncePod"))
-		*out = o->single_node_multi_writer ? PLAN_AM_SINGLE_NODE_SINGLE_WRITER
-						   : PLAN_AM_SINGLE_NODE_WRITER;
+		*out = o->single_node_multi_writer ? CSI_ACCESS_SINGLE_NODE_SINGLE_WRITER
+						   : CSI_ACCESS_SINGLE_NODE_WRITER;
 	else
 		return err_set(e, ERR_INVALID, "unknown access mode \"%s\"", mode);
 	return 0;
@@ -206,7 +207,7 @@ int plan_create_request(const struct kube_pvc *claim, const struct kube_storage_
 			"(for example ReadWriteOnce)");
 		goto fail;
 	}
-	out->access_modes = xcalloc(claim->n_access_modes, sizeof(int));
+	out->access_modes = xcalloc(claim->n_access_modes, sizeof(*out->access_modes));
 	for (size_t i = 0; i < claim->n_access_modes; i++)
 		if ((rc = map_access_mode(claim->access_modes[i], o,
 					  &out->access_modes[out->n_access_modes++], e)))
@@ -320,7 +321,7 @@ json_t *plan_pv(const struct kube_pvc *claim, const struct kube_storage_class *c
 	if (!req->block && req->fs_type)
 		json_object_set_new(csi, "fsType", json_string(req->fs_type));
 	if (o->controller_publish_readonly && req->n_access_modes == 1 &&
-	    req->access_modes[0] == PLAN_AM_MULTI_NODE_READER_ONLY)
+	    req->access_modes[0] == CSI_ACCESS_MULTI_NODE_READER_ONLY)
 		json_object_set_new(csi, "readOnly", json_true());
 	for (size_t i = 0; i < sizeof(pv_secret_fields) / sizeof(pv_secret_fields[0]); i++) {
 		const struct secret_ref *ref = &req->secrets[pv_secret_fields[i].kind];

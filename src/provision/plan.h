@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "csi/client.h"
 #include "kube/objects.h"
 #include "provision/secrets.h"
 
@@ -48,17 +49,6 @@
 #define ANN_CLAIM_IN_DOUBT "csi-provisioner.dev/create-in-doubt"
 /* On PVs whose volume we delete (upstream's name, so PVs move between the two). */
 #define FINALIZER_PV "external-provisioner.volume.kubernetes.io/finalizer"
-
-/* CSI access modes (csi.proto VolumeCapability.AccessMode.Mode). */
-enum plan_access_mode {
-	PLAN_AM_SINGLE_NODE_WRITER = 1,
-	PLAN_AM_SINGLE_NODE_READER_ONLY = 2,
-	PLAN_AM_MULTI_NODE_READER_ONLY = 3,
-	PLAN_AM_MULTI_NODE_SINGLE_WRITER = 4,
-	PLAN_AM_MULTI_NODE_MULTI_WRITER = 5,
-	PLAN_AM_SINGLE_NODE_SINGLE_WRITER = 6,
-	PLAN_AM_SINGLE_NODE_MULTI_WRITER = 7,
-};
 
 /* What the plan needs to know about us and the driver. Borrowed strings. */
 struct plan_opts {
@@ -110,7 +100,7 @@ struct plan_request {
 	int64_t required_bytes;
 	bool block;
 	char *fs_type;			/* NULL = let the driver choose */
-	int *access_modes;		/* enum plan_access_mode */
+	enum csi_access_mode *access_modes;	/* what the claim's accessModes map to */
 	size_t n_access_modes;
 	char **mount_flags;
 	size_t n_mount_flags;
