@@ -79,7 +79,7 @@ void startup_logging(const struct config *cfg)
 void startup_node_release(struct startup_node *n)
 {
 	csi_node_info_release(&n->info);
-	cap_segment_release(&n->segment);
+	strmap_release(&n->segment);
 	free(n->managed_by);
 }
 
@@ -90,7 +90,6 @@ void startup_node_release(struct startup_node *n)
 int startup_node_query(struct csi_client *csi, struct startup_node *n)
 {
 	struct err e = ERR_INIT;
-	const char **keys, **values;
 	char *seg;
 
 	if (csi_node_get_info(csi, &n->info, &e)) {
@@ -99,15 +98,8 @@ int startup_node_query(struct csi_client *csi, struct startup_node *n)
 		err_release(&e);
 		return -1;
 	}
-	keys = xcalloc(n->info.topology.n + 1, sizeof(*keys));
-	values = xcalloc(n->info.topology.n + 1, sizeof(*values));
-	for (size_t i = 0; i < n->info.topology.n; i++) {
-		keys[i] = n->info.topology.items[i].key;
-		values[i] = n->info.topology.items[i].value;
-	}
-	cap_segment_from_pairs(&n->segment, keys, values, n->info.topology.n);
-	free(keys);
-	free(values);
+	strmap_copy(&n->segment, &n->info.topology);	/* keys unique: a map on the wire */
+	strmap_sort(&n->segment);
 	n->managed_by = nd_name_with_max_length(CAP_MANAGED_BY, n->name, 63);
 	seg = cap_segment_string(&n->segment);
 	log_info("node deployment: node %s, driver node id %s, topology {%s}", n->name,

@@ -39,7 +39,7 @@ void startup_logging(const struct config *cfg);
 struct startup_node {
 	const char *name;		/* $NODE_NAME; NULL: no node deployment */
 	struct csi_node_info info;	/* NodeGetInfo */
-	struct cap_segment segment;	/* info's topology, for capacity tracking */
+	struct strmap segment;		/* info's topology, for capacity tracking */
 	char *managed_by;		/* capacity's managed-by label value for this node */
 };
 

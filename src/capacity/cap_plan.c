@@ -21,106 +21,43 @@
 #define SEP_PAIR "\x1e"
 #define SEP_KV "\x1f"
 
-void cap_segment_release(struct cap_segment *s)
-{
-	if (!s)
-		return;
-	for (size_t i = 0; i < s->n; i++) {
-		free(s->keys[i]);
-		free(s->values[i]);
-	}
-	free(s->keys);
-	free(s->values);
-	memset(s, 0, sizeof(*s));
-}
-
-void cap_segment_copy(struct cap_segment *out, const struct cap_segment *s)
-{
-	out->n = s->n;
-	out->keys = xcalloc(s->n + 1, sizeof(char *));
-	out->values = xcalloc(s->n + 1, sizeof(char *));
-	for (size_t i = 0; i < s->n; i++) {
-		out->keys[i] = xstrdup(s->keys[i]);
-		out->values[i] = xstrdup(s->values[i]);
-	}
-}
-
-void cap_segment_from_pairs(struct cap_segment *out, const char *const *keys,
+void cap_segment_from_pairs(struct strmap *out, const char *const *keys,
 			    const char *const *values, size_t n)
 {
 	memset(out, 0, sizeof(*out));
-	out->keys = xcalloc(n + 1, sizeof(char *));
-	out->values = xcalloc(n + 1, sizeof(char *));
-	for (size_t i = 0; i < n; i++) {
-		size_t j = 0;
-
-		/* insertion sort by key: segments have a handful of keys */
-		while (j < out->n && strcmp(out->keys[j], keys[i]) < 0)
-			j++;
-		if (j < out->n && !strcmp(out->keys[j], keys[i])) {
-			free(out->values[j]);
-			out->values[j] = xstrdup(values[i]);
-			continue;
-		}
-		memmove(out->keys + j + 1, out->keys + j, (out->n - j) * sizeof(char *));
-		memmove(out->values + j + 1, out->values + j, (out->n - j) * sizeof(char *));
-		out->keys[j] = xstrdup(keys[i]);
-		out->values[j] = xstrdup(values[i]);
-		out->n++;
-	}
-}
-
-bool cap_segment_equal(const struct cap_segment *a, const struct cap_segment *b)
-{
-	if (a->n != b->n)
-		return false;
-	for (size_t i = 0; i < a->n; i++)
-		if (strcmp(a->keys[i], b->keys[i]) || strcmp(a->values[i], b->values[i]))
-			return false;
-	return true;
-}
-
-static int segment_cmp(const struct cap_segment *a, const struct cap_segment *b)
-{
-	if (a->n != b->n)
-		return a->n < b->n ? -1 : 1;
-	for (size_t i = 0; i < a->n; i++) {
-		int c = strcmp(a->keys[i], b->keys[i]);
-
-		if (c || (c = strcmp(a->values[i], b->values[i])))
-			return c;
-	}
-	return 0;
+	for (size_t i = 0; i < n; i++)
+		strmap_set(out, keys[i], values[i]);
+	strmap_sort(out);
 }
 
 static int segment_qcmp(const void *a, const void *b)
 {
-	return segment_cmp(a, b);
+	return strmap_cmp(a, b);
 }
 
 /* Join the pairs with the given separators; caller frees. */
-static char *join_pairs(const struct cap_segment *s, const char *kv, const char *pair,
+static char *join_pairs(const struct strmap *s, const char *kv, const char *pair,
 			const char *lead)
 {
 	size_t len = strlen(lead) + 1, at;
 	char *out;
 
 	for (size_t i = 0; i < s->n; i++)
-		len += strlen(s->keys[i]) + strlen(s->values[i]) + strlen(kv) + strlen(pair);
+		len += strlen(s->items[i].key) + strlen(s->items[i].value) + strlen(kv) + strlen(pair);
 	out = xmalloc(len);
 	at = (size_t)snprintf(out, len, "%s", lead);
 	for (size_t i = 0; i < s->n; i++)
-		at += (size_t)snprintf(out + at, len - at, "%s%s%s%s", i ? pair : "", s->keys[i], kv,
-				       s->values[i]);
+		at += (size_t)snprintf(out + at, len - at, "%s%s%s%s", i ? pair : "", s->items[i].key, kv,
+				       s->items[i].value);
 	return out;
 }
 
-char *cap_segment_string(const struct cap_segment *s)
+char *cap_segment_string(const struct strmap *s)
 {
 	return s->n ? join_pairs(s, "=", ",", "") : xstrdup("(no topology)");
 }
 
-char *cap_item_key(const char *class_name, const struct cap_segment *s)
+char *cap_item_key(const char *class_name, const struct strmap *s)
 {
 	char *lead = xasprintf("%s" SEP_CLASS, class_name), *out;
 
@@ -141,10 +78,10 @@ static const struct kube_csinode_driver *csinode_driver(const struct kube_csinod
 
 void cap_segments_from_nodes(const char *driver, const struct kube_csinode *const *csinodes,
 			     size_t n_csinodes, const struct kube_node *const *nodes,
-			     size_t n_nodes, struct cap_segment **out, size_t *n_out)
+			     size_t n_nodes, struct strmap **out, size_t *n_out)
 {
 	struct hmap by_name = HMAP_INIT;
-	struct cap_segment *segs = NULL;
+	struct strmap *segs = NULL;
 	size_t n = 0, alloc = 0;
 
 	for (size_t i = 0; i < n_nodes; i++)
@@ -154,7 +91,7 @@ void cap_segments_from_nodes(const char *driver, const struct kube_csinode *cons
 		const struct kube_csinode_driver *d = csinode_driver(csinodes[i], driver);
 		const struct kube_node *node;
 		const char **vals;
-		struct cap_segment s;
+		struct strmap s;
 		bool complete = true, seen = false;
 
 		if (!d || !csinodes[i]->meta.name)
@@ -164,15 +101,15 @@ void cap_segments_from_nodes(const char *driver, const struct kube_csinode *cons
 			continue;	/* a CSINode outlives its Node briefly */
 		vals = xcalloc(d->n_topology_keys + 1, sizeof(char *));
 		for (size_t k = 0; k < d->n_topology_keys && complete; k++)
-			complete = (vals[k] = kube_strmap_get(&node->meta.labels,
+			complete = (vals[k] = strmap_get(&node->meta.labels,
 							      d->topology_keys[k])) != NULL;
 		if (complete) {
 			cap_segment_from_pairs(&s, (const char *const *)d->topology_keys,
 					       vals, d->n_topology_keys);
 			for (size_t j = 0; j < n && !seen; j++)
-				seen = cap_segment_equal(&segs[j], &s);
+				seen = strmap_equal(&segs[j], &s);
 			if (seen) {
-				cap_segment_release(&s);
+				strmap_release(&s);
 			} else {
 				segs = xgrow(segs, n + 1, &alloc, sizeof(*segs));
 				segs[n++] = s;
@@ -187,10 +124,10 @@ void cap_segments_from_nodes(const char *driver, const struct kube_csinode *cons
 	*n_out = n;
 }
 
-void cap_segments_free(struct cap_segment *s, size_t n)
+void cap_segments_free(struct strmap *s, size_t n)
 {
 	for (size_t i = 0; s && i < n; i++)
-		cap_segment_release(&s[i]);
+		strmap_release(&s[i]);
 	free(s);
 }
 
@@ -342,30 +279,30 @@ int cap_object_decode(json_t *obj, struct cap_object *out, struct err *e)
 
 bool cap_object_managed(const struct cap_object *o, const char *driver, const char *managed_by)
 {
-	const char *d = kube_strmap_get(&o->c.meta.labels, CAP_LABEL_DRIVER);
-	const char *m = kube_strmap_get(&o->c.meta.labels, CAP_LABEL_MANAGED_BY);
+	const char *d = strmap_get(&o->c.meta.labels, CAP_LABEL_DRIVER);
+	const char *m = strmap_get(&o->c.meta.labels, CAP_LABEL_MANAGED_BY);
 
 	return d && m && !strcmp(d, driver) && !strcmp(m, managed_by);
 }
 
-void cap_object_segment(const struct cap_object *o, struct cap_segment *out)
+void cap_object_segment(const struct cap_object *o, struct strmap *out)
 {
-	cap_segment_from_pairs(out, (const char *const *)o->c.node_topology.keys,
-			       (const char *const *)o->c.node_topology.values, o->c.node_topology.n);
+	strmap_copy(out, &o->c.node_topology);
+	strmap_sort(out);
 }
 
 bool cap_object_matches(const struct cap_object *o, const char *class_name,
-			const struct cap_segment *s)
+			const struct strmap *s)
 {
-	struct cap_segment mine;
+	struct strmap mine;
 	bool eq;
 
 	if (!o->c.storage_class_name || strcmp(o->c.storage_class_name, class_name) ||
 	    !o->c.has_node_topology || !o->plain_selector || o->c.node_topology.n != s->n)
 		return false;
 	cap_object_segment(o, &mine);
-	eq = mine.n == o->c.node_topology.n && cap_segment_equal(&mine, s);
-	cap_segment_release(&mine);
+	eq = mine.n == o->c.node_topology.n && strmap_equal(&mine, s);
+	strmap_release(&mine);
 	return eq;
 }
 
@@ -385,12 +322,12 @@ static json_t *quantity(int64_t v)
 }
 
 json_t *cap_object_new(const struct cap_params *p, const char *class_name,
-		       const struct cap_segment *s, const struct cap_value *v)
+		       const struct strmap *s, const struct cap_value *v)
 {
 	json_t *labels = json_object(), *meta, *obj;
 
 	for (size_t i = 0; i < s->n; i++)
-		json_object_set_new(labels, s->keys[i], json_string(s->values[i]));
+		json_object_set_new(labels, s->items[i].key, json_string(s->items[i].value));
 	obj = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s}}, s:s, s:{s:o}, s:o}",
 			"apiVersion", "storage.k8s.io/v1", "kind", "CSIStorageCapacity",
 			"metadata", "generateName", CAP_NAME_PREFIX, "namespace", p->namespace,

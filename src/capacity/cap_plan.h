@@ -30,31 +30,22 @@
 #define CAP_NAME_PREFIX "csisc-"
 
 /*
- * A topology segment: key/value pairs sorted by key (keys unique). n == 0
- * is the segment of a driver without topology (its objects select every
- * node). Owns its strings; release with cap_segment_release.
+ * A topology segment is a struct strmap sorted by key (keys unique;
+ * strmap_sort, strmap_cmp). n == 0 is the segment of a driver without
+ * topology (its objects select every node).
  */
-struct cap_segment {
-	char **keys, **values;
-	size_t n;
-};
-
-void cap_segment_release(struct cap_segment *s);	/* accepts NULL; zeroes */
-/* A deep copy into *out (overwritten). */
-void cap_segment_copy(struct cap_segment *out, const struct cap_segment *s);
 /* A segment from unsorted pairs (borrowed); duplicate keys keep the last. */
-void cap_segment_from_pairs(struct cap_segment *out, const char *const *keys,
+void cap_segment_from_pairs(struct strmap *out, const char *const *keys,
 			    const char *const *values, size_t n);
-bool cap_segment_equal(const struct cap_segment *a, const struct cap_segment *b);
 /* "k1=v1,k2=v2" for log lines; caller frees. */
-char *cap_segment_string(const struct cap_segment *s);
+char *cap_segment_string(const struct strmap *s);
 
 /*
  * The work-queue key of the object for (class, segment): the class name,
  * then each pair, separated by control characters no name or label can
  * hold. Caller frees.
  */
-char *cap_item_key(const char *class_name, const struct cap_segment *s);
+char *cap_item_key(const char *class_name, const struct strmap *s);
 
 /*
  * The segments of the nodes that run `driver`, as upstream's node topology
@@ -66,8 +57,8 @@ char *cap_item_key(const char *class_name, const struct cap_segment *s);
  */
 void cap_segments_from_nodes(const char *driver, const struct kube_csinode *const *csinodes,
 			     size_t n_csinodes, const struct kube_node *const *nodes,
-			     size_t n_nodes, struct cap_segment **out, size_t *n_out);
-void cap_segments_free(struct cap_segment *s, size_t n);	/* accepts NULL */
+			     size_t n_nodes, struct strmap **out, size_t *n_out);
+void cap_segments_free(struct strmap *s, size_t n);	/* accepts NULL */
 
 /*
  * Whether `sc` gets objects: its provisioner is ours and, unless
@@ -116,9 +107,9 @@ void cap_object_release(struct cap_object *o);	/* accepts NULL; zeroes */
 bool cap_object_managed(const struct cap_object *o, const char *driver, const char *managed_by);
 /* Whether the object is the one for (class, segment): same class, same selector. */
 bool cap_object_matches(const struct cap_object *o, const char *class_name,
-			const struct cap_segment *s);
+			const struct strmap *s);
 /* The segment an object's selector names (n 0 for an empty or absent one). */
-void cap_object_segment(const struct cap_object *o, struct cap_segment *out);
+void cap_object_segment(const struct cap_object *o, struct strmap *out);
 
 /* What GetCapacity said, as the object carries it. */
 struct cap_value {
@@ -137,7 +128,7 @@ struct cap_params {
 
 /* A new object (for POST) for (class, segment) with value v. Caller decrefs. */
 json_t *cap_object_new(const struct cap_params *p, const char *class_name,
-		       const struct cap_segment *s, const struct cap_value *v);
+		       const struct strmap *s, const struct cap_value *v);
 
 /*
  * The merge patch that brings `o` to value v and, when p->owner is set and

@@ -51,7 +51,7 @@ static void item_free(struct cap_item *it)
 	if (!it)
 		return;
 	free(it->class_name);
-	cap_segment_release(&it->seg);
+	strmap_release(&it->seg);
 	free(it);
 }
 
@@ -100,19 +100,6 @@ static void on_class(void *ctx, enum informer_event ev, const char *key, const s
 	wq_add(c->q, "@topology");
 	if (ev != INFORMER_DELETE)
 		add_prefixed(c->q, "c:", key);
-}
-
-static bool strmap_equal(const struct kube_strmap *a, const struct kube_strmap *b)
-{
-	if (a->n != b->n)
-		return false;
-	for (size_t i = 0; i < a->n; i++) {
-		const char *v = kube_strmap_get(b, a->keys[i]);
-
-		if (!v || strcmp(v, a->values[i]))
-			return false;
-	}
-	return true;
 }
 
 static void on_node(void *ctx, enum informer_event ev, const char *key, const struct iobj *old,
@@ -177,7 +164,7 @@ static void on_object(void *ctx, enum informer_event ev, const char *key, const 
 		return;
 	if (ev == INFORMER_DELETE) {
 		/* someone removed it: if it is still wanted, it is made again */
-		struct cap_segment s;
+		struct strmap s;
 		char *k;
 
 		if (!o->c.storage_class_name)
@@ -186,7 +173,7 @@ static void on_object(void *ctx, enum informer_event ev, const char *key, const 
 		k = cap_item_key(o->c.storage_class_name, &s);
 		add_prefixed(c->q, "i:", k);
 		free(k);
-		cap_segment_release(&s);
+		strmap_release(&s);
 		return;
 	}
 	add_prefixed(c->q, "o:", o->c.meta.name);
@@ -221,7 +208,7 @@ static void collect_cb(void *ctx, const char *key, void *v)
 	if (take && l->n_segs) {
 		take = false;
 		for (size_t i = 0; i < l->n_segs && !take; i++)
-			take = cap_segment_equal(l->segs[i], &it->seg);
+			take = strmap_equal(l->segs[i], &it->seg);
 	}
 	if (take)
 		capacity_keys_add(l, key);
@@ -262,7 +249,7 @@ static void sync_topology(struct capacity *c)
 	struct iobj **cr, **nr = NULL, **sr = NULL, **orefs;
 	size_t nc, nn = 0, ns = 0, no, nsegs;
 	const void **classes = list_data(c->classes, &cr, &nc), **nodes = NULL, **csinodes = NULL;
-	struct cap_segment *segs, none = { NULL, NULL, 0 };
+	struct strmap *segs, none = STRMAP_INIT;
 	struct hmap wanted = HMAP_INIT, old;
 	struct capacity_keys added = { 0 };
 	struct diff_ctx dc = { NULL, &added };
@@ -270,7 +257,7 @@ static void sync_topology(struct capacity *c)
 
 	if (c->o.fixed_segment) {
 		segs = xcalloc(1, sizeof(*segs));
-		cap_segment_copy(&segs[0], c->o.fixed_segment);
+		strmap_copy(&segs[0], c->o.fixed_segment);
 		nsegs = 1;
 	} else if (c->o.topology) {
 		nodes = list_data(c->nodes, &nr, &nn);
@@ -293,7 +280,7 @@ static void sync_topology(struct capacity *c)
 			char *k;
 
 			it->class_name = xstrdup(sc->meta.name);
-			cap_segment_copy(&it->seg, &segs[s]);
+			strmap_copy(&it->seg, &segs[s]);
 			k = cap_item_key(it->class_name, &it->seg);
 			item_free(hmap_put(&wanted, k, it));
 			free(k);
@@ -389,7 +376,7 @@ static void collect(void *ctx, struct metrics *m)
 	goal = c->wanted.count;
 	for (size_t i = 0; i < n; i++) {
 		const struct cap_object *o = iobj_data(refs[i]);
-		struct cap_segment s;
+		struct strmap s;
 		const struct cap_item *it;
 		char *k;
 
@@ -404,7 +391,7 @@ static void collect(void *ctx, struct metrics *m)
 		else
 			obsolete++;
 		free(k);
-		cap_segment_release(&s);
+		strmap_release(&s);
 	}
 	pthread_mutex_unlock(&c->mu);
 	informer_list_free(refs, n);
@@ -512,11 +499,11 @@ int capacity_start(struct capacity *c, struct err *e)
 	return 0;
 }
 
-void capacity_refresh(void *ctx, const char *class_name, const struct csi_map *segments, size_t n)
+void capacity_refresh(void *ctx, const char *class_name, const struct strmap *segments, size_t n)
 {
 	struct capacity *c = ctx;
-	struct cap_segment *segs;
-	const struct cap_segment **ptrs;
+	struct strmap *segs;
+	const struct strmap **ptrs;
 	struct capacity_keys l = { 0 };
 
 	if (!c || !atomic_load(&c->started))
@@ -529,17 +516,9 @@ void capacity_refresh(void *ctx, const char *class_name, const struct csi_map *s
 	segs = xcalloc(n, sizeof(*segs));
 	ptrs = xcalloc(n, sizeof(*ptrs));
 	for (size_t i = 0; i < n; i++) {
-		const char **k = xcalloc(segments[i].n + 1, sizeof(char *));
-		const char **v = xcalloc(segments[i].n + 1, sizeof(char *));
-
-		for (size_t j = 0; j < segments[i].n; j++) {
-			k[j] = segments[i].items[j].key;
-			v[j] = segments[i].items[j].value;
-		}
-		cap_segment_from_pairs(&segs[i], k, v, segments[i].n);
+		strmap_copy(&segs[i], &segments[i]);	/* keys unique: a map on the wire */
+		strmap_sort(&segs[i]);
 		ptrs[i] = &segs[i];
-		free(k);
-		free(v);
 	}
 	l.segs = ptrs;
 	l.n_segs = n;

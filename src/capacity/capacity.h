@@ -30,7 +30,7 @@
 
 struct kube_client;
 struct csi_client;
-struct csi_map;
+struct strmap;
 struct metrics;
 struct capacity;
 
@@ -46,7 +46,7 @@ struct capacity_opts {
 	 * n 0 when it has no topology), instead of segments from Nodes and
 	 * CSINodes, which are then not watched. NULL: not node deployment.
 	 */
-	const struct cap_segment *fixed_segment;
+	const struct strmap *fixed_segment;
 	bool immediate_binding;		/* --capacity-for-immediate-binding */
 	int64_t poll_ms;		/* --capacity-poll-interval */
 	int threads;			/* --capacity-threads (at least 1 is used) */
@@ -78,7 +78,7 @@ int capacity_start(struct capacity *c, struct err *e);
  * class. Thread-safe and quick (it only queues); a no-op before start and
  * with c NULL. Has the shape of controller_opts.volume_changed.
  */
-void capacity_refresh(void *c, const char *class_name, const struct csi_map *segments, size_t n);
+void capacity_refresh(void *c, const char *class_name, const struct strmap *segments, size_t n);
 /* Stop workers and caches. */
 void capacity_stop(struct capacity *c);
 void capacity_free(struct capacity *c);	/* stops first; accepts NULL */

@@ -30,7 +30,7 @@ struct metric;
 
 struct cap_item {
 	char *class_name;
-	struct cap_segment seg;
+	struct strmap seg;
 };
 
 struct cap_pending {
@@ -66,7 +66,7 @@ struct capacity_keys {
 	char **keys;
 	size_t n, alloc;
 	const char *class_name;		/* filter for collect_cb; NULL = all */
-	const struct cap_segment *const *segs;	/* filter too; n_segs 0 = none */
+	const struct strmap *const *segs;	/* filter too; n_segs 0 = none */
 	size_t n_segs;
 };
 void capacity_keys_add(struct capacity_keys *l, const char *k);

@@ -22,7 +22,7 @@
  * name (the others are duplicates and go). A reference, or NULL.
  */
 static struct iobj *find_object(struct capacity *c, const char *class_name,
-				const struct cap_segment *s)
+				const struct strmap *s)
 {
 	struct iobj **refs, *best = NULL;
 	size_t n;
@@ -84,26 +84,17 @@ static void set_pending(struct capacity *c, const char *key, const char *name)
 }
 
 static int get_capacity(struct capacity *c, const struct kube_storage_class *sc,
-			const struct cap_segment *seg, struct cap_value *v, struct err *e)
+			const struct strmap *seg, struct cap_value *v, struct err *e)
 {
-	struct csi_kv *params = xcalloc(sc->parameters.n + 1, sizeof(*params));
-	struct csi_kv *topo = xcalloc(seg->n + 1, sizeof(*topo));
-	struct csi_map tmap = { topo, seg->n };
 	struct csi_get_capacity_req req;
 	struct csi_capacity out;
 	int rc;
 
-	for (size_t i = 0; i < sc->parameters.n; i++)
-		params[i] = (struct csi_kv){ sc->parameters.keys[i], sc->parameters.values[i] };
-	for (size_t i = 0; i < seg->n; i++)
-		topo[i] = (struct csi_kv){ seg->keys[i], seg->values[i] };
 	memset(&req, 0, sizeof(req));
-	req.parameters = (struct csi_map){ params, sc->parameters.n };
-	req.accessible_topology = seg->n ? &tmap : NULL;
+	req.parameters = sc->parameters;	/* borrowed for the call */
+	req.accessible_topology = seg->n ? seg : NULL;
 	memset(&out, 0, sizeof(out));
 	rc = csi_get_capacity(c->csi, &req, &out, e);
-	free(params);
-	free(topo);
 	if (rc)
 		return rc;
 	if (out.available_capacity < 0 ||
@@ -118,7 +109,7 @@ enum capacity_result capacity_sync_item(struct capacity *c, const char *key)
 {
 	struct cap_item *it;
 	char *class_name = NULL, *where = NULL, *path = NULL;
-	struct cap_segment seg = { 0 };
+	struct strmap seg = { 0 };
 	struct iobj *sco = NULL, *oo = NULL;
 	struct cap_value v;
 	struct err e = ERR_INIT;
@@ -129,7 +120,7 @@ enum capacity_result capacity_sync_item(struct capacity *c, const char *key)
 	it = hmap_get(&c->wanted, key);
 	if (it) {
 		class_name = xstrdup(it->class_name);
-		cap_segment_copy(&seg, &it->seg);
+		strmap_copy(&seg, &it->seg);
 	}
 	pthread_mutex_unlock(&c->mu);
 	if (!class_name)
@@ -199,7 +190,7 @@ out:
 	json_decref(created);
 	iobj_unref(sco);
 	iobj_unref(oo);
-	cap_segment_release(&seg);
+	strmap_release(&seg);
 	free(class_name);
 	free(where);
 	free(path);
@@ -228,7 +219,7 @@ enum capacity_result capacity_sync_object(struct capacity *c, const char *name)
 	const struct cap_object *o;
 	struct capacity_keys seen = { 0 };
 	struct unpend_ctx uc = { name, &seen };
-	struct cap_segment seg = { 0 };
+	struct strmap seg = { 0 };
 	struct err e = ERR_INIT;
 	const struct cap_item *it;
 	bool wanted = false;
@@ -271,7 +262,7 @@ enum capacity_result capacity_sync_object(struct capacity *c, const char *name)
 out:
 	iobj_unref(oo);
 	iobj_unref(best);
-	cap_segment_release(&seg);
+	strmap_release(&seg);
 	free(ikey);
 	free(k);
 	free(path);

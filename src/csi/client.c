@@ -473,7 +473,7 @@ typedef int (*decode_fn)(const uint8_t *p, size_t n, void *out, struct err *e);
  */
 static int rpc_secret(struct csi_client *c, const char *method, const char *what,
 		      const uint8_t *req, size_t req_len, long timeout_ms, bool wait_ready,
-		      decode_fn dec, void *out, const struct csi_map *secrets, struct err *e)
+		      decode_fn dec, void *out, const struct strmap *secrets, struct err *e)
 {
 	int64_t start = clock_now_ms();
 	grpc_slice reply;
@@ -702,7 +702,7 @@ int csi_create_volume(struct csi_client *c, const struct csi_create_volume_req *
 }
 
 int csi_delete_volume(struct csi_client *c, const char *volume_id,
-		      const struct csi_map *secrets, struct err *e)
+		      const struct strmap *secrets, struct err *e)
 {
 	uint8_t *buf;
 	size_t len;
@@ -777,7 +777,7 @@ int csi_create_snapshot(struct csi_client *c, const struct csi_create_snapshot_r
 }
 
 int csi_delete_snapshot(struct csi_client *c, const char *snapshot_id,
-			const struct csi_map *secrets, struct err *e)
+			const struct strmap *secrets, struct err *e)
 {
 	uint8_t *buf;
 	size_t len;

@@ -48,6 +48,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "base/strmap.h"
 
 /* Returned (and recorded in e) for failures that are not gRPC statuses. */
 #define CSI_ERR_LOCAL ERR_CODE(ERR_DOMAIN_CSI, 100)
@@ -113,34 +114,19 @@ enum csi_access_mode {
 };
 
 /*
- * A string map. In requests the items and strings are borrowed (the const
- * casts are ours to respect: nothing is modified or freed); in replies they
- * are owned and freed with csi_map_release. Keys are unique in replies (a
- * key repeated on the wire keeps its last value, as protobuf maps do).
+ * The maps of requests and replies (parameters, secrets, volume context,
+ * topology segments) are struct strmap (base/strmap.h). In requests they
+ * are borrowed: nothing is modified or freed. In replies they are owned
+ * (strmap_release); keys are unique (a key repeated on the wire keeps its
+ * last value, as protobuf maps do).
  */
-struct csi_kv {
-	char *key;
-	char *value;
-};
-
-struct csi_map {
-	struct csi_kv *items;
-	size_t n;
-};
-
-/* Value of `key`, or NULL. Borrowed from the map. */
-const char *csi_map_get(const struct csi_map *m, const char *key);
-/* Free an owned map's contents and zero it. Accepts NULL. */
-void csi_map_release(struct csi_map *m);
-/* The same for a map of secrets: every value is zeroed before it is freed. */
-void csi_map_release_secret(struct csi_map *m);
 /*
  * Replace every occurrence of a value of `secrets` (may be NULL) in e's
  * message with "***" and say so at the end, so a driver's message that
  * echoes the request can go to logs and Events. The longest values go
  * first (one may contain another). Returns true when something was hidden.
  */
-bool csi_redact_secrets(struct err *e, const struct csi_map *secrets);
+bool csi_redact_secrets(struct err *e, const struct strmap *secrets);
 
 /* One requested volume capability; all pointers borrowed. */
 struct csi_volume_capability {
@@ -158,13 +144,13 @@ struct csi_create_volume_req {
 	int64_t required_bytes, limit_bytes;	/* 0 = unset; both 0 = no capacity_range */
 	const struct csi_volume_capability *caps;
 	size_t n_caps;
-	struct csi_map parameters, secrets, mutable_parameters;
+	struct strmap parameters, secrets, mutable_parameters;
 	/* At most one of the two; NULL = no content source. */
 	const char *source_snapshot_id, *source_volume_id;
 	/* Topology segments; both lists empty = no accessibility_requirements. */
-	const struct csi_map *requisite;
+	const struct strmap *requisite;
 	size_t n_requisite;
-	const struct csi_map *preferred;
+	const struct strmap *preferred;
 	size_t n_preferred;
 };
 
@@ -172,11 +158,11 @@ struct csi_create_volume_req {
 struct csi_volume {
 	int64_t capacity_bytes;		/* 0 = unknown */
 	char *volume_id;		/* never NULL or "" after a successful create */
-	struct csi_map context;
+	struct strmap context;
 	bool has_content_source;
 	char *source_snapshot_id;	/* at most one set, when has_content_source */
 	char *source_volume_id;
-	struct csi_map *accessible_topology;
+	struct strmap *accessible_topology;
 	size_t n_accessible_topology;
 };
 
@@ -214,8 +200,8 @@ struct csi_controller_caps {
 struct csi_get_capacity_req {
 	const struct csi_volume_capability *caps;
 	size_t n_caps;
-	struct csi_map parameters;
-	const struct csi_map *accessible_topology;	/* NULL = unset */
+	struct strmap parameters;
+	const struct strmap *accessible_topology;	/* NULL = unset */
 };
 
 struct csi_capacity {
@@ -239,7 +225,7 @@ void csi_volume_list_release(struct csi_volume_list *l);
 struct csi_create_snapshot_req {
 	const char *source_volume_id;	/* required */
 	const char *name;		/* required: the idempotency key */
-	struct csi_map secrets, parameters;
+	struct strmap secrets, parameters;
 };
 
 /* A snapshot as the driver describes it; owned, freed with csi_snapshot_release. */
@@ -262,7 +248,7 @@ struct csi_node_info {
 	char *node_id;			/* never NULL or "" after a successful call */
 	int64_t max_volumes_per_node;	/* 0 = no limit given */
 	bool has_topology;		/* accessible_topology was set */
-	struct csi_map topology;	/* its segments (n 0 when unset) */
+	struct strmap topology;	/* its segments (n 0 when unset) */
 };
 
 /* Free the contents and zero the struct. Accepts NULL. */
@@ -376,7 +362,7 @@ int csi_create_volume(struct csi_client *c, const struct csi_create_volume_req *
 
 /* secrets may be NULL. */
 int csi_delete_volume(struct csi_client *c, const char *volume_id,
-		      const struct csi_map *secrets, struct err *e);
+		      const struct strmap *secrets, struct err *e);
 
 /*
  * NodeGetInfo (the Node service of the driver beside us, for
@@ -407,6 +393,6 @@ int csi_create_snapshot(struct csi_client *c, const struct csi_create_snapshot_r
 
 /* secrets may be NULL. */
 int csi_delete_snapshot(struct csi_client *c, const char *snapshot_id,
-			const struct csi_map *secrets, struct err *e);
+			const struct strmap *secrets, struct err *e);
 
 #endif

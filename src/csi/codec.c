@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * codec.c - CSI v1 protobuf bytes -> our reply structs (see codec.h), and
- * the csi_map helpers.
+ * redacting secrets from messages.
  *
  * Decoding unpacks with protobuf-c, then copies what we use into plain heap
  * structs, so no protobuf-c type leaks out of src/csi. Encoding is in
@@ -33,23 +33,8 @@ static char *dup_nonempty(const char *s)
 	return s && *s ? xstrdup(s) : NULL;
 }
 
-/* Add or replace (last wins, as for protobuf maps). */
-static void map_put(struct csi_map *m, const char *k, const char *v)
-{
-	for (size_t i = 0; i < m->n; i++) {
-		if (!strcmp(m->items[i].key, k)) {
-			free(m->items[i].value);
-			m->items[i].value = xstrdup(v);
-			return;
-		}
-	}
-	m->items[m->n].key = xstrdup(k);
-	m->items[m->n].value = xstrdup(v);
-	m->n++;
-}
-
 #define DEFINE_MAP_DECODER(fn, T)						\
-	static int fn(T *const *entries, size_t n, struct csi_map *out,	\
+	static int fn(T *const *entries, size_t n, struct strmap *out,	\
 		      const char *what, struct err *e)				\
 	{									\
 		memset(out, 0, sizeof(*out));					\
@@ -59,47 +44,14 @@ static void map_put(struct csi_map *m, const char *k, const char *v)
 				       what, n, CSI_MAX_MAP_ENTRIES);		\
 		if (!n)								\
 			return 0;						\
-		out->items = xcalloc(n, sizeof(*out->items));			\
+		/* last wins, as for protobuf maps */				\
 		for (size_t i = 0; i < n; i++)					\
-			map_put(out, str(entries[i]->key), str(entries[i]->value)); \
+			strmap_set(out, str(entries[i]->key), str(entries[i]->value)); \
 		return 0;							\
 	}
 
 DEFINE_MAP_DECODER(dec_context, Csi__V1__Volume__VolumeContextEntry)
 DEFINE_MAP_DECODER(dec_segments, Csi__V1__Topology__SegmentsEntry)
-
-const char *csi_map_get(const struct csi_map *m, const char *key)
-{
-	if (!m || !key)
-		return NULL;
-	for (size_t i = 0; i < m->n; i++)
-		if (!strcmp(m->items[i].key, key))
-			return m->items[i].value;
-	return NULL;
-}
-
-void csi_map_release(struct csi_map *m)
-{
-	if (!m)
-		return;
-	for (size_t i = 0; i < m->n; i++) {
-		free(m->items[i].key);
-		free(m->items[i].value);
-	}
-	free(m->items);
-	m->items = NULL;
-	m->n = 0;
-}
-
-void csi_map_release_secret(struct csi_map *m)
-{
-	if (!m)
-		return;
-	for (size_t i = 0; i < m->n; i++)
-		if (m->items[i].value)
-			explicit_bzero(m->items[i].value, strlen(m->items[i].value));
-	csi_map_release(m);
-}
 
 static int longer_first(const void *a, const void *b)
 {
@@ -108,7 +60,7 @@ static int longer_first(const void *a, const void *b)
 	return la < lb ? 1 : la > lb ? -1 : 0;
 }
 
-bool csi_redact_secrets(struct err *e, const struct csi_map *secrets)
+bool csi_redact_secrets(struct err *e, const struct strmap *secrets)
 {
 	const char **vals, *p;
 	struct buf b;
@@ -154,11 +106,11 @@ void csi_volume_release(struct csi_volume *v)
 	if (!v)
 		return;
 	free(v->volume_id);
-	csi_map_release(&v->context);
+	strmap_release(&v->context);
 	free(v->source_snapshot_id);
 	free(v->source_volume_id);
 	for (size_t i = 0; i < v->n_accessible_topology; i++)
-		csi_map_release(&v->accessible_topology[i]);
+		strmap_release(&v->accessible_topology[i]);
 	free(v->accessible_topology);
 	memset(v, 0, sizeof(*v));
 }
@@ -498,7 +450,7 @@ void csi_node_info_release(struct csi_node_info *n)
 	if (!n)
 		return;
 	free(n->node_id);
-	csi_map_release(&n->topology);
+	strmap_release(&n->topology);
 	memset(n, 0, sizeof(*n));
 }
 

@@ -27,7 +27,7 @@
 
 int csi_codec_encode_create_volume(const struct csi_create_volume_req *req,
 				   uint8_t **out, size_t *len, struct err *e);
-int csi_codec_encode_delete_volume(const char *volume_id, const struct csi_map *secrets,
+int csi_codec_encode_delete_volume(const char *volume_id, const struct strmap *secrets,
 				   uint8_t **out, size_t *len, struct err *e);
 int csi_codec_encode_get_capacity(const struct csi_get_capacity_req *req,
 				  uint8_t **out, size_t *len, struct err *e);
@@ -35,7 +35,7 @@ int csi_codec_encode_list_volumes(int32_t max_entries, const char *starting_toke
 				  uint8_t **out, size_t *len, struct err *e);
 int csi_codec_encode_create_snapshot(const struct csi_create_snapshot_req *req,
 				     uint8_t **out, size_t *len, struct err *e);
-int csi_codec_encode_delete_snapshot(const char *snapshot_id, const struct csi_map *secrets,
+int csi_codec_encode_delete_snapshot(const char *snapshot_id, const struct strmap *secrets,
 				     uint8_t **out, size_t *len, struct err *e);
 
 int csi_codec_decode_probe(const uint8_t *p, size_t n, bool *ready, struct err *e);

@@ -46,7 +46,7 @@ static char *str(const char *s)
 	return (char *)(s ? s : "");
 }
 
-static int check_map(const struct csi_map *m, const char *what, struct err *e)
+static int check_map(const struct strmap *m, const char *what, struct err *e)
 {
 	if (!m || !m->n)
 		return 0;
@@ -68,7 +68,7 @@ static int check_map(const struct csi_map *m, const char *what, struct err *e)
  * builder per type keeps the code type-checked.
  */
 #define DEFINE_MAP_ENCODER(fn, T, INIT)						\
-	static T **fn(struct arena *a, const struct csi_map *m, size_t *n_out)	\
+	static T **fn(struct arena *a, const struct strmap *m, size_t *n_out)	\
 	{									\
 		T **v;								\
 		*n_out = 0;							\
@@ -105,7 +105,7 @@ DEFINE_MAP_ENCODER(enc_snapshot_params, Csi__V1__CreateSnapshotRequest__Paramete
 DEFINE_MAP_ENCODER(enc_delete_snapshot_secrets, Csi__V1__DeleteSnapshotRequest__SecretsEntry,
 		   CSI__V1__DELETE_SNAPSHOT_REQUEST__SECRETS_ENTRY__INIT)
 
-static Csi__V1__Topology *enc_topology(struct arena *a, const struct csi_map *m)
+static Csi__V1__Topology *enc_topology(struct arena *a, const struct strmap *m)
 {
 	Csi__V1__Topology init = CSI__V1__TOPOLOGY__INIT;
 	Csi__V1__Topology *t = arena_calloc(a, 1, sizeof(*t));
@@ -115,7 +115,7 @@ static Csi__V1__Topology *enc_topology(struct arena *a, const struct csi_map *m)
 	return t;
 }
 
-static Csi__V1__Topology **enc_topologies(struct arena *a, const struct csi_map *m, size_t n)
+static Csi__V1__Topology **enc_topologies(struct arena *a, const struct strmap *m, size_t n)
 {
 	Csi__V1__Topology **v;
 
@@ -127,7 +127,7 @@ static Csi__V1__Topology **enc_topologies(struct arena *a, const struct csi_map 
 	return v;
 }
 
-static int check_topologies(const struct csi_map *m, size_t n, const char *what,
+static int check_topologies(const struct strmap *m, size_t n, const char *what,
 			    struct err *e)
 {
 	if (n && !m)
@@ -317,7 +317,7 @@ int csi_codec_encode_create_volume(const struct csi_create_volume_req *req,
 	return rc;
 }
 
-int csi_codec_encode_delete_volume(const char *volume_id, const struct csi_map *secrets,
+int csi_codec_encode_delete_volume(const char *volume_id, const struct strmap *secrets,
 				   uint8_t **out, size_t *len, struct err *e)
 {
 	Csi__V1__DeleteVolumeRequest m = CSI__V1__DELETE_VOLUME_REQUEST__INIT;
@@ -404,7 +404,7 @@ int csi_codec_encode_create_snapshot(const struct csi_create_snapshot_req *req,
 	return rc;
 }
 
-int csi_codec_encode_delete_snapshot(const char *snapshot_id, const struct csi_map *secrets,
+int csi_codec_encode_delete_snapshot(const char *snapshot_id, const struct strmap *secrets,
 				     uint8_t **out, size_t *len, struct err *e)
 {
 	Csi__V1__DeleteSnapshotRequest m = CSI__V1__DELETE_SNAPSHOT_REQUEST__INIT;

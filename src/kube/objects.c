@@ -283,7 +283,7 @@ void kube_storage_class_release(struct kube_storage_class *s)
 		return;
 	kube_meta_release(&s->meta);
 	free(s->provisioner);
-	kube_strmap_release(&s->parameters);
+	strmap_release(&s->parameters);
 	free(s->reclaim_policy);
 	free(s->volume_binding_mode);
 	dec_strv_free(s->mount_options, s->n_mount_options);

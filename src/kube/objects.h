@@ -28,17 +28,7 @@
 #include <jansson.h>
 
 #include "base/err.h"
-
-/* A string-to-string map in the order the server sent it. */
-struct kube_strmap {
-	char **keys;
-	char **values;
-	size_t n;
-};
-
-/* The value for `key`, borrowed from m, or NULL. Linear: maps are small. */
-const char *kube_strmap_get(const struct kube_strmap *m, const char *key);
-void kube_strmap_release(struct kube_strmap *m);
+#include "base/strmap.h"
 
 /* metadata; annotations leave out kubectl.kubernetes.io/last-applied-configuration */
 struct kube_meta {
@@ -46,7 +36,7 @@ struct kube_meta {
 	char *uid, *resource_version;
 	int64_t generation;
 	bool deleting;		/* metadata.deletionTimestamp is set */
-	struct kube_strmap annotations, labels;
+	struct strmap annotations, labels;
 	char **finalizers;
 	size_t n_finalizers;
 };
@@ -139,7 +129,7 @@ struct kube_topology_term {
 struct kube_storage_class {
 	struct kube_meta meta;
 	char *provisioner;
-	struct kube_strmap parameters;
+	struct strmap parameters;
 	char *reclaim_policy;		/* "Delete" when unset */
 	char *volume_binding_mode;	/* "Immediate" when unset */
 	char **mount_options;
@@ -171,22 +161,16 @@ struct kube_csinode {
 /* Largest decoded size of all of a Secret's data values together. */
 #define KUBE_SECRET_DATA_MAX ((size_t)1 << 20)
 
-/* Byte values (may hold NULs; each also NUL-terminated), in server order. */
-struct kube_bytesmap {
-	char **keys;
-	char **values;
-	size_t *lens;
-	size_t n;
-};
-
-/* The value for `key` (borrowed) and its length, or NULL. */
-const char *kube_bytesmap_get(const struct kube_bytesmap *m, const char *key, size_t *len);
-void kube_bytesmap_release(struct kube_bytesmap *m);
-
 struct kube_secret {
 	struct kube_meta meta;
 	char *type;			/* "Opaque" etc.; NULL if unset */
-	struct kube_bytesmap data;	/* data, base64-decoded */
+	/*
+	 * data, base64-decoded, in server order: byte values that may hold
+	 * NULs (each also NUL-terminated); data_lens[i] is the length of
+	 * data.items[i].value. Wiped on release.
+	 */
+	struct strmap data;
+	size_t *data_lens;
 };
 
 struct kube_volume_attachment {
@@ -200,7 +184,7 @@ struct kube_volume_attachment {
 struct kube_vac {
 	struct kube_meta meta;
 	char *driver_name;		/* driverName */
-	struct kube_strmap parameters;
+	struct strmap parameters;
 };
 
 struct kube_csi_capacity {
@@ -211,7 +195,7 @@ struct kube_csi_capacity {
 	int64_t max_volume_bytes;	/* maximumVolumeSize */
 	bool has_max_volume;
 	bool has_node_topology;		/* nodeTopology present (NULL selects no node) */
-	struct kube_strmap node_topology;	/* nodeTopology.matchLabels */
+	struct strmap node_topology;	/* nodeTopology.matchLabels */
 };
 
 struct kube_volume_snapshot {

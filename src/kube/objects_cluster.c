@@ -96,48 +96,17 @@ out:
 
 /* ---- Secret ---- */
 
-const char *kube_bytesmap_get(const struct kube_bytesmap *m, const char *key, size_t *len)
-{
-	size_t i;
-
-	if (!m)
-		return NULL;
-	for (i = 0; i < m->n; i++)
-		if (!strcmp(m->keys[i], key)) {
-			if (len)
-				*len = m->lens[i];
-			return m->values[i];
-		}
-	return NULL;
-}
-
-void kube_bytesmap_release(struct kube_bytesmap *m)
-{
-	size_t i;
-
-	if (!m)
-		return;
-	for (i = 0; i < m->n; i++) {
-		free(m->keys[i]);
-		if (m->values[i]) {
-			/* secrets should not linger in freed memory */
-			explicit_bzero(m->values[i], m->lens[i]);
-			free(m->values[i]);
-		}
-	}
-	free(m->keys);
-	free(m->values);
-	free(m->lens);
-	memset(m, 0, sizeof(*m));
-}
-
 void kube_secret_release(struct kube_secret *s)
 {
 	if (!s)
 		return;
 	kube_meta_release(&s->meta);
 	free(s->type);
-	kube_bytesmap_release(&s->data);
+	/* secrets should not linger in freed memory (values may hold NULs) */
+	for (size_t i = 0; s->data_lens && i < s->data.n; i++)
+		explicit_bzero(s->data.items[i].value, s->data_lens[i]);
+	strmap_release(&s->data);
+	free(s->data_lens);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -162,11 +131,11 @@ int kube_secret_decode(json_t *obj, struct kube_secret *out, struct err *e)
 		goto out;
 	}
 	cap = json_object_size(data) + 1;
-	out->data.keys = xcalloc(cap, sizeof(char *));
-	out->data.values = xcalloc(cap, sizeof(char *));
-	out->data.lens = xcalloc(cap, sizeof(size_t));
+	out->data.items = xcalloc(cap, sizeof(*out->data.items));
+	out->data.alloc = cap;
+	out->data_lens = xcalloc(cap, sizeof(*out->data_lens));
 	json_object_foreach(data, k, val) {
-		struct kube_bytesmap *m = &out->data;
+		char *v;
 		size_t len;
 
 		if (!json_is_string(val)) {
@@ -180,16 +149,14 @@ int kube_secret_decode(json_t *obj, struct kube_secret *out, struct err *e)
 				     what, KUBE_SECRET_DATA_MAX);
 			goto out;
 		}
-		m->values[m->n] = kube_base64_decode(json_string_value(val),
-						     json_string_length(val), &len);
-		if (!m->values[m->n]) {
+		v = kube_base64_decode(json_string_value(val), json_string_length(val), &len);
+		if (!v) {
 			rc = err_set(e, KUBE_ERR_DECODE, "%s: data['%s'] is not valid base64",
 				     what, k);
 			goto out;
 		}
-		m->keys[m->n] = xstrdup(k);
-		m->lens[m->n] = len;
-		m->n++;
+		out->data_lens[out->data.n] = len;
+		strmap_add_owned(&out->data, xstrdup(k), v);
 		if (len > KUBE_SECRET_DATA_MAX - total) {
 			rc = err_set(e, KUBE_ERR_TOO_LARGE, "%s: data is larger than %zu bytes",
 				     what, KUBE_SECRET_DATA_MAX);
@@ -247,7 +214,7 @@ void kube_vac_release(struct kube_vac *v)
 		return;
 	kube_meta_release(&v->meta);
 	free(v->driver_name);
-	kube_strmap_release(&v->parameters);
+	strmap_release(&v->parameters);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -274,7 +241,7 @@ void kube_csi_capacity_release(struct kube_csi_capacity *c)
 		return;
 	kube_meta_release(&c->meta);
 	free(c->storage_class_name);
-	kube_strmap_release(&c->node_topology);
+	strmap_release(&c->node_topology);
 	memset(c, 0, sizeof(*c));
 }
 

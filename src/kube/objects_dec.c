@@ -136,7 +136,7 @@ int dec_strlist(struct dec *d, json_t *o, const char *prefix, const char *key,
 
 /* A map of strings; an entry whose key is `skip` (may be NULL) is not kept. */
 static int dec_strmap_skip(struct dec *d, json_t *o, const char *prefix, const char *key,
-			   const char *skip, struct kube_strmap *m)
+			   const char *skip, struct strmap *m)
 {
 	json_t *v = json_object_get(o, key), *val;
 	const char *k;
@@ -148,28 +148,27 @@ static int dec_strmap_skip(struct dec *d, json_t *o, const char *prefix, const c
 		return dec_wrong_type(d, prefix, key, v, "a map of strings");
 	if (!json_object_size(v))
 		return 0;
-	m->keys = xcalloc(json_object_size(v), sizeof(char *));
-	m->values = xcalloc(json_object_size(v), sizeof(char *));
+	m->items = xcalloc(json_object_size(v), sizeof(*m->items));
+	m->alloc = json_object_size(v);
 	json_object_foreach(v, k, val) {
 		if (!json_is_string(val)) {
 			int rc = err_set(d->e, KUBE_ERR_DECODE,
 					 "%s: %s%s%s['%s'] is %s, want a string", d->what,
 					 prefix, *prefix ? "." : "", key, k, dec_type_name(val));
 
-			kube_strmap_release(m);
+			strmap_release(m);
 			return rc;
 		}
 		if (skip && !strcmp(k, skip))
 			continue;
-		m->keys[m->n] = xstrdup(k);
-		m->values[m->n] = xstrndup(json_string_value(val), json_string_length(val));
-		m->n++;
+		strmap_add_owned(m, xstrdup(k),
+				 xstrndup(json_string_value(val), json_string_length(val)));
 	}
 	return 0;
 }
 
 int dec_strmap(struct dec *d, json_t *o, const char *prefix, const char *key,
-	       struct kube_strmap *m)
+	       struct strmap *m)
 {
 	return dec_strmap_skip(d, o, prefix, key, NULL, m);
 }
@@ -231,27 +230,6 @@ int dec_item_obj(struct dec *d, const char *path, size_t i, json_t *item)
 		       path, i, dec_type_name(item));
 }
 
-const char *kube_strmap_get(const struct kube_strmap *m, const char *key)
-{
-	size_t i;
-
-	if (!m)
-		return NULL;
-	for (i = 0; i < m->n; i++)
-		if (!strcmp(m->keys[i], key))
-			return m->values[i];
-	return NULL;
-}
-
-void kube_strmap_release(struct kube_strmap *m)
-{
-	if (!m)
-		return;
-	dec_strv_free(m->keys, m->n);
-	dec_strv_free(m->values, m->n);
-	memset(m, 0, sizeof(*m));
-}
-
 void kube_meta_release(struct kube_meta *m)
 {
 	if (!m)
@@ -260,8 +238,8 @@ void kube_meta_release(struct kube_meta *m)
 	free(m->namespace);
 	free(m->uid);
 	free(m->resource_version);
-	kube_strmap_release(&m->annotations);
-	kube_strmap_release(&m->labels);
+	strmap_release(&m->annotations);
+	strmap_release(&m->labels);
 	dec_strv_free(m->finalizers, m->n_finalizers);
 	memset(m, 0, sizeof(*m));
 }

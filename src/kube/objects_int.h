@@ -35,7 +35,7 @@ int dec_int(struct dec *d, json_t *o, const char *prefix, const char *key, int64
 int dec_strlist(struct dec *d, json_t *o, const char *prefix, const char *key,
 		char ***out, size_t *n);
 int dec_strmap(struct dec *d, json_t *o, const char *prefix, const char *key,
-	       struct kube_strmap *m);
+	       struct strmap *m);
 /* A quantity (string, or a number as the API server also accepts) in bytes. */
 int dec_quantity(struct dec *d, json_t *o, const char *prefix, const char *key,
 		 int64_t *out, bool *has);

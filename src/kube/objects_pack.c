@@ -118,11 +118,20 @@ static struct kube_topology_term *pack_affinity(struct packer *k,
 	return d;
 }
 
-static void pack_strmap(struct packer *k, struct kube_strmap *d, const struct kube_strmap *s)
+static void pack_strmap(struct packer *k, struct strmap *d, const struct strmap *s)
 {
-	d->keys = pstrv(k, s->keys, s->n);
-	d->values = pstrv(k, s->values, s->n);
-	d->n = s->n;
+	struct strmap_entry *items = parr(k, s->items, s->n, sizeof(*s->items));
+
+	for (size_t i = 0; s->items && i < s->n; i++) {
+		char *key = pstr(k, s->items[i].key), *value = pstr(k, s->items[i].value);
+
+		if (items) {
+			items[i].key = key;
+			items[i].value = value;
+		}
+	}
+	d->items = items;
+	d->n = d->alloc = s->n;
 }
 
 static void pack_meta(struct packer *k, struct kube_meta *d, const struct kube_meta *s)

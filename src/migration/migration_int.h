@@ -18,21 +18,18 @@
 
 /* StorageClass parameters as a plugin rewrites them. */
 struct mig_params {
-	struct kube_strmap out;		/* the driver's parameters */
-	size_t alloc;
+	struct strmap out;		/* the driver's parameters (strmap_set: a later value wins, as in a Go map) */
 	char **zones;			/* from zone/zones; NULL when neither was set */
 	size_t n_zones;
 };
 
-/* Set k to v (a later value of the same key wins, as in a Go map). Copies both. */
-void mig_params_put(struct mig_params *p, const char *k, const char *v);
 /* zone=v (one zone) or zones=v (split at ','), replacing earlier ones. */
 void mig_params_zones(struct mig_params *p, const char *v, bool split);
 void mig_params_release(struct mig_params *p);
 
 /* What differs between plugins. */
 struct mig_ops {
-	int (*params)(const struct kube_strmap *in, struct mig_params *out, struct err *e);
+	int (*params)(const struct strmap *in, struct mig_params *out, struct err *e);
 	bool rekey_allowed;		/* allowedTopologies zone keys become topology_key */
 	int (*handle)(const struct mig_plugin *p, const struct kube_pv *pv, char **out,
 		      struct err *e);

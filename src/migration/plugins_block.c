@@ -16,46 +16,46 @@
 #define UNSPECIFIED "UNSPECIFIED"
 
 /* fstype -> csi.storage.k8s.io/fstype; with `zones`, zone/zones -> topology. */
-static int common_params(const struct kube_strmap *in, struct mig_params *out, bool fstype,
+static int common_params(const struct strmap *in, struct mig_params *out, bool fstype,
 			 bool zones, bool ebs)
 {
 	for (size_t i = 0; i < in->n; i++) {
-		const char *k = in->keys[i], *v = in->values[i];
+		const char *k = in->items[i].key, *v = in->items[i].value;
 
 		if (fstype && !strcasecmp(k, "fstype")) {
-			mig_params_put(out, CSI_FSTYPE, v);
+			strmap_set(&out->out, CSI_FSTYPE, v);
 		} else if (zones && !strcasecmp(k, "zone")) {
 			mig_params_zones(out, v, false);
 		} else if (zones && !strcasecmp(k, "zones")) {
 			mig_params_zones(out, v, true);
 		} else if (ebs && !strcasecmp(k, "iopspergb")) {
 			/* the in-tree plugin raised too low IOPS to the minimum; so may the driver */
-			mig_params_put(out, k, v);
-			mig_params_put(out, "allowautoiopspergbincrease", "true");
+			strmap_set(&out->out, k, v);
+			strmap_set(&out->out, "allowautoiopspergbincrease", "true");
 		} else {
-			mig_params_put(out, k, v);
+			strmap_set(&out->out, k, v);
 		}
 	}
 	return 0;
 }
 
-static int ebs_params(const struct kube_strmap *in, struct mig_params *out, struct err *e)
+static int ebs_params(const struct strmap *in, struct mig_params *out, struct err *e)
 {
 	return common_params(in, out, true, true, true);
 }
 
-static int gce_params(const struct kube_strmap *in, struct mig_params *out, struct err *e)
+static int gce_params(const struct strmap *in, struct mig_params *out, struct err *e)
 {
 	return common_params(in, out, true, true, false);
 }
 
-static int azure_disk_params(const struct kube_strmap *in, struct mig_params *out,
+static int azure_disk_params(const struct strmap *in, struct mig_params *out,
 			     struct err *e)
 {
 	return common_params(in, out, false, true, false);	/* the driver reads fstype itself */
 }
 
-static int cinder_params(const struct kube_strmap *in, struct mig_params *out, struct err *e)
+static int cinder_params(const struct strmap *in, struct mig_params *out, struct err *e)
 {
 	/* "availability" stays a parameter: the driver reads it */
 	return common_params(in, out, true, false, false);

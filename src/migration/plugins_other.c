@@ -18,10 +18,10 @@
 #define VSPHERE_REGION_KEY "topology.csi.vmware.com/region"
 #define CSI_PREFIX "csi.storage.k8s.io/"
 
-static int copy_params(const struct kube_strmap *in, struct mig_params *out, struct err *e)
+static int copy_params(const struct strmap *in, struct mig_params *out, struct err *e)
 {
 	for (size_t i = 0; i < in->n; i++)
-		mig_params_put(out, in->keys[i], in->values[i]);
+		strmap_set(&out->out, in->items[i].key, in->items[i].value);
 	return 0;
 }
 
@@ -43,7 +43,7 @@ static char *azure_account(const char *secret)
 static int azure_file_handle(const struct mig_plugin *p, const struct kube_pv *pv, char **out,
 			     struct err *e)
 {
-	const char *rg = kube_strmap_get(&pv->meta.annotations, AZURE_RG_ANNOTATION);
+	const char *rg = strmap_get(&pv->meta.annotations, AZURE_RG_ANNOTATION);
 	const char *ns = pv->intree.secret_namespace ? pv->intree.secret_namespace : pv->claim_ns;
 	char *account = azure_account(pv->intree.secret_name);
 
@@ -141,7 +141,7 @@ static const struct {
 	{ "iopslimit", "iopslimit-migrationparam" },
 };
 
-static int vsphere_params(const struct kube_strmap *in, struct mig_params *out, struct err *e)
+static int vsphere_params(const struct strmap *in, struct mig_params *out, struct err *e)
 {
 	size_t nmap = sizeof(vsphere_params_map) / sizeof(vsphere_params_map[0]);
 
@@ -149,16 +149,16 @@ static int vsphere_params(const struct kube_strmap *in, struct mig_params *out, 
 		size_t m;
 
 		for (m = 0; m < nmap; m++)
-			if (!strcasecmp(in->keys[i], vsphere_params_map[m].in_tree))
+			if (!strcasecmp(in->items[i].key, vsphere_params_map[m].in_tree))
 				break;
 		if (m < nmap)
-			mig_params_put(out, vsphere_params_map[m].csi, in->values[i]);
+			strmap_set(&out->out, vsphere_params_map[m].csi, in->items[i].value);
 		else
 			log_v(2, "StorageClass parameter %s is not supported by CSI migration of "
-			      "vSphere volumes; dropped", in->keys[i]);
+			      "vSphere volumes; dropped", in->items[i].key);
 	}
 	/* tells the driver to answer with the volume path the in-tree form needs */
-	mig_params_put(out, "csimigration", "true");
+	strmap_set(&out->out, "csimigration", "true");
 	return 0;
 }
 
@@ -178,25 +178,25 @@ static const char *const portworx_secret_kinds[] = {
 };
 
 /* Portworx's one auth secret serves every operation. */
-static int portworx_params(const struct kube_strmap *in, struct mig_params *out, struct err *e)
+static int portworx_params(const struct strmap *in, struct mig_params *out, struct err *e)
 {
 	size_t nk = sizeof(portworx_secret_kinds) / sizeof(portworx_secret_kinds[0]);
 
 	for (size_t i = 0; i < in->n; i++) {
-		const char *what = !strcasecmp(in->keys[i], "openstorage.io/auth-secret-name") ?
-				   "name" : !strcasecmp(in->keys[i],
+		const char *what = !strcasecmp(in->items[i].key, "openstorage.io/auth-secret-name") ?
+				   "name" : !strcasecmp(in->items[i].key,
 							"openstorage.io/auth-secret-namespace") ?
 				   "namespace" : NULL;
 
 		if (!what) {
-			mig_params_put(out, in->keys[i], in->values[i]);
+			strmap_set(&out->out, in->items[i].key, in->items[i].value);
 			continue;
 		}
 		for (size_t k = 0; k < nk; k++) {
 			char *key = xasprintf(CSI_PREFIX "%s-secret-%s", portworx_secret_kinds[k],
 					      what);
 
-			mig_params_put(out, key, in->values[i]);
+			strmap_set(&out->out, key, in->items[i].value);
 			free(key);
 		}
 	}

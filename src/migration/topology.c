@@ -155,12 +155,12 @@ int mig_gce_region(char *const *zones, size_t n, char **out, struct err *e)
 
 char **mig_pv_zones(const struct kube_pv *pv, size_t *n)
 {
-	const char *label = kube_strmap_get(&pv->meta.labels, MIG_LABEL_BETA_ZONE);
+	const char *label = strmap_get(&pv->meta.labels, MIG_LABEL_BETA_ZONE);
 	size_t dl = strlen(MIG_ZONE_DELIMITER), count = 1, i = 0;
 	char **out;
 
 	if (!label || !*label)
-		label = kube_strmap_get(&pv->meta.labels, MIG_LABEL_ZONE);
+		label = strmap_get(&pv->meta.labels, MIG_LABEL_ZONE);
 	if (!label)
 		label = "";
 	for (const char *s = strstr(label, MIG_ZONE_DELIMITER); s; s = strstr(s + dl,

@@ -72,26 +72,6 @@ static const struct mig_ops *ops_of(const struct mig_plugin *p)
 	return NULL;
 }
 
-void mig_params_put(struct mig_params *p, const char *k, const char *v)
-{
-	struct kube_strmap *m = &p->out;
-	size_t a;
-
-	for (size_t i = 0; i < m->n; i++) {
-		if (!strcmp(m->keys[i], k)) {
-			free(m->values[i]);
-			m->values[i] = xstrdup(v);
-			return;
-		}
-	}
-	a = p->alloc;
-	m->keys = xgrow(m->keys, m->n + 1, &a, sizeof(char *));
-	m->values = xgrow(m->values, m->n + 1, &p->alloc, sizeof(char *));
-	m->keys[m->n] = xstrdup(k);
-	m->values[m->n] = xstrdup(v);
-	m->n++;
-}
-
 void mig_params_zones(struct mig_params *p, const char *v, bool split)
 {
 	size_t n = 1;
@@ -121,7 +101,7 @@ void mig_params_release(struct mig_params *p)
 {
 	if (!p)
 		return;
-	kube_strmap_release(&p->out);
+	strmap_release(&p->out);
 	mig_strv_free(p->zones, p->n_zones);
 	memset(p, 0, sizeof(*p));
 }
@@ -133,13 +113,6 @@ static char **strv_dup(char *const *v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		out[i] = xstrdup(v[i]);
 	return out;
-}
-
-static void strmap_copy(struct kube_strmap *dst, const struct kube_strmap *src)
-{
-	dst->n = src->n;
-	dst->keys = strv_dup(src->keys, src->n);
-	dst->values = strv_dup(src->values, src->n);
 }
 
 static struct kube_topology_term *terms_copy(const struct kube_topology_term *t, size_t n)

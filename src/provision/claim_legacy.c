@@ -23,7 +23,7 @@ static json_t *legacy_unmark_patch(const struct kube_pvc *claim)
 
 	if (patch)
 		plan_patch_remove_annotation(patch, &claim->meta, ANN_CLAIM_IN_DOUBT);
-	else if (kube_strmap_get(&claim->meta.annotations, ANN_CLAIM_IN_DOUBT)) {
+	else if (strmap_get(&claim->meta.annotations, ANN_CLAIM_IN_DOUBT)) {
 		patch = json_array();
 		plan_patch_remove_annotation(patch, &claim->meta, ANN_CLAIM_IN_DOUBT);
 	}

@@ -105,7 +105,7 @@ struct intent_owner ctl_intent_owner(const struct kube_pvc *claim,
  */
 static int ensure_intent(struct controller *c, const struct kube_pvc *claim,
 			 const struct kube_storage_class *class, const char *key,
-			 struct prepared *p, struct intent *pinned, struct csi_map *secrets,
+			 struct prepared *p, struct intent *pinned, struct strmap *secrets,
 			 const struct csi_create_volume_req **send, bool *fresh, struct err *e)
 {
 	struct intent_owner o = ctl_intent_owner(claim, class, p);
@@ -268,58 +268,13 @@ int ctl_pv_check(struct controller *c, const char *name, const char *claim_uid,
 	return rc;
 }
 
-/* The driver's answer as the PV builder takes it; release with pv_input_release. */
-struct pv_input {
-	struct plan_volume v;
-	const char **ckeys, **cvals;
-	struct plan_segment *segs;
-	size_t nsegs;
-};
-
-static void pv_input_init(struct pv_input *in, const struct csi_volume *vol)
-{
-	in->ckeys = xcalloc(vol->context.n + 1, sizeof(char *));
-	in->cvals = xcalloc(vol->context.n + 1, sizeof(char *));
-	for (size_t i = 0; i < vol->context.n; i++) {
-		in->ckeys[i] = vol->context.items[i].key;
-		in->cvals[i] = vol->context.items[i].value;
-	}
-	in->nsegs = vol->n_accessible_topology;
-	in->segs = xcalloc(in->nsegs + 1, sizeof(*in->segs));
-	for (size_t t = 0; t < in->nsegs; t++) {
-		const struct csi_map *m = &vol->accessible_topology[t];
-		const char **k = xcalloc(m->n + 1, sizeof(char *));
-		const char **v = xcalloc(m->n + 1, sizeof(char *));
-
-		for (size_t i = 0; i < m->n; i++) {
-			k[i] = m->items[i].key;
-			v[i] = m->items[i].value;
-		}
-		in->segs[t] = (struct plan_segment){ k, v, m->n };
-	}
-	in->v = (struct plan_volume){ vol->volume_id, vol->capacity_bytes, in->ckeys, in->cvals,
-				      vol->context.n, in->segs, in->nsegs };
-}
-
-static void pv_input_release(struct pv_input *in)
-{
-	for (size_t t = 0; in->segs && t < in->nsegs; t++) {
-		free((void *)in->segs[t].keys);
-		free((void *)in->segs[t].values);
-	}
-	free(in->segs);
-	free(in->ckeys);
-	free(in->cvals);
-	memset(in, 0, sizeof(*in));
-}
-
 /*
  * The volume is not what the claim asked for: delete it. The intent goes
  * only once the delete succeeded.
  */
 static void discard_volume(struct controller *c, struct csi_client *csi,
 			   const struct kube_pvc *claim, const char *key, const char *name,
-			   const struct csi_volume *vol, const struct csi_map *secrets,
+			   const struct csi_volume *vol, const struct strmap *secrets,
 			   const char *why)
 {
 	struct err e = ERR_INIT;
@@ -370,11 +325,11 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 {
 	struct prepared p;
 	struct intent pinned;
-	struct csi_map pinned_secrets = { NULL, 0 };
+	struct strmap pinned_secrets = STRMAP_INIT;
 	const struct csi_create_volume_req *send;
-	const struct csi_map *secrets;
+	const struct strmap *secrets;
 	struct csi_volume vol;
-	struct pv_input in;
+	struct plan_volume in;
 	struct source protect = { 0 };
 	struct err e = ERR_INIT;
 	enum sync_result res = SYNC_RETRY;
@@ -452,10 +407,11 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 			       "volume content source missing");
 		goto out;
 	}
-	pv_input_init(&in, &vol);
+	in = (struct plan_volume){ vol.volume_id, vol.capacity_bytes, &vol.context,
+				   vol.accessible_topology, vol.n_accessible_topology };
 	if (!c->o.topology)
-		in.v.n_topology = 0;	/* as upstream: no nodeAffinity without capability and gate */
-	pv = plan_pv(claim, class, &c->o.plan, &p.r, &in.v);
+		in.n_topology = 0;	/* as upstream: no nodeAffinity without capability and gate */
+	pv = plan_pv(claim, class, &c->o.plan, &p.r, &in);
 	if (!pv) {
 		log_error("claim %s: cannot build the PersistentVolume object", key);
 		goto out;
@@ -515,12 +471,11 @@ out:
 		c->o.volume_changed(c->o.volume_changed_ctx, class->meta.name,
 				    res == SYNC_DONE ? vol.accessible_topology : NULL,
 				    res == SYNC_DONE ? vol.n_accessible_topology : 0);
-	pv_input_release(&in);
 	json_decref(pv);
 	csi_volume_release(&vol);
 	ctl_source_release(&protect);
 	intent_release(&pinned);
-	csi_map_release_secret(&pinned_secrets);
+	strmap_release_secret(&pinned_secrets);
 	ctl_prepared_release(&p);
 	err_release(&e);
 	return res;
@@ -536,7 +491,7 @@ static enum sync_result settle_intent(struct controller *c, const char *key,
 {
 	char *value = journal_get(c->journal, volume), *msg = NULL;
 	struct intent in;
-	struct csi_map secrets = { NULL, 0 };
+	struct strmap secrets = STRMAP_INIT;
 	struct csi_volume vol;
 	struct err e = ERR_INIT;
 	enum sync_result res = SYNC_RETRY;
@@ -619,7 +574,7 @@ out:
 	free(msg);
 	free(value);
 	intent_release(&in);
-	csi_map_release_secret(&secrets);
+	strmap_release_secret(&secrets);
 	csi_volume_release(&vol);
 	err_release(&e);
 	return res;
@@ -724,7 +679,7 @@ enum sync_result ctl_sync_claim(struct controller *c, const char *key)
 	}
 	po = informer_get(c->volumes, pv_name);
 	if (plan_claim_marked(claim) ||
-	    kube_strmap_get(&claim->meta.annotations, ANN_CLAIM_IN_DOUBT)) {
+	    strmap_get(&claim->meta.annotations, ANN_CLAIM_IN_DOUBT)) {
 		res = worst(res, ctl_settle_legacy(c, claim, class, key, pv_name, po != NULL));
 		goto out;
 	}
@@ -759,7 +714,7 @@ enum sync_result ctl_sync_claim(struct controller *c, const char *key)
 	}
 	if (c->o.node_name) {
 		/* node deployment: as upstream, only the beta annotation names the owner */
-		switch (nd_claim_owner(kube_strmap_get(&claim->meta.annotations, ANN_SELECTED_NODE),
+		switch (nd_claim_owner(strmap_get(&claim->meta.annotations, ANN_SELECTED_NODE),
 				       c->o.node_name)) {
 		case ND_OTHER:
 			log_v(5, "claim %s: selected for another node", key);

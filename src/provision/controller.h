@@ -19,7 +19,7 @@
 
 struct kube_client;
 struct csi_client;
-struct csi_map;
+struct strmap;
 struct controller;
 struct metrics;
 
@@ -70,7 +70,7 @@ struct controller_opts {
 	 * refresh (NULL: nobody): the class and, after a success, the volume's
 	 * accessible topology (n 0 when unknown). Must be quick.
 	 */
-	void (*volume_changed)(void *ctx, const char *class_name, const struct csi_map *segments,
+	void (*volume_changed)(void *ctx, const char *class_name, const struct strmap *segments,
 			       size_t n);
 	void *volume_changed_ctx;
 	/*

@@ -181,10 +181,10 @@ int ctl_ensure_finalizer(struct controller *c, const char *path, const struct ku
 
 /*
  * Read a Secret's data for a CSI call (caller releases *out with
- * csi_map_release). Fetched on every attempt, as upstream does, so a fixed
- * Secret is picked up by the next retry. Values are never logged.
+ * strmap_release_secret). Fetched on every attempt, as upstream does, so a
+ * fixed Secret is picked up by the next retry. Values are never logged.
  */
-int ctl_fetch_secret(struct controller *c, const struct secret_ref *ref, struct csi_map *out,
+int ctl_fetch_secret(struct controller *c, const struct secret_ref *ref, struct strmap *out,
 		     struct err *e);
 
 #define ANN_ALPHA_SELECTED_NODE "volume.alpha.kubernetes.io/selected-node"
@@ -195,7 +195,6 @@ const char *ctl_selected_node(const struct kube_pvc *claim);
 struct csi_request {
 	struct csi_create_volume_req req;
 	struct csi_volume_capability *caps;
-	struct csi_kv *params;
 };
 
 /* A data source, resolved for CreateVolume. */
@@ -238,9 +237,8 @@ struct prepared {
 	enum prep_step step;	/* the step reached: the failed one, or PREP_STEP_DONE */
 	struct plan_request r;
 	struct csi_request cr;
-	struct csi_map secrets, mutable_params;
+	struct strmap secrets, mutable_params;
 	struct topo_result topo;
-	struct csi_map *req_segs, *pref_segs;
 	struct source src;
 	struct kube_storage_class migrated_class;	/* the class translated for CSI migration */
 };

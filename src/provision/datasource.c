@@ -46,7 +46,7 @@ static int mode_change_refused(const struct kube_pvc *claim,
 	if (!content->source_volume_mode || !claim->volume_mode ||
 	    !strcmp(content->source_volume_mode, claim->volume_mode))
 		return 0;
-	allow = kube_strmap_get(&content->meta.annotations, ANN_ALLOW_MODE_CHANGE);
+	allow = strmap_get(&content->meta.annotations, ANN_ALLOW_MODE_CHANGE);
 	if (!allow)
 		return err_set(e, ERR_INVALID, "claim %s/%s asks for volume mode %s but snapshot content %s "
 			       "holds a %s volume: a mode change needs annotation %s=true on the "

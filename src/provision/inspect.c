@@ -98,12 +98,12 @@ static enum plan_verdict ownership(struct inspection *in)
 	const struct kube_pvc *claim = in->claim;
 	const struct plan_opts *o = &in->c->o.plan;
 	const char *cls = plan_claim_class(claim), *why;
-	const char *ann = kube_strmap_get(&claim->meta.annotations, ANN_STORAGE_PROVISIONER);
+	const char *ann = strmap_get(&claim->meta.annotations, ANN_STORAGE_PROVISIONER);
 	enum plan_verdict v;
 	json_t *j;
 
 	if (!ann)
-		ann = kube_strmap_get(&claim->meta.annotations, ANN_BETA_STORAGE_PROVISIONER);
+		ann = strmap_get(&claim->meta.annotations, ANN_BETA_STORAGE_PROVISIONER);
 	v = plan_claim(claim, in->class, o, &why);
 	j = json_pack("{s:s, s:s, s:o, s:b, s:o, s:s, s:o, s:b, s:o, s:o}",
 		      "verdict", v == PLAN_PROVISION ? "provision" : v == PLAN_WAIT ? "wait" : "ignore",
@@ -142,7 +142,7 @@ static enum plan_verdict ownership(struct inspection *in)
 		blocker(in, "waiting-for-node", "StorageClass \"%s\" binds WaitForFirstConsumer and "
 			"no node is selected yet: a pod using the claim must be scheduled first", cls);
 	else if (!known(o, ann) || !(str_same(ann, o->provisioner) ||
-				      str_same(kube_strmap_get(&claim->meta.annotations,
+				      str_same(strmap_get(&claim->meta.annotations,
 							       ANN_MIGRATED_TO), o->provisioner)))
 		blocker(in, "not-annotated", "the claim's %s annotation is \"%s\", not \"%s\" (the "
 			"PersistentVolume controller sets it)", ANN_STORAGE_PROVISIONER,
@@ -168,13 +168,13 @@ static json_t *request_json(const struct kube_pvc *claim, const struct kube_stor
 	if (!r)
 		r = json_object();
 	static const char *const modes[] = {
-		[PLAN_AM_SINGLE_NODE_WRITER] = "SINGLE_NODE_WRITER",
-		[PLAN_AM_SINGLE_NODE_READER_ONLY] = "SINGLE_NODE_READER_ONLY",
-		[PLAN_AM_MULTI_NODE_READER_ONLY] = "MULTI_NODE_READER_ONLY",
-		[PLAN_AM_MULTI_NODE_SINGLE_WRITER] = "MULTI_NODE_SINGLE_WRITER",
-		[PLAN_AM_MULTI_NODE_MULTI_WRITER] = "MULTI_NODE_MULTI_WRITER",
-		[PLAN_AM_SINGLE_NODE_SINGLE_WRITER] = "SINGLE_NODE_SINGLE_WRITER",
-		[PLAN_AM_SINGLE_NODE_MULTI_WRITER] = "SINGLE_NODE_MULTI_WRITER",
+		[CSI_ACCESS_SINGLE_NODE_WRITER] = "SINGLE_NODE_WRITER",
+		[CSI_ACCESS_SINGLE_NODE_READER_ONLY] = "SINGLE_NODE_READER_ONLY",
+		[CSI_ACCESS_MULTI_NODE_READER_ONLY] = "MULTI_NODE_READER_ONLY",
+		[CSI_ACCESS_MULTI_NODE_SINGLE_WRITER] = "MULTI_NODE_SINGLE_WRITER",
+		[CSI_ACCESS_MULTI_NODE_MULTI_WRITER] = "MULTI_NODE_MULTI_WRITER",
+		[CSI_ACCESS_SINGLE_NODE_SINGLE_WRITER] = "SINGLE_NODE_SINGLE_WRITER",
+		[CSI_ACCESS_SINGLE_NODE_MULTI_WRITER] = "SINGLE_NODE_MULTI_WRITER",
 	};
 	json_t *names = json_array();
 

@@ -19,7 +19,7 @@ static json_t *str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-static json_t *map_json(const struct csi_map *m)
+static json_t *map_json(const struct strmap *m)
 {
 	json_t *o = json_object();
 
@@ -28,7 +28,7 @@ static json_t *map_json(const struct csi_map *m)
 	return o;
 }
 
-static json_t *segments_json(const struct csi_map *segs, size_t n)
+static json_t *segments_json(const struct strmap *segs, size_t n)
 {
 	json_t *a = json_array();
 
@@ -93,30 +93,26 @@ static int get_str(json_t *o, const char *k, bool opt, char **out, struct err *e
 	return 0;
 }
 
-static int get_map(json_t *o, const char *what, struct csi_map *out, struct err *e)
+static int get_map(json_t *o, const char *what, struct strmap *out, struct err *e)
 {
 	const char *k;
 	json_t *v;
-	size_t n = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (!o || json_is_null(o))
 		return 0;
 	if (!json_is_object(o) || json_object_size(o) > MAX_LIST)
 		return err_set(e, INTENT_ERR_DECODE, "intent record: \"%s\" is not a map", what);
-	out->items = xcalloc(json_object_size(o) + 1, sizeof(*out->items));
 	json_object_foreach(o, k, v) {
 		if (!json_is_string(v))
 			return err_set(e, INTENT_ERR_DECODE, "intent record: \"%s\" value of \"%s\" "
 				       "is not a string", what, k);
-		out->items[n].key = xstrdup(k);
-		out->items[n].value = xstrdup(json_string_value(v));
-		out->n = ++n;
+		strmap_add_owned(out, xstrdup(k), xstrdup(json_string_value(v)));
 	}
 	return 0;
 }
 
-static int get_segments(json_t *a, const char *what, struct csi_map **out, size_t *n,
+static int get_segments(json_t *a, const char *what, struct strmap **out, size_t *n,
 			struct err *e)
 {
 	*out = NULL;
@@ -277,12 +273,12 @@ void intent_release(struct intent *in)
 	}
 	free(in->caps);
 	free(in->mount_flags);
-	csi_map_release(&in->parameters);
-	csi_map_release(&in->mutable_parameters);
+	strmap_release(&in->parameters);
+	strmap_release(&in->mutable_parameters);
 	for (size_t i = 0; in->requisite && i < in->req.n_requisite; i++)
-		csi_map_release(&in->requisite[i]);
+		strmap_release(&in->requisite[i]);
 	for (size_t i = 0; in->preferred && i < in->req.n_preferred; i++)
-		csi_map_release(&in->preferred[i]);
+		strmap_release(&in->preferred[i]);
 	free(in->requisite);
 	free(in->preferred);
 	memset(in, 0, sizeof(*in));

@@ -51,8 +51,8 @@ struct intent {
 	char *name, *source_volume_id, *source_snapshot_id;
 	struct csi_volume_capability *caps;
 	char ***mount_flags;
-	struct csi_map parameters, mutable_parameters;
-	struct csi_map *requisite, *preferred;
+	struct strmap parameters, mutable_parameters;
+	struct strmap *requisite, *preferred;
 };
 
 /* Decode `json` (at most INTENT_MAX_BYTES); release `out` even on failure. */

@@ -134,8 +134,8 @@ static bool topology_admits(struct controller *c, const struct kube_pvc *claim,
 static int has_capacity(struct controller *c, const struct kube_pvc *claim,
 			const struct kube_storage_class *class, bool *room, struct err *e)
 {
-	const struct kube_strmap *a = &claim->meta.annotations;
-	struct kube_pvc as = *claim;	/* shallow: only the annotations' arrays are its own */
+	const struct strmap *a = &claim->meta.annotations;
+	struct kube_pvc as = *claim;	/* shallow: only the annotations are its own */
 	struct prepared p;
 	enum prep_result pr;
 	int rc = 0;
@@ -145,19 +145,10 @@ static int has_capacity(struct controller *c, const struct kube_pvc *claim,
 		return 0;
 	*room = false;
 	/* the request as if this node were selected, as upstream asks it */
-	as.meta.annotations.keys = xcalloc(a->n + 1, sizeof(char *));
-	as.meta.annotations.values = xcalloc(a->n + 1, sizeof(char *));
-	/* first: lookups take the first match (an empty annotation may be there) */
-	as.meta.annotations.keys[0] = (char *)ANN_SELECTED_NODE;
-	as.meta.annotations.values[0] = (char *)c->o.node_name;
-	for (size_t i = 0; i < a->n; i++) {
-		as.meta.annotations.keys[i + 1] = a->keys[i];
-		as.meta.annotations.values[i + 1] = a->values[i];
-	}
-	as.meta.annotations.n = a->n + 1;
+	strmap_copy(&as.meta.annotations, a);
+	strmap_set(&as.meta.annotations, ANN_SELECTED_NODE, c->o.node_name);
 	pr = ctl_prepare(c, &as, class, false, &p, e);
-	free(as.meta.annotations.keys);
-	free(as.meta.annotations.values);
+	strmap_release(&as.meta.annotations);
 	if (pr != PREP_OK) {
 		ctl_prepared_release(&p);
 		/* e says why (a claim for a populator has no request to ask with) */

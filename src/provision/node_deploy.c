@@ -50,10 +50,10 @@ static bool parse_int(const char *s, int64_t *out)
 	return !errno && !*end;
 }
 
-static bool req_matches(const struct kube_label_req *q, const struct csi_map *labels)
+static bool req_matches(const struct kube_label_req *q, const struct strmap *labels)
 {
 	const char *op = q->op ? q->op : "In";
-	const char *v = q->key ? csi_map_get(labels, q->key) : NULL;
+	const char *v = q->key ? strmap_get(labels, q->key) : NULL;
 	int64_t have, want;
 
 	if (!q->key)		/* matchFields: the stand-in node has no fields */
@@ -77,7 +77,7 @@ static bool req_matches(const struct kube_label_req *q, const struct csi_map *la
 	return false;		/* an operator Kubernetes does not know */
 }
 
-bool nd_volume_accessible(const struct kube_pv *pv, const struct csi_map *topo)
+bool nd_volume_accessible(const struct kube_pv *pv, const struct strmap *topo)
 {
 	/* unknown is not ours: only a PV pinned to this node's topology is */
 	if (!topo || !pv->n_affinity)
@@ -135,25 +135,21 @@ void nd_local_node(const char *node, const char *driver, const struct csi_node_i
 		   struct kube_node *out_node, struct kube_csinode *out_csinode)
 {
 	size_t n = info ? info->topology.n : 0;
-	struct kube_strmap *l = &out_node->meta.labels;
+	struct strmap *l = &out_node->meta.labels;
 	struct kube_csinode_driver *d;
 
 	memset(out_node, 0, sizeof(*out_node));
 	memset(out_csinode, 0, sizeof(*out_csinode));
 	out_node->meta.name = xstrdup(node);
 	out_csinode->meta.name = xstrdup(node);
-	l->keys = xcalloc(n + 1, sizeof(*l->keys));
-	l->values = xcalloc(n + 1, sizeof(*l->values));
 	d = out_csinode->drivers = xcalloc(1, sizeof(*d));
 	out_csinode->n_drivers = 1;
 	d->name = xstrdup(driver);
 	d->node_id = xstrdup(info && info->node_id ? info->node_id : node);
 	d->topology_keys = xcalloc(n + 1, sizeof(*d->topology_keys));
 	for (size_t i = 0; i < n; i++) {
-		l->keys[i] = xstrdup(info->topology.items[i].key);
-		l->values[i] = xstrdup(info->topology.items[i].value);
+		strmap_set(l, info->topology.items[i].key, info->topology.items[i].value);
 		d->topology_keys[i] = xstrdup(info->topology.items[i].key);
 	}
-	l->n = n;
 	d->n_topology_keys = n;
 }

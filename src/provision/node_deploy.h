@@ -53,7 +53,7 @@ int64_t nd_delay_ms(int64_t base_ms, int64_t max_ms, unsigned requeues, double r
  * In, NotIn, Exists, DoesNotExist, Gt and Lt as Kubernetes evaluates them;
  * a term with matchFields or an unknown operator matches nothing.
  */
-bool nd_volume_accessible(const struct kube_pv *pv, const struct csi_map *topo);
+bool nd_volume_accessible(const struct kube_pv *pv, const struct strmap *topo);
 
 /*
  * "<base>-<suffix>" if it fits in max characters; else shortened with the

@@ -42,7 +42,7 @@ static bool str_eq(const char *a, const char *b)
 
 const char *plan_claim_class(const struct kube_pvc *claim)
 {
-	const char *beta = kube_strmap_get(&claim->meta.annotations, ANN_BETA_STORAGE_CLASS);
+	const char *beta = strmap_get(&claim->meta.annotations, ANN_BETA_STORAGE_CLASS);
 
 	if (beta)
 		return beta;
@@ -74,16 +74,16 @@ enum plan_verdict plan_claim(const struct kube_pvc *claim, const struct kube_sto
 		*why = "the claim is already bound to a volume";
 		return PLAN_IGNORE;
 	}
-	want = kube_strmap_get(&claim->meta.annotations, ANN_STORAGE_PROVISIONER);
+	want = strmap_get(&claim->meta.annotations, ANN_STORAGE_PROVISIONER);
 	if (!want)
-		want = kube_strmap_get(&claim->meta.annotations, ANN_BETA_STORAGE_PROVISIONER);
+		want = strmap_get(&claim->meta.annotations, ANN_BETA_STORAGE_PROVISIONER);
 	/*
 	 * For a migrated in-tree claim the controller manager writes our name
 	 * in storage-provisioner or migrated-to, as upstream checks.
 	 */
 	if (!known_provisioner(o, want) ||
 	    !(str_eq(want, o->provisioner) ||
-	      str_eq(kube_strmap_get(&claim->meta.annotations, ANN_MIGRATED_TO), o->provisioner))) {
+	      str_eq(strmap_get(&claim->meta.annotations, ANN_MIGRATED_TO), o->provisioner))) {
 		*why = "the claim is not annotated for this provisioner";
 		return PLAN_IGNORE;
 	}
@@ -109,7 +109,7 @@ enum plan_verdict plan_claim(const struct kube_pvc *claim, const struct kube_sto
 		return PLAN_IGNORE;
 	}
 	if (str_eq(class->volume_binding_mode, "WaitForFirstConsumer")) {
-		node = kube_strmap_get(&claim->meta.annotations, ANN_SELECTED_NODE);
+		node = strmap_get(&claim->meta.annotations, ANN_SELECTED_NODE);
 		if (!node || !*node) {
 			*why = "WaitForFirstConsumer: no node selected yet";
 			return PLAN_WAIT;
@@ -144,18 +144,19 @@ int plan_volume_name(const char *prefix, const char *uid, int64_t uuid_length, c
 	return 0;
 }
 
-static int map_access_mode(const char *mode, const struct plan_opts *o, int *out, struct err *e)
+static int map_access_mode(const char *mode, const struct plan_opts *o, enum csi_access_mode *out,
+			   struct err *e)
 {
 	if (!strcmp(mode, "ReadWriteOnce"))
-		*out = o->single_node_multi_writer ? PLAN_AM_SINGLE_NODE_MULTI_WRITER
-						   : PLAN_AM_SINGLE_NODE_WRITER;
+		*out = o->single_node_multi_writer ? CSI_ACCESS_SINGLE_NODE_MULTI_WRITER
+						   : CSI_ACCESS_SINGLE_NODE_WRITER;
 	else if (!strcmp(mode, "ReadOnlyMany"))
-		*out = PLAN_AM_MULTI_NODE_READER_ONLY;
+		*out = CSI_ACCESS_MULTI_NODE_READER_ONLY;
 	else if (!strcmp(mode, "ReadWriteMany"))
-		*out = PLAN_AM_MULTI_NODE_MULTI_WRITER;
+		*out = CSI_ACCESS_MULTI_NODE_MULTI_WRITER;
 	else if (!strcmp(mode, "ReadWriteOncePod"))
-		*out = o->single_node_multi_writer ? PLAN_AM_SINGLE_NODE_SINGLE_WRITER
-						   : PLAN_AM_SINGLE_NODE_WRITER;
+		*out = o->single_node_multi_writer ? CSI_ACCESS_SINGLE_NODE_SINGLE_WRITER
+						   : CSI_ACCESS_SINGLE_NODE_WRITER;
 	else
 		return err_set(e, ERR_INVALID, "unknown access mode \"%s\"", mode);
 	return 0;
@@ -169,23 +170,16 @@ static bool is_reserved(const char *key)
 	return false;
 }
 
-static void add_param(struct plan_request *r, size_t *alloc, const char *k, const char *v)
+static void add_param(struct plan_request *r, const char *k, const char *v)
 {
-	size_t a = *alloc;
-
-	r->param_keys = xgrow(r->param_keys, r->n_params + 1, &a, sizeof(char *));
-	r->param_values = xgrow(r->param_values, r->n_params + 1, alloc, sizeof(char *));
-	r->param_keys[r->n_params] = xstrdup(k);
-	r->param_values[r->n_params] = xstrdup(v);
-	r->n_params++;
+	strmap_add_owned(&r->params, xstrdup(k), xstrdup(v));
 }
 
 int plan_create_request(const struct kube_pvc *claim, const struct kube_storage_class *class,
 			const struct plan_opts *o, struct plan_request *out, struct err *e)
 {
-	const struct kube_strmap *params = &class->parameters;
+	const struct strmap *params = &class->parameters;
 	const char *fstype = NULL, *deprecated_fstype = NULL;
-	size_t alloc = 0;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -213,7 +207,7 @@ int plan_create_request(const struct kube_pvc *claim, const struct kube_storage_
 			"(for example ReadWriteOnce)");
 		goto fail;
 	}
-	out->access_modes = xcalloc(claim->n_access_modes, sizeof(int));
+	out->access_modes = xcalloc(claim->n_access_modes, sizeof(*out->access_modes));
 	for (size_t i = 0; i < claim->n_access_modes; i++)
 		if ((rc = map_access_mode(claim->access_modes[i], o,
 					  &out->access_modes[out->n_access_modes++], e)))
@@ -221,7 +215,7 @@ int plan_create_request(const struct kube_pvc *claim, const struct kube_storage_
 	out->block = str_eq(claim->volume_mode, "Block");
 
 	for (size_t i = 0; i < params->n; i++) {
-		const char *k = params->keys[i], *v = params->values[i];
+		const char *k = params->items[i].key, *v = params->items[i].value;
 
 		if (!strcmp(k, PARAM_FSTYPE)) {
 			fstype = v;
@@ -236,7 +230,7 @@ int plan_create_request(const struct kube_pvc *claim, const struct kube_storage_
 		}
 		if (!strcasecmp(k, PARAM_DEPRECATED_FSTYPE))
 			deprecated_fstype = v;	/* deprecated, and passed on as upstream does */
-		add_param(out, &alloc, k, v);
+		add_param(out, k, v);
 	}
 	if (fstype && deprecated_fstype) {
 		rc = err_set(e, ERR_INVALID, "StorageClass \"%s\" sets both \"" PARAM_FSTYPE "\" and the deprecated "
@@ -263,9 +257,9 @@ int plan_create_request(const struct kube_pvc *claim, const struct kube_storage_
 				goto fail;
 	}
 	if (o->extra_create_metadata) {
-		add_param(out, &alloc, CSI_PREFIX "pvc/name", claim->meta.name);
-		add_param(out, &alloc, CSI_PREFIX "pvc/namespace", claim->meta.namespace);
-		add_param(out, &alloc, CSI_PREFIX "pv/name", out->name);
+		add_param(out, CSI_PREFIX "pvc/name", claim->meta.name);
+		add_param(out, CSI_PREFIX "pvc/namespace", claim->meta.namespace);
+		add_param(out, CSI_PREFIX "pv/name", out->name);
 	}
 	return 0;
 fail:
@@ -283,12 +277,7 @@ void plan_request_release(struct plan_request *r)
 	for (size_t i = 0; i < r->n_mount_flags; i++)
 		free(r->mount_flags[i]);
 	free(r->mount_flags);
-	for (size_t i = 0; i < r->n_params; i++) {
-		free(r->param_keys[i]);
-		free(r->param_values[i]);
-	}
-	free(r->param_keys);
-	free(r->param_values);
+	strmap_release(&r->params);
 	for (int k = 0; k < SECRET_KINDS; k++)
 		secret_ref_release(&r->secrets[k]);
 	memset(r, 0, sizeof(*r));
@@ -324,14 +313,15 @@ json_t *plan_pv(const struct kube_pvc *claim, const struct kube_storage_class *c
 	json_t *attrs = json_object(), *csi, *spec, *meta, *ann;
 
 	json_object_set_new(attrs, ATTR_PROVISIONER_IDENTITY, json_string(o->identity));
-	for (size_t i = 0; i < vol->n_context; i++)	/* the driver's context wins */
-		json_object_set_new(attrs, vol->context_keys[i], json_string(vol->context_values[i]));
+	for (size_t i = 0; vol->context && i < vol->context->n; i++)	/* the driver's context wins */
+		json_object_set_new(attrs, vol->context->items[i].key,
+				    json_string(vol->context->items[i].value));
 	csi = json_pack("{s:s, s:s, s:o}", "driver", o->driver, "volumeHandle", vol->volume_id,
 			"volumeAttributes", attrs);
 	if (!req->block && req->fs_type)
 		json_object_set_new(csi, "fsType", json_string(req->fs_type));
 	if (o->controller_publish_readonly && req->n_access_modes == 1 &&
-	    req->access_modes[0] == PLAN_AM_MULTI_NODE_READER_ONLY)
+	    req->access_modes[0] == CSI_ACCESS_MULTI_NODE_READER_ONLY)
 		json_object_set_new(csi, "readOnly", json_true());
 	for (size_t i = 0; i < sizeof(pv_secret_fields) / sizeof(pv_secret_fields[0]); i++) {
 		const struct secret_ref *ref = &req->secrets[pv_secret_fields[i].kind];
@@ -380,8 +370,8 @@ json_t *plan_pv(const struct kube_pvc *claim, const struct kube_storage_class *c
 
 			for (size_t i = 0; i < vol->topology[t].n; i++)
 				json_array_append_new(exprs, json_pack("{s:s, s:s, s:[s]}",
-					"key", vol->topology[t].keys[i], "operator", "In",
-					"values", vol->topology[t].values[i]));
+					"key", vol->topology[t].items[i].key, "operator", "In",
+					"values", vol->topology[t].items[i].value));
 			json_array_append_new(terms, json_pack("{s:o}", "matchExpressions", exprs));
 		}
 		json_object_set_new(spec, "nodeAffinity",
@@ -408,7 +398,7 @@ bool plan_has_finalizer(const struct kube_meta *m, const char *finalizer)
 bool plan_claim_marked(const struct kube_pvc *claim)
 {
 	return plan_has_finalizer(&claim->meta, FINALIZER_CLAIM) ||
-	       kube_strmap_get(&claim->meta.annotations, ANN_CLAIM_VOLUME);
+	       strmap_get(&claim->meta.annotations, ANN_CLAIM_VOLUME);
 }
 
 json_t *plan_finalizer_patch(const struct kube_meta *m, const char *finalizer, bool add,
@@ -450,7 +440,7 @@ static char *json_pointer_escape(const char *s)
 
 void plan_patch_remove_annotation(json_t *ops, const struct kube_meta *m, const char *key)
 {
-	const char *v = key ? kube_strmap_get(&m->annotations, key) : NULL;
+	const char *v = key ? strmap_get(&m->annotations, key) : NULL;
 	char *esc, *path;
 
 	if (!v)
@@ -515,8 +505,8 @@ bool plan_pv_migrated(const struct kube_pv *pv, const struct plan_opts *o)
 
 bool plan_pv_is_ours(const struct kube_pv *pv, const struct plan_opts *o)
 {
-	const char *by = kube_strmap_get(&pv->meta.annotations, ANN_PROVISIONED_BY);
-	const char *migrated = kube_strmap_get(&pv->meta.annotations, ANN_MIGRATED_TO);
+	const char *by = strmap_get(&pv->meta.annotations, ANN_PROVISIONED_BY);
+	const char *migrated = strmap_get(&pv->meta.annotations, ANN_MIGRATED_TO);
 
 	/*
 	 * As upstream's shouldDelete: provisioned by us, or migrated to us. An

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "csi/client.h"
 #include "kube/objects.h"
 #include "provision/secrets.h"
 
@@ -48,17 +49,6 @@
 #define ANN_CLAIM_IN_DOUBT "csi-provisioner.dev/create-in-doubt"
 /* On PVs whose volume we delete (upstream's name, so PVs move between the two). */
 #define FINALIZER_PV "external-provisioner.volume.kubernetes.io/finalizer"
-
-/* CSI access modes (csi.proto VolumeCapability.AccessMode.Mode). */
-enum plan_access_mode {
-	PLAN_AM_SINGLE_NODE_WRITER = 1,
-	PLAN_AM_SINGLE_NODE_READER_ONLY = 2,
-	PLAN_AM_MULTI_NODE_READER_ONLY = 3,
-	PLAN_AM_MULTI_NODE_SINGLE_WRITER = 4,
-	PLAN_AM_MULTI_NODE_MULTI_WRITER = 5,
-	PLAN_AM_SINGLE_NODE_SINGLE_WRITER = 6,
-	PLAN_AM_SINGLE_NODE_MULTI_WRITER = 7,
-};
 
 /* What the plan needs to know about us and the driver. Borrowed strings. */
 struct plan_opts {
@@ -110,12 +100,11 @@ struct plan_request {
 	int64_t required_bytes;
 	bool block;
 	char *fs_type;			/* NULL = let the driver choose */
-	int *access_modes;		/* enum plan_access_mode */
+	enum csi_access_mode *access_modes;	/* what the claim's accessModes map to */
 	size_t n_access_modes;
 	char **mount_flags;
 	size_t n_mount_flags;
-	char **param_keys, **param_values;	/* what the driver gets as parameters */
-	size_t n_params;
+	struct strmap params;		/* what the driver gets as parameters */
 	struct secret_ref secrets[SECRET_KINDS];	/* resolved from the class */
 };
 
@@ -124,22 +113,13 @@ int plan_create_request(const struct kube_pvc *claim, const struct kube_storage_
 			const struct plan_opts *o, struct plan_request *out, struct err *e);
 void plan_request_release(struct plan_request *r);
 
-/* One topology segment, borrowed. */
-struct plan_segment {
-	const char *const *keys;
-	const char *const *values;
-	size_t n;
-};
-
 /* What the driver answered, borrowed. */
 struct plan_volume {
 	const char *volume_id;
 	int64_t capacity_bytes;		/* 0 = the driver did not say */
-	const char *const *context_keys;
-	const char *const *context_values;
-	size_t n_context;
+	const struct strmap *context;	/* NULL = none */
 	/* accessible_topology: one segment (key/value pairs) per entry */
-	const struct plan_segment *topology;
+	const struct strmap *topology;
 	size_t n_topology;
 };
 

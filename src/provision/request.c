@@ -23,7 +23,6 @@ static void csi_request_init(struct csi_request *cr, const struct plan_request *
 
 	memset(req, 0, sizeof(*req));
 	cr->caps = xcalloc(r->n_access_modes + 1, sizeof(*cr->caps));
-	cr->params = xcalloc(r->n_params + 1, sizeof(*cr->params));
 	req->name = r->name;
 	req->required_bytes = r->required_bytes;
 	for (size_t i = 0; i < r->n_access_modes; i++) {
@@ -35,21 +34,15 @@ static void csi_request_init(struct csi_request *cr, const struct plan_request *
 	}
 	req->caps = cr->caps;
 	req->n_caps = r->n_access_modes;
-	for (size_t i = 0; i < r->n_params; i++) {
-		cr->params[i].key = r->param_keys[i];
-		cr->params[i].value = r->param_values[i];
-	}
-	req->parameters.items = cr->params;
-	req->parameters.n = r->n_params;
+	req->parameters = r->params;	/* borrowed */
 }
 
 static void csi_request_release(struct csi_request *cr)
 {
 	free(cr->caps);
-	free(cr->params);
 }
 
-int ctl_fetch_secret(struct controller *c, const struct secret_ref *ref, struct csi_map *out,
+int ctl_fetch_secret(struct controller *c, const struct secret_ref *ref, struct strmap *out,
 		     struct err *e)
 {
 	char *path;
@@ -71,24 +64,19 @@ int ctl_fetch_secret(struct controller *c, const struct secret_ref *ref, struct 
 	json_decref(obj);
 	if (rc)
 		return rc;
-	out->items = xcalloc(sec.data.n + 1, sizeof(*out->items));
-	for (size_t i = 0; i < sec.data.n; i++) {
-		/* the decoded value moves over: no second copy to wipe */
-		out->items[i].key = xstrdup(sec.data.keys[i]);
-		out->items[i].value = sec.data.values[i];
-		sec.data.values[i] = NULL;
-	}
-	out->n = sec.data.n;
+	/* the decoded values move over: no second copy to wipe */
+	*out = sec.data;
+	memset(&sec.data, 0, sizeof(sec.data));
 	kube_secret_release(&sec);
 	return 0;
 }
 
 const char *ctl_selected_node(const struct kube_pvc *claim)
 {
-	const char *n = kube_strmap_get(&claim->meta.annotations, ANN_SELECTED_NODE);
+	const char *n = strmap_get(&claim->meta.annotations, ANN_SELECTED_NODE);
 
 	if (!n || !*n)
-		n = kube_strmap_get(&claim->meta.annotations, ANN_ALPHA_SELECTED_NODE);
+		n = strmap_get(&claim->meta.annotations, ANN_ALPHA_SELECTED_NODE);
 	return n && *n ? n : NULL;
 }
 
@@ -222,29 +210,6 @@ void ctl_topo_choices_release(struct controller *c)
 {
 	hmap_each(&c->topo_choices, free_choice, NULL);
 	hmap_release(&c->topo_choices);
-}
-
-/* Segments as the CSI client takes them (borrowing the strings). */
-static struct csi_map *segments_to_csi(const struct topo_segment *segs, size_t n)
-{
-	struct csi_map *maps = xcalloc(n + 1, sizeof(*maps));
-
-	for (size_t i = 0; i < n; i++) {
-		maps[i].items = xcalloc(segs[i].n + 1, sizeof(*maps[i].items));
-		for (size_t k = 0; k < segs[i].n; k++) {
-			maps[i].items[k].key = segs[i].keys[k];
-			maps[i].items[k].value = segs[i].values[k];
-		}
-		maps[i].n = segs[i].n;
-	}
-	return maps;
-}
-
-static void free_csi_segments(struct csi_map *maps, size_t n)
-{
-	for (size_t i = 0; maps && i < n; i++)
-		free(maps[i].items);
-	free(maps);
 }
 
 int ctl_ensure_finalizer(struct controller *c, const char *path, const struct kube_meta *m,
@@ -468,9 +433,9 @@ snap_out:
 /*
  * The claim's VolumeAttributesClass parameters, read live (upstream does
  * too: a class is immutable, but it may have been created a moment ago).
- * `out` owns its strings; release with csi_map_release.
+ * `out` owns its strings; release with strmap_release.
  */
-static int vac_parameters(struct controller *c, const struct kube_pvc *claim, struct csi_map *out,
+static int vac_parameters(struct controller *c, const struct kube_pvc *claim, struct strmap *out,
 			  struct err *e)
 {
 	char *path;
@@ -499,12 +464,8 @@ static int vac_parameters(struct controller *c, const struct kube_pvc *claim, st
 		rc = err_set(e, ERR_INVALID, "VolumeAttributesClass %s is for driver %s, not %s",
 			     claim->vac_name, vac.driver_name ? vac.driver_name : "?", c->o.plan.driver);
 	if (!rc) {
-		out->items = xcalloc(vac.parameters.n + 1, sizeof(*out->items));
-		for (size_t i = 0; i < vac.parameters.n; i++) {
-			out->items[i].key = xstrdup(vac.parameters.keys[i]);
-			out->items[i].value = xstrdup(vac.parameters.values[i]);
-		}
-		out->n = vac.parameters.n;
+		*out = vac.parameters;	/* moved */
+		memset(&vac.parameters, 0, sizeof(vac.parameters));
 	}
 	kube_vac_release(&vac);
 	return rc;
@@ -514,10 +475,8 @@ static int vac_parameters(struct controller *c, const struct kube_pvc *claim, st
 void ctl_prepared_release(struct prepared *p)
 {
 	csi_request_release(&p->cr);
-	csi_map_release_secret(&p->secrets);
-	csi_map_release(&p->mutable_params);
-	free_csi_segments(p->req_segs, p->topo.n_requisite);
-	free_csi_segments(p->pref_segs, p->topo.n_preferred);
+	strmap_release_secret(&p->secrets);
+	strmap_release(&p->mutable_params);
 	topo_result_release(&p->topo);
 	ctl_source_release(&p->src);
 	plan_request_release(&p->r);
@@ -580,11 +539,9 @@ enum prep_result ctl_prepare(struct controller *c, const struct kube_pvc *claim,
 		if (!settling)
 			topo_remember(c, claim, &p->topo);
 	}
-	p->req_segs = segments_to_csi(p->topo.requisite, p->topo.n_requisite);
-	p->pref_segs = segments_to_csi(p->topo.preferred, p->topo.n_preferred);
-	p->cr.req.requisite = p->req_segs;
+	p->cr.req.requisite = p->topo.requisite;
 	p->cr.req.n_requisite = p->topo.n_requisite;
-	p->cr.req.preferred = p->pref_segs;
+	p->cr.req.preferred = p->topo.preferred;
 	p->cr.req.n_preferred = p->topo.n_preferred;
 done:
 	p->step = PREP_STEP_DONE;

@@ -39,11 +39,11 @@ const char *secret_kind_name(enum secret_kind kind)
 }
 
 /* Look up one field: the prefixed key or the deprecated one, not both. */
-static int lookup(const struct kube_strmap *params, const char *prefixed, const char *deprecated,
+static int lookup(const struct strmap *params, const char *prefixed, const char *deprecated,
 		  const char **key, const char **value, struct err *e)
 {
-	const char *a = kube_strmap_get(params, prefixed);
-	const char *b = deprecated ? kube_strmap_get(params, deprecated) : NULL;
+	const char *a = strmap_get(params, prefixed);
+	const char *b = deprecated ? strmap_get(params, deprecated) : NULL;
 
 	if (a && b)
 		return err_set(e, ERR_INVALID, "StorageClass parameters \"%s\" and its deprecated form \"%s\" "
@@ -87,7 +87,7 @@ static int expand(const char *tmpl, const char *key, bool names, const struct se
 			 !strcmp(tok + strlen(tok) - 2, "']")) {
 			char *ann = xstrndup(tok + 17, strlen(tok) - 19);
 
-			val = ctx->pvc_annotations ? kube_strmap_get(ctx->pvc_annotations, ann) : NULL;
+			val = ctx->pvc_annotations ? strmap_get(ctx->pvc_annotations, ann) : NULL;
 			free(ann);
 		}
 		if (!val) {
@@ -117,7 +117,7 @@ out:
 	return rc;
 }
 
-int secret_ref_resolve(const struct kube_strmap *params, enum secret_kind kind,
+int secret_ref_resolve(const struct strmap *params, enum secret_kind kind,
 		       const struct secret_context *ctx, struct secret_ref *out, struct err *e)
 {
 	char *pname = xasprintf("%s-name", kinds[kind].prefixed);
@@ -132,8 +132,8 @@ int secret_ref_resolve(const struct kube_strmap *params, enum secret_kind kind,
 	if (!name_key && !ns_key) {
 		name_key = CSI_PREFIX "secret-name";
 		ns_key = CSI_PREFIX "secret-namespace";
-		name_val = kube_strmap_get(params, name_key);
-		ns_val = kube_strmap_get(params, ns_key);
+		name_val = strmap_get(params, name_key);
+		ns_val = strmap_get(params, ns_key);
 		if (!name_val && !ns_val) {
 			rc = 0;		/* no secret of this kind */
 			goto out;

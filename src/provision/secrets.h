@@ -42,7 +42,7 @@ struct secret_context {
 	const char *pv_name;
 	const char *pvc_name;
 	const char *pvc_namespace;
-	const struct kube_strmap *pvc_annotations;
+	const struct strmap *pvc_annotations;
 };
 
 /* For messages: "provisioner", "controller-publish", ... */
@@ -53,7 +53,7 @@ const char *secret_kind_name(enum secret_kind kind);
  * out->name NULL when there is none), or -1 with a message naming the
  * parameter and the problem.
  */
-int secret_ref_resolve(const struct kube_strmap *params, enum secret_kind kind,
+int secret_ref_resolve(const struct strmap *params, enum secret_kind kind,
 		       const struct secret_context *ctx, struct secret_ref *out, struct err *e);
 void secret_ref_release(struct secret_ref *r);
 

@@ -17,88 +17,24 @@
 #include "base/xalloc.h"
 
 struct seglist {
-	struct topo_segment *items;
+	struct strmap *items;
 	size_t n, alloc;
 };
 
-static void seg_release(struct topo_segment *s)
+/* Segments stay canonical: keys sorted after every change. */
+static void seg_set(struct strmap *s, const char *k, const char *v)
 {
-	for (size_t i = 0; i < s->n; i++) {
-		free(s->keys[i]);
-		free(s->values[i]);
-	}
-	free(s->keys);
-	free(s->values);
-	memset(s, 0, sizeof(*s));
+	strmap_set(s, k, v);
+	strmap_sort(s);
 }
 
-static void seg_set(struct topo_segment *s, const char *k, const char *v)
+static int seg_cmp(const void *a, const void *b)
 {
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		if (!strcmp(s->keys[i], k)) {
-			free(s->values[i]);
-			s->values[i] = xstrdup(v);
-			return;
-		}
-	s->keys = xrealloc(s->keys, (s->n + 1) * sizeof(char *));
-	s->values = xrealloc(s->values, (s->n + 1) * sizeof(char *));
-	/* insertion keeps keys sorted */
-	for (i = s->n; i > 0 && strcmp(s->keys[i - 1], k) > 0; i--) {
-		s->keys[i] = s->keys[i - 1];
-		s->values[i] = s->values[i - 1];
-	}
-	s->keys[i] = xstrdup(k);
-	s->values[i] = xstrdup(v);
-	s->n++;
-}
-
-static void seg_copy(struct topo_segment *dst, const struct topo_segment *src)
-{
-	memset(dst, 0, sizeof(*dst));
-	for (size_t i = 0; i < src->n; i++)
-		seg_set(dst, src->keys[i], src->values[i]);
-}
-
-static const char *seg_get(const struct topo_segment *s, const char *k)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (!strcmp(s->keys[i], k))
-			return s->values[i];
-	return NULL;
-}
-
-/* Every pair of `a` is in `b`. */
-static bool seg_subset(const struct topo_segment *a, const struct topo_segment *b)
-{
-	for (size_t i = 0; i < a->n; i++) {
-		const char *v = seg_get(b, a->keys[i]);
-
-		if (!v || strcmp(v, a->values[i]))
-			return false;
-	}
-	return true;
-}
-
-static int seg_cmp(const void *pa, const void *pb)
-{
-	const struct topo_segment *a = pa, *b = pb;
-	int c;
-
-	if (a->n != b->n)
-		return a->n < b->n ? -1 : 1;
-	for (size_t i = 0; i < a->n; i++) {
-		if ((c = strcmp(a->keys[i], b->keys[i])))
-			return c;
-		if ((c = strcmp(a->values[i], b->values[i])))
-			return c;
-	}
-	return 0;
+	return strmap_cmp(a, b);
 }
 
 /* Takes ownership of `s`. */
-static void list_push(struct seglist *l, struct topo_segment *s)
+static void list_push(struct seglist *l, struct strmap *s)
 {
 	l->items = xgrow(l->items, l->n + 1, &l->alloc, sizeof(*l->items));
 	l->items[l->n++] = *s;
@@ -108,7 +44,7 @@ static void list_push(struct seglist *l, struct topo_segment *s)
 static void list_release(struct seglist *l)
 {
 	for (size_t i = 0; i < l->n; i++)
-		seg_release(&l->items[i]);
+		strmap_release(&l->items[i]);
 	free(l->items);
 	memset(l, 0, sizeof(*l));
 }
@@ -123,7 +59,7 @@ static void list_canonical(struct seglist *l)
 	qsort(l->items, l->n, sizeof(*l->items), seg_cmp);
 	for (size_t r = 1; r < l->n; r++) {
 		if (!seg_cmp(&l->items[w], &l->items[r]))
-			seg_release(&l->items[r]);
+			strmap_release(&l->items[r]);
 		else
 			l->items[++w] = l->items[r];
 	}
@@ -136,7 +72,7 @@ static void flatten_allowed(const struct kube_storage_class *class, struct segli
 	for (size_t t = 0; t < class->n_allowed_topologies; t++) {
 		const struct kube_topology_term *term = &class->allowed_topologies[t];
 		struct seglist acc = { 0 };
-		struct topo_segment empty = { 0 };
+		struct strmap empty = STRMAP_INIT;
 
 		list_push(&acc, &empty);
 		for (size_t r = 0; r < term->n_reqs; r++) {
@@ -145,9 +81,9 @@ static void flatten_allowed(const struct kube_storage_class *class, struct segli
 
 			for (size_t a = 0; a < acc.n; a++)
 				for (size_t v = 0; v < req->n_values; v++) {
-					struct topo_segment s;
+					struct strmap s;
 
-					seg_copy(&s, &acc.items[a]);
+					strmap_copy(&s, &acc.items[a]);
 					seg_set(&s, req->key, req->values[v]);
 					list_push(&next, &s);
 				}
@@ -176,12 +112,12 @@ static void aggregate(const struct topo_input *in, char *const *keys, size_t nke
 		      struct seglist *out)
 {
 	for (size_t i = 0; i < in->n_nodes; i++) {
-		const struct kube_strmap *labels = &in->nodes[i]->meta.labels;
-		struct topo_segment s = { 0 };
+		const struct strmap *labels = &in->nodes[i]->meta.labels;
+		struct strmap s = STRMAP_INIT;
 		size_t k;
 
 		for (k = 0; k < nkeys; k++) {
-			const char *v = kube_strmap_get(labels, keys[k]);
+			const char *v = strmap_get(labels, keys[k]);
 
 			if (!v)
 				break;
@@ -190,7 +126,7 @@ static void aggregate(const struct topo_input *in, char *const *keys, size_t nke
 		if (k == nkeys && nkeys)
 			list_push(out, &s);
 		else
-			seg_release(&s);
+			strmap_release(&s);
 	}
 	list_canonical(out);
 }
@@ -231,18 +167,18 @@ void topo_claim_hash(const char *name, unsigned *hash, unsigned *ordinal)
 	*hash = h;
 }
 
-static void emit(struct seglist *l, struct topo_segment **items, size_t *n, size_t rotate)
+static void emit(struct seglist *l, struct strmap **items, size_t *n, size_t rotate)
 {
 	*items = xcalloc(l->n + 1, sizeof(**items));
 	*n = l->n;
 	for (size_t i = 0; i < l->n; i++)
-		seg_copy(&(*items)[i], &l->items[(i + rotate) % l->n]);
+		strmap_copy(&(*items)[i], &l->items[(i + rotate) % l->n]);
 }
 
 int topo_requirements(const struct topo_input *in, struct topo_result *out, struct err *e)
 {
 	struct seglist req = { 0 }, allowed = { 0 };
-	struct topo_segment selected = { 0 };
+	struct strmap selected = STRMAP_INIT;
 	int rc = TOPO_OK;
 
 	memset(out, 0, sizeof(*out));
@@ -267,7 +203,7 @@ int topo_requirements(const struct topo_input *in, struct topo_result *out, stru
 			goto out;
 		}
 		for (size_t k = 0; k < d->n_topology_keys; k++) {
-			const char *v = kube_strmap_get(&in->selected_node->meta.labels,
+			const char *v = strmap_get(&in->selected_node->meta.labels,
 							d->topology_keys[k]);
 
 			if (!v) {
@@ -282,7 +218,7 @@ int topo_requirements(const struct topo_input *in, struct topo_result *out, stru
 			bool ok = !allowed.n;
 
 			for (size_t i = 0; i < allowed.n && !ok; i++)
-				ok = seg_subset(&allowed.items[i], &selected);
+				ok = strmap_subset(&allowed.items[i], &selected);
 			if (!ok) {
 				rc = err_set(e, TOPO_ERR_FINAL, "selected node %s is outside the "
 					     "StorageClass's allowedTopologies", in->selected_node_name);
@@ -290,8 +226,8 @@ int topo_requirements(const struct topo_input *in, struct topo_result *out, stru
 			}
 			out->requisite = xcalloc(2, sizeof(*out->requisite));
 			out->preferred = xcalloc(2, sizeof(*out->preferred));
-			seg_copy(&out->requisite[0], &selected);
-			seg_copy(&out->preferred[0], &selected);
+			strmap_copy(&out->requisite[0], &selected);
+			strmap_copy(&out->preferred[0], &selected);
 			out->n_requisite = out->n_preferred = 1;
 			goto out;
 		}
@@ -303,7 +239,7 @@ int topo_requirements(const struct topo_input *in, struct topo_result *out, stru
 		}
 		/* preferred: the requisite list turned so the selected node's segment leads */
 		for (size_t i = 0; i < req.n; i++) {
-			if (seg_subset(&req.items[i], &selected)) {
+			if (strmap_subset(&req.items[i], &selected)) {
 				emit(&req, &out->requisite, &out->n_requisite, 0);
 				emit(&req, &out->preferred, &out->n_preferred, i);
 				goto out;
@@ -346,18 +282,18 @@ int topo_requirements(const struct topo_input *in, struct topo_result *out, stru
 out:
 	if (rc)
 		topo_result_release(out);
-	seg_release(&selected);
+	strmap_release(&selected);
 	list_release(&req);
 	list_release(&allowed);
 	return rc;
 }
 
-static struct topo_segment *segs_copy(const struct topo_segment *src, size_t n)
+static struct strmap *segs_copy(const struct strmap *src, size_t n)
 {
-	struct topo_segment *out = n ? xcalloc(n, sizeof(*out)) : NULL;
+	struct strmap *out = n ? xcalloc(n, sizeof(*out)) : NULL;
 
 	for (size_t i = 0; i < n; i++)
-		seg_copy(&out[i], &src[i]);
+		strmap_copy(&out[i], &src[i]);
 	return out;
 }
 
@@ -374,9 +310,9 @@ void topo_result_release(struct topo_result *r)
 	if (!r)
 		return;
 	for (size_t i = 0; i < r->n_requisite; i++)
-		seg_release(&r->requisite[i]);
+		strmap_release(&r->requisite[i]);
 	for (size_t i = 0; i < r->n_preferred; i++)
-		seg_release(&r->preferred[i]);
+		strmap_release(&r->preferred[i]);
 	free(r->requisite);
 	free(r->preferred);
 	memset(r, 0, sizeof(*r));

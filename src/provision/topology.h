@@ -18,17 +18,11 @@
 #include "base/err.h"
 #include "kube/objects.h"
 
-/* An owned segment: keys sorted, unique. */
-struct topo_segment {
-	char **keys;
-	char **values;
-	size_t n;
-};
-
+/* Owned segments, each a struct strmap with its keys sorted and unique. */
 struct topo_result {
-	struct topo_segment *requisite;
+	struct strmap *requisite;
 	size_t n_requisite;
-	struct topo_segment *preferred;
+	struct strmap *preferred;
 	size_t n_preferred;
 };
 

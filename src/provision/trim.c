@@ -69,25 +69,23 @@ static bool kept_key(const char *key)
 const void *ctl_trim_pvc(void *ctx, void *obj, void *scratch)
 {
 	struct kube_pvc *p = obj, *t = scratch;
-	struct kube_strmap *a = &p->meta.annotations;
+	struct strmap *a = &p->meta.annotations;
 	size_t k = 0;
 
 	(void)ctx;
 	if (!p->volume_name || !*p->volume_name || !p->phase || strcmp(p->phase, "Bound") ||
-	    plan_claim_marked(p) || kube_strmap_get(a, ANN_CLAIM_IN_DOUBT))
+	    plan_claim_marked(p) || strmap_get(a, ANN_CLAIM_IN_DOUBT))
 		return obj;
 	for (size_t i = 0; i < p->meta.n_finalizers; i++)
 		if (strcmp(p->meta.finalizers[i], FINALIZER_PVC_PROTECTION))
 			return obj;	/* ours (clone or snapshot source) or someone's: keep all */
 	/* the kept annotations first (a reordering: the decoded claim still frees all) */
 	for (size_t i = 0; i < a->n; i++)
-		if (kept_key(a->keys[i])) {
-			char *key = a->keys[i], *value = a->values[i];
+		if (kept_key(a->items[i].key)) {
+			struct strmap_entry kept = a->items[i];
 
-			a->keys[i] = a->keys[k];
-			a->values[i] = a->values[k];
-			a->keys[k] = key;
-			a->values[k++] = value;
+			a->items[i] = a->items[k];
+			a->items[k++] = kept;
 		}
 	*t = *p;	/* shallow: the packer copies what is left */
 	t->meta.annotations.n = k;

@@ -76,7 +76,7 @@ static int reconcile_pv_finalizer(struct controller *c, const struct kube_pv *pv
  * that still exists would only fail at the driver.
  */
 static int fetch_deletion_secret(struct controller *c, const struct kube_pv *pv,
-				 const struct secret_ref *ref, struct csi_map *out, struct err *e)
+				 const struct secret_ref *ref, struct strmap *out, struct err *e)
 {
 	int rc = ctl_fetch_secret(c, ref, out, e);
 
@@ -99,11 +99,11 @@ static int fetch_deletion_secret(struct controller *c, const struct kube_pv *pv,
  * are there (an empty one = none), else from the class with only the claim's
  * name and namespace to expand (no class any more = none, as upstream).
  */
-static int deletion_secrets(struct controller *c, const struct kube_pv *pv, struct csi_map *out,
+static int deletion_secrets(struct controller *c, const struct kube_pv *pv, struct strmap *out,
 			    struct err *e)
 {
-	const char *name = kube_strmap_get(&pv->meta.annotations, ANN_DELETION_SECRET_NAME);
-	const char *ns = kube_strmap_get(&pv->meta.annotations, ANN_DELETION_SECRET_NAMESPACE);
+	const char *name = strmap_get(&pv->meta.annotations, ANN_DELETION_SECRET_NAME);
+	const char *ns = strmap_get(&pv->meta.annotations, ANN_DELETION_SECRET_NAMESPACE);
 	struct secret_ref ref = { NULL, NULL };
 	struct kube_storage_class translated;
 	struct iobj *so = NULL;
@@ -143,7 +143,7 @@ enum sync_result ctl_sync_volume(struct controller *c, const char *name)
 {
 	struct iobj *o = informer_get(c->volumes, name);
 	const struct kube_pv *pv;
-	struct csi_map secrets = { NULL, 0 };
+	struct strmap secrets = STRMAP_INIT;
 	struct err e = ERR_INIT;
 	enum sync_result res = SYNC_RETRY;
 	const char *why, *labels[1] = { NULL };
@@ -284,7 +284,7 @@ enum sync_result ctl_sync_volume(struct controller *c, const char *name)
 out:
 	if (res != SYNC_DONE && labels[0])
 		ctl_count(c->delete_failed, labels, 1);
-	csi_map_release_secret(&secrets);
+	strmap_release_secret(&secrets);
 	json_decref(patch);
 	free(path);
 	free(handle);

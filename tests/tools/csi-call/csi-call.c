@@ -63,7 +63,7 @@ static int parse_long(const char *s, long min, long *out)
 }
 
 struct kvset {
-	struct csi_kv items[MAX_KV];
+	struct strmap_entry items[MAX_KV];
 	size_t n;
 };
 
@@ -81,9 +81,9 @@ static int kv_add(struct kvset *s, char *arg)
 	return 0;
 }
 
-static struct csi_map kv_map(struct kvset *s)
+static struct strmap kv_map(struct kvset *s)
 {
-	return (struct csi_map){ .items = s->n ? s->items : NULL, .n = s->n };
+	return (struct strmap){ .items = s->n ? s->items : NULL, .n = s->n };
 }
 
 static void print_volume(const struct csi_volume *v)
@@ -270,7 +270,7 @@ int main(int argc, char **argv)
 			.block = block, .fs_type = fs_type, .access_mode = (int)mode,
 		};
 		struct csi_create_volume_req req = { .caps = &cap, .n_caps = 1 };
-		struct csi_map topo_map;
+		struct strmap topo_map;
 		struct csi_volume vol;
 		long bytes;
 
@@ -312,7 +312,7 @@ int main(int argc, char **argv)
 		csi_volume_release(&vol);
 	} else if (!strcmp(cmd, "delete") && argc - i >= 1) {
 		struct kvset secrets = { 0 };
-		struct csi_map sm;
+		struct strmap sm;
 		const char *id = argv[i++];
 
 		for (; i < argc; i++) {
@@ -352,7 +352,7 @@ int main(int argc, char **argv)
 		csi_snapshot_release(&snap);
 	} else if (!strcmp(cmd, "delete-snapshot") && argc - i >= 1) {
 		struct kvset secrets = { 0 };
-		struct csi_map sm;
+		struct strmap sm;
 		const char *id = argv[i++];
 
 		for (; i < argc; i++) {

@@ -73,7 +73,7 @@ static char *segments_of(const char *const *nodes, const char *const *csinodes)
 	struct kube_node *n[8];
 	struct kube_csinode *c[8];
 	size_t nn = 0, nc = 0, ns;
-	struct cap_segment *segs;
+	struct strmap *segs;
 	char out[1024] = "";
 
 	for (; nodes[nn]; nn++)
@@ -158,14 +158,14 @@ static void test_item_keys(void **state)
 	const char *k1[] = { "zone", "rack" }, *v1[] = { "z1", "r1" };
 	const char *k2[] = { "rack", "zone" }, *v2[] = { "r1", "z1" };
 	const char *k3[] = { "zone" }, *v3[] = { "z1,rack=r1" };
-	struct cap_segment a, b, c;
+	struct strmap a, b, c;
 	char *ka, *kb, *kc, *kd;
 
 	(void)state;
 	cap_segment_from_pairs(&a, k1, v1, 2);
 	cap_segment_from_pairs(&b, k2, v2, 2);
 	cap_segment_from_pairs(&c, k3, v3, 1);
-	assert_true(cap_segment_equal(&a, &b));
+	assert_true(strmap_equal(&a, &b));
 	ka = cap_item_key("fast", &a);
 	kb = cap_item_key("fast", &b);
 	kc = cap_item_key("fast", &c);
@@ -177,9 +177,9 @@ static void test_item_keys(void **state)
 	free(kb);
 	free(kc);
 	free(kd);
-	cap_segment_release(&a);
-	cap_segment_release(&b);
-	cap_segment_release(&c);
+	strmap_release(&a);
+	strmap_release(&b);
+	strmap_release(&c);
 }
 
 static void test_class_wanted(void **state)
@@ -294,7 +294,7 @@ static void test_object_new(void **state)
 	const char *k[] = { "zone" }, *v[] = { "z1" };
 	struct cap_params p = { "kube-system", DRIVER, CAP_MANAGED_BY, &owner };
 	struct cap_value val = { 10737418240LL, true, 1073741824LL };
-	struct cap_segment s;
+	struct strmap s;
 	struct cap_object *o;
 	struct err e = ERR_INIT;
 	json_t *j, *want;
@@ -331,7 +331,7 @@ static void test_object_new(void **state)
 	/* no owner, no maximum, no topology */
 	p.owner = NULL;
 	val.has_max = false;
-	cap_segment_release(&s);
+	strmap_release(&s);
 	j = cap_object_new(&p, "fast", &s, &val);
 	assert_null(json_object_get(json_object_get(j, "metadata"), "ownerReferences"));
 	assert_null(json_object_get(j, "maximumVolumeSize"));
@@ -402,7 +402,7 @@ static void test_update_patch(void **state)
 static void test_object_matches(void **state)
 {
 	const char *k[] = { "zone" }, *v[] = { "z1" }, *v2[] = { "z2" };
-	struct cap_segment z1, z2, none = { 0 };
+	struct strmap z1, z2, none = { 0 };
 	struct cap_object *o;
 
 	(void)state;
@@ -427,8 +427,8 @@ static void test_object_matches(void **state)
 	o = object("{\"metadata\":{\"name\":\"x\"},\"storageClassName\":\"fast\",\"capacity\":\"1\"}");
 	assert_false(cap_object_matches(o, "fast", &none));
 	free_object(o);
-	cap_segment_release(&z1);
-	cap_segment_release(&z2);
+	strmap_release(&z1);
+	strmap_release(&z2);
 }
 
 int main(void)

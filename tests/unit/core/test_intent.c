@@ -19,29 +19,29 @@
 static const struct intent_owner owner = { "ns1", "data", "uid-1", "fast", "kube-system",
 					   "prov-secret" };
 
-static struct csi_kv params[] = { { "zeta", "1" }, { "alpha", "2" } };
-static struct csi_kv params_reordered[] = { { "alpha", "2" }, { "zeta", "1" } };
-static struct csi_kv secret_kv[] = { { "password", "hunter2" } };
-static struct csi_kv mut[] = { { "iops", "300" } };
-static struct csi_kv zone_a[] = { { "topology.hostpath/zone", "a" } };
-static struct csi_kv zone_b[] = { { "topology.hostpath/zone", "b" } };
+static struct strmap_entry params[] = { { "zeta", "1" }, { "alpha", "2" } };
+static struct strmap_entry params_reordered[] = { { "alpha", "2" }, { "zeta", "1" } };
+static struct strmap_entry secret_kv[] = { { "password", "hunter2" } };
+static struct strmap_entry mut[] = { { "iops", "300" } };
+static struct strmap_entry zone_a[] = { { "topology.hostpath/zone", "a" } };
+static struct strmap_entry zone_b[] = { { "topology.hostpath/zone", "b" } };
 static const char *const flags[] = { "noatime", "ro" };
 
 static struct csi_create_volume_req full_request(void)
 {
 	static struct csi_volume_capability caps[2];
-	static struct csi_map req_segs[1], pref_segs[2];
+	static struct strmap req_segs[1], pref_segs[2];
 
 	caps[0] = (struct csi_volume_capability){ false, "ext4", flags, 2, "1000", 1 };
 	caps[1] = (struct csi_volume_capability){ true, NULL, NULL, 0, NULL, 5 };
-	req_segs[0] = (struct csi_map){ zone_a, 1 };
-	pref_segs[0] = (struct csi_map){ zone_b, 1 };
-	pref_segs[1] = (struct csi_map){ zone_a, 1 };
+	req_segs[0] = (struct strmap){ zone_a, 1, 0 };
+	pref_segs[0] = (struct strmap){ zone_b, 1, 0 };
+	pref_segs[1] = (struct strmap){ zone_a, 1, 0 };
 	return (struct csi_create_volume_req){
 		.name = "pvc-uid-1", .required_bytes = 1048576, .limit_bytes = 2097152,
 		.caps = caps, .n_caps = 2,
-		.parameters = { params, 2 }, .secrets = { secret_kv, 1 },
-		.mutable_parameters = { mut, 1 },
+		.parameters = { params, 2, 0 }, .secrets = { secret_kv, 1, 0 },
+		.mutable_parameters = { mut, 1, 0 },
 		.source_snapshot_id = "snap-9",
 		.requisite = req_segs, .n_requisite = 1,
 		.preferred = pref_segs, .n_preferred = 2,
@@ -76,13 +76,13 @@ static void round_trip_keeps_every_field(void **state)
 	assert_true(in.req.caps[1].block);
 	assert_null(in.req.caps[1].fs_type);
 	assert_int_equal(in.req.caps[1].access_mode, 5);
-	assert_string_equal(csi_map_get(&in.req.parameters, "zeta"), "1");
-	assert_string_equal(csi_map_get(&in.req.mutable_parameters, "iops"), "300");
+	assert_string_equal(strmap_get(&in.req.parameters, "zeta"), "1");
+	assert_string_equal(strmap_get(&in.req.mutable_parameters, "iops"), "300");
 	assert_string_equal(in.req.source_snapshot_id, "snap-9");
 	assert_null(in.req.source_volume_id);
 	assert_int_equal(in.req.n_requisite, 1);
 	assert_int_equal(in.req.n_preferred, 2);
-	assert_string_equal(csi_map_get(&in.req.preferred[0], "topology.hostpath/zone"), "b");
+	assert_string_equal(strmap_get(&in.req.preferred[0], "topology.hostpath/zone"), "b");
 	assert_int_equal(in.req.secrets.n, 0);
 	/* decoded and encoded again: the very same string */
 	again = intent_encode(&owner, &in.req);
@@ -111,7 +111,7 @@ static void encoding_is_canonical(void **state)
 	char *ea, *eb, *ec;
 
 	(void)state;
-	b.parameters = (struct csi_map){ params_reordered, 2 };
+	b.parameters = (struct strmap){ params_reordered, 2, 0 };
 	ea = intent_encode(&owner, &a);
 	eb = intent_encode(&owner, &b);
 	assert_string_equal(ea, eb);

@@ -241,10 +241,7 @@ static void test_request_errors(void **state)
 
 static const char *param(const struct plan_request *r, const char *k)
 {
-	for (size_t i = 0; i < r->n_params; i++)
-		if (!strcmp(r->param_keys[i], k))
-			return r->param_values[i];
-	return NULL;
+	return strmap_get(&r->params, k);
 }
 
 static void test_request_parameters(void **state)
@@ -281,7 +278,7 @@ static void test_request_parameters(void **state)
 	assert_string_equal(param(&r, "csi.storage.k8s.io/pvc/name"), "data");
 	assert_string_equal(param(&r, "csi.storage.k8s.io/pvc/namespace"), "ns");
 	assert_string_equal(param(&r, "csi.storage.k8s.io/pv/name"), "pvc-" UID);
-	assert_int_equal(r.n_params, 6);
+	assert_int_equal(r.params.n, 6);
 	plan_request_release(&r);
 	kube_storage_class_release(&sc);
 
@@ -312,15 +309,16 @@ static void test_request_parameters(void **state)
 
 static void test_pv_object(void **state)
 {
-	static const char *const ckeys[] = { "k1", ATTR_PROVISIONER_IDENTITY };
-	static const char *const cvals[] = { "v1", "driver-says" };
+	static struct strmap_entry ckv[] = { { "k1", "v1" },
+					     { ATTR_PROVISIONER_IDENTITY, "driver-says" } };
+	static const struct strmap ctx = { ckv, 2, 0 };
 	struct kube_pvc c;
 	struct kube_storage_class sc;
 	struct plan_request r;
-	static const char *const tkeys[] = { "topology.hostpath.csi/node", "zone" };
-	static const char *const tvals[] = { "node-1", "z1" };
-	const struct plan_segment seg = { tkeys, tvals, 2 };
-	struct plan_volume vol = { "vol-1", 2147483648LL, ckeys, cvals, 2, &seg, 1 };
+	static struct strmap_entry tkv[] = { { "topology.hostpath.csi/node", "node-1" },
+					     { "zone", "z1" } };
+	const struct strmap seg = { tkv, 2, 0 };
+	struct plan_volume vol = { "vol-1", 2147483648LL, &ctx, &seg, 1 };
 	struct err e = ERR_INIT;
 	json_t *pv, *spec, *csi;
 
@@ -400,7 +398,7 @@ static void test_pv_read_only(void **state)
 		struct kube_storage_class sc;
 		struct plan_request r;
 		struct plan_opts o = base_opts;
-		struct plan_volume vol = { "v", 0, NULL, NULL, 0, NULL, 0 };
+		struct plan_volume vol = { "v", 0, NULL, NULL, 0 };
 		struct err e = ERR_INIT;
 		char spec[128];
 		json_t *pv;

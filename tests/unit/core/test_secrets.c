@@ -13,27 +13,25 @@
 #include "provision/secrets.h"
 
 /* Parameters as "k=v" strings. */
-static void make_params(struct kube_strmap *m, const char *const *kv)
+static void make_params(struct strmap *m, const char *const *kv)
 {
 	size_t n = 0;
 
 	while (kv[n])
 		n++;
-	m->keys = calloc(n + 1, sizeof(char *));
-	m->values = calloc(n + 1, sizeof(char *));
-	m->n = n;
+	memset(m, 0, sizeof(*m));
 	for (size_t i = 0; i < n; i++) {
 		const char *eq = strchr(kv[i], '=');
+		char *k = strndup(kv[i], eq - kv[i]);
 
-		m->keys[i] = strndup(kv[i], eq - kv[i]);
-		m->values[i] = strdup(eq + 1);
+		strmap_set(m, k, eq + 1);
+		free(k);
 	}
 }
 
 static void test_resolve_table(void **state)
 {
-	static const char *const ann_keys[] = { "team" };
-	static const char *const ann_vals[] = { "blue" };
+	static struct strmap_entry ann_kv[] = { { "team", "blue" } };
 	static const struct {
 		enum secret_kind kind;
 		const char *params[5];
@@ -84,12 +82,12 @@ static void test_resolve_table(void **state)
 		{ SECRET_PROVISIONER, { "csi.storage.k8s.io/provisioner-secret-name=a.b-c",
 					"csi.storage.k8s.io/provisioner-secret-namespace=x-y" }, "x-y", "a.b-c" },
 	};
-	struct kube_strmap ann = { (char **)ann_keys, (char **)ann_vals, 1 };
+	struct strmap ann = { ann_kv, 1, 0 };
 	struct secret_context ctx = { "pvc-1", "data", "ns1", &ann };
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct kube_strmap params;
+		struct strmap params;
 		struct secret_ref ref;
 		struct err e = ERR_INIT;
 		int rc;
@@ -113,7 +111,7 @@ static void test_resolve_table(void **state)
 		}
 		secret_ref_release(&ref);
 		err_release(&e);
-		kube_strmap_release(&params);
+		strmap_release(&params);
 	}
 }
 

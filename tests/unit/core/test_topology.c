@@ -64,14 +64,14 @@ static struct kube_storage_class *class(const char *allowed)
 }
 
 /* "k=v,k=v;k=v" for a segment list. */
-static char *show(const struct topo_segment *s, size_t n)
+static char *show(const struct strmap *s, size_t n)
 {
 	char buf[1024] = "";
 
 	for (size_t i = 0; i < n; i++) {
 		for (size_t k = 0; k < s[i].n; k++)
 			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s=%s", k ? "," : "",
-				 s[i].keys[k], s[i].values[k]);
+				 s[i].items[k].key, s[i].items[k].value);
 		if (i + 1 < n)
 			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), ";");
 	}

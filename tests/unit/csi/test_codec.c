@@ -41,12 +41,12 @@ static uint8_t *pack_msg(const ProtobufCMessage *m, size_t *len)
 	return p;
 }
 
-static struct csi_kv params_kv[] = { { "type", "fast" }, { "zone-policy", "any" } };
-static struct csi_kv secrets_kv[] = { { "password", "hunter2" } };
-static struct csi_kv mutable_kv[] = { { "iops", "3000" } };
-static struct csi_kv zone_a[] = { { "topology.kubernetes.io/zone", "a" },
+static struct strmap_entry params_kv[] = { { "type", "fast" }, { "zone-policy", "any" } };
+static struct strmap_entry secrets_kv[] = { { "password", "hunter2" } };
+static struct strmap_entry mutable_kv[] = { { "iops", "3000" } };
+static struct strmap_entry zone_a[] = { { "topology.kubernetes.io/zone", "a" },
 				  { "topology.kubernetes.io/region", "r1" } };
-static struct csi_kv zone_b[] = { { "topology.kubernetes.io/zone", "b" } };
+static struct strmap_entry zone_b[] = { { "topology.kubernetes.io/zone", "b" } };
 
 /* ---- CreateVolume encoding ---- */
 
@@ -73,16 +73,16 @@ static void create_request_full_round_trip(void **state)
 		  .mount_group = "1000", .access_mode = CSI_ACCESS_SINGLE_NODE_WRITER },
 		{ .block = true, .access_mode = CSI_ACCESS_MULTI_NODE_MULTI_WRITER },
 	};
-	const struct csi_map requisite[] = { { zone_a, 2 }, { zone_b, 1 } };
-	const struct csi_map preferred[] = { { zone_b, 1 } };
+	const struct strmap requisite[] = { { zone_a, 2, 0 }, { zone_b, 1, 0 } };
+	const struct strmap preferred[] = { { zone_b, 1, 0 } };
 	const struct csi_create_volume_req req = {
 		.name = "pvc-0a1b",
 		.required_bytes = 1073741824,
 		.limit_bytes = 2147483648,
 		.caps = caps, .n_caps = 2,
-		.parameters = { params_kv, 2 },
-		.secrets = { secrets_kv, 1 },
-		.mutable_parameters = { mutable_kv, 1 },
+		.parameters = { params_kv, 2, 0 },
+		.secrets = { secrets_kv, 1, 0 },
+		.mutable_parameters = { mutable_kv, 1, 0 },
 		.source_snapshot_id = "snap-1",
 		.requisite = requisite, .n_requisite = 2,
 		.preferred = preferred, .n_preferred = 1,
@@ -205,9 +205,9 @@ static void create_request_rejects_bad_arguments(void **state)
 	static const struct csi_volume_capability neg_mode = { .access_mode = -1 };
 	static const struct csi_volume_capability block_fs = { .block = true, .fs_type = "xfs" };
 	static const struct csi_volume_capability null_flags = { .n_mount_flags = 1 };
-	static struct csi_kv null_value[] = { { "k", NULL } };
-	static struct csi_kv null_key[] = { { NULL, "v" } };
-	static const struct csi_map null_segment[] = { { null_key, 1 } };
+	static struct strmap_entry null_value[] = { { "k", NULL } };
+	static struct strmap_entry null_key[] = { { NULL, "v" } };
+	static const struct strmap null_segment[] = { { null_key, 1, 0 } };
 	const struct bad_create cases[] = {
 		{ "no name", { .name = NULL } },
 		{ "empty name", { .name = "" } },
@@ -218,9 +218,9 @@ static void create_request_rejects_bad_arguments(void **state)
 		{ "block with fs", { .name = "v", .caps = &block_fs, .n_caps = 1 } },
 		{ "flags NULL", { .name = "v", .caps = &null_flags, .n_caps = 1 } },
 		{ "caps NULL", { .name = "v", .caps = NULL, .n_caps = 2 } },
-		{ "NULL param value", { .name = "v", .parameters = { null_value, 1 } } },
-		{ "NULL secret key", { .name = "v", .secrets = { null_key, 1 } } },
-		{ "items NULL", { .name = "v", .mutable_parameters = { NULL, 3 } } },
+		{ "NULL param value", { .name = "v", .parameters = { null_value, 1, 0 } } },
+		{ "NULL secret key", { .name = "v", .secrets = { null_key, 1, 0 } } },
+		{ "items NULL", { .name = "v", .mutable_parameters = { NULL, 3, 0 } } },
 		{ "NULL segment key", { .name = "v", .requisite = null_segment, .n_requisite = 1 } },
 		{ "preferred NULL", { .name = "v", .preferred = NULL, .n_preferred = 1 } },
 	};
@@ -240,8 +240,8 @@ static void create_request_rejects_bad_arguments(void **state)
 
 static void create_request_error_never_shows_secret_values(void **state)
 {
-	static struct csi_kv secrets[] = { { "password", "hunter2" }, { "token", NULL } };
-	const struct csi_create_volume_req req = { .name = "v", .secrets = { secrets, 2 } };
+	static struct strmap_entry secrets[] = { { "password", "hunter2" }, { "token", NULL } };
+	const struct csi_create_volume_req req = { .name = "v", .secrets = { secrets, 2, 0 } };
 	struct err e = ERR_INIT;
 	uint8_t *buf;
 	size_t len;
@@ -256,8 +256,8 @@ static void create_request_above_cap_is_local(void **state)
 {
 	size_t big = CSI_MAX_REQUEST_BYTES + 1;
 	char *value = malloc(big + 1);
-	struct csi_kv kv = { "blob", value };
-	const struct csi_create_volume_req req = { .name = "v", .parameters = { &kv, 1 } };
+	struct strmap_entry kv = { "blob", value };
+	const struct csi_create_volume_req req = { .name = "v", .parameters = { &kv, 1, 0 } };
 	struct err e = ERR_INIT;
 	uint8_t *buf;
 	size_t len;
@@ -276,7 +276,7 @@ static void create_request_above_cap_is_local(void **state)
 
 static void delete_request_round_trip(void **state)
 {
-	const struct csi_map secrets = { secrets_kv, 1 };
+	const struct strmap secrets = { secrets_kv, 1, 0 };
 	struct err e = ERR_INIT;
 	uint8_t *buf;
 	size_t len;
@@ -309,9 +309,9 @@ static void get_capacity_request_round_trip(void **state)
 {
 	const struct csi_volume_capability cap = { .block = true,
 						   .access_mode = CSI_ACCESS_SINGLE_NODE_WRITER };
-	const struct csi_map topo = { zone_a, 2 };
+	const struct strmap topo = { zone_a, 2, 0 };
 	const struct csi_get_capacity_req req = {
-		.caps = &cap, .n_caps = 1, .parameters = { params_kv, 2 },
+		.caps = &cap, .n_caps = 1, .parameters = { params_kv, 2, 0 },
 		.accessible_topology = &topo,
 	};
 	struct err e = ERR_INIT;
@@ -393,14 +393,14 @@ static void create_reply_full_decode(void **state)
 	assert_string_equal(out.volume_id, "vol-42");
 	assert_int_equal(out.capacity_bytes, 5368709120LL);
 	assert_int_equal(out.context.n, 2);
-	assert_string_equal(csi_map_get(&out.context, "a"), "3");
-	assert_string_equal(csi_map_get(&out.context, "b"), "2");
-	assert_null(csi_map_get(&out.context, "c"));
+	assert_string_equal(strmap_get(&out.context, "a"), "3");
+	assert_string_equal(strmap_get(&out.context, "b"), "2");
+	assert_null(strmap_get(&out.context, "c"));
 	assert_true(out.has_content_source);
 	assert_string_equal(out.source_volume_id, "parent");
 	assert_null(out.source_snapshot_id);
 	assert_int_equal(out.n_accessible_topology, 1);
-	assert_string_equal(csi_map_get(&out.accessible_topology[0], "zone"), "z1");
+	assert_string_equal(strmap_get(&out.accessible_topology[0], "zone"), "z1");
 	csi_volume_release(&out);
 	assert_null(out.volume_id);
 	csi_volume_release(&out);	/* twice is harmless */
@@ -666,7 +666,7 @@ static void create_snapshot_request_round_trip(void **state)
 {
 	const struct csi_create_snapshot_req req = {
 		.source_volume_id = "vol-src", .name = "snap-1",
-		.secrets = { secrets_kv, 1 }, .parameters = { params_kv, 2 },
+		.secrets = { secrets_kv, 1, 0 }, .parameters = { params_kv, 2, 0 },
 	};
 	struct csi_create_snapshot_req bad = { .source_volume_id = "vol-src" };
 	struct err e = ERR_INIT;
@@ -699,7 +699,7 @@ static void create_snapshot_request_round_trip(void **state)
 
 static void delete_snapshot_request_round_trip(void **state)
 {
-	const struct csi_map secrets = { secrets_kv, 1 };
+	const struct strmap secrets = { secrets_kv, 1, 0 };
 	struct err e = ERR_INIT;
 	uint8_t *buf;
 	size_t len;

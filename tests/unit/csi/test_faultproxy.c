@@ -176,10 +176,10 @@ static char *dump(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t 
 
 static void pbjson_create_request_redacts_secrets(void **state)
 {
-	struct csi_kv params[] = { { "kind", "fast" } }, secrets[] = { { "password", "hunter2" },
+	struct strmap_entry params[] = { { "kind", "fast" } }, secrets[] = { { "password", "hunter2" },
 								       { "token", "t0k" } };
-	struct csi_kv seg[] = { { "zone", "a" } };
-	struct csi_map topo = { seg, 1 };
+	struct strmap_entry seg[] = { { "zone", "a" } };
+	struct strmap topo = { seg, 1, 0 };
 	const char *flags[] = { "ro" };
 	struct csi_volume_capability caps[] = {
 		{ .fs_type = "ext4", .mount_flags = flags, .n_mount_flags = 1,
@@ -188,7 +188,7 @@ static void pbjson_create_request_redacts_secrets(void **state)
 	};
 	struct csi_create_volume_req req = {
 		.name = "pvc-1", .required_bytes = 1048576, .caps = caps, .n_caps = 2,
-		.parameters = { params, 1 }, .secrets = { secrets, 2 },
+		.parameters = { params, 1, 0 }, .secrets = { secrets, 2, 0 },
 		.source_volume_id = "vol-0", .requisite = &topo, .n_requisite = 1,
 	};
 	struct err e = ERR_INIT;

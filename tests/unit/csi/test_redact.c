@@ -24,12 +24,12 @@ struct redact_case {
 
 static void redact_secrets_table(void **state)
 {
-	struct csi_kv kv[] = {
+	struct strmap_entry kv[] = {
 		{ (char *)"password", (char *)"hunter2" },
 		{ (char *)"token", (char *)"hunter2-long" },
 		{ (char *)"empty", (char *)"" },
 	};
-	struct csi_map m = { kv, 3 };
+	struct strmap m = { kv, 3, 0 };
 	static const struct redact_case cases[] = {
 		{ "auth failed for hunter2", "auth failed for *** (values of the request's secrets hidden)" },
 		/* the longer value wins where both start */
@@ -67,15 +67,15 @@ static void redact_without_secrets_changes_nothing(void **state)
 
 static void release_secret_zeroes_values(void **state)
 {
-	struct csi_map m = { calloc(2, sizeof(struct csi_kv)), 1 };
+	struct strmap m = { calloc(2, sizeof(struct strmap_entry)), 1, 2 };
 
 	(void)state;
 	m.items[0].key = strdup("k");
 	m.items[0].value = strdup("v");
-	csi_map_release_secret(&m);
+	strmap_release_secret(&m);
 	assert_null(m.items);
 	assert_int_equal(m.n, 0);
-	csi_map_release_secret(NULL);
+	strmap_release_secret(NULL);
 }
 
 int main(void)

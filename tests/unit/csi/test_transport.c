@@ -513,8 +513,8 @@ static void bad_arguments(void **state)
 static void secrets_never_logged(void **state)
 {
 	struct fixture *fx = *state;
-	static struct csi_kv secrets[] = { { "password", "hunter2-secret" } };
-	const struct csi_create_volume_req req = { .name = "pvc-s", .secrets = { secrets, 1 } };
+	static struct strmap_entry secrets[] = { { "password", "hunter2-secret" } };
+	const struct csi_create_volume_req req = { .name = "pvc-s", .secrets = { secrets, 1, 0 } };
 	struct csi_volume vol;
 	struct err e = ERR_INIT;
 	char path[] = "/tmp/csi-log-XXXXXX", buf[65536];

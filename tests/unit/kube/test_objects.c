@@ -53,14 +53,14 @@ static void test_pvc_good(void **state)
 	assert_string_equal(p.meta.resource_version, "123");
 	assert_int_equal(p.meta.generation, 2);
 	assert_true(p.meta.deleting);
-	assert_string_equal(kube_strmap_get(&p.meta.annotations,
+	assert_string_equal(strmap_get(&p.meta.annotations,
 					    "volume.kubernetes.io/selected-node"), "node-1");
-	assert_null(kube_strmap_get(&p.meta.annotations, "missing"));
+	assert_null(strmap_get(&p.meta.annotations, "missing"));
 	/* not cached: nobody reads it, and it is the largest annotation */
-	assert_null(kube_strmap_get(&p.meta.annotations,
+	assert_null(strmap_get(&p.meta.annotations,
 				    "kubectl.kubernetes.io/last-applied-configuration"));
 	assert_int_equal(p.meta.annotations.n, 2);
-	assert_string_equal(kube_strmap_get(&p.meta.labels, "app"), "db");
+	assert_string_equal(strmap_get(&p.meta.labels, "app"), "db");
 	assert_int_equal(p.meta.n_finalizers, 1);
 	assert_string_equal(p.meta.finalizers[0], "kubernetes.io/pvc-protection");
 	assert_string_equal(p.storage_class_name, "fast");
@@ -166,8 +166,8 @@ static void test_storage_class_good_and_defaults(void **state)
 	assert_string_equal(s.meta.name, "fast");
 	assert_string_equal(s.provisioner, "hostpath.csi.k8s.io");
 	assert_int_equal(s.parameters.n, 2);
-	assert_string_equal(kube_strmap_get(&s.parameters, "type"), "ssd");
-	assert_string_equal(kube_strmap_get(&s.parameters, "csi.storage.k8s.io/fstype"), "xfs");
+	assert_string_equal(strmap_get(&s.parameters, "type"), "ssd");
+	assert_string_equal(strmap_get(&s.parameters, "csi.storage.k8s.io/fstype"), "xfs");
 	assert_string_equal(s.reclaim_policy, "Delete");
 	assert_string_equal(s.volume_binding_mode, "Immediate");
 	assert_int_equal(s.n_mount_options, 1);
@@ -274,7 +274,7 @@ static void test_node_and_csinode(void **state)
 	(void)state;
 	assert_int_equal(kube_node_decode(n, &node, &e), 0);
 	assert_string_equal(node.meta.name, "node-1");
-	assert_string_equal(kube_strmap_get(&node.meta.labels, "topology.hostpath.csi/node"), "node-1");
+	assert_string_equal(strmap_get(&node.meta.labels, "topology.hostpath.csi/node"), "node-1");
 	kube_node_release(&node);
 	kube_node_release(NULL);
 	assert_int_equal(kube_csinode_decode(c, &cn, &e), 0);
@@ -297,22 +297,21 @@ static void test_secret_data_decoded(void **state)
 			 "\"data\":{\"password\":\"c2VjcmV0\",\"bin\":\"AGI=\",\"empty\":\"\"}}");
 	struct kube_secret s;
 	struct err e = ERR_INIT;
-	size_t len = 99;
-	const char *v;
+	const struct strmap_entry *ent;
 
 	(void)state;
 	assert_int_equal(kube_secret_decode(j, &s, &e), 0);
 	assert_string_equal(s.type, "Opaque");
 	assert_int_equal(s.data.n, 3);
-	v = kube_bytesmap_get(&s.data, "password", &len);
-	assert_int_equal(len, 6);
-	assert_memory_equal(v, "secret", 6);
-	v = kube_bytesmap_get(&s.data, "bin", &len);
-	assert_int_equal(len, 2);
-	assert_memory_equal(v, "\0b", 2);
-	v = kube_bytesmap_get(&s.data, "empty", &len);
-	assert_int_equal(len, 0);
-	assert_null(kube_bytesmap_get(&s.data, "missing", &len));
+	ent = strmap_find(&s.data, "password");
+	assert_int_equal(s.data_lens[ent - s.data.items], 6);
+	assert_memory_equal(ent->value, "secret", 6);
+	ent = strmap_find(&s.data, "bin");
+	assert_int_equal(s.data_lens[ent - s.data.items], 2);
+	assert_memory_equal(ent->value, "\0b", 2);
+	ent = strmap_find(&s.data, "empty");
+	assert_int_equal(s.data_lens[ent - s.data.items], 0);
+	assert_null(strmap_find(&s.data, "missing"));
 	kube_secret_release(&s);
 	kube_secret_release(NULL);
 	json_decref(j);
@@ -336,7 +335,7 @@ static void test_secret_over_cap(void **state)
 	json_object_set_new(data, "b", json_string(b64));
 	assert_int_equal(kube_secret_decode(j, &s, &e), KUBE_ERR_TOO_LARGE);
 	assert_contains(e.msg, "secret 'n/big': data is larger than");
-	assert_null(s.data.keys);
+	assert_null(s.data.items);
 	err_release(&e);
 	free(b64);
 	json_decref(j);
@@ -377,7 +376,7 @@ static void test_vac_and_capacity(void **state)
 	(void)state;
 	assert_int_equal(kube_vac_decode(v, &vac, &e), 0);
 	assert_string_equal(vac.driver_name, "d");
-	assert_string_equal(kube_strmap_get(&vac.parameters, "iops"), "1000");
+	assert_string_equal(strmap_get(&vac.parameters, "iops"), "1000");
 	kube_vac_release(&vac);
 	kube_vac_release(NULL);
 	assert_int_equal(kube_csi_capacity_decode(c, &cap, &e), 0);
@@ -387,7 +386,7 @@ static void test_vac_and_capacity(void **state)
 	assert_true(cap.has_max_volume);
 	assert_int_equal(cap.max_volume_bytes, 1073741824);
 	assert_true(cap.has_node_topology);
-	assert_string_equal(kube_strmap_get(&cap.node_topology, "topology.hostpath.csi/node"), "node-1");
+	assert_string_equal(strmap_get(&cap.node_topology, "topology.hostpath.csi/node"), "node-1");
 	kube_csi_capacity_release(&cap);
 	assert_int_equal(kube_csi_capacity_decode(c2, &cap, &e), 0);
 	assert_false(cap.has_capacity);
@@ -442,7 +441,7 @@ static void test_snapshot_and_content(void **state)
 	assert_true(sc.ready);
 	assert_true(sc.has_restore_size);
 	assert_int_equal(sc.restore_bytes, 1073741824);
-	assert_string_equal(kube_strmap_get(&sc.meta.annotations,
+	assert_string_equal(strmap_get(&sc.meta.annotations,
 					    "snapshot.storage.kubernetes.io/deletion-secret-name"), "sec");
 	kube_snapshot_content_release(&sc);
 	assert_int_equal(kube_snapshot_content_decode(pre, &sc, &e), 0);
@@ -646,7 +645,7 @@ static void test_bad(void **state)
 		break;
 	case SECRET:
 		rc = kube_secret_decode(j, &u.sec, &e);
-		assert_null(u.sec.data.keys);
+		assert_null(u.sec.data.items);
 		break;
 	case VA:
 		rc = kube_volume_attachment_decode(j, &u.va, &e);
@@ -654,7 +653,7 @@ static void test_bad(void **state)
 		break;
 	case VAC:
 		rc = kube_vac_decode(j, &u.vac, &e);
-		assert_null(u.vac.parameters.keys);
+		assert_null(u.vac.parameters.items);
 		break;
 	case CAP:
 		rc = kube_csi_capacity_decode(j, &u.cap, &e);

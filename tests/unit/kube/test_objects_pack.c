@@ -68,6 +68,21 @@ static void same_str(const struct block *b, const char *got, const char *want)
 	in_block(b, got + strlen(got));
 }
 
+static void same_strmap(const struct block *b, const struct strmap *got,
+			const struct strmap *want)
+{
+	if (!want->items) {
+		assert_null(got->items);
+		return;
+	}
+	in_block(b, got->items);
+	in_block(b, (char *)(got->items + want->n) - 1);
+	for (size_t i = 0; i < want->n; i++) {
+		same_str(b, got->items[i].key, want->items[i].key);
+		same_str(b, got->items[i].value, want->items[i].value);
+	}
+}
+
 static void same_strv(const struct block *b, char **got, char **want, size_t n)
 {
 	if (!want) {
@@ -90,11 +105,9 @@ static void same_meta(const struct block *b, const struct kube_meta *got,
 	assert_int_equal(got->generation, want->generation);
 	assert_int_equal(got->deleting, want->deleting);
 	assert_int_equal(got->annotations.n, want->annotations.n);
-	same_strv(b, got->annotations.keys, want->annotations.keys, want->annotations.n);
-	same_strv(b, got->annotations.values, want->annotations.values, want->annotations.n);
+	same_strmap(b, &got->annotations, &want->annotations);
 	assert_int_equal(got->labels.n, want->labels.n);
-	same_strv(b, got->labels.keys, want->labels.keys, want->labels.n);
-	same_strv(b, got->labels.values, want->labels.values, want->labels.n);
+	same_strmap(b, &got->labels, &want->labels);
 	assert_int_equal(got->n_finalizers, want->n_finalizers);
 	same_strv(b, got->finalizers, want->finalizers, want->n_finalizers);
 }

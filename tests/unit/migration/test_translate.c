@@ -70,8 +70,8 @@ static json_t *class_json(const struct kube_storage_class *sc)
 	json_t *params = json_object(), *terms = json_array();
 
 	for (size_t i = 0; i < sc->parameters.n; i++)
-		json_object_set_new(params, sc->parameters.keys[i],
-				    json_string(sc->parameters.values[i]));
+		json_object_set_new(params, sc->parameters.items[i].key,
+				    json_string(sc->parameters.items[i].value));
 	for (size_t t = 0; t < sc->n_allowed_topologies; t++) {
 		json_t *term = json_array();
 

@@ -44,7 +44,7 @@
 struct fx {
 	struct ctl_env env;
 	struct controller *c;
-	struct csi_kv seg;
+	struct strmap_entry seg;
 	struct csi_node_info info;
 	pthread_mutex_t mu;
 	int touch_on_capacity;	/* GetCapacity calls that change the claim "imm" first */
@@ -93,8 +93,8 @@ static int setup(void **state)
 	fake_driver_set_hook(fx->env.d, hook, fx);
 	ctl_env_put_class(&fx->env, "imm", DRIVER, "Immediate");
 	ctl_env_put_class(&fx->env, "wffc", DRIVER, "WaitForFirstConsumer");
-	fx->seg = (struct csi_kv){ KEY, NODE };
-	fx->info = (struct csi_node_info){ NODE, 0, true, { &fx->seg, 1 } };
+	fx->seg = (struct strmap_entry){ KEY, NODE };
+	fx->info = (struct csi_node_info){ NODE, 0, true, { &fx->seg, 1, 0 } };
 	*state = fx;
 	return 0;
 }

@@ -103,8 +103,8 @@ static void pv_of(struct kube_pv *pv, const char *affinity)
 
 static void test_volume_accessible(void **state)
 {
-	struct csi_kv kv[] = { { "topology.hostpath.csi/node", "n1" }, { "rack", "7" } };
-	struct csi_map topo = { kv, 2 }, empty = { NULL, 0 };
+	struct strmap_entry kv[] = { { "topology.hostpath.csi/node", "n1" }, { "rack", "7" } };
+	struct strmap topo = { kv, 2, 0 }, empty = STRMAP_INIT;
 	static const struct {
 		const char *affinity;
 		bool want;
@@ -241,8 +241,8 @@ static void test_name_hash(void **state)
 
 static void test_local_node(void **state)
 {
-	struct csi_kv kv[] = { { "topology.hostpath.csi/node", "n1" } };
-	struct csi_node_info info = { "n1-id", 0, true, { kv, 1 } };
+	struct strmap_entry kv[] = { { "topology.hostpath.csi/node", "n1" } };
+	struct csi_node_info info = { "n1-id", 0, true, { kv, 1, 0 } };
 	struct kube_node n;
 	struct kube_csinode cn;
 
@@ -250,7 +250,7 @@ static void test_local_node(void **state)
 	nd_local_node("n1", "hostpath.csi.k8s.io", &info, &n, &cn);
 	assert_string_equal(n.meta.name, "n1");
 	assert_int_equal(n.meta.labels.n, 1);
-	assert_string_equal(kube_strmap_get(&n.meta.labels, "topology.hostpath.csi/node"), "n1");
+	assert_string_equal(strmap_get(&n.meta.labels, "topology.hostpath.csi/node"), "n1");
 	assert_string_equal(cn.meta.name, "n1");
 	assert_int_equal(cn.n_drivers, 1);
 	assert_string_equal(cn.drivers[0].name, "hostpath.csi.k8s.io");

@@ -179,10 +179,10 @@ static void test_bound_claim_trimmed(void **state)
 	/* the finalizers stay: a clone-source finalizer is added by a merge patch of the list */
 	assert_int_equal(p->meta.n_finalizers, 1);
 	assert_int_equal(p->meta.annotations.n, 3);
-	assert_string_equal(kube_strmap_get(&p->meta.annotations, ANN_BETA_STORAGE_CLASS), "beta");
-	assert_string_equal(kube_strmap_get(&p->meta.annotations, ANN_STORAGE_PROVISIONER), "other");
-	assert_string_equal(kube_strmap_get(&p->meta.annotations, ANN_SELECTED_NODE), "n1");
-	assert_null(kube_strmap_get(&p->meta.annotations, "tenant"));
+	assert_string_equal(strmap_get(&p->meta.annotations, ANN_BETA_STORAGE_CLASS), "beta");
+	assert_string_equal(strmap_get(&p->meta.annotations, ANN_STORAGE_PROVISIONER), "other");
+	assert_string_equal(strmap_get(&p->meta.annotations, ANN_SELECTED_NODE), "n1");
+	assert_null(strmap_get(&p->meta.annotations, "tenant"));
 	assert_string_equal(plan_claim_class(p), "beta");	/* the beta annotation wins, kept */
 	free(p);
 }
@@ -216,7 +216,7 @@ static void test_claim_not_bound_or_marked_whole(void **state)
 		if (t)
 			fail_msg("case %zu trimmed: %s", i, cases[i]);
 		assert_int_equal(p->meta.labels.n, 1);
-		assert_string_equal(kube_strmap_get(&p->meta.annotations, "a"), "b");
+		assert_string_equal(strmap_get(&p->meta.annotations, "a"), "b");
 		free(p);
 	}
 }
