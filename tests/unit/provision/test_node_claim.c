@@ -173,6 +173,16 @@ static char *selected_of(struct fx *fx, const char *name)
 	return out;
 }
 
+/* Claim `name`'s selected node is `want` ("" for none). */
+static void assert_selected(struct fx *fx, const char *name, const char *want)
+{
+	char *sel = selected_of(fx, name);
+
+	assert_non_null(sel);
+	assert_string_equal(sel, want);
+	free(sel);
+}
+
 struct want {
 	struct fx *fx;
 	const char *name;
@@ -234,7 +244,6 @@ static void test_only_claims_selected_for_this_node(void **state)
 {
 	struct fx *fx = *state;
 	json_t *pv;
-	char *sel;
 
 	put_claim(fx, "other", UID_OTHER, "wffc", "n2");
 	put_claim(fx, "mine", UID_MINE, "wffc", NODE);
@@ -248,9 +257,7 @@ static void test_only_claims_selected_for_this_node(void **state)
 	pv = fcl_get(fx->env.k, FCL_PV, NULL, "pvc-" UID_OTHER);
 	assert_null(pv);
 	/* left alone: not rescheduled (the annotation stays), no event, no write */
-	sel = selected_of(fx, "other");
-	assert_string_equal(sel, "n2");
-	free(sel);
+	assert_selected(fx, "other", "n2");
 	assert_int_equal(fcl_count(fx->env.k, FCL_PVC, FCL_PATCH), 0);
 	assert_false(has_event_on(fx, "other"));
 	assert_int_equal(fcl_count(fx->env.k, FCL_NODE, FCL_LIST), 0);
@@ -260,15 +267,12 @@ static void test_only_claims_selected_for_this_node(void **state)
 static void test_immediate_claim_is_taken(void **state)
 {
 	struct fx *fx = *state;
-	char *sel;
 
 	put_claim(fx, "imm", UID_MINE, "imm", NULL);
 	start_nd(fx, true);
 	WAIT(pv_exists, fx, "pvc-" UID_MINE, 1);
 	stop_controller(fx);
-	sel = selected_of(fx, "imm");
-	assert_string_equal(sel, NODE);
-	free(sel);
+	assert_selected(fx, "imm", NODE);
 	assert_int_equal(fake_driver_count(fx->env.d, CAPACITY), 1);
 	assert_true(request_has(fx, CAPACITY, 0, KEY));	/* asked for this node's segment */
 	assert_int_equal(fake_driver_count(fx->env.d, CREATE), 1);
@@ -296,16 +300,13 @@ static void test_conflict_waits_and_tries_again(void **state)
 {
 	struct fx *fx = *state;
 	size_t patches;
-	char *sel;
 
 	fx->touch_on_capacity = 1;
 	put_claim(fx, "imm", UID_MINE, "imm", NULL);
 	start_nd(fx, true);
 	WAIT(pv_exists, fx, "pvc-" UID_MINE, 1);
 	stop_controller(fx);
-	sel = selected_of(fx, "imm");
-	assert_string_equal(sel, NODE);
-	free(sel);
+	assert_selected(fx, "imm", NODE);
 	/* two attempts (more if our cache lagged behind the change), each asking for capacity */
 	assert_true(fake_driver_count(fx->env.d, CAPACITY) >= 2);
 	patches = fcl_count(fx->env.k, FCL_PVC, FCL_PATCH);
@@ -316,16 +317,13 @@ static void test_conflict_waits_and_tries_again(void **state)
 static void test_no_room_no_take(void **state)
 {
 	struct fx *fx = *state;
-	char *sel;
 
 	fake_driver_script_method(fx->env.d, CAPACITY, 0, NULL, NULL, 0);	/* available 0 */
 	put_claim(fx, "imm", UID_MINE, "imm", NULL);
 	start_nd(fx, true);
 	WAIT(calls_at_least, fx, CAPACITY, 1);
 	stop_controller(fx);
-	sel = selected_of(fx, "imm");
-	assert_string_equal(sel, "");
-	free(sel);
+	assert_selected(fx, "imm", "");
 	assert_int_equal(fcl_count(fx->env.k, FCL_PVC, FCL_PATCH), 0);
 	assert_int_equal(fake_driver_count(fx->env.d, CREATE), 0);
 }
@@ -333,16 +331,13 @@ static void test_no_room_no_take(void **state)
 static void test_immediate_binding_off(void **state)
 {
 	struct fx *fx = *state;
-	char *sel;
 
 	put_claim(fx, "imm", UID_OTHER, "imm", NULL);
 	put_claim(fx, "mine", UID_MINE, "wffc", NODE);
 	start_nd(fx, false);
 	WAIT(pv_exists, fx, "pvc-" UID_MINE, 1);
 	stop_controller(fx);
-	sel = selected_of(fx, "imm");
-	assert_string_equal(sel, "");
-	free(sel);
+	assert_selected(fx, "imm", "");
 	assert_int_equal(fake_driver_count(fx->env.d, CAPACITY), 0);
 	assert_int_equal(fake_driver_count(fx->env.d, CREATE), 1);
 }
