@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "base/xalloc.h"
+#include "csi/client.h"
 #include "kube/quantity.h"
 #include "migration/translate.h"
 
@@ -479,7 +480,8 @@ json_t *plan_unmark_patch(const struct kube_meta *m, const char *finalizer, cons
 
 enum plan_error_class plan_classify_csi_error(int code)
 {
-	switch (code) {
+	/* by the gRPC status on the wire; -1 (a local failure, another domain's code) is unknown */
+	switch (csi_status(code)) {
 	case 1:		/* CANCELLED */
 	case 4:		/* DEADLINE_EXCEEDED */
 	case 10:	/* ABORTED: an operation on this volume is already in flight */

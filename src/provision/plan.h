@@ -161,6 +161,7 @@ enum plan_error_class {
 	PLAN_ERR_IN_BACKGROUND,	/* the driver may still be working: retry the same call */
 	PLAN_ERR_INFEASIBLE,	/* InvalidArgument: retry, but no sooner than the max interval */
 };
+/* `code` is a code of the error space (a CSI call's result), never a bare gRPC number. */
 enum plan_error_class plan_classify_csi_error(int code);
 
 /* Whether the PV has an in-tree source of the plugin our driver replaces (o->migrated_from). */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "kube/status.h"
 #include "provision/plan.h"
 
 #define UID "8f1a2b3c-0d4e-4f50-9a6b-7c8d9e0f1a2b"
@@ -506,15 +507,18 @@ static void test_mark_patches(void **state)
 static void test_error_classes(void **state)
 {
 	(void)state;
-	assert_int_equal(plan_classify_csi_error(4), PLAN_ERR_IN_BACKGROUND);
-	assert_int_equal(plan_classify_csi_error(14), PLAN_ERR_IN_BACKGROUND);
-	assert_int_equal(plan_classify_csi_error(1), PLAN_ERR_IN_BACKGROUND);
-	assert_int_equal(plan_classify_csi_error(10), PLAN_ERR_IN_BACKGROUND);
-	assert_int_equal(plan_classify_csi_error(100), PLAN_ERR_IN_BACKGROUND);
-	assert_int_equal(plan_classify_csi_error(3), PLAN_ERR_INFEASIBLE);
-	assert_int_equal(plan_classify_csi_error(8), PLAN_ERR_FINAL);
-	assert_int_equal(plan_classify_csi_error(13), PLAN_ERR_FINAL);
-	assert_int_equal(plan_classify_csi_error(6), PLAN_ERR_FINAL);
+	assert_int_equal(plan_classify_csi_error(CSI_DEADLINE_EXCEEDED), PLAN_ERR_IN_BACKGROUND);
+	assert_int_equal(plan_classify_csi_error(CSI_UNAVAILABLE), PLAN_ERR_IN_BACKGROUND);
+	assert_int_equal(plan_classify_csi_error(CSI_CANCELLED), PLAN_ERR_IN_BACKGROUND);
+	assert_int_equal(plan_classify_csi_error(CSI_ABORTED), PLAN_ERR_IN_BACKGROUND);
+	assert_int_equal(plan_classify_csi_error(CSI_ERR_LOCAL), PLAN_ERR_IN_BACKGROUND);
+	assert_int_equal(plan_classify_csi_error(CSI_INVALID_ARGUMENT), PLAN_ERR_INFEASIBLE);
+	assert_int_equal(plan_classify_csi_error(CSI_RESOURCE_EXHAUSTED), PLAN_ERR_FINAL);
+	assert_int_equal(plan_classify_csi_error(CSI_INTERNAL), PLAN_ERR_FINAL);
+	assert_int_equal(plan_classify_csi_error(CSI_ALREADY_EXISTS), PLAN_ERR_FINAL);
+	/* codes of the error space, never bare gRPC numbers: 3 alone is no INVALID_ARGUMENT */
+	assert_int_equal(plan_classify_csi_error(3), PLAN_ERR_IN_BACKGROUND);
+	assert_int_equal(plan_classify_csi_error(KUBE_ERR_NOT_FOUND), PLAN_ERR_IN_BACKGROUND);
 }
 
 int main(void)
