@@ -56,8 +56,9 @@ e2e-pods: deps peers
 	@tests/pods/run
 
 # Kubernetes' storage e2e suite (External Storage) against our daemon, on the
-# pods-mode cluster; e2e.test and the test driver's node side are built on
-# first use (tests/peers/build-e2e, build-hostpath-node). Not in check.
+# pods-mode cluster; e2e.test, the test driver's node side and the snapshot
+# controller are built on first use (tests/peers/build-e2e,
+# build-hostpath-node, build-snapshotter). Not in check.
 e2e-storage: deps peers build
 	@tests/pods/storage-e2e
 

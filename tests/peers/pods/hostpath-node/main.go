@@ -10,10 +10,17 @@
 //   - NodeStageVolume: a filesystem volume's directory is bind-mounted on the
 //     staging path; a block volume's file is grown to its size and attached
 //     to a loop device. A clone (sourceVolume) is filled with a copy of its
-//     source the first time it is staged (csi-hostpath creates it empty).
+//     source the first time it is staged (csi-hostpath creates it empty), a
+//     volume restored from a snapshot (sourceSnapshot) with the snapshot's
+//     copy (below).
 //   - NodePublishVolume: the staging path (or the loop device) is
 //     bind-mounted on the target path, read-only if asked.
 //   - Unpublish / Unstage undo that; all four are idempotent.
+//   - With --snapshot-endpoint (for csi-snapshotter): Identity and the
+//     snapshot RPCs of the Controller service, forwarded to csi-hostpath
+//     (--controller-endpoint), which keeps only a snapshot's record; the
+//     data is copied here to --statedir/snapshots/<id> before CreateSnapshot
+//     answers, so a restore sees the data as it was (snapshots.go).
 //
 // Built by tests/peers/build-hostpath-node in a module copied from the
 // kubernetes wrapper (it needs k8s.io/kubelet's registration API). It lives
@@ -48,10 +55,11 @@ var version = "v0.1.0"
 
 // volume is the part of csi-hostpath's state.json record read here.
 type volume struct {
-	ID            string `json:"id"`
-	CapacityBytes int64  `json:"capacityBytes"`
-	Block         bool   `json:"block"`
-	SourceVolume  string `json:"sourceVolume"`
+	ID             string `json:"id"`
+	CapacityBytes  int64  `json:"capacityBytes"`
+	Block          bool   `json:"block"`
+	SourceVolume   string `json:"sourceVolume"`
+	SourceSnapshot string `json:"sourceSnapshot"`
 }
 
 type nodeServer struct {
@@ -159,16 +167,23 @@ func loopDevice(file string, attach bool) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-// populate copies a clone's source into it once (a marker file records it).
+// populate copies a clone's source volume, or a restored volume's snapshot,
+// into it once (a marker file records it).
 func (n *nodeServer) populate(v *volume) error {
-	if v.SourceVolume == "" {
+	var src string
+	switch {
+	case v.SourceVolume != "":
+		src = n.volumePath(v.SourceVolume)
+	case v.SourceSnapshot != "":
+		src = n.snapshotPath(v.SourceSnapshot)
+	default:
 		return nil
 	}
 	marker := filepath.Join(n.stateDir, "populated-"+v.ID)
 	if _, err := os.Stat(marker); err == nil {
 		return nil
 	}
-	src, dst := n.volumePath(v.SourceVolume), n.volumePath(v.ID)
+	dst := n.volumePath(v.ID)
 	var cmd *exec.Cmd
 	if v.Block {
 		cmd = exec.Command("cp", "--sparse=always", src, dst)
@@ -176,7 +191,7 @@ func (n *nodeServer) populate(v *volume) error {
 		cmd = exec.Command("cp", "-a", src+"/.", dst+"/")
 	}
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("copy clone source %s: %v: %s", v.SourceVolume, err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("copy source %s: %v: %s", src, err, strings.TrimSpace(string(out)))
 	}
 	return os.WriteFile(marker, nil, 0o644)
 }
@@ -391,6 +406,8 @@ func main() {
 	flag.StringVar(&n.nodeID, "nodeid", "", "node id (required)")
 	flag.StringVar(&n.stateDir, "statedir", "", "csi-hostpath's --statedir (required)")
 	flag.StringVar(&n.topologyKey, "topology-key", "topology.hostpath.csi/node", "topology segment key (empty: none)")
+	snapEndpoint := flag.String("snapshot-endpoint", "", "socket for csi-snapshotter: unix:///absolute/path (empty: none)")
+	ctrlEndpoint := flag.String("controller-endpoint", "", "csi-hostpath's socket (with --snapshot-endpoint)")
 	flag.Parse()
 	sock, ok := strings.CutPrefix(*endpoint, "unix://")
 	if !ok || !filepath.IsAbs(sock) || n.nodeID == "" || n.stateDir == "" || !filepath.IsAbs(*regDir) {
@@ -405,6 +422,11 @@ func main() {
 	csi.RegisterNodeServer(csiSrv, n)
 	csiL := listen(sock)
 	go func() { log.Fatal(csiSrv.Serve(csiL)) }()
+	if *snapEndpoint != "" {
+		if err := serveSnapshots(n, *snapEndpoint, *ctrlEndpoint); err != nil {
+			log.Fatal(err)
+		}
+	}
 
 	regSrv := grpc.NewServer(grpc.UnaryInterceptor(logRPC))
 	registerapi.RegisterRegistrationServer(regSrv, &registrar{name: n.name, endpoint: sock})
