@@ -308,9 +308,17 @@ const char *fake_driver_endpoint(const struct fake_driver *f)
 	return f->endpoint;
 }
 
+/* A script's status is a code of the CSI domain (or 0): a bare gRPC number is a test's bug. */
+static void check_status(int status)
+{
+	if (status && csi_status(status) < 0)
+		BUG("fake driver: status %d is not a code of the CSI domain (CSI_*)", status);
+}
+
 void fake_driver_script(struct fake_driver *f, int status, const char *message,
 			const void *reply, size_t reply_len, bool hold)
 {
+	check_status(status);
 	pthread_mutex_lock(&f->mu);
 	f->status = status;
 	free(f->message);
@@ -364,6 +372,7 @@ void fake_driver_script_method(struct fake_driver *f, const char *method, int st
 {
 	struct method_script *ms;
 
+	check_status(status);
 	pthread_mutex_lock(&f->mu);
 	ms = find_script(f, method);
 	if (!ms) {

@@ -731,7 +731,7 @@ static void test_retry_keeps_topology_choice(void **state)
 	bool b, same;
 
 	put_node(fx, "n1", "zone-a");
-	fake_driver_script_method(fx->env.d, CREATE, 14 /* UNAVAILABLE */, "busy", NULL, 0);
+	fake_driver_script_method(fx->env.d, CREATE, CSI_UNAVAILABLE, "busy", NULL, 0);
 	start_with(fx, false, 50, 200, true);
 	put_claim(fx, "c1", UID1, NULL);
 	WAIT(creates_of_at_least, fx, VOL1, 1);
