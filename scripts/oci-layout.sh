@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# scripts/oci-archive.sh - write a one-layer OCI image archive (an OCI image
+# scripts/oci-layout.sh - write a one-layer OCI image archive (an OCI image
 # layout in a tar) from a root filesystem directory, with Debian tools only
 # (tar, gzip, sha256sum, jq): no container engine and no registry needed.
 # The result loads with `ctr -n k8s.io images import`, `podman load` or
-# `skopeo copy oci-archive:...`.
+# `skopeo copy oci-layout:...`.
 #
-# Usage: scripts/oci-archive.sh ROOTFS NAME OUT.tar [KEY=VALUE ...]
+# Usage: scripts/oci-layout.sh ROOTFS NAME OUT.tar [KEY=VALUE ...]
 #   NAME     image reference, e.g. docker.io/library/csi-provisioner:latest
 #   KEY      user=UID:GID  entrypoint=JSON-array  cmd=JSON-array
 #            label.<name>=value (repeatable)
@@ -20,7 +20,7 @@ if (( $# < 3 )); then
 fi
 ROOTFS=$1 NAME=$2 OUT=$3
 shift 3
-[[ -d $ROOTFS ]] || { echo "oci-archive: no such directory: $ROOTFS" >&2; exit 1; }
+[[ -d $ROOTFS ]] || { echo "oci-layout: no such directory: $ROOTFS" >&2; exit 1; }
 EPOCH=${SOURCE_DATE_EPOCH:-0}
 
 user="" entrypoint=null cmd=null labels='{}'
@@ -31,7 +31,7 @@ for kv in "$@"; do
     entrypoint) entrypoint=$(jq -ce 'if type == "array" then . else error("not an array") end' <<<"$v") ;;
     cmd) cmd=$(jq -ce 'if type == "array" then . else error("not an array") end' <<<"$v") ;;
     label.*) labels=$(jq -c --arg k "${k#label.}" --arg v "$v" '. + {($k): $v}' <<<"$labels") ;;
-    *) echo "oci-archive: unknown setting '$k'" >&2; exit 2 ;;
+    *) echo "oci-layout: unknown setting '$k'" >&2; exit 2 ;;
   esac
 done
 
@@ -64,7 +64,7 @@ jq -n --arg created "$created" --arg user "$user" --argjson ep "$entrypoint" --a
       + (if $ep != null then {Entrypoint: $ep} else {} end)
       + (if $cmd != null then {Cmd: $cmd} else {} end)),
     rootfs: {type: "layers", diff_ids: [$diff]},
-    history: [{created: $created, created_by: "scripts/oci-archive.sh"}]
+    history: [{created: $created, created_by: "scripts/oci-layout.sh"}]
   }' > "$work/config.json"
 config=$(blob "$work/config.json" application/vnd.oci.image.config.v1+json)
 
