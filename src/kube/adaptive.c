@@ -23,15 +23,19 @@
 #define LAT_WEIGHT 0.2		/* of a new sample in the smoothed latency */
 #define FLOOR_CREEP 0.01	/* the floor follows a lasting rise this slowly */
 #define RATE_WINDOW_MS 1000
+/* the longest a best-effort caller waits behind normal ones (spare_max_ms) */
+#define SPARE_MAX_MS 10000
 
 void kube_aimd_init(struct kube_aimd *a, double initial, double min, double max)
 {
 	pthread_mutex_init(&a->mu, NULL);
 	clock_cond_init(&a->cv);
+	clock_cond_init(&a->cv_spare);
 	a->min = min < 1 ? 1 : min;
 	a->max = max < a->min ? a->min : max;
 	a->limit = initial < a->min ? a->min : initial > a->max ? a->max : initial;
-	a->inflight = a->waiting = 0;
+	a->inflight = a->waiting = a->spare_waiting = 0;
+	a->spare_max_ms = SPARE_MAX_MS;
 	a->closed = false;
 	a->cut_ms = 0;
 	a->lat_ms = a->floor_ms = 0;
@@ -45,6 +49,7 @@ void kube_aimd_release(struct kube_aimd *a)
 	if (!a)
 		return;
 	pthread_cond_destroy(&a->cv);
+	pthread_cond_destroy(&a->cv_spare);
 	pthread_mutex_destroy(&a->mu);
 }
 
@@ -104,32 +109,106 @@ void kube_aimd_update(struct kube_aimd *a, enum kube_aimd_outcome o, int64_t lat
 		a->limit = a->max;
 }
 
-int64_t kube_aimd_acquire(struct kube_aimd *a, int64_t wait_ms)
+bool kube_aimd_spare_free(const struct kube_aimd *a)
 {
-	int64_t t0 = 0;
-	struct timespec until = clock_deadline_ms(wait_ms);
+	int lim = (int)floor(a->limit);
+
+	return a->waiting == 0 && a->inflight < lim && (a->inflight == 0 || a->inflight + 1 < lim);
+}
+
+static bool may_take(const struct kube_aimd *a, bool spare)
+{
+	return spare ? kube_aimd_spare_free(a) : a->inflight < (int)floor(a->limit);
+}
+
+static bool stopped(const struct kube_aimd *a, const atomic_bool *cancel)
+{
+	return a->closed || (cancel && atomic_load(cancel));
+}
+
+/*
+ * After a change (a slot freed or taken, the limit grown, a waiter gone):
+ * a free slot goes to a normal waiter first, to best effort only when none
+ * waits. Caller holds a->mu.
+ */
+static void wake_locked(struct kube_aimd *a, bool grew)
+{
+	if (a->waiting > 0) {
+		if (a->inflight < (int)floor(a->limit))
+			(grew ? pthread_cond_broadcast : pthread_cond_signal)(&a->cv);
+	} else if (a->spare_waiting > 0 && kube_aimd_spare_free(a)) {
+		(grew ? pthread_cond_broadcast : pthread_cond_signal)(&a->cv_spare);
+	}
+}
+
+/*
+ * Wait for a slot until wait_ms from now. A best-effort caller (`spare`)
+ * waits on cv_spare, as best effort, for spare_max_ms; from then on as a
+ * normal caller on cv.
+ */
+static int64_t acquire(struct kube_aimd *a, int64_t wait_ms, bool spare,
+		       const atomic_bool *cancel)
+{
+	int64_t t0 = clock_now_ms(), end = t0 + wait_ms;
+	bool waited = false;
 
 	pthread_mutex_lock(&a->mu);
-	while (!a->closed && a->inflight >= (int)floor(a->limit)) {
+	for (;;) {
+		int64_t now = clock_now_ms(), until = end;
+		bool as_spare = spare && now - t0 < a->spare_max_ms;
+		struct timespec ts;
 		int rc;
 
-		if (!t0)
-			t0 = clock_now_ms();
-		a->waiting++;
-		rc = pthread_cond_timedwait(&a->cv, &a->mu, &until);
-		a->waiting--;
-		if (rc == ETIMEDOUT && !a->closed && a->inflight >= (int)floor(a->limit)) {
+		if (stopped(a, cancel)) {
+			pthread_mutex_unlock(&a->mu);
+			return -2;
+		}
+		if (may_take(a, as_spare))
+			break;
+		if (now >= end) {
 			pthread_mutex_unlock(&a->mu);
 			return -1;
 		}
-	}
-	if (a->closed) {
-		pthread_mutex_unlock(&a->mu);
-		return -2;
+		if (as_spare && t0 + a->spare_max_ms < until)
+			until = t0 + a->spare_max_ms;
+		ts = clock_deadline_ms(until - now);
+		if (as_spare)
+			a->spare_waiting++;
+		else
+			a->waiting++;
+		rc = pthread_cond_timedwait(as_spare ? &a->cv_spare : &a->cv, &a->mu, &ts);
+		waited = true;
+		if (as_spare)
+			a->spare_waiting--;
+		else
+			a->waiting--;
+		/* a normal waiter that gives up may leave a slot to best effort */
+		if (rc == ETIMEDOUT && !as_spare)
+			wake_locked(a, false);
 	}
 	a->inflight++;
+	/* the last normal waiter served: best effort may have room now */
+	wake_locked(a, false);
 	pthread_mutex_unlock(&a->mu);
-	return t0 ? clock_now_ms() - t0 : 0;
+	return waited ? clock_now_ms() - t0 : 0;
+}
+
+int64_t kube_aimd_acquire(struct kube_aimd *a, int64_t wait_ms)
+{
+	return acquire(a, wait_ms, false, NULL);
+}
+
+int64_t kube_aimd_acquire_spare(struct kube_aimd *a, int64_t wait_ms, const atomic_bool *cancel)
+{
+	return acquire(a, wait_ms, true, cancel);
+}
+
+void kube_aimd_wake(struct kube_aimd *a)
+{
+	pthread_mutex_lock(&a->mu);
+	pthread_cond_broadcast(&a->cv);
+	pthread_cond_broadcast(&a->cv_spare);
+	pthread_mutex_unlock(&a->mu);
 }
 
 void kube_aimd_close(struct kube_aimd *a)
@@ -137,6 +216,7 @@ void kube_aimd_close(struct kube_aimd *a)
 	pthread_mutex_lock(&a->mu);
 	a->closed = true;
 	pthread_cond_broadcast(&a->cv);
+	pthread_cond_broadcast(&a->cv_spare);
 	pthread_mutex_unlock(&a->mu);
 }
 
@@ -147,14 +227,12 @@ void kube_aimd_done(struct kube_aimd *a, enum kube_aimd_outcome o, int64_t laten
 
 	pthread_mutex_lock(&a->mu);
 	before = floor(a->limit);
+	/* only normal waiters say the limit holds work back; best effort can wait */
 	bound = a->waiting > 0 || a->inflight >= (int)before;
 	a->inflight--;
 	kube_aimd_update(a, o, latency_ms, bound, clock_now_ms());
 	/* one slot freed; more when the limit grew */
-	if (floor(a->limit) > before)
-		pthread_cond_broadcast(&a->cv);
-	else
-		pthread_cond_signal(&a->cv);
+	wake_locked(a, floor(a->limit) > before);
 	pthread_mutex_unlock(&a->mu);
 }
 

@@ -15,11 +15,20 @@
  *
  * kube_aimd_update is the pure arithmetic (tests drive it with their own
  * clock); kube_aimd_acquire/kube_aimd_done add the lock and the wait.
+ *
+ * Best effort (kube_aimd_acquire_spare): a request that may wait, such as
+ * an Event, takes a slot only while no normal request waits for one, and
+ * never the last free slot unless nothing at all is in flight; a freed slot
+ * goes to a waiting normal request first. Best-effort waiters do not count
+ * as "bound" (they never raise the limit). After spare_max_ms of waiting a
+ * best-effort caller competes as a normal one, so a server kept busy cannot
+ * hold it for ever.
  */
 #ifndef KUBE_ADAPTIVE_H
 #define KUBE_ADAPTIVE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -32,10 +41,13 @@ enum kube_aimd_outcome {
 struct kube_aimd {
 	pthread_mutex_t mu;	/* guards everything below; a leaf lock */
 	pthread_cond_t cv;	/* signalled when a slot frees or the limit grows */
+	pthread_cond_t cv_spare;	/* the same, for best effort when no normal waits */
 	double limit;		/* requests allowed in flight (its floor counts) */
 	double min, max;
 	int inflight;
-	int waiting;		/* callers parked in kube_aimd_acquire */
+	int waiting;		/* normal callers parked in kube_aimd_acquire */
+	int spare_waiting;	/* best-effort callers parked (kube_aimd_acquire_spare) */
+	int64_t spare_max_ms;	/* a best-effort wait this long turns normal */
 	bool closed;		/* kube_aimd_close: nobody waits any more */
 	int64_t cut_ms;		/* when the limit was last cut; 0: never */
 	double lat_ms;		/* smoothed latency of successful requests; 0: none yet */
@@ -68,6 +80,20 @@ void kube_aimd_update(struct kube_aimd *a, enum kube_aimd_outcome o, int64_t lat
  * when closed (kube_aimd_close).
  */
 int64_t kube_aimd_acquire(struct kube_aimd *a, int64_t wait_ms);
+/*
+ * Thread-safe: as kube_aimd_acquire, for a best-effort request (see the
+ * top); also -2 when *cancel (may be NULL) is true, also while waiting: who
+ * sets it calls kube_aimd_wake.
+ */
+int64_t kube_aimd_acquire_spare(struct kube_aimd *a, int64_t wait_ms, const atomic_bool *cancel);
+/*
+ * Whether a best-effort request may take a slot now (no normal one waits,
+ * and a slot stays free for one, or nothing is in flight). Caller holds
+ * a->mu or owns a alone (tests).
+ */
+bool kube_aimd_spare_free(const struct kube_aimd *a);
+/* Thread-safe: have every waiter look at its cancel flag again. */
+void kube_aimd_wake(struct kube_aimd *a);
 /* For an orderly stop: kube_aimd_acquire returns -2 from now on, waiters at once. */
 void kube_aimd_close(struct kube_aimd *a);
 /* Thread-safe: give the slot back and learn from the outcome. */

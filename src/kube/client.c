@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/clock.h"
 #include "base/xalloc.h"
 
 #ifndef CSI_PROVISIONER_VERSION
@@ -38,7 +37,6 @@ static struct kube_client *client_alloc(const struct kube_config *cfg,
 					const char *default_agent)
 {
 	struct kube_client *c = xcalloc(1, sizeof(*c));
-	double qps = o->qps == 0 ? KUBE_DEFAULT_QPS : o->qps;
 
 	c->server = xstrdup(cfg->server);
 	c->ca_file = xstrdup(cfg->ca_file);
@@ -54,9 +52,7 @@ static struct kube_client *client_alloc(const struct kube_config *cfg,
 	c->user_agent = xstrdup(o->user_agent ? o->user_agent : default_agent);
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : KUBE_DEFAULT_TIMEOUT_MS;
 	c->body_max = o->body_max ? o->body_max : KUBE_BODY_MAX;
-	kube_bucket_init(&c->bucket, qps, o->burst > 0 ? o->burst : KUBE_DEFAULT_BURST,
-			 clock_now_ms());
-	kube_pace_init(c, o);
+	atomic_init(&c->closed, false);
 	pthread_mutex_init(&c->pool_lock, NULL);
 	return c;
 }
@@ -84,6 +80,7 @@ int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
 			       vi->version);
 
 	c = client_alloc(cfg, o, "csi-provisioner/" CSI_PROVISIONER_VERSION);
+	c->pace = kube_pacer_new(o);
 	kube_auth_cache_init(&c->tok, cfg, o->credentials_of ? &o->credentials_of->tok : NULL);
 	if ((rc = kube_tp_new(&c->tp, e))) {
 		kube_client_free(c);
@@ -93,16 +90,12 @@ int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
 	return 0;
 }
 
-int kube_client_new_sibling(struct kube_client **out, struct kube_client *base,
-			    const struct kube_client_opts *o, struct err *e)
+/* A client on base's connection and credentials with options `o`; no pacing yet. */
+static struct kube_client *sibling_of(struct kube_client *base, const struct kube_client_opts *o)
 {
-	struct kube_client_opts def = { 0 };
 	struct kube_config cfg = { 0 };
 	struct kube_client *c;
 
-	*out = NULL;
-	if (!base)
-		return err_set(e, KUBE_ERR_INVALID, "no client to share a connection with");
 	cfg.server = base->server;
 	cfg.ca_file = base->ca_file;
 	cfg.ca_data = base->ca_data;
@@ -114,10 +107,44 @@ int kube_client_new_sibling(struct kube_client **out, struct kube_client *base,
 	cfg.client_cert_data_len = base->cert_len;
 	cfg.client_key_data = base->key_data;
 	cfg.client_key_data_len = base->key_len;
-	c = client_alloc(&cfg, o ? o : &def, base->user_agent);
+	c = client_alloc(&cfg, o, base->user_agent);
 	kube_auth_cache_copy(&c->tok, &base->tok);
 	c->tp = base->tp;
 	atomic_fetch_add(&c->tp->refs, 1);
+	return c;
+}
+
+int kube_client_new_sibling(struct kube_client **out, struct kube_client *base,
+			    const struct kube_client_opts *o, struct err *e)
+{
+	struct kube_client_opts def = { 0 };
+
+	*out = NULL;
+	if (!base)
+		return err_set(e, KUBE_ERR_INVALID, "no client to share a connection with");
+	if (!o)
+		o = &def;
+	*out = sibling_of(base, o);
+	(*out)->pace = kube_pacer_new(o);
+	return 0;
+}
+
+int kube_client_new_best_effort(struct kube_client **out, struct kube_client *base,
+				struct err *e)
+{
+	struct kube_client_opts o = { 0 };
+	struct kube_client *c;
+
+	*out = NULL;
+	if (!base)
+		return err_set(e, KUBE_ERR_INVALID, "no client to share a connection with");
+	o.timeout_ms = base->timeout_ms;
+	o.body_max = base->body_max;
+	c = sibling_of(base, &o);
+	c->pace = kube_pacer_ref(base->pace);
+	c->best_effort = true;
+	c->guard = base->guard;
+	c->guard_ctx = base->guard_ctx;
 	*out = c;
 	return 0;
 }
@@ -133,8 +160,7 @@ void kube_client_free(struct kube_client *c)
 		curl_easy_cleanup(c->pool[i]);
 	kube_tp_unref(c->tp);
 	pthread_mutex_destroy(&c->pool_lock);
-	kube_bucket_release(&c->bucket);
-	kube_aimd_release(&c->aimd);
+	kube_pacer_unref(c->pace);
 	kube_auth_cache_release(&c->tok);
 	free(c->server);
 	free(c->ca_file);

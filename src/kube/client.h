@@ -8,7 +8,9 @@
  * kubeconfig says insecure-skip-tls-verify, authenticates with a bearer
  * token (a token file is re-read when it rotates) or a client
  * certificate, and applies a client-side token bucket (qps/burst) shared
- * by all threads, as client-go does. Every request and watch of a client
+ * by all threads, as client-go does (or, with opts.adaptive, follows the
+ * server's flow control); a best-effort sibling spends the same budget
+ * only where the client's own requests leave room. Every request and watch of a client
  * travels on ONE HTTP/2 connection (multiplexed streams), driven by an
  * internal transport thread; callers block until their request is done,
  * and watch callbacks still run on the watching thread.
@@ -110,6 +112,27 @@ int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
 int kube_client_new_sibling(struct kube_client **out, struct kube_client *base,
 			    const struct kube_client_opts *o, struct err *e);
 
+/*
+ * A client for requests that can wait (Events, housekeeping sweeps): it
+ * shares base's connection, credentials, timeout, user agent and write
+ * guard (the one installed now) and, unlike kube_client_new_sibling,
+ * base's PACING: its requests spend base's budget (--kube-api-qps/burst,
+ * or the adaptive in-flight bound), so the two together never exceed it,
+ * and only what base's own requests leave:
+ *   - fixed rate: a token only from a full bucket, never reserved ahead;
+ *     a request of base that arrives later is still served first;
+ *   - adaptive: a slot only while none of base's requests waits for one,
+ *     and never the last free slot unless nothing is in flight.
+ * A best-effort request kept waiting by a busy base for 10 s
+ * (KUBE_BUCKET_SPARE_MAX_MS) then queues as base's requests do, so it is
+ * late, never starved. kube_client_close(base) closes the shared pacing:
+ * the best-effort requests waiting fail too (KUBE_ERR_CANCELLED);
+ * kube_client_close on the best-effort client ends only its own. Either
+ * may be freed first. Caller frees *out with kube_client_free.
+ */
+int kube_client_new_best_effort(struct kube_client **out, struct kube_client *base,
+				struct err *e);
+
 /* How a client paces its requests (for metrics and logs). */
 struct kube_client_pace {
 	bool adaptive;		/* following the server's flow control (see opts.adaptive) */
@@ -123,7 +146,8 @@ void kube_client_pace(struct kube_client *c, struct kube_client_pace *out);
  * pacing (a token of --kube-api-qps, a slot in flight) or between retries,
  * and every request started later, fail at once with KUBE_ERR_CANCELLED;
  * requests on the wire finish. Watches already running are not touched.
- * Only this client: not its siblings. Thread-safe; accepts NULL.
+ * Only this client and its best-effort siblings (they share its pacing),
+ * not its other siblings. Thread-safe; accepts NULL.
  */
 void kube_client_close(struct kube_client *c);
 

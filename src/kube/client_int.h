@@ -176,12 +176,36 @@ int kube_curl_error(const struct kube_client *c, CURLcode cc, const char *errbuf
 
 /* ---- request.c ---- */
 
-/* Pacing state of a new client from its options (the bucket is set up by the caller). */
-void kube_pace_init(struct kube_client *c, const struct kube_client_opts *o);
+/*
+ * How requests are paced: the fixed bucket, or (opts.adaptive) the
+ * in-flight bound while the server runs Priority and Fairness. Shared by a
+ * client and its best-effort siblings; the last reference frees it.
+ */
+struct kube_pacer {
+	atomic_int refs;
+	struct kube_bucket bucket;
+	/*
+	 * opts.adaptive: apf is -1 until an answer tells, then whether the
+	 * server runs Priority and Fairness; while it is 1 requests go through
+	 * aimd instead of the bucket.
+	 */
+	bool adaptive;
+	atomic_int apf;
+	struct kube_aimd aimd;
+};
+
+/* The pacing of a new client from its options; drop it with kube_pacer_unref. */
+struct kube_pacer *kube_pacer_new(const struct kube_client_opts *o);
+/* Another reference to p (a best-effort sibling's). */
+struct kube_pacer *kube_pacer_ref(struct kube_pacer *p);
+/* Drop a reference; the last frees. Accepts NULL. */
+void kube_pacer_unref(struct kube_pacer *p);
 /* Whether requests follow the server's priority and fairness (no bucket) now. */
 bool kube_pace_following_apf(struct kube_client *c);
-/* Take one token of the client's bucket (logs a long wait). */
-/* The fixed bucket's token; KUBE_ERR_CANCELLED (e set) once the client is closed. */
+/*
+ * The fixed bucket's token (a spare one for a best-effort client; logs a
+ * long wait); KUBE_ERR_CANCELLED (e set) once the client is closed.
+ */
 int kube_pace_throttle(struct kube_client *c, const char *verb, const char *path,
 		       struct err *e);
 
@@ -201,15 +225,15 @@ struct kube_client {
 	void *guard_ctx;
 
 	struct token_cache tok;
-	struct kube_bucket bucket;
 	/*
-	 * opts.adaptive: apf is -1 until an answer tells, then whether the
-	 * server runs Priority and Fairness; while it is 1 requests go through
-	 * aimd instead of the bucket.
+	 * The budget requests spend: the client's own, or its base's for a
+	 * best-effort sibling (kube_client_new_best_effort), whose requests
+	 * take only what the base's leave (best_effort). `closed` ends such a
+	 * sibling's waits without closing the shared pacing.
 	 */
-	bool adaptive;
-	atomic_int apf;
-	struct kube_aimd aimd;
+	struct kube_pacer *pace;
+	bool best_effort;
+	atomic_bool closed;
 
 	pthread_mutex_t pool_lock;	/* guards pool and n_pool */
 	CURL *pool[KUBE_POOL_MAX];

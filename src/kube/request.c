@@ -9,6 +9,10 @@
  * credentials, auth.c), the status of a failure decoded into a kube code
  * (status.c), and a 2xx body decoded as JSON. The verbs sit at the end.
  *
+ * Priority: a best-effort client (kube_client_new_best_effort) spends its
+ * base's pacing, taking a spare token or slot (ratelimit.h, adaptive.h)
+ * where the base's requests take theirs in turn.
+ *
  * Threads: any number at once; a request blocks its caller (sleeping
  * between attempts). Locks: only those of the bucket, the aimd and the
  * transport, none held across an attempt.
@@ -162,7 +166,7 @@ out:
 static int retry_sleep(struct kube_client *c, const struct request *r, int64_t ms,
 		       struct err *e)
 {
-	if (kube_bucket_sleep(&c->bucket, ms))
+	if (kube_bucket_sleep(&c->pace->bucket, ms, &c->closed))
 		return err_set(e, KUBE_ERR_CANCELLED, "%s %s: not retried: the client is stopping",
 			       r->verb, r->path);
 	return 0;
@@ -176,13 +180,14 @@ static int64_t backoff(int attempt)
 int kube_pace_throttle(struct kube_client *c, const char *verb, const char *path,
 		       struct err *e)
 {
-	int64_t waited = kube_bucket_wait(&c->bucket);
+	int64_t waited = c->best_effort ? kube_bucket_wait_spare(&c->pace->bucket, &c->closed)
+					: kube_bucket_wait(&c->pace->bucket);
 
 	if (waited < 0)
 		return err_set(e, KUBE_ERR_CANCELLED, "%s %s: not sent: the client is stopping",
 			       verb, path);
 	/* client-go's "Waited for ... due to client-side throttling". */
-	if (waited >= 1000)
+	if (waited >= 1000 && !c->best_effort)
 		log_v(2, "waited %" PRId64 " ms due to client-side throttling, not priority and fairness, request: %s %s",
 		      waited, verb, path);
 	return 0;
@@ -192,8 +197,15 @@ void kube_client_close(struct kube_client *c)
 {
 	if (!c)
 		return;
-	kube_bucket_close(&c->bucket);
-	kube_aimd_close(&c->aimd);
+	atomic_store(&c->closed, true);
+	if (c->best_effort) {
+		/* the pacing is the base's: only this client's waiters give up */
+		kube_bucket_wake(&c->pace->bucket);
+		kube_aimd_wake(&c->pace->aimd);
+		return;
+	}
+	kube_bucket_close(&c->pace->bucket);
+	kube_aimd_close(&c->pace->aimd);
 }
 
 /* ---- pacing: the fixed bucket, or the server's flow control followed ---- */
@@ -201,16 +213,37 @@ void kube_client_close(struct kube_client *c)
 #define AIMD_INITIAL 8		/* in flight, before the server's answers say more */
 #define AIMD_MAX 256
 
-void kube_pace_init(struct kube_client *c, const struct kube_client_opts *o)
+struct kube_pacer *kube_pacer_new(const struct kube_client_opts *o)
 {
-	c->adaptive = o->adaptive && o->qps == 0;
-	atomic_init(&c->apf, -1);
-	kube_aimd_init(&c->aimd, AIMD_INITIAL, 1, AIMD_MAX);
+	struct kube_pacer *p = xcalloc(1, sizeof(*p));
+
+	atomic_init(&p->refs, 1);
+	kube_bucket_init(&p->bucket, o->qps == 0 ? KUBE_DEFAULT_QPS : o->qps,
+			 o->burst > 0 ? o->burst : KUBE_DEFAULT_BURST, clock_now_ms());
+	p->adaptive = o->adaptive && o->qps == 0;
+	atomic_init(&p->apf, -1);
+	kube_aimd_init(&p->aimd, AIMD_INITIAL, 1, AIMD_MAX);
+	return p;
+}
+
+struct kube_pacer *kube_pacer_ref(struct kube_pacer *p)
+{
+	atomic_fetch_add(&p->refs, 1);
+	return p;
+}
+
+void kube_pacer_unref(struct kube_pacer *p)
+{
+	if (!p || atomic_fetch_sub(&p->refs, 1) > 1)
+		return;
+	kube_bucket_release(&p->bucket);
+	kube_aimd_release(&p->aimd);
+	free(p);
 }
 
 bool kube_pace_following_apf(struct kube_client *c)
 {
-	return c->adaptive && atomic_load(&c->apf) == 1;
+	return c->pace->adaptive && atomic_load(&c->pace->apf) == 1;
 }
 
 /*
@@ -231,18 +264,21 @@ static int pace_begin(struct kube_client *c, const struct request *r, bool *slot
 		wait_ms = r->deadline_ms - clock_now_ms();
 		wait_ms = wait_ms < 1 ? 1 : wait_ms;
 	}
-	waited = kube_aimd_acquire(&c->aimd, wait_ms);
+	if (c->best_effort)
+		waited = kube_aimd_acquire_spare(&c->pace->aimd, wait_ms, &c->closed);
+	else
+		waited = kube_aimd_acquire(&c->pace->aimd, wait_ms);
 	if (waited == -2)
 		return err_set(e, KUBE_ERR_CANCELLED, "%s %s: not sent: the client is stopping",
 			       r->verb, r->path);
 	if (waited < 0)
 		return err_set(e, KUBE_ERR_TIMEOUT, "%s %s: no request slot freed within %" PRId64
 			       " ms (%.0f in flight allowed, adapted to the server's priority and "
-			       "fairness)", r->verb, r->path, wait_ms, kube_aimd_limit(&c->aimd));
-	if (waited >= 1000)
+			       "fairness)", r->verb, r->path, wait_ms, kube_aimd_limit(&c->pace->aimd));
+	if (waited >= 1000 && !c->best_effort)
 		log_v(2, "waited %" PRId64 " ms for one of %.0f requests in flight (adapted to the "
 		      "server's priority and fairness), request: %s %s", waited,
-		      kube_aimd_limit(&c->aimd), r->verb, r->path);
+		      kube_aimd_limit(&c->pace->aimd), r->verb, r->path);
 	*slot = true;
 	return 0;
 }
@@ -254,10 +290,10 @@ static void pace_end(struct kube_client *c, bool slot, const char *verb, int rc,
 	enum kube_aimd_outcome o = KUBE_AIMD_OTHER;
 	int was;
 
-	if (c->adaptive && !rc && a->status) {
+	if (c->pace->adaptive && !rc && a->status) {
 		/* only a success without the headers says the server has no APF */
 		if (a->apf || (a->status >= 200 && a->status < 300)) {
-			was = atomic_exchange(&c->apf, a->apf ? 1 : 0);
+			was = atomic_exchange(&c->pace->apf, a->apf ? 1 : 0);
 			if (was != (a->apf ? 1 : 0))
 				log_info("API server %s priority and fairness: %s", c->server,
 					 a->apf ? "following its flow control instead of a fixed client-side rate"
@@ -271,14 +307,14 @@ static void pace_end(struct kube_client *c, bool slot, const char *verb, int rc,
 	else if (!rc && a->status && a->status < 500)
 		o = KUBE_AIMD_OK;
 	/* a write's time says how loaded the server is; a list's, how large it is */
-	kube_aimd_done(&c->aimd, o, strcmp(verb, "GET") ? took_ms : -1);
+	kube_aimd_done(&c->pace->aimd, o, strcmp(verb, "GET") ? took_ms : -1);
 }
 
 void kube_client_pace(struct kube_client *c, struct kube_client_pace *out)
 {
 	out->adaptive = kube_pace_following_apf(c);
-	out->inflight_limit = out->adaptive ? kube_aimd_limit(&c->aimd) : 0;
-	out->rate = out->adaptive ? kube_aimd_rate(&c->aimd) : 0;
+	out->inflight_limit = out->adaptive ? kube_aimd_limit(&c->pace->aimd) : 0;
+	out->rate = out->adaptive ? kube_aimd_rate(&c->pace->aimd) : 0;
 }
 
 /* Whether a retry after `delay` ms would still start before the request's deadline. */
@@ -319,7 +355,7 @@ static int request(struct kube_client *c, const struct request *r, json_t **out,
 			goto out;
 		if ((rc = may_send(c, r, e))) {
 			if (slot)
-				kube_aimd_done(&c->aimd, KUBE_AIMD_OTHER, -1);
+				kube_aimd_done(&c->pace->aimd, KUBE_AIMD_OTHER, -1);
 			goto out;
 		}
 		force_token = false;

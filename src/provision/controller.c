@@ -458,9 +458,9 @@ struct controller *controller_new(struct kube_client *kube, struct csi_client *c
 	c->o = *o;
 	pthread_mutex_init(&c->slow_mu, NULL);
 	/*
-	 * Events share the main client and its rate limit, as upstream's do: the
-	 * one sender thread competes with all the workers, so events lag behind
-	 * provisioning under load rather than adding to what the API server gets.
+	 * Events spend the main client's budget as best effort (events.h): they
+	 * never add to what the API server gets, and under load they wait for
+	 * the workers' writes instead of taking every other token.
 	 */
 	{
 		char *component = o->component ? NULL : event_component(o->plan.provisioner);

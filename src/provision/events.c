@@ -4,6 +4,12 @@
  *
  * DESIGN: `mu` guards the queue, the stop flag and `seen`; the sender
  * thread takes an event off the queue under `mu` and sends it without it.
+ * It sends through a best-effort sibling of the client it was given
+ * (kube_client_new_best_effort): events spend that client's budget only
+ * where its own requests leave room, so they trail behind the PV writes
+ * instead of taking every other token. At the stop the sibling is closed
+ * (a send waiting in it gives up) and what is left goes through the client
+ * itself, whose requests are over by then, for up to the flush time.
  * `seen` maps "uid|type|reason|message" to what we know of the Event object
  * (its namespace, name and count) so repeats become count bumps. It is
  * bounded: when full it is cleared (at worst a repeat becomes a new object).
@@ -43,7 +49,8 @@ struct sent {
 };
 
 struct event_sink {
-	struct kube_client *kube;
+	struct kube_client *kube;	/* borrowed: for the flush at the stop */
+	struct kube_client *bg;		/* ours: best effort in kube's budget */
 	char *component;
 	size_t max, n;
 	pthread_mutex_t mu;
@@ -84,8 +91,13 @@ static void pending_free(struct pending *p)
 	free(p);
 }
 
-/* Create the Event, or bump the count of the one created before. */
-static void send_one(struct event_sink *s, struct pending *p, struct sent *prev)
+/*
+ * Create the Event, or bump the count of the one created before, with
+ * client k. Returns the kube code (already logged, but a cancel of the
+ * best-effort client: the caller sends again with the other).
+ */
+static int send_one(struct event_sink *s, struct kube_client *k, struct pending *p,
+		    struct sent *prev)
 {
 	struct err e = ERR_INIT;
 	char stamp[32], *path;
@@ -98,8 +110,7 @@ static void send_one(struct event_sink *s, struct pending *p, struct sent *prev)
 
 		rc = kube_path_object(&path, KUBE_RES_EVENT, p->ns, prev->name, &e);
 		if (!rc)
-			rc = kube_patch(s->kube, path, "application/merge-patch+json", patch, NULL,
-					&e);
+			rc = kube_patch(k, path, "application/merge-patch+json", patch, NULL, &e);
 		json_decref(patch);
 		free(path);
 		if (rc == 0) {
@@ -113,10 +124,11 @@ static void send_one(struct event_sink *s, struct pending *p, struct sent *prev)
 	}
 	rc = kube_path_collection(&path, KUBE_RES_EVENT, p->ns, &e);
 	if (!rc)
-		rc = kube_create(s->kube, path, p->body, &out, &e);
+		rc = kube_create(k, path, p->body, &out, &e);
 	free(path);
 	if (rc) {
-		log_v(2, "cannot record event: %s", err_msg(&e));
+		if (!(k == s->bg && err_is(&e, KUBE_ERR_CANCELLED)))
+			log_v(2, "cannot record event: %s", err_msg(&e));
 		goto out;
 	}
 	{
@@ -145,6 +157,7 @@ static void send_one(struct event_sink *s, struct pending *p, struct sent *prev)
 out:
 	json_decref(out);
 	err_release(&e);
+	return rc;
 }
 
 static void *run(void *arg)
@@ -155,6 +168,7 @@ static void *run(void *arg)
 	for (;;) {
 		struct pending *p;
 		struct sent *prev;
+		struct kube_client *k;
 
 		while (!s->head && !s->stopping)
 			pthread_cond_wait(&s->cond, &s->mu);
@@ -167,8 +181,11 @@ static void *run(void *arg)
 		s->n--;
 		hmap_remove(&s->queued, p->key);
 		prev = hmap_get(&s->seen, p->key);
+		k = s->bg && !s->stopping ? s->bg : s->kube;
 		pthread_mutex_unlock(&s->mu);
-		send_one(s, p, prev);
+		/* the stop closed the best-effort client under it: the flush sends it */
+		if (send_one(s, k, p, prev) == KUBE_ERR_CANCELLED && k != s->kube)
+			send_one(s, s->kube, p, prev);
 		pending_free(p);
 		pthread_mutex_lock(&s->mu);
 	}
@@ -179,9 +196,15 @@ static void *run(void *arg)
 struct event_sink *event_sink_new(struct kube_client *c, const char *component, size_t max_queued)
 {
 	struct event_sink *s = xcalloc(1, sizeof(*s));
+	struct err e = ERR_INIT;
 	int rc;
 
 	s->kube = c;
+	if (kube_client_new_best_effort(&s->bg, c, &e)) {
+		/* only without a client: then every send fails and says so */
+		log_v(2, "events: %s", err_msg(&e));
+		err_release(&e);
+	}
 	s->component = xstrdup(component);
 	s->max = max_queued;
 	pthread_mutex_init(&s->mu, NULL);
@@ -207,8 +230,10 @@ void event_sink_free(struct event_sink *s, long flush_ms)
 	s->flush_until = clock_now_ms() + flush_ms;
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->mu);
+	kube_client_close(s->bg);	/* a send waiting for spare room gives up */
 	if (s->started)
 		pthread_join(s->thread, NULL);
+	kube_client_free(s->bg);
 	while (s->head) {
 		struct pending *p = s->head;
 

@@ -5,9 +5,12 @@
  *
  * An Event is how an operator running `kubectl describe pvc` learns why a
  * claim is Pending. Events are best effort and must never slow
- * provisioning: event_emit only queues; one sender thread posts them with
- * the client it is given (the controller's: events share its rate limit,
- * as upstream's do). Repeats of an event
+ * provisioning: event_emit only queues; one sender thread posts them as
+ * best effort within the budget of the client it is given (the
+ * controller's; kube_client_new_best_effort): they never add to its rate
+ * limit, and take only what its own requests leave, so they trail behind
+ * the PV writes under load (upstream's share its bucket in arrival order).
+ * Repeats of an event
  * already sent (same object, type, reason and message) bump its count
  * instead of adding an object, as client-go's correlator does; a repeat
  * still queued is dropped; a full queue drops the newest and says so in
@@ -47,7 +50,10 @@ char *event_component(const char *provisioner);
  */
 struct event_sink *event_sink_new(struct kube_client *c, const char *component, size_t max_queued);
 
-/* Send what is queued for up to flush_ms, then stop. Accepts NULL. */
+/*
+ * Send what is queued for up to flush_ms, at normal priority (the callers'
+ * own requests are over), then stop. Accepts NULL.
+ */
 void event_sink_free(struct event_sink *s, long flush_ms);
 
 /*

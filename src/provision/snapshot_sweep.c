@@ -16,7 +16,10 @@
  * so a restore that just started is never taken for an orphan.
  *
  * DESIGN: one thread of its own; `mu` guards `stopping` and is held only
- * while waiting for the next round, never across I/O. A list that is
+ * while waiting for the next round, never across I/O. Its requests are
+ * best effort in the controller's budget (kube_client_new_best_effort): a
+ * sweep waits for the workers' writes, never they for it; the stop closes
+ * its client, so a wait for spare room ends at once. A list that is
  * forbidden (the verb is optional in upstream's RBAC) ends the sweep with a
  * log line, as upstream; a missing snapshot API is retried next round.
  */
@@ -42,6 +45,7 @@
 
 struct snapshot_sweep {
 	struct controller *c;
+	struct kube_client *kube;	/* best effort in c->kube's budget */
 	int64_t interval_ms;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
@@ -99,7 +103,7 @@ static void pending_sources(struct controller *c, struct hmap *out)
 }
 
 /* Remove our finalizer from one snapshot; a changed or gone snapshot waits for the next round. */
-static void release(struct controller *c, const struct kube_volume_snapshot *s)
+static void release(struct snapshot_sweep *w, const struct kube_volume_snapshot *s)
 {
 	struct err e = ERR_INIT;
 	json_t *patch = plan_unmark_patch(&s->meta, FINALIZER_SNAPSHOT_SOURCE, NULL);
@@ -108,7 +112,7 @@ static void release(struct controller *c, const struct kube_volume_snapshot *s)
 
 	if (!patch)
 		goto out;
-	rc = kube_patch(c->kube, path, "application/json-patch+json", patch, NULL, &e);
+	rc = kube_patch(w->kube, path, "application/json-patch+json", patch, NULL, &e);
 	if (!rc)
 		log_info("snapshot %s/%s: no pending claim restores from it: removed our orphaned "
 			 "finalizer %s", s->meta.namespace, s->meta.name, FINALIZER_SNAPSHOT_SOURCE);
@@ -158,7 +162,7 @@ static bool sweep_once(struct snapshot_sweep *w)
 			log_error("snapshot sweep: %s", err_msg(&e));
 			goto out;
 		}
-		rc = kube_get(c->kube, path, &page, &e);
+		rc = kube_get(w->kube, path, &page, &e);
 		free(path);
 		if (rc)
 			break;
@@ -208,7 +212,7 @@ static bool sweep_once(struct snapshot_sweep *w)
 	pending_sources(c, &pending);
 	for (size_t i = 0; i < n_held; i++)
 		if (snapshot_orphaned(&held[i], &pending))
-			release(c, &held[i]);
+			release(w, &held[i]);
 	log_v(4, "snapshot sweep: %zu snapshots, %zu with our finalizer, %zu sources pending",
 	      listed, n_held, pending.count);
 out:
@@ -252,6 +256,10 @@ struct snapshot_sweep *ctl_snapshot_sweep_start(struct controller *c, int64_t in
 	struct snapshot_sweep *w = xcalloc(1, sizeof(*w));
 	int rc;
 
+	if (kube_client_new_best_effort(&w->kube, c->kube, e)) {
+		free(w);
+		return NULL;
+	}
 	w->c = c;
 	w->interval_ms = interval_ms;
 	pthread_mutex_init(&w->mu, NULL);
@@ -260,6 +268,7 @@ struct snapshot_sweep *ctl_snapshot_sweep_start(struct controller *c, int64_t in
 	if (rc) {
 		pthread_mutex_destroy(&w->mu);
 		pthread_cond_destroy(&w->cond);
+		kube_client_free(w->kube);
 		free(w);
 		err_sys(e, rc, "cannot start the snapshot sweep");
 		return NULL;
@@ -276,8 +285,10 @@ void ctl_snapshot_sweep_stop(struct snapshot_sweep *w)
 	w->stopping = true;
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->mu);
+	kube_client_close(w->kube);	/* a request waiting for spare room gives up */
 	pthread_join(w->thread, NULL);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cond);
+	kube_client_free(w->kube);
 	free(w);
 }

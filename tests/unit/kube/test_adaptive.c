@@ -197,7 +197,7 @@ static void test_closed_bucket_wakes_its_sleepers(void **state)
 	assert_true(atomic_load(&w.took_ms) < 5000);
 	/* closed for good: no wait, no sleep */
 	assert_int_equal(kube_bucket_wait(&b), -1);
-	assert_int_equal(kube_bucket_sleep(&b, 60000), -1);
+	assert_int_equal(kube_bucket_sleep(&b, 60000, NULL), -1);
 	assert_true(kube_bucket_closed(&b));
 	kube_bucket_release(&b);
 }
