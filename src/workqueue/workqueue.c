@@ -7,8 +7,14 @@
  * min-heap ordered by due time, with `delayed` mapping key -> due time so a
  * later schedule of an already-scheduled key is dropped and an earlier one
  * supersedes (stale heap entries are skipped when popped). There is no timer
- * thread: a waiting wq_get sleeps until the earliest due time and moves due
- * keys to the ring itself.
+ * thread: one waiting wq_get at a time, the timekeeper, sleeps on `timer`
+ * until the earliest due time and moves due keys to the ring itself; every
+ * other idle worker sleeps on `cond` without a deadline. So a due key or a
+ * new schedule wakes one thread, not every idle worker of the pool (with 100
+ * workers a broadcast cost ~100 context switches per retry; bench/results).
+ * A key made ready (a due one too) wakes a plain waiter, or the timekeeper
+ * when none is idle; the woken waiter takes the key or, finding it taken,
+ * becomes the next timekeeper.
  *
  * Instrumentation (struct instr) is updated under `mu`; the registry's
  * metric calls take only the registry's own leaf mutex, so the lock order is
@@ -52,7 +58,10 @@ struct timed {
 
 struct wq {
 	pthread_mutex_t mu;
-	pthread_cond_t cond;
+	pthread_cond_t cond;	/* idle workers without a deadline */
+	pthread_cond_t timer;	/* the timekeeper, waiting for the earliest due time */
+	size_t nidle;		/* workers waiting on cond */
+	bool timekeeper;	/* a worker waits on timer */
 	char *name;
 	int64_t backoff_start, backoff_max;
 	bool shutting_down;
@@ -123,6 +132,7 @@ struct wq *wq_new(const char *name, int64_t backoff_start_ms, int64_t backoff_ma
 
 	pthread_mutex_init(&q->mu, NULL);
 	clock_cond_init(&q->cond);
+	clock_cond_init(&q->timer);
 	q->name = xstrdup(name);
 	q->backoff_start = backoff_start_ms;
 	q->backoff_max = backoff_max_ms;
@@ -155,6 +165,15 @@ static char *ring_pop(struct wq *q)
 	return k;
 }
 
+/* A key is ready: wake one idle worker. Caller holds mu. */
+static void wake_one(struct wq *q)
+{
+	if (q->nidle)
+		pthread_cond_signal(&q->cond);
+	else if (q->timekeeper)
+		pthread_cond_signal(&q->timer);
+}
+
 /* Caller holds mu. */
 static void add_locked(struct wq *q, const char *key)
 {
@@ -165,7 +184,7 @@ static void add_locked(struct wq *q, const char *key)
 	if (hmap_has(&q->processing, key))
 		return;		/* wq_done requeues it */
 	ring_push(q, key);
-	pthread_cond_signal(&q->cond);
+	wake_one(q);
 }
 
 void wq_add(struct wq *q, const char *key)
@@ -234,7 +253,12 @@ static void add_after_locked(struct wq *q, const char *key, int64_t delay_ms)
 		return;
 	hmap_put(&q->delayed, key, (void *)(intptr_t)due);
 	heap_push(q, due, key);
-	pthread_cond_broadcast(&q->cond);	/* a sleeper may need to wake sooner */
+	/* the timekeeper wakes sooner for a new earliest; without one, an idle worker becomes it */
+	if (q->timekeeper) {
+		if (q->heap[0].due == due)
+			pthread_cond_signal(&q->timer);
+	} else if (q->nidle)
+		pthread_cond_signal(&q->cond);
 }
 
 void wq_add_after(struct wq *q, const char *key, int64_t delay_ms)
@@ -308,12 +332,16 @@ int wq_get(struct wq *q, char **key)
 		next = promote_due(q);
 		if (q->count)
 			break;
-		if (next < 0) {
+		if (next < 0 || q->timekeeper) {
+			q->nidle++;
 			pthread_cond_wait(&q->cond, &q->mu);
+			q->nidle--;
 		} else {
 			struct timespec ts = clock_deadline_ms(next - clock_now_ms());
 
-			pthread_cond_timedwait(&q->cond, &q->mu, &ts);
+			q->timekeeper = true;
+			pthread_cond_timedwait(&q->timer, &q->mu, &ts);
+			q->timekeeper = false;
 		}
 	}
 	*key = ring_pop(q);
@@ -331,7 +359,7 @@ void wq_done(struct wq *q, const char *key)
 	hmap_remove(&q->processing, key);
 	if (hmap_has(&q->dirty, key) && !q->shutting_down) {
 		ring_push(q, key);
-		pthread_cond_signal(&q->cond);
+		wake_one(q);
 	}
 	pthread_mutex_unlock(&q->mu);
 }
@@ -341,6 +369,7 @@ void wq_shutdown(struct wq *q)
 	pthread_mutex_lock(&q->mu);
 	q->shutting_down = true;
 	pthread_cond_broadcast(&q->cond);
+	pthread_cond_broadcast(&q->timer);
 	pthread_mutex_unlock(&q->mu);
 }
 
@@ -470,6 +499,7 @@ void wq_free(struct wq *q)
 	hmap_release(&q->delayed);
 	pthread_mutex_destroy(&q->mu);
 	pthread_cond_destroy(&q->cond);
+	pthread_cond_destroy(&q->timer);
 	free(q->name);
 	free(q);
 }
