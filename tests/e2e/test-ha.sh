@@ -5,8 +5,10 @@
 test_leader_election_failover() {
   new_namespace ha1
   make_class ha1-class Delete
-  local le="--leader-election --leader-election-namespace=ha1 --leader-election-lease-duration=4s
-    --leader-election-renew-deadline=3s --leader-election-retry-period=500ms"
+  # a renewal gets 6 s: a loaded CI machine running the ASan build took
+  # more than 3 s once, and the leader rightly gave up before the kill
+  local le="--leader-election --leader-election-namespace=ha1 --leader-election-lease-duration=8s
+    --leader-election-renew-deadline=6s --leader-election-retry-period=1s"
   # shellcheck disable=SC2086
   start_daemon a --csi-address="$CSI_ENDPOINT" $le
   wait_log a 30 "leads via lease"
