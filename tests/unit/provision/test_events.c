@@ -25,6 +25,7 @@
 #include "kube/objects.h"
 #include "provision/events.h"
 #include "thread_fail.h"
+#include "wait_until.h"
 
 static void test_sender_thread_failure_gives_no_sink(void **state)
 {
@@ -48,15 +49,6 @@ static void test_started_sink_stops(void **state)
 }
 
 /* ---- against a fake API server ---- */
-
-/* Poll `cond` every 5 ms for up to 30 s; a loaded machine is slow. */
-#define WAIT_UNTIL(cond)                                                        \
-	do {                                                                    \
-		int64_t until_ = clock_now_ms() + 30000;                        \
-		while (!(cond) && clock_now_ms() < until_)                      \
-			clock_sleep_ms(5);                                      \
-		assert_true(cond);                                              \
-	} while (0)
 
 struct fake {
 	struct fhttp *http;
