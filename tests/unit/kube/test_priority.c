@@ -26,15 +26,7 @@
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "kube/ratelimit.h"
-
-/* Poll `cond` (an expression) every 5 ms for up to 30 s; a loaded machine is slow. */
-#define WAIT_UNTIL(cond)                                                        \
-	do {                                                                    \
-		int64_t until_ = clock_now_ms() + 30000;                        \
-		while (!(cond) && clock_now_ms() < until_)                      \
-			clock_sleep_ms(5);                                      \
-		assert_true(cond);                                              \
-	} while (0)
+#include "wait_until.h"
 
 /* ---- the bucket on its own clock ---- */
 
