@@ -81,8 +81,14 @@ static size_t watch_recv(char *data, size_t size, size_t n, void *p)
 		pthread_mutex_unlock(&w->tp->mu);
 		return 0;
 	}
-	pthread_cond_broadcast(&t->cond);
 	pthread_mutex_unlock(&w->tp->mu);
+	/*
+	 * Woken after the unlock, the watcher does not block at once on the
+	 * mutex this thread still holds (two more futex calls a chunk). t lives
+	 * on: the watcher frees it only after this transfer is over, which is
+	 * this thread's to say.
+	 */
+	pthread_cond_broadcast(&t->cond);
 	return n;
 }
 
