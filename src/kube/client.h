@@ -10,9 +10,11 @@
  * certificate, and applies a client-side token bucket (qps/burst) shared
  * by all threads, as client-go does (or, with opts.adaptive, follows the
  * server's flow control); a best-effort sibling spends the same budget
- * only where the client's own requests leave room. Every request and watch of a client
- * travels on ONE HTTP/2 connection (multiplexed streams), driven by an
- * internal transport thread; callers block until their request is done,
+ * only where the client's own requests leave room. Every request of a
+ * client travels on ONE HTTP/2 connection (multiplexed streams), and its
+ * watches on a second one, each driven by an internal transport thread
+ * (the second made on the first watch; apart, neither kind costs the other
+ * libcurl's per-transfer work); callers block until their request is done,
  * and watch callbacks still run on the watching thread.
  *
  * Requests: the caller passes an absolute API path, with any query
@@ -103,8 +105,8 @@ int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
 /*
  * Another client for the same server and credentials as `base`, with its
  * own options (rate limit, timeout, user agent), that shares base's
- * connection and transport thread: the capacity controller's, whose budget
- * (--kube-api-capacity-qps) still rides on the one HTTP/2 connection
+ * connections and transport threads: the capacity controller's, whose budget
+ * (--kube-api-capacity-qps) still rides on the same HTTP/2 connections
  * (tests/tools/informer-dump uses one too). Either client may be freed
  * first; the connection closes with the last. Caller frees *out with
  * kube_client_free.

@@ -140,6 +140,9 @@ struct transport {
 	bool stopping;		/* guarded by mu */
 	struct tp_item *queue;	/* guarded by mu */
 	size_t nqueue, aqueue;
+	/* the watches' own transport (kube_tp_watches), made on the first
+	 * watch and freed with this one; guarded by mu */
+	struct transport *watches;
 };
 
 /* curl_global_init, once per process; KUBE_ERR_INVALID when it failed. */
@@ -149,6 +152,13 @@ int kube_curl_global_init(struct err *e);
 int kube_tp_new(struct transport **out, struct err *e);
 /* Drop a client's reference; the last one stops the thread. Accepts NULL. */
 void kube_tp_unref(struct transport *tp);
+
+/*
+ * The transport the watches of tp's clients run on: their own thread,
+ * multi handle and connection, made on the first call and freed with tp.
+ * Borrowed for as long as the caller holds a reference to tp.
+ */
+int kube_tp_watches(struct transport *tp, struct transport **out, struct err *e);
 
 /* An easy handle from the client's pool (or a new one); give it back with kube_handle_put. */
 CURL *kube_handle_get(struct kube_client *c);

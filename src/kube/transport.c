@@ -25,6 +25,14 @@
  * reference-counted so kube_client_new_sibling clients can ride on the same
  * connection; the last kube_client_free stops it.
  *
+ * Watches run on a second transport of their own (kube_tp_watches), made on
+ * the first watch: libcurl 7.88's curl_multi_perform runs every transfer of
+ * its multi handle, each with a poll() of the socket, whenever any of them
+ * has work. With the informers' long-lived watches in the same multi, every
+ * response and every watch event cost a syscall per watch plus one per
+ * request in flight; apart, a watch event runs only the watches and a
+ * response only the requests (bench/results/profile-n1000.txt).
+ *
  * Locks (leaves, see client_int.h): tp.mu guards the queue, `stopping` and
  * each transfer's done/result/queued/in; pool_lock the idle handles;
  * share_locks[] are libcurl's, taken on the transport thread only. The
@@ -328,10 +336,24 @@ int kube_tp_new(struct transport **out, struct err *e)
 	return 0;
 }
 
+int kube_tp_watches(struct transport *tp, struct transport **out, struct err *e)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&tp->mu);
+	if (!tp->watches)
+		rc = kube_tp_new(&tp->watches, e);
+	*out = tp->watches;
+	pthread_mutex_unlock(&tp->mu);
+	return rc;
+}
+
 /* Stop the thread and free; no transfer may be in flight (kube_client_free's rule). */
 static void tp_free(struct transport *tp)
 {
 	int i;
+
+	kube_tp_unref(tp->watches);
 
 	if (tp->started) {
 		pthread_mutex_lock(&tp->mu);

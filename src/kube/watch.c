@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * watch.c - a streaming watch (kube_watch, see client.h) on the client's
- * shared connection.
+ * watch.c - a streaming watch (kube_watch, see client.h) on the connection
+ * the watches of a client and its siblings share.
  *
- * DESIGN. The transport thread (transport.c) receives the stream's bytes
+ * DESIGN. The watches' transport thread (kube_tp_watches in transport.c:
+ * their own connection, apart from the requests') receives the stream's bytes
  * into the transfer's `in` buffer (watch_recv); the watching thread takes
  * them, splits lines (ndjson.c) and calls the caller's callback on its own
  * thread, so a slow handler never stalls other streams. The stream is
@@ -80,8 +81,14 @@ static size_t watch_recv(char *data, size_t size, size_t n, void *p)
 		pthread_mutex_unlock(&w->tp->mu);
 		return 0;
 	}
-	pthread_cond_broadcast(&t->cond);
 	pthread_mutex_unlock(&w->tp->mu);
+	/*
+	 * Woken after the unlock, the watcher does not block at once on the
+	 * mutex this thread still holds (two more futex calls a chunk). t lives
+	 * on: the watcher frees it only after this transfer is over, which is
+	 * this thread's to say.
+	 */
+	pthread_cond_broadcast(&t->cond);
 	return n;
 }
 
@@ -132,7 +139,7 @@ int kube_watch(struct kube_client *c, const char *path, kube_watch_fn fn, void *
 	       const atomic_bool *stop, struct err *e)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
-	struct watch w = { .tp = c->tp, .fn = fn, .ctx = ctx, .e = e };
+	struct watch w = { .fn = fn, .ctx = ctx, .e = e };
 	struct curl_slist *hdrs = NULL;
 	char *url = NULL;
 	struct auth au;
@@ -148,6 +155,8 @@ int kube_watch(struct kube_client *c, const char *path, kube_watch_fn fn, void *
 	/* a watch holds no seat of the server's once it runs: no slot here */
 	if (!kube_pace_following_apf(c) && (rc = kube_pace_throttle(c, "GET", path, e)))
 		return rc;
+	if ((rc = kube_tp_watches(c->tp, &w.tp, e)))
+		return rc;
 	if ((rc = kube_auth_get(c, false, 0, &au, e)))
 		return rc;
 
@@ -157,6 +166,8 @@ int kube_watch(struct kube_client *c, const char *path, kube_watch_fn fn, void *
 	hdrs = kube_easy_headers(au.hdr, NULL);
 	h = kube_handle_get(c);
 	kube_easy_setup(c, h, url, hdrs, &au, errbuf);
+	/* the watches' transport: its share outlives its connection */
+	curl_easy_setopt(h, CURLOPT_SHARE, w.tp->share);
 	curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, watch_recv);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &w);
