@@ -12,6 +12,10 @@
  * `halt` is what a running list or watch looks at: it is raised by a stop
  * and by a pause (and lowered again by a resume), so both interrupt the
  * blocking watch within KUBE_WATCH_POLL_MS.
+ *
+ * A streamed list (informer_set_stream_lists) is a watch that stands for a
+ * list: until its initial-events-end bookmark, `streaming` is set and the
+ * events fill `seen` as the pages of a paged list do.
  */
 #include "informer/informer.h"
 
@@ -40,6 +44,10 @@
  * tight loop.
  */
 #define SHORT_WATCH_MS 1000
+/* The bookmark annotation that ends a streamed list's objects. */
+#define INITIAL_EVENTS_END "k8s.io/initial-events-end"
+/* A streamed list silent this long has failed (a list page's deadline at start). */
+#define STREAM_IDLE_MAX_S 30L
 
 struct iobj {
 	atomic_int refs;
@@ -82,6 +90,14 @@ struct informer {
 	char *rv;			/* last resourceVersion seen; informer thread only */
 	size_t watch_events;		/* events of the current watch; informer thread only */
 	int64_t next_resync;
+
+	/* streamed lists; set before the start, then informer thread only */
+	bool stream_lists;		/* list by a streamed list where the server can */
+	bool stream_refused;		/* the server refused one: pages from now on */
+	bool stream_failed;		/* the last one failed: the next list is paged */
+	bool streaming;			/* a streamed list's objects are coming */
+	struct hmap seen;		/* their keys, as relist's */
+	size_t streamed;		/* and how many */
 };
 
 const void *iobj_data(const struct iobj *o)
@@ -176,6 +192,11 @@ void informer_set_trim(struct informer *inf, informer_trim_fn fn, void *ctx)
 {
 	inf->trim = fn;
 	inf->trim_ctx = ctx;
+}
+
+void informer_set_stream_lists(struct informer *inf, bool on)
+{
+	inf->stream_lists = on;
 }
 
 size_t informer_count_trimmed(struct informer *inf)
@@ -280,6 +301,44 @@ static char query_sep(const struct informer *inf)
 }
 
 /*
+ * The end of a complete list, paged or streamed: whatever the cache holds
+ * that the list did not (`seen`) is gone; the list's resourceVersion `rv`
+ * is where the watch goes on from.
+ */
+static void list_done(struct informer *inf, struct hmap *seen, const char *rv, size_t total)
+{
+	struct seen_ctx gctx = { seen, inf, NULL, 0, 0 };
+
+	pthread_rwlock_rdlock(&inf->lock);
+	hmap_each(&inf->cache, collect_gone, &gctx);
+	pthread_rwlock_unlock(&inf->lock);
+	for (size_t i = 0; i < gctx.ngone; i++) {
+		forget(inf, gctx.gone[i], NULL);
+		free(gctx.gone[i]);
+	}
+	free(gctx.gone);
+	set_rv(inf, rv);
+	log_v(2, "%s: listed %zu objects (%zu cached trimmed) at resourceVersion %s",
+	      inf->type->name, total, informer_count_trimmed(inf), inf->rv ? inf->rv : "?");
+	/*
+	 * The pages' freed JSON trees lie between the cached blocks, in pages
+	 * glibc keeps: hand the whole free pages back (bench/run: RSS per cached
+	 * object -30 %).
+	 */
+	malloc_trim(0);
+}
+
+static void mark_synced(struct informer *inf)
+{
+	pthread_mutex_lock(&inf->stop_mu);
+	if (!inf->synced) {
+		inf->synced = true;
+		pthread_cond_broadcast(&inf->stop_cond);
+	}
+	pthread_mutex_unlock(&inf->stop_mu);
+}
+
+/*
  * List every page and replace the cache with the result, delivering the
  * difference to the handlers. Sets inf->rv to the list's resourceVersion.
  * A list interrupted by a stop or pause is KUBE_ERR_CANCELLED and deletes
@@ -288,7 +347,6 @@ static char query_sep(const struct informer *inf)
 static int relist(struct informer *inf, struct err *e)
 {
 	struct hmap seen = HMAP_INIT;
-	struct seen_ctx gctx = { &seen, inf, NULL, 0, 0 };
 	char *cont = NULL, *list_rv = NULL;
 	size_t total = 0, pages = 0;
 	int limit = LIST_PAGE_SIZE;
@@ -352,24 +410,7 @@ static int relist(struct informer *inf, struct err *e)
 		goto out;
 	}
 
-	/* whatever the cache holds that the list did not is gone */
-	pthread_rwlock_rdlock(&inf->lock);
-	hmap_each(&inf->cache, collect_gone, &gctx);
-	pthread_rwlock_unlock(&inf->lock);
-	for (size_t i = 0; i < gctx.ngone; i++) {
-		forget(inf, gctx.gone[i], NULL);
-		free(gctx.gone[i]);
-	}
-	free(gctx.gone);
-	set_rv(inf, list_rv);
-	log_v(2, "%s: listed %zu objects (%zu cached trimmed) at resourceVersion %s",
-	      inf->type->name, total, informer_count_trimmed(inf), inf->rv ? inf->rv : "?");
-	/*
-	 * The pages' freed JSON trees lie between the cached blocks, in pages
-	 * glibc keeps: hand the whole free pages back (bench/run: RSS per cached
-	 * object -30 %).
-	 */
-	malloc_trim(0);
+	list_done(inf, &seen, list_rv, total);
 out:
 	free(cont);
 	free(list_rv);
@@ -386,9 +427,22 @@ static int on_watch_event(void *vctx, const char *type, json_t *obj)
 
 	inf->watch_events++;
 	if (!strcmp(type, "BOOKMARK")) {
-		set_rv(inf, json_string_value(json_object_get(json_object_get(obj, "metadata"),
-							      "resourceVersion")));
-		return 0;
+		json_t *meta = json_object_get(obj, "metadata");
+		const char *rv = json_string_value(json_object_get(meta, "resourceVersion"));
+		const char *end = json_string_value(json_object_get(
+			json_object_get(meta, "annotations"), INITIAL_EVENTS_END));
+
+		if (!inf->streaming) {
+			set_rv(inf, rv);
+		} else if (end && !strcmp(end, "true")) {
+			/* the streamed list is complete; a watch goes on from here */
+			list_done(inf, &inf->seen, rv, inf->streamed);
+			hmap_release(&inf->seen);
+			inf->streaming = false;
+			mark_synced(inf);
+			return 1;
+		}
+		return atomic_load(&inf->halt) ? 1 : 0;
 	}
 	o = decode(inf, obj, &e);
 	if (!o) {
@@ -397,15 +451,22 @@ static int on_watch_event(void *vctx, const char *type, json_t *obj)
 		err_release(&e);
 		return 0;
 	}
+	/* (a streamed list's objects come in no order: its bookmark sets the end) */
 	set_rv(inf, ((struct kube_meta *)o->data)->resource_version);
+	key = informer_key_of(o->data);
 	if (!strcmp(type, "DELETED")) {
-		key = informer_key_of(o->data);
+		if (inf->streaming)
+			hmap_remove(&inf->seen, key);
 		forget(inf, key, o);
-		free(key);
 		iobj_unref(o);
 	} else {
+		if (inf->streaming && !hmap_has(&inf->seen, key)) {
+			hmap_put(&inf->seen, key, NULL);
+			inf->streamed++;
+		}
 		store(inf, o);
 	}
+	free(key);
 	return atomic_load(&inf->halt) ? 1 : 0;
 }
 
@@ -448,6 +509,60 @@ static bool park(struct informer *inf)
 	return stopped;
 }
 
+/*
+ * A streamed list (KEP-3157 "watch-list", what client-go's informers use
+ * where the server offers it): a watch from the most recent
+ * resourceVersion (as consistent as a list without one) that sends every
+ * object as ADDED, then a BOOKMARK annotated INITIAL_EVENTS_END at the
+ * list's resourceVersion, where the stream is ended and a plain watch goes
+ * on. No round trip per page, no page held whole: objects are decoded while
+ * the server still sends. A stream silent for STREAM_IDLE_MAX_S fails as a
+ * late list page would (the stream could go on as the watch, but a watch
+ * may be silent for minutes). *listed tells whether the list completed.
+ */
+static int stream_list(struct informer *inf, bool *listed, struct err *e)
+{
+	char *path = xasprintf("%s%cwatch=1&sendInitialEvents=true&resourceVersionMatch="
+			       "NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=%d",
+			       inf->type->path, query_sep(inf), WATCH_TIMEOUT_S);
+	int rc;
+
+	log_v(4, "%s: streaming the list", inf->type->name);
+	inf->streaming = true;
+	inf->streamed = 0;
+	inf->watch_events = 0;
+	rc = kube_watch_idle(inf->client, path, on_watch_event, inf, &inf->halt,
+			     STREAM_IDLE_MAX_S, e);
+	free(path);
+	*listed = !inf->streaming;
+	if (inf->streaming) {
+		/* what it did not reach is not known to be gone: nothing is deleted */
+		inf->streaming = false;
+		hmap_release(&inf->seen);
+		if (!rc)
+			rc = atomic_load(&inf->halt)
+				? err_set(e, KUBE_ERR_CANCELLED, "%s: list interrupted", inf->type->name)
+				: err_set(e, KUBE_ERR_OTHER, "the streamed list ended before its last "
+					  "object");
+	}
+	return rc;
+}
+
+static int watch(struct informer *inf, struct err *e)
+{
+	char *path = xasprintf("%s%cwatch=1&allowWatchBookmarks=true&timeoutSeconds=%d"
+			       "&resourceVersion=%s", inf->type->path, query_sep(inf),
+			       WATCH_TIMEOUT_S, inf->rv ? inf->rv : "0");
+	int rc;
+
+	log_v(4, "%s: watching from resourceVersion %s", inf->type->name,
+	      inf->rv ? inf->rv : "0");
+	inf->watch_events = 0;
+	rc = kube_watch(inf->client, path, on_watch_event, inf, &inf->halt, e);
+	free(path);
+	return rc;
+}
+
 static void *run(void *arg)
 {
 	struct informer *inf = arg;
@@ -456,32 +571,38 @@ static void *run(void *arg)
 
 	while (!atomic_load(&inf->stop)) {
 		struct err e = ERR_INIT;
+		int64_t began;
+		bool watched = !need_list;
 		int rc;
 
 		if (park(inf))
 			break;
-		if (need_list) {
+		began = clock_now_ms();
+		if (need_list && inf->stream_lists && !inf->stream_refused && !inf->stream_failed) {
+			rc = stream_list(inf, &watched, &e);
+			if (watched) {
+				need_list = false;
+			} else if (err_is(&e, KUBE_ERR_INVALID)) {
+				/* a server without the WatchList feature (before 1.32, or off) */
+				log_info("%s: the API server does not stream lists (%s); listing in "
+					 "pages", inf->type->name, err_msg(&e));
+				inf->stream_refused = true;
+				err_release(&e);
+				continue;
+			} else if (rc && rc != KUBE_ERR_CANCELLED) {
+				inf->stream_failed = true;	/* e.g. fell behind: pages next */
+			}
+		} else if (need_list) {
 			rc = relist(inf, &e);
 			if (rc == 0) {
 				need_list = false;
-				pthread_mutex_lock(&inf->stop_mu);
-				if (!inf->synced) {
-					inf->synced = true;
-					pthread_cond_broadcast(&inf->stop_cond);
-				}
-				pthread_mutex_unlock(&inf->stop_mu);
+				inf->stream_failed = false;
+				mark_synced(inf);
 			}
 		} else {
-			int64_t began = clock_now_ms();
-			char *path = xasprintf("%s%cwatch=1&allowWatchBookmarks=true&timeoutSeconds=%d"
-					       "&resourceVersion=%s", inf->type->path, query_sep(inf),
-					       WATCH_TIMEOUT_S, inf->rv ? inf->rv : "0");
-
-			log_v(4, "%s: watching from resourceVersion %s", inf->type->name,
-			      inf->rv ? inf->rv : "0");
-			inf->watch_events = 0;
-			rc = kube_watch(inf->client, path, on_watch_event, inf, &inf->halt, &e);
-			free(path);
+			rc = watch(inf, &e);
+		}
+		if (watched) {
 			if (!rc && !inf->watch_events && !atomic_load(&inf->halt) &&
 			    clock_now_ms() - began < SHORT_WATCH_MS)
 				rc = err_set(&e, KUBE_ERR_OTHER, "very short watch: it ended after "

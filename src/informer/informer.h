@@ -2,8 +2,9 @@
 /*
  * informer.h - list+watch of one resource into a read-only cache.
  *
- * One thread per informer lists the resource page by page, then watches
- * from the list's resourceVersion with bookmarks. A watch that ends is
+ * One thread per informer lists the resource page by page (or streams the
+ * list, informer_set_stream_lists), then watches from the list's
+ * resourceVersion with bookmarks. A watch that ends is
  * resumed from the last resourceVersion seen; 410 Gone relists and delivers
  * the difference as add/update/delete, so handlers never miss a change.
  * Errors back off (1 s doubling to 30 s). Every `resync_ms` all cached
@@ -88,6 +89,16 @@ typedef const void *(*informer_trim_fn)(void *ctx, void *obj, void *scratch);
 void informer_set_trim(struct informer *inf, informer_trim_fn fn, void *ctx);
 /* Cached objects that were trimmed (a gauge: counts what the cache holds). */
 size_t informer_count_trimmed(struct informer *inf);
+/*
+ * List by streaming (a watch with sendInitialEvents=true, as client-go's
+ * informers where the server offers it) instead of in pages: one request,
+ * objects decoded while the server still sends, equally consistent. Where
+ * the server refuses it (no WatchList feature) the informer lists in
+ * pages from then on; after a streamed list that failed otherwise (e.g.
+ * the informer fell too far behind the stream), the next list is paged.
+ * Off by default. Call before informer_start.
+ */
+void informer_set_stream_lists(struct informer *inf, bool on);
 /* Handlers are added before informer_start. */
 void informer_add_handler(struct informer *inf, informer_handler_fn fn, void *ctx);
 int informer_start(struct informer *inf, struct err *e);

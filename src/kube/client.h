@@ -245,5 +245,12 @@ typedef int (*kube_watch_fn)(void *ctx, const char *type, json_t *object);
  */
 int kube_watch(struct kube_client *c, const char *path_with_query, kube_watch_fn fn,
 	       void *ctx, const atomic_bool *stop, struct err *e);
+/*
+ * kube_watch, with a stream silent for `idle_max_s` (> 0) dropped instead
+ * of after KUBE_WATCH_IDLE_MAX_S: for a stream that must keep coming, such
+ * as a streamed list's objects (KUBE_ERR_TIMEOUT, as a list page late).
+ */
+int kube_watch_idle(struct kube_client *c, const char *path_with_query, kube_watch_fn fn,
+		    void *ctx, const atomic_bool *stop, long idle_max_s, struct err *e);
 
 #endif

@@ -138,6 +138,12 @@ static void watch_end(struct watch *w)
 int kube_watch(struct kube_client *c, const char *path, kube_watch_fn fn, void *ctx,
 	       const atomic_bool *stop, struct err *e)
 {
+	return kube_watch_idle(c, path, fn, ctx, stop, KUBE_WATCH_IDLE_MAX_S, e);
+}
+
+int kube_watch_idle(struct kube_client *c, const char *path, kube_watch_fn fn, void *ctx,
+		    const atomic_bool *stop, long idle_max_s, struct err *e)
+{
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct watch w = { .fn = fn, .ctx = ctx, .e = e };
 	struct curl_slist *hdrs = NULL;
@@ -174,7 +180,7 @@ int kube_watch(struct kube_client *c, const char *path, kube_watch_fn fn, void *
 	/* No overall timeout: a watch lives until the server ends it. */
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 0L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, KUBE_WATCH_IDLE_MAX_S);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, idle_max_s > 0 ? idle_max_s : KUBE_WATCH_IDLE_MAX_S);
 	kube_tx_init(&w.t, h, true);
 	kube_tp_submit(w.tp, TP_ADD, &w.t);
 

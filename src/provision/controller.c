@@ -476,6 +476,9 @@ struct controller *controller_new(struct kube_client *kube, struct csi_client *c
 	informer_set_packer(c->volumes, &pv_packer);
 	informer_set_trim(c->claims, ctl_trim_pvc, c);
 	informer_set_trim(c->volumes, ctl_trim_pv, c);
+	/* the two that grow with the cluster: no page round trips at start (issue #11) */
+	informer_set_stream_lists(c->claims, true);
+	informer_set_stream_lists(c->volumes, true);
 	c->classes = informer_new(kube, &informer_type_storage_class, o->resync_ms);
 	informer_add_handler(c->claims, on_claim, c);
 	informer_add_handler(c->volumes, on_volume, c);

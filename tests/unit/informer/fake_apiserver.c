@@ -63,6 +63,9 @@ struct fake {
 	char last_watch_rv[32];
 	size_t padding;			/* bytes of annotation added to every object */
 	bool watch_ends_at_once;	/* watches end gracefully before any event */
+	bool stream_refused;		/* streamed lists get 422, as without WatchList */
+	bool stream_end_withheld;	/* streamed lists send no initial-events-end */
+	size_t streams;			/* streamed list requests */
 	long last_list_limit;
 	pthread_t conns[MAX_CONNS];
 	size_t nconns;
@@ -150,6 +153,62 @@ static void do_list(struct fake *f, int fd, const char *target)
 	buf_release(&b);
 	free(lim);
 	free(cont);
+}
+
+/*
+ * A streamed list (sendInitialEvents=true): every live object as ADDED, a
+ * BOOKMARK annotated initial-events-end at the current resourceVersion,
+ * then the events after it, as kube-apiserver's watch cache.
+ */
+static void do_stream(struct fake *f, int fd)
+{
+	const char *head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+			   "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+	struct buf b;
+	bool withheld;
+	unsigned gen;
+
+	pthread_mutex_lock(&f->mu);
+	f->streams++;
+	pthread_cond_broadcast(&f->cond);
+	if (f->stream_refused) {
+		pthread_mutex_unlock(&f->mu);
+		respond(fd, 422, "{\"kind\":\"Status\",\"status\":\"Failure\",\"code\":422,"
+			"\"reason\":\"Invalid\",\"message\":\"sendInitialEvents is forbidden for "
+			"watch unless the WatchList feature gate is enabled\"}");
+		return;
+	}
+	buf_init(&b, (size_t)64 << 20);
+	for (size_t i = 0; i < f->nobjs; i++) {
+		if (!f->objs[i].live)
+			continue;
+		buf_appendf(&b, "{\"type\":\"ADDED\",\"object\":");
+		obj_json(&b, &f->objs[i], f->padding);
+		buf_append(&b, "}\n", 2);
+	}
+	withheld = f->stream_end_withheld;
+	if (!withheld)
+		buf_appendf(&b, "{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{"
+			    "\"resourceVersion\":\"%lld\",\"annotations\":{"
+			    "\"k8s.io/initial-events-end\":\"true\"}}}}\n", (long long)f->rv);
+	gen = f->cut_gen;
+	f->open_watches++;
+	pthread_mutex_unlock(&f->mu);
+	/* lines end in a newline; the chunk adds the last one */
+	if (!fhttp_write_all(fd, head, strlen(head)) && (!b.len || !fhttp_chunk(fd, b.data, b.len - 1))) {
+		/* the client ends the stream after the bookmark; without one, a cut does */
+		pthread_mutex_lock(&f->mu);
+		while (!f->stopping && f->cut_gen == gen && !fhttp_peer_gone(fd)) {
+			struct timespec ts = clock_deadline_ms(50);
+
+			pthread_cond_timedwait(&f->cond, &f->mu, &ts);
+		}
+		pthread_mutex_unlock(&f->mu);
+	}
+	buf_release(&b);
+	pthread_mutex_lock(&f->mu);
+	f->open_watches--;
+	pthread_mutex_unlock(&f->mu);
 }
 
 static void do_watch(struct fake *f, int fd, const char *target)
@@ -259,7 +318,9 @@ static void *serve(void *arg)
 		respond(c->fd, 404, "{\"kind\":\"Status\",\"code\":404,\"reason\":\"NotFound\"}");
 		goto out;
 	}
-	if (strstr(target, "watch=1"))
+	if (strstr(target, "watch=1") && strstr(target, "sendInitialEvents=true"))
+		do_stream(f, c->fd);
+	else if (strstr(target, "watch=1"))
 		do_watch(f, c->fd, target);
 	else
 		do_list(f, c->fd, target);
@@ -522,6 +583,30 @@ long fake_last_list_limit(struct fake *f)
 
 	pthread_mutex_lock(&f->mu);
 	n = f->last_list_limit;
+	pthread_mutex_unlock(&f->mu);
+	return n;
+}
+
+void fake_set_stream_refused(struct fake *f, bool on)
+{
+	pthread_mutex_lock(&f->mu);
+	f->stream_refused = on;
+	pthread_mutex_unlock(&f->mu);
+}
+
+void fake_set_stream_end_withheld(struct fake *f, bool on)
+{
+	pthread_mutex_lock(&f->mu);
+	f->stream_end_withheld = on;
+	pthread_mutex_unlock(&f->mu);
+}
+
+size_t fake_streams(struct fake *f)
+{
+	size_t n;
+
+	pthread_mutex_lock(&f->mu);
+	n = f->streams;
 	pthread_mutex_unlock(&f->mu);
 	return n;
 }

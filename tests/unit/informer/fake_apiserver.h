@@ -10,7 +10,9 @@
  * lists it in pages; GET <path>?watch=1&resourceVersion=R streams every
  * event after R and then waits for more; R older than the last compaction
  * gets an ERROR event with a 410 Status, as kube-apiserver without its
- * watch cache. Tests change the world with fake_put/fake_delete, compact
+ * watch cache. A watch with sendInitialEvents=true (a streamed list) gets
+ * every object as ADDED and a BOOKMARK annotated initial-events-end, as
+ * kube-apiserver with its WatchList feature, or 422 as without it. Tests change the world with fake_put/fake_delete, compact
  * it, send bookmarks and cut every open watch (an API server restart).
  *
  * Threads: an accept thread, and one thread per connection (each answers
@@ -48,6 +50,12 @@ void fake_cut_watches(struct fake *f);
 void fake_set_padding(struct fake *f, size_t bytes);
 /* With `on`, every watch ends properly at once, before any event. */
 void fake_set_watch_ends_at_once(struct fake *f, bool on);
+/* With `on`, streamed lists are refused (422), as by a server without WatchList. */
+void fake_set_stream_refused(struct fake *f, bool on);
+/* With `on`, streamed lists send their objects but never the end bookmark. */
+void fake_set_stream_end_withheld(struct fake *f, bool on);
+/* Streamed list requests (not counted as watches). */
+size_t fake_streams(struct fake *f);
 /* The limit of the last list request; -1 without one. */
 long fake_last_list_limit(struct fake *f);
 

@@ -7,7 +7,10 @@
  * pause/resume, list pages too large for the client halved, and watches
  * that end at once backing off; lists, events and relists again with a
  * packed cache; trimmed objects (informer_set_trim) counted and cached whole
- * again when a new version is not trimmed.
+ * again when a new version is not trimmed; streamed lists
+ * (informer_set_stream_lists): one request, the watch from the end
+ * bookmark, pages where the server refuses them, nothing synced or deleted
+ * on a stream cut before its end, and a relist after 410 streamed.
  *
  * Every wait is for a condition with a deadline (the recorder's condvar).
  */
@@ -166,6 +169,14 @@ static int setup_trimmed(void **state)
 	setup_packed(state);
 	trim_on = true;
 	informer_set_trim(((struct fixture *)*state)->inf, trim_pv, NULL);
+	return 0;
+}
+
+/* Packed and trimmed, as the controller's PV informer, listing by streaming. */
+static int setup_stream(void **state)
+{
+	setup_trimmed(state);
+	informer_set_stream_lists(((struct fixture *)*state)->inf, true);
 	return 0;
 }
 
@@ -485,6 +496,120 @@ static void test_trimmed_objects_follow_their_versions(void **state)
 	assert_int_equal(informer_count_trimmed(fx->inf), 1);
 }
 
+/*
+ * A streamed list: one request brings every object; the watch then goes on
+ * from the end bookmark's resourceVersion, and no page is asked for.
+ */
+static void test_stream_list_then_watch(void **state)
+{
+	struct fixture *fx = *state;
+	char name[32], line[64], rv[32], want[32];
+	int64_t last, r;
+
+	for (int i = 0; i < 1234; i++) {
+		snprintf(name, sizeof(name), "f-%04d", i);
+		fake_put(fx->fake, name, false);
+	}
+	/* the newest version is the first object streamed: the last one is older */
+	last = fake_put(fx->fake, "f-0000", false);
+	start(fx);
+	assert_int_equal(informer_count(fx->inf), 1234);
+	assert_int_equal(informer_count_trimmed(fx->inf), 1234);
+	assert_int_equal(count_lines(&fx->rec, "ADD "), 1234);
+	assert_int_equal(fake_streams(fx->fake), 1);
+	assert_int_equal(fake_lists(fx->fake), 0);
+	assert_true(fake_wait_watching(fx->fake, 1, DEADLINE_MS));
+	assert_true(fake_wait_watch_requests(fx->fake, 1, DEADLINE_MS));
+	fake_last_watch_rv(fx->fake, rv, sizeof(rv));
+	snprintf(want, sizeof(want), "%lld", (long long)last);
+	assert_string_equal(rv, want);	/* the bookmark's, not an object's */
+	r = fake_put(fx->fake, "mine", false);
+	snprintf(line, sizeof(line), "ADD mine %lld", (long long)r);
+	expect(fx, line);
+	assert_int_equal(fake_streams(fx->fake), 1);
+	assert_int_equal(fake_lists(fx->fake), 0);
+}
+
+/* A server without the WatchList feature: pages, and no streamed list again. */
+static void test_stream_refused_lists_in_pages(void **state)
+{
+	struct fixture *fx = *state;
+	char line[64];
+	int64_t r;
+
+	fake_set_stream_refused(fx->fake, true);
+	fake_put(fx->fake, "a", false);
+	fake_put(fx->fake, "drop", false);
+	start(fx);
+	assert_int_equal(informer_count(fx->inf), 2);
+	assert_int_equal(fake_streams(fx->fake), 1);
+	assert_int_equal(fake_lists(fx->fake), 1);
+	/* 410: the relist is paged too */
+	assert_true(informer_pause(fx->inf, DEADLINE_MS));
+	fake_delete(fx->fake, "drop");
+	r = fake_put(fx->fake, "b", false);
+	fake_compact(fx->fake);
+	informer_resume(fx->inf);
+	snprintf(line, sizeof(line), "ADD b %lld", (long long)r);
+	expect(fx, line);
+	expect(fx, "DELETE drop 102");
+	assert_int_equal(fake_lists(fx->fake), 2);
+	assert_int_equal(fake_streams(fx->fake), 1);
+}
+
+/*
+ * A stream cut before its end bookmark is no list: the informer is not
+ * synced, deletes nothing, and lists again (in pages, after that failure).
+ */
+static void test_stream_cut_before_end_is_no_list(void **state)
+{
+	struct fixture *fx = *state;
+
+	fake_set_stream_end_withheld(fx->fake, true);
+	fake_put(fx->fake, "a", false);
+	fake_put(fx->fake, "b", false);
+	assert_int_equal(informer_start(fx->inf, &(struct err)ERR_INIT), 0);
+	expect(fx, "ADD a 101");
+	expect(fx, "ADD b 102");
+	assert_false(informer_synced(fx->inf));
+	assert_false(informer_wait_synced(fx->inf, 300));
+	fake_delete(fx->fake, "a");
+	fake_cut_watches(fx->fake);
+	assert_true(informer_wait_synced(fx->inf, DEADLINE_MS));
+	assert_int_equal(fake_lists(fx->fake), 1);
+	assert_int_equal(informer_count(fx->inf), 1);
+	expect(fx, "DELETE a 101");	/* found gone by the paged list */
+	assert_int_equal(count_lines(&fx->rec, "DELETE "), 1);
+}
+
+/* 410 Gone with streamed lists: the relist streams and delivers the difference. */
+static void test_stream_relist_delivers_difference(void **state)
+{
+	struct fixture *fx = *state;
+	char line[64];
+	int64_t ra, rc;
+
+	fake_put(fx->fake, "keep", false);
+	fake_put(fx->fake, "change", false);
+	fake_put(fx->fake, "drop", false);
+	start(fx);
+	assert_true(fake_wait_watching(fx->fake, 1, DEADLINE_MS));
+	assert_true(informer_pause(fx->inf, DEADLINE_MS));
+	ra = fake_put(fx->fake, "new", false);
+	rc = fake_put(fx->fake, "change", false);
+	fake_delete(fx->fake, "drop");
+	fake_compact(fx->fake);
+	informer_resume(fx->inf);
+	snprintf(line, sizeof(line), "ADD new %lld", (long long)ra);
+	expect(fx, line);
+	snprintf(line, sizeof(line), "UPDATE change %lld", (long long)rc);
+	expect(fx, line);
+	expect(fx, "DELETE drop 103");
+	assert_int_equal(fake_streams(fx->fake), 2);
+	assert_int_equal(fake_lists(fx->fake), 0);
+	assert_int_equal(informer_count(fx->inf), 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -508,6 +633,14 @@ int main(void)
 		  setup_trimmed, teardown, NULL },
 		{ "trimmed: gone relists and delivers the difference",
 		  test_gone_relists_and_delivers_difference, setup_trimmed, teardown, NULL },
+		{ "stream: list then watch", test_stream_list_then_watch, setup_stream, teardown,
+		  NULL },
+		{ "stream: refused, lists in pages", test_stream_refused_lists_in_pages, setup_stream,
+		  teardown, NULL },
+		{ "stream: cut before its end is no list", test_stream_cut_before_end_is_no_list,
+		  setup_stream, teardown, NULL },
+		{ "stream: relist after 410 delivers the difference",
+		  test_stream_relist_delivers_difference, setup_stream, teardown, NULL },
 	};
 	int failed;
 
