@@ -500,22 +500,37 @@ struct controller *controller_new(struct kube_client *kube, struct csi_client *c
 	return c;
 }
 
-int controller_load_caches(struct controller *c, struct err *e)
+/*
+ * Every informer lists at once (PVs and claims are independent: a claim is
+ * decided only once all are synced, when the workers start), so start-up
+ * takes the longest list, not their sum (issue #11).
+ */
+static int start_informers(struct controller *c, struct err *e)
 {
-	/* classes, volumes and nodes first, so the first claims find them cached */
+	struct informer *infs[] = { c->classes, c->volumes, c->nodes, c->csinodes, c->attachments,
+				    c->claims };
+
+	for (size_t i = 0; i < sizeof(infs) / sizeof(infs[0]); i++) {
+		int rc = infs[i] ? informer_start(infs[i], e) : 0;
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int wait_informers(struct controller *c, struct err *e)
+{
 	struct informer *infs[] = { c->classes, c->volumes, c->nodes, c->csinodes, c->attachments,
 				    c->claims };
 	const char *names[] = { "storageclasses", "persistentvolumes", "nodes", "csinodes",
 				"volumeattachments", "persistentvolumeclaims" };
+	int64_t deadline = clock_now_ms() + SYNC_TIMEOUT_MS;
 
 	for (size_t i = 0; i < sizeof(infs) / sizeof(infs[0]); i++) {
 		if (!infs[i])
 			continue;
-		int rc = informer_start(infs[i], e);
-
-		if (rc)
-			return rc;
-		if (start_wait(c, infs[i], SYNC_TIMEOUT_MS))
+		if (start_wait(c, infs[i], deadline - clock_now_ms()))
 			return err_set(e, ERR_STOPPED, "stopped while waiting for the first list of %s",
 				       names[i]);
 		if (!informer_synced(infs[i]))
@@ -527,19 +542,26 @@ int controller_load_caches(struct controller *c, struct err *e)
 	return 0;
 }
 
+int controller_load_caches(struct controller *c, struct err *e)
+{
+	int rc = start_informers(c, e);
+
+	return rc ? rc : wait_informers(c, e);
+}
+
 int controller_start(struct controller *c, struct err *e)
 {
 	pthread_attr_t attr;
 	int rc;
 
-	rc = controller_load_caches(c, e);
+	/* the journal is read while the informers list: neither needs the other */
+	rc = start_informers(c, e);
+	if (!rc && c->journal)
+		rc = load_journal(c, e);
+	if (!rc)
+		rc = wait_informers(c, e);
 	if (rc)
 		return rc;
-	if (c->journal) {
-		rc = load_journal(c, e);
-		if (rc)
-			return rc;
-	}
 	c->claim_worker = (struct worker){ c, c->claim_q, ctl_sync_claim };
 	c->volume_worker = (struct worker){ c, c->volume_q, ctl_sync_volume };
 	c->threads = xcalloc(2 * c->o.workers, sizeof(*c->threads));
