@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "base/log.h"
-#include "base/mem.h"
 #include "base/xalloc.h"
 #include "capacity/capacity.h"
 #include "cli/cli.h"
@@ -41,8 +40,6 @@
 #define PROBE_STEP_MS 1000
 #define JOURNAL_SHARE 0.01	/* of --kube-api-qps, see below */
 #define ADAPTIVE_NOMINAL_QPS 100.0	/* the journal's pacing without --kube-api-qps */
-/* glibc's 8 per core keep each arena's high-water mark apart: bench/results/memory-n1000.txt */
-#define MALLOC_ARENAS 2
 
 struct app;
 
@@ -263,7 +260,6 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int sig, rc, status = 1;
 
-	mem_setup(MALLOC_ARENAS);	/* before any thread */
 	/* secrets pass through our memory: no core dumps, no ptrace by others of our uid */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
 		fprintf(stderr, "csi-provisioner: cannot disable core dumps: %s\n", strerror(errno));

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * mem.c - process-wide memory settings (see mem.h).
+ * mem.c - giving back the library pages start-up touched (see mem.h).
  *
  * mem_drop_file_pages: a daemon linked against gRPC, OpenSSL, libcurl and
  * their 80 dependencies starts with ~19 MiB of library pages resident
@@ -19,22 +19,11 @@
 #include "base/mem.h"
 
 #include <link.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-void mem_setup(int arenas)
-{
-	/* whoever runs us chose otherwise */
-	if (getenv("MALLOC_ARENA_MAX") || getenv("GLIBC_TUNABLES"))
-		return;
-	if (arenas > 0)
-		mallopt(M_ARENA_MAX, arenas);
-}
 
 /* resident file-backed (and shared) pages of this process in KiB, from statm; -1 unreadable */
 static long file_kib(void)

@@ -1,20 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * mem.h - process-wide memory settings: how glibc's allocator is set up at
- * start, and returning pages the process no longer needs (see mem.c).
+ * mem.h - giving back the pages of the process's libraries that start-up
+ * touched and the process no longer needs (see mem.c).
  */
 #ifndef BASE_MEM_H
 #define BASE_MEM_H
 
 #include <stddef.h>
-
-/*
- * Set up the allocator before the first thread starts: at most `arenas`
- * malloc arenas (0 keeps glibc's default of 8 per core), unless the
- * environment sets MALLOC_ARENA_MAX or GLIBC_TUNABLES. Main thread only,
- * before any other thread exists.
- */
-void mem_setup(int arenas);
 
 /*
  * Unmap the resident pages of the read-only segments of the program and its

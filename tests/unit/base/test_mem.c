@@ -95,24 +95,12 @@ static void other_file_mappings_keep_their_pages(void **state)
 	close(fd);
 }
 
-static void setup_keeps_the_allocator_working(void **state)
-{
-	void *p;
-
-	mem_setup(2);
-	p = malloc(1 << 20);
-	assert_non_null(p);
-	memset(p, 1, 1 << 20);
-	free(p);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(library_code_pages_go_and_come_back),
 		cmocka_unit_test(relocated_pointers_keep_their_values),
 		cmocka_unit_test(other_file_mappings_keep_their_pages),
-		cmocka_unit_test(setup_keeps_the_allocator_working),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
