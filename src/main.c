@@ -284,6 +284,7 @@ int main(int argc, char **argv)
 	metrics = metrics_new();
 	startup_logging(&cfg);
 	log_info_kv("Version", "version", CSI_PROVISIONER_VERSION);
+	startup_trim_memory("loading");	/* the loader's and constructors' pages */
 	memset(&node, 0, sizeof(node));
 	if (cfg.node_deployment) {
 		node.name = getenv("NODE_NAME");
@@ -578,6 +579,7 @@ int main(int argc, char **argv)
 
 	copts.stopping = startup_stopping;
 	copts.stopping_ctx = &sigs;
+	startup_trim_memory("connecting");	/* gRPC's, TLS's and the clients' set-up */
 	ctl = controller_new(kube, csi, &copts);
 	atomic_store(&app.ctl, ctl);
 	rc = controller_start(ctl, &e);
@@ -601,6 +603,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_info("running");
+	startup_trim_memory("the first sync");
 	for (;;) {
 		if (wait_signal(&sigs, 1000, &sig))
 			break;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/mem.h"
 #include "base/xalloc.h"
 #include "kube/client.h"
 #include "kube/path.h"
@@ -56,6 +57,14 @@ char *startup_identity(const char *driver, const char *node)
 }
 
 /* --logging-format, --v, --vmodule, the streams; then the warnings config_parse found. */
+void startup_trim_memory(const char *after)
+{
+	long kib = mem_drop_file_pages();
+
+	if (kib >= 0)
+		log_v(4, "after %s: gave back %ld KiB of library pages", after, kib);
+}
+
 void startup_logging(const struct config *cfg)
 {
 	bool json = !strcmp(cfg->logging_format, "json");

@@ -32,6 +32,12 @@ char *startup_leader_identity(void);
 /* "<unix ms>-<0..9999>-<driver>[-<node>]", as upstream. Caller frees. */
 char *startup_identity(const char *driver, const char *node);
 
+/*
+ * Give back the start-up code pages of the libraries (mem_drop_file_pages);
+ * `after` names the step just done, for the -v=4 log line.
+ */
+void startup_trim_memory(const char *after);
+
 /* --logging-format, --v, --vmodule and the streams; then config_parse's notices. */
 void startup_logging(const struct config *cfg);
 

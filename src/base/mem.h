@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * mem.h - giving back the pages of the process's libraries that start-up
+ * touched and the process no longer needs (see mem.c).
+ */
+#ifndef BASE_MEM_H
+#define BASE_MEM_H
+
+#include <stddef.h>
+
+/*
+ * Unmap the resident pages of the read-only segments of the program and its
+ * libraries (code, constants: what start-up touched once); they stay in the
+ * page cache and come back on the next touch. Writable segments, RELRO
+ * included, are kept. Returns the KiB of file pages this process no longer
+ * maps (approximate while other threads run), or -1 when /proc/self/statm
+ * cannot be read. Any thread, any time.
+ */
+long mem_drop_file_pages(void);
+
+#endif
