@@ -365,7 +365,7 @@ connections_to_apiserver() {
 # journal has one of its own (the write every worker waits for must not
 # queue behind their PV creates), and so does leader election (off here).
 DAEMON_KUBE_CONNECTIONS=3
-test_kube_daemon_shares_one_connection() {
+test_kube_daemon_keeps_three_connections() {
   new_namespace kube-conn
   make_class kube-conn Delete
   start_daemon main --csi-address="$CSI_ENDPOINT" --v=2
@@ -386,7 +386,7 @@ test_kube_daemon_shares_one_connection() {
 # 150 threads of GETs and a watch on one client: all succeed, the GETs on
 # one connection (more threads than kube-apiserver's 100 streams a
 # connection), the watch on the client's second, the watches' own.
-test_kube_concurrent_requests_share_one_connection() {
+test_kube_concurrent_requests_share_a_connection() {
   rm -f "$TEST_DIR/hold"
   "$INFORMER_DUMP" --kubeconfig="$PROVISIONER_KUBECONFIG" \
     stress 150 6 /api/v1/persistentvolumes "$TEST_DIR/hold" >"$TEST_DIR/stress.out" 2>"$TEST_DIR/daemon-stress.log" &
