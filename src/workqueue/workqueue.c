@@ -14,7 +14,9 @@
  * workers a broadcast cost ~100 context switches per retry; bench/results).
  * A key made ready (a due one too) wakes a plain waiter, or the timekeeper
  * when none is idle; the woken waiter takes the key or, finding it taken,
- * becomes the next timekeeper.
+ * becomes the next timekeeper. A worker that takes a key while others are
+ * left wakes one more, so a signal lost to a waiter already woken (two
+ * adds before it ran) costs no key its turn.
  *
  * Instrumentation (struct instr) is updated under `mu`; the registry's
  * metric calls take only the registry's own leaf mutex, so the lock order is
@@ -345,6 +347,13 @@ int wq_get(struct wq *q, char **key)
 		}
 	}
 	*key = ring_pop(q);
+	/*
+	 * Pass the wake-up on while keys are left: a signal sent while the
+	 * waiter it woke had not yet run reached nobody (nidle still counted
+	 * that waiter), and the timekeeper may sleep for minutes.
+	 */
+	if (q->count)
+		wake_one(q);
 	note_taken(q, *key);
 	hmap_put(&q->processing, *key, NULL);
 	hmap_remove(&q->dirty, *key);

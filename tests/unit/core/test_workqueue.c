@@ -283,6 +283,40 @@ static void test_earlier_schedule_wakes_the_timekeeper(void **state)
 	wq_free(q);
 }
 
+/*
+ * Two keys added back to back while one idle worker waits plainly and the
+ * other keeps the time of a far key: the second signal may reach the waiter
+ * already woken for the first, so whoever takes a key must pass the wake-up
+ * on while keys are left; both keys go out at once, not when "far" is due.
+ */
+static void test_keys_added_back_to_back_all_go_out(void **state)
+{
+	struct wq *q = wq_new("t", 10, 100);
+	struct taker t[2];
+
+	(void)state;
+	for (int round = 0; round < 20; round++) {
+		char a[16], b[16];
+
+		wq_add_after(q, "far", 60000);
+		start_takers(q, t, 2);
+		snprintf(a, sizeof(a), "a%d", round);
+		snprintf(b, sizeof(b), "b%d", round);
+		wq_add(q, a);
+		wq_add(q, b);
+		wait_taken(&t[0]);
+		wait_taken(&t[1]);
+		for (int i = 0; i < 2; i++) {
+			assert_int_equal(pthread_join(t[i].thread, NULL), 0);
+			assert_non_null(t[i].key);
+			assert_true(t[i].key[0] == 'a' || t[i].key[0] == 'b');
+			wq_done(q, t[i].key);
+			free(t[i].key);
+		}
+	}
+	wq_free(q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,6 +328,7 @@ int main(void)
 		cmocka_unit_test(test_due_keys_reach_idle_workers_in_turn),
 		cmocka_unit_test(test_ready_key_wakes_the_timekeeper),
 		cmocka_unit_test(test_earlier_schedule_wakes_the_timekeeper),
+		cmocka_unit_test(test_keys_added_back_to_back_all_go_out),
 	};
 
 	return cmocka_run_group_tests_name("workqueue", tests, NULL, NULL);
