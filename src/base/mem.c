@@ -56,6 +56,24 @@ static int has_textrel(const struct dl_phdr_info *info)
 	return 0;
 }
 
+/* whether [start, end) shares a page with a writable segment of the object */
+static int near_writable(const struct dl_phdr_info *info, uintptr_t start, uintptr_t end,
+			 uintptr_t page)
+{
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t ws, we;
+
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
+			continue;
+		ws = (info->dlpi_addr + ph->p_vaddr) & ~(page - 1);
+		we = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + page - 1) & ~(page - 1);
+		if (ws < end && start < we)
+			return 1;
+	}
+	return 0;
+}
+
 static int drop_object(struct dl_phdr_info *info, size_t size, void *ctx)
 {
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
@@ -69,10 +87,19 @@ static int drop_object(struct dl_phdr_info *info, size_t size, void *ctx)
 
 		if (ph->p_type != PT_LOAD || (ph->p_flags & PF_W) || !ph->p_memsz)
 			continue;
+		/*
+		 * A tail beyond the file's bytes was zeroed by the loader in a
+		 * private page: the file would bring the bytes back, not zeros.
+		 */
+		if (ph->p_memsz != ph->p_filesz)
+			continue;
 		start = (info->dlpi_addr + ph->p_vaddr) & ~(page - 1);
 		end = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + page - 1) & ~(page - 1);
 		if (vdso && vdso >= start && vdso < end)
 			return 0;	/* the kernel's vDSO: not a file mapping */
+		/* an odd layout where a written page is shared: leave the segment alone */
+		if (near_writable(info, start, end, page))
+			continue;
 		madvise((void *)start, end - start, MADV_DONTNEED);
 	}
 	return 0;

@@ -14,7 +14,10 @@
  * page cache and come back on the next touch. Writable segments, RELRO
  * included, are kept. Returns the KiB of file pages this process no longer
  * maps (approximate while other threads run), or -1 when /proc/self/statm
- * cannot be read. Any thread, any time.
+ * cannot be read. Any thread, any time. Segments whose pages the loader
+ * wrote (a zeroed tail, a page shared with a writable segment, text
+ * relocations) are skipped. A debugger's breakpoints or a uprobe set in a
+ * library before the call are dropped with its pages (start-up only).
  */
 long mem_drop_file_pages(void);
 
