@@ -129,8 +129,12 @@ int kube_client_new_sibling(struct kube_client **out, struct kube_client *base,
 	return 0;
 }
 
-int kube_client_new_best_effort(struct kube_client **out, struct kube_client *base,
-				struct err *e)
+/*
+ * A sibling of base with base's timeout, body limit and write guard; its
+ * pacing is base's (best effort) or a new one at the defaults.
+ */
+static int derived(struct kube_client **out, struct kube_client *base, bool best_effort,
+		   struct err *e)
 {
 	struct kube_client_opts o = { 0 };
 	struct kube_client *c;
@@ -141,12 +145,24 @@ int kube_client_new_best_effort(struct kube_client **out, struct kube_client *ba
 	o.timeout_ms = base->timeout_ms;
 	o.body_max = base->body_max;
 	c = sibling_of(base, &o);
-	c->pace = kube_pacer_ref(base->pace);
-	c->best_effort = true;
+	c->pace = best_effort ? kube_pacer_ref(base->pace) : kube_pacer_new(&o);
+	c->best_effort = best_effort;
 	c->guard = base->guard;
 	c->guard_ctx = base->guard_ctx;
 	*out = c;
 	return 0;
+}
+
+int kube_client_new_best_effort(struct kube_client **out, struct kube_client *base,
+				struct err *e)
+{
+	return derived(out, base, true, e);
+}
+
+int kube_client_new_for_stop(struct kube_client **out, struct kube_client *base,
+			     struct err *e)
+{
+	return derived(out, base, false, e);
 }
 
 void kube_client_free(struct kube_client *c)

@@ -135,6 +135,16 @@ int kube_client_new_sibling(struct kube_client **out, struct kube_client *base,
 int kube_client_new_best_effort(struct kube_client **out, struct kube_client *base,
 				struct err *e);
 
+/*
+ * A client for the last requests of a stop (the event flush): base's
+ * connection, credentials, timeout and write guard (the one installed
+ * now), with pacing of its own at KUBE_DEFAULT_QPS/BURST, so the
+ * kube_client_close(base) that makes base's waiting requests give up does
+ * not stop it. Caller frees *out with kube_client_free.
+ */
+int kube_client_new_for_stop(struct kube_client **out, struct kube_client *base,
+			     struct err *e);
+
 /* How a client paces its requests (for metrics and logs). */
 struct kube_client_pace {
 	bool adaptive;		/* following the server's flow control (see opts.adaptive) */

@@ -8,8 +8,10 @@
  * (kube_client_new_best_effort): events spend that client's budget only
  * where its own requests leave room, so they trail behind the PV writes
  * instead of taking every other token. At the stop the sibling is closed
- * (a send waiting in it gives up) and what is left goes through the client
- * itself, whose requests are over by then, for up to the flush time.
+ * (a send waiting in it gives up) and what is left goes, for up to the
+ * flush time, through a third client made at the start with pacing of its
+ * own (kube_client_new_for_stop): the daemon closes the client it gave us
+ * before the flush, so that its workers' waiting requests give up.
  * `seen` maps "uid|type|reason|message" to what we know of the Event object
  * (its namespace, name and count) so repeats become count bumps. It is
  * bounded: when full it is cleared (at worst a repeat becomes a new object).
@@ -51,6 +53,7 @@ struct sent {
 struct event_sink {
 	struct kube_client *kube;	/* borrowed: for the flush at the stop */
 	struct kube_client *bg;		/* ours: best effort in kube's budget */
+	struct kube_client *last;	/* ours: for the flush, paced on its own */
 	char *component;
 	size_t max, n;
 	pthread_mutex_t mu;
@@ -160,6 +163,12 @@ out:
 	return rc;
 }
 
+/* What the flush at the stop sends with: its own client, else the one given. */
+static struct kube_client *flush_client(const struct event_sink *s)
+{
+	return s->last ? s->last : s->kube;
+}
+
 static void *run(void *arg)
 {
 	struct event_sink *s = arg;
@@ -181,11 +190,11 @@ static void *run(void *arg)
 		s->n--;
 		hmap_remove(&s->queued, p->key);
 		prev = hmap_get(&s->seen, p->key);
-		k = s->bg && !s->stopping ? s->bg : s->kube;
+		k = s->bg && !s->stopping ? s->bg : flush_client(s);
 		pthread_mutex_unlock(&s->mu);
 		/* the stop closed the best-effort client under it: the flush sends it */
-		if (send_one(s, k, p, prev) == KUBE_ERR_CANCELLED && k != s->kube)
-			send_one(s, s->kube, p, prev);
+		if (send_one(s, k, p, prev) == KUBE_ERR_CANCELLED && k != flush_client(s))
+			send_one(s, flush_client(s), p, prev);
 		pending_free(p);
 		pthread_mutex_lock(&s->mu);
 	}
@@ -202,6 +211,10 @@ struct event_sink *event_sink_new(struct kube_client *c, const char *component, 
 	s->kube = c;
 	if (kube_client_new_best_effort(&s->bg, c, &e)) {
 		/* only without a client: then every send fails and says so */
+		log_v(2, "events: %s", err_msg(&e));
+		err_release(&e);
+	}
+	if (kube_client_new_for_stop(&s->last, c, &e)) {
 		log_v(2, "events: %s", err_msg(&e));
 		err_release(&e);
 	}
@@ -234,6 +247,7 @@ void event_sink_free(struct event_sink *s, long flush_ms)
 	if (s->started)
 		pthread_join(s->thread, NULL);
 	kube_client_free(s->bg);
+	kube_client_free(s->last);
 	while (s->head) {
 		struct pending *p = s->head;
 

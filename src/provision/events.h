@@ -51,8 +51,10 @@ char *event_component(const char *provisioner);
 struct event_sink *event_sink_new(struct kube_client *c, const char *component, size_t max_queued);
 
 /*
- * Send what is queued for up to flush_ms, at normal priority (the callers'
- * own requests are over), then stop. Accepts NULL.
+ * Send what is queued for up to flush_ms, with pacing of the sink's own
+ * (also after kube_client_close of the client given: the daemon closes it
+ * first so that its workers' waiting requests give up), then stop. Accepts
+ * NULL.
  */
 void event_sink_free(struct event_sink *s, long flush_ms);
 

@@ -170,6 +170,31 @@ static void test_stop_flushes_the_waiting_events(void **state)
 	pthread_mutex_destroy(&f.mu);
 }
 
+/*
+ * The daemon's stop: the client is closed first (its workers' waiting
+ * requests give up), then the sink flushes; the queued events still go.
+ */
+static void test_stop_flushes_after_the_client_closed(void **state)
+{
+	struct kube_meta m = { .name = (char *)"c1", .namespace = (char *)"ns1", .uid = (char *)"u1" };
+	struct fake f = { 0 };
+	struct kube_client *c = slow_client(&f);
+	struct event_sink *s = event_sink_new(c, "test", 8);
+
+	(void)state;
+	assert_non_null(s);
+	event_emit(s, "PersistentVolumeClaim", &m, EVENT_NORMAL, "Provisioning", "one");
+	event_emit(s, "PersistentVolumeClaim", &m, EVENT_NORMAL, "Provisioning", "two");
+	WAIT_UNTIL(spare_waiting(c) == 1);
+	kube_client_close(c);
+	event_sink_free(s, 20000);
+	assert_int_equal(served(&f), 2);
+	assert_string_equal(f.order, "ee");
+	kube_client_free(c);
+	fhttp_stop(f.http);
+	pthread_mutex_destroy(&f.mu);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -177,6 +202,7 @@ int main(void)
 		cmocka_unit_test(test_started_sink_stops),
 		cmocka_unit_test(test_event_waits_for_the_clients_writes),
 		cmocka_unit_test(test_stop_flushes_the_waiting_events),
+		cmocka_unit_test(test_stop_flushes_after_the_client_closed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
