@@ -45,11 +45,16 @@ journal_keys() {
     elif (.key | startswith("intent-long.csi-provisioner.dev/")) then (.value | split("\n")[0])
     else empty end'
 }
-journal_has() { journal_keys "${2:-}" | grep -qx -- "$1"; }
+journal_has() { grep -qx -- "$1" <<<"$(journal_keys "${2:-}")"; }
 journal_lacks() { ! journal_has "$@"; }
 journal_empty() { [[ -z $(journal_keys "${1:-}") ]]; }
 
 daemon_log() { cat "$TEST_DIR/daemon-$1.log"; }
+
+# log_has NAME PATTERN - a line of daemon NAME's log matches PATTERN. Read
+# from the file: `grep -q` at the end of a pipe may close it before the
+# writer is done, and the writer's SIGPIPE fails the pipe (pipefail).
+log_has() { grep -q -- "$2" "$TEST_DIR/daemon-$1.log"; }
 
 # wait_log NAME SECONDS PATTERN - wait for a line matching PATTERN in the daemon's log.
 wait_log() {
@@ -196,8 +201,8 @@ process_gone() { ! kill -0 "$1" 2>/dev/null; }
 
 # event_says NAMESPACE OBJECT REASON PATTERN - an event on OBJECT with REASON matches PATTERN.
 event_says() {
-  k get -n "$1" events --field-selector "involvedObject.name=$2,reason=$3" \
-    -o jsonpath='{.items[*].message}' | grep -q -- "$4"
+  grep -q -- "$4" <<<"$(k get -n "$1" events --field-selector "involvedObject.name=$2,reason=$3" \
+    -o jsonpath='{.items[*].message}')"
 }
 
 # claim_unmarked NAMESPACE NAME - our provisioning mark is gone from the claim.
@@ -218,7 +223,7 @@ metric_value() {
 }
 
 pv_has_finalizer() {
-  k get "pv/$1" -o jsonpath='{.metadata.finalizers}' | grep -q 'external-provisioner.volume.kubernetes.io/finalizer'
+  grep -q 'external-provisioner.volume.kubernetes.io/finalizer' <<<"$(k get "pv/$1" -o jsonpath='{.metadata.finalizers}')"
 }
 pv_lacks_finalizer() { ! pv_has_finalizer "$1"; }
 

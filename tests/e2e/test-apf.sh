@@ -87,7 +87,7 @@ test_apf_overload_is_absorbed() {
   for i in $(seq 1 $n); do
     wait_bound $ns "$(printf c%03d "$i")" 180 >/dev/null
   done
-  daemon_log main | grep -q "following its flow control" || fail "the daemon did not notice priority and fairness"
+  log_has main "following its flow control" || fail "the daemon did not notice priority and fairness"
   (( $(apf_rejected) > before )) || fail "the server rejected nothing: the test did not overload the level"
   echo "server rejections in the level: $(( $(apf_rejected) - before ))"
   # absorbed: no claim saw a failed attempt
@@ -120,8 +120,8 @@ test_apf_default_pacing_is_not_5_qps() {
     wait_bound $ns "$(printf c%03d "$i")" 180 >/dev/null
   done
   echo "$n claims Bound in $((SECONDS - t0))s"
-  daemon_log main | grep -q "following its flow control" || fail "the daemon did not notice priority and fairness"
-  ! daemon_log main | grep -q "due to client-side throttling" || fail "the client throttled itself"
+  log_has main "following its flow control" || fail "the daemon did not notice priority and fairness"
+  ! log_has main "due to client-side throttling" || fail "the client throttled itself"
   local limit
   limit=$(metric_value "http://127.0.0.1:$port/metrics" csi_provisioner_kube_api_inflight_limit)
   awk -v l="$limit" 'BEGIN { exit !(l >= 1) }' || fail "no adaptive in-flight bound ($limit)"
@@ -145,8 +145,8 @@ test_apf_explicit_qps_keeps_the_bucket() {
   for i in $(seq 1 $n); do
     wait_bound $ns "$(printf c%03d "$i")" 180 >/dev/null
   done
-  ! daemon_log main | grep -q "following its flow control" || fail "adapted although --kube-api-qps was given"
-  daemon_log main | grep -q "due to client-side throttling" || fail "the fixed bucket never made the client wait"
+  ! log_has main "following its flow control" || fail "adapted although --kube-api-qps was given"
+  log_has main "due to client-side throttling" || fail "the fixed bucket never made the client wait"
   k delete namespace $ns --wait=false >/dev/null
   k delete storageclass apf-fixed >/dev/null
 }

@@ -33,7 +33,7 @@ ex_cause() {
   ex_json "$target" 1 "$@"
   jq -e --arg c "$cause" '.blocked and .blockers[0].cause == $c' "$TEST_DIR/ex.json" >/dev/null ||
     { cat "$TEST_DIR/ex.json"; fail "$target: cause is not $cause"; }
-  jq -r '.blockers[0].message' "$TEST_DIR/ex.json" | grep -qE -- "$pat" ||
+  grep -qE -- "$pat" <<<"$(jq -r '.blockers[0].message' "$TEST_DIR/ex.json")" ||
     { cat "$TEST_DIR/ex.json"; fail "$target: message does not match /$pat/"; }
   ex "$target" --csi-address="$CSI_ENDPOINT" "$@" >"$TEST_DIR/ex.txt" 2>&1 && fail "text: exit 0"
   grep -q "BLOCKED" "$TEST_DIR/ex.txt" && grep -q -- "$cause" "$TEST_DIR/ex.txt" ||
@@ -241,5 +241,5 @@ test_explain_and_preflight_refuse_bad_arguments() {
   expect_usage 'unknown flag "--bogus"' preflight --bogus
   expect_usage 'unexpected' preflight stray
   expect_usage 'volume-name-uuid-length' explain ns/c --volume-name-uuid-length=99
-  "$BIN" explain --help | grep -q 'usage: csi-provisioner explain' || fail "explain --help"
+  grep -q 'usage: csi-provisioner explain' <<<"$("$BIN" explain --help)" || fail "explain --help"
 }

@@ -17,25 +17,25 @@ test_leader_election_failover() {
   wait_log b 30 "candidate for lease"
   local holder
   holder=$(k get -n ha1 lease/hostpath-csi-k8s-io -o jsonpath='{.spec.holderIdentity}')
-  daemon_log a | grep -q "$holder leads" || fail "lease holder $holder is not daemon a"
+  log_has a "$holder leads" || fail "lease holder $holder is not daemon a"
 
   make_claim ha1 first ha1-class
   wait_bound ha1 first
-  daemon_log a | grep -q "claim ha1/first: provisioned" || fail "the leader did not provision"
-  ! daemon_log b | grep -q "claim ha1/first" || fail "the standby touched the claim"
+  log_has a "claim ha1/first: provisioned" || fail "the leader did not provision"
+  ! log_has b "claim ha1/first" || fail "the standby touched the claim"
 
   kill -9 "$(cat "$TEST_DIR/daemon-a.pid")"
   rm -f "$TEST_DIR/daemon-a.pid"
   make_claim ha1 second ha1-class
   wait_log b 30 "leads via lease"
   wait_bound ha1 second
-  daemon_log b | grep -q "claim ha1/second: provisioned" || fail "the new leader did not provision"
+  log_has b "claim ha1/second: provisioned" || fail "the new leader did not provision"
 
   # the leader cleans up the claims' volumes, then stops and hands the Lease over
   k delete -n ha1 pvc --all --wait=false
   wait_until 90 "the Delete PVs of ha1 to go" no_delete_pvs_of ha1
   stop_daemon b
-  daemon_log b | grep -q "released lease" || fail "no release on SIGTERM"
+  log_has b "released lease" || fail "no release on SIGTERM"
   [[ -z $(k get -n ha1 lease/hostpath-csi-k8s-io -o jsonpath='{.spec.holderIdentity}') ]] ||
     fail "the Lease still names a holder"
   k delete namespace ha1 --wait=false

@@ -417,6 +417,6 @@ test_kube_sigterm_while_waiting_for_caches() {
   t0=$SECONDS
   stop_daemon nolist
   ((SECONDS - t0 <= 5)) || fail "took $((SECONDS - t0))s to stop after SIGTERM"
-  daemon_log nolist | grep -q "stopped while starting" || fail "no 'stopped while starting'"
+  log_has nolist "stopped while starting" || fail "no 'stopped while starting'"
   k delete serviceaccount kube-nolist -n default >/dev/null
 }

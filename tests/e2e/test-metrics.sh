@@ -10,7 +10,7 @@ test_metrics_and_health() {
     --leader-election --leader-election-namespace=met1
   wait_until 30 "/readyz to answer 200" curl -fsS "$url/readyz"
   [[ $(curl -fsS "$url/healthz") == ok ]] || fail "/healthz"
-  curl -fsS "$url/healthz/leader-election" | grep -q '^ok' || fail "/healthz/leader-election"
+  grep -q '^ok' <<<"$(curl -fsS "$url/healthz/leader-election")" || fail "/healthz/leader-election"
   [[ $(curl -s -o /dev/null -w '%{http_code}' "$url/nope") == 404 ]] || fail "unknown path is not 404"
 
   make_claim met1 data met1-class
@@ -65,7 +65,7 @@ test_readyz_follows_the_driver() {
   wait_until 10 "the driver process to exit" process_gone "$pid"
   rm -f "$TEST_DIR/drv/csi.sock"
   wait_until 4 "/readyz to fail without the driver" readyz_fails "$url"
-  curl -s "$url/readyz" | grep -q "CSI driver" || fail "/readyz does not name the driver"
+  grep -q "CSI driver" <<<"$(curl -s "$url/readyz")" || fail "/readyz does not name the driver"
   start_private_driver
   wait_until 30 "/readyz to answer 200 again" curl -fsS "$url/readyz"
   stop_daemon main

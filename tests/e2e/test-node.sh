@@ -57,7 +57,7 @@ nd_volumes() {
   jq -r '.volumes // {} | keys[]' "$f"
 }
 nd_count() { nd_volumes "$1" | grep -c . || true; }
-nd_holds() { nd_volumes "$1" | grep -qx -- "$2"; }
+nd_holds() { grep -qx -- "$2" <<<"$(nd_volumes "$1")"; }
 nd_count_is() { [[ $(nd_count "$1") == "$2" ]]; }
 
 # nd_pv_node PV - the node value of the PV's affinity.
@@ -109,8 +109,8 @@ test_node_selected_claims_go_to_their_node() {
   for n in nd1-a nd1-b nd1-c; do stop_daemon "$n"; done
   # one journal per node, named after it (whatever kind of object holds it)
   for n in nd1-a nd1-b nd1-c; do
-    k get configmaps,leases -n "$(journal_ns)" -o name |
-      grep -q "/csi-provisioner-journal-hostpath.csi.k8s.io-$n-0\$" || fail "no journal of $n"
+    grep -q "/csi-provisioner-journal-hostpath.csi.k8s.io-$n-0\$" <<<"$(k get configmaps,leases -n "$(journal_ns)" -o name)" ||
+      fail "no journal of $n"
   done
   k delete storageclass nd1-wffc >/dev/null
   k delete node nd1-a nd1-b nd1-c >/dev/null

@@ -130,7 +130,7 @@ make_clone() {
 }
 
 has_clone_finalizer() {
-  k get -n "$1" "pvc/$2" -o jsonpath='{.metadata.finalizers}' | grep -q 'provisioner.storage.kubernetes.io/cloning-protection'
+  grep -q 'provisioner.storage.kubernetes.io/cloning-protection' <<<"$(k get -n "$1" "pvc/$2" -o jsonpath='{.metadata.finalizers}')"
 }
 
 # A clone gets the source's volume as its content source; the source is

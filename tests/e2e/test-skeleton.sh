@@ -29,7 +29,7 @@ test_claim_bound_then_deleted() {
   driver_has_volume "$handle" || fail "driver has no volume $handle"
   [[ $(jp pv/$pv '{.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].key}={.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values[0]}') == "topology.hostpath.csi/node=$CSI_NODE_ID" ]] ||
     fail "PV nodeAffinity does not carry the driver's accessible topology"
-  jp pv/$pv '{.metadata.finalizers}' | grep -q 'external-provisioner.volume.kubernetes.io/finalizer' ||
+  grep -q 'external-provisioner.volume.kubernetes.io/finalizer' <<<"$(jp pv/$pv '{.metadata.finalizers}')" ||
     fail "the PV lacks our finalizer"
   wait_until 30 "our mark to leave the bound claim" claim_unmarked sk1 data
   # events go out in the background, after the PV: wait for it
@@ -57,7 +57,7 @@ test_retain_keeps_volume() {
   local pv handle
   pv=$(pv_of sk2 keep)
   handle=$(jp pv/$pv '{.spec.csi.volumeHandle}')
-  ! jp pv/$pv '{.metadata.finalizers}' | grep -q 'external-provisioner' ||
+  ! grep -q 'external-provisioner' <<<"$(jp pv/$pv '{.metadata.finalizers}')" ||
     fail "a Retain PV carries our finalizer"
   k delete -n sk2 pvc/keep
   k wait "pv/$pv" --for=jsonpath='{.status.phase}'=Released --timeout=60s

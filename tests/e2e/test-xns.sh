@@ -184,7 +184,7 @@ SH
   # one more after the 401 to the wrong token; the good one lasts an hour
   [[ $(cat "$TEST_DIR/runs") -eq 2 ]] || fail "the plugin ran $(cat "$TEST_DIR/runs") time(s), want 2"
   [[ $(cat "$TEST_DIR/args") == "--cluster test" ]] || fail "args: $(cat "$TEST_DIR/args")"
-  head -1 "$TEST_DIR/env" | grep -qx eu-1 || fail "env: $(cat "$TEST_DIR/env")"
+  [[ $(head -1 "$TEST_DIR/env") == eu-1 ]] || fail "env: $(cat "$TEST_DIR/env")"
   sed -n 2p "$TEST_DIR/env" | jq -e --arg s "$KUBE_APISERVER" \
     '.kind == "ExecCredential" and .apiVersion == "client.authentication.k8s.io/v1" and
      .spec.interactive == false and .spec.cluster.server == $s and
