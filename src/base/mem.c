@@ -15,10 +15,13 @@
  * under the loader's lock, so none is unloaded while we advise; an object
  * being loaded is listed once mapped, and its read-only segments hold the
  * file's bytes from the start.
+ *
+ * mem_trim_heap: malloc_trim, but never under AddressSanitizer (see mem.h).
  */
 #include "base/mem.h"
 
 #include <link.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <sys/auxv.h>
@@ -114,4 +117,19 @@ long mem_drop_file_pages(void)
 	if (before < 0 || after < 0)
 		return -1;
 	return before > after ? before - after : 0;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define MEM_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MEM_SANITIZED 1
+#endif
+#endif
+
+void mem_trim_heap(void)
+{
+#ifndef MEM_SANITIZED
+	malloc_trim(0);
+#endif
 }

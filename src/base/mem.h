@@ -21,4 +21,12 @@
  */
 long mem_drop_file_pages(void);
 
+/*
+ * Hand the free pages of glibc's heap back to the system (malloc_trim).
+ * A no-op under AddressSanitizer, whose allocator owns the heap: there
+ * glibc's malloc may never have been set up, and the first malloc_trim
+ * sets it up, unlocked, so two threads trimming at once crashed in it.
+ */
+void mem_trim_heap(void);
+
 #endif

@@ -19,7 +19,6 @@
  */
 #include "informer/informer.h"
 
-#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -29,6 +28,7 @@
 #include "base/clock.h"
 #include "base/hmap.h"
 #include "base/log.h"
+#include "base/mem.h"
 #include "base/xalloc.h"
 #include "kube/client.h"
 #include "kube/objects.h"
@@ -325,7 +325,7 @@ static void list_done(struct informer *inf, struct hmap *seen, const char *rv, s
 	 * glibc keeps: hand the whole free pages back (bench/run: RSS per cached
 	 * object -30 %).
 	 */
-	malloc_trim(0);
+	mem_trim_heap();
 }
 
 static void mark_synced(struct informer *inf)

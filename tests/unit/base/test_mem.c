@@ -7,6 +7,7 @@
  * file mappings are not its business and keep their pages.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -95,9 +96,37 @@ static void other_file_mappings_keep_their_pages(void **state)
 	close(fd);
 }
 
+/* mem_trim_heap from many threads at once, first thing in the process
+ * (under ASan glibc's malloc was never set up: the first malloc_trim set it
+ * up, unlocked, and threads trimming together crashed in it) */
+#define TRIMMERS 8
+static pthread_barrier_t trim_start;
+
+static void *trimmer(void *arg)
+{
+	(void)arg;
+	pthread_barrier_wait(&trim_start);
+	mem_trim_heap();
+	return NULL;
+}
+
+static void threads_trim_at_once(void **state)
+{
+	pthread_t t[TRIMMERS];
+
+	(void)state;
+	pthread_barrier_init(&trim_start, NULL, TRIMMERS);
+	for (int i = 0; i < TRIMMERS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, trimmer, NULL), 0);
+	for (int i = 0; i < TRIMMERS; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	pthread_barrier_destroy(&trim_start);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(threads_trim_at_once),	/* first: see there */
 		cmocka_unit_test(library_code_pages_go_and_come_back),
 		cmocka_unit_test(relocated_pointers_keep_their_values),
 		cmocka_unit_test(other_file_mappings_keep_their_pages),
