@@ -288,6 +288,14 @@ static int enqueue(struct journal *j, const char *key, const char *value, size_t
 	return 0;
 }
 
+void journal_nudge(struct journal *j)
+{
+	pthread_mutex_lock(&j->mu);
+	if (j->queued_adds)
+		pthread_cond_signal(&j->work);
+	pthread_mutex_unlock(&j->mu);
+}
+
 /* A waiter that gives up: detach it, and drop its queued add if nobody else waits. */
 static void withdraw(struct journal *j, struct waiter *w)
 {

@@ -166,6 +166,13 @@ int journal_add(struct journal *j, const char *key, const char *value, struct er
 void journal_remove(struct journal *j, const char *key);
 
 /*
+ * Have the paced writer ask opts.urgent again now (it asks on each add and
+ * when its pacing interval ends): for a caller whose answer just changed
+ * without an add. Cheap; any thread.
+ */
+void journal_nudge(struct journal *j);
+
+/*
  * The durable value of `key` (caller frees), or NULL when there is none or
  * it is being removed. A value still being added is not seen.
  */

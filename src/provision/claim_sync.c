@@ -466,7 +466,7 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 	res = SYNC_DONE;
 out:
 	if (counted)
-		atomic_fetch_sub(&c->past_journal, 1);
+		ctl_left_journal(c);
 	if (asked && c->o.volume_changed)	/* the driver's free space may have changed */
 		c->o.volume_changed(c->o.volume_changed_ctx, class->meta.name,
 				    res == SYNC_DONE ? vol.accessible_topology : NULL,

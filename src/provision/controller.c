@@ -326,14 +326,32 @@ static void *work(void *arg)
  * must go now. With no backlog, claims arrive no faster than we serve them,
  * and gathering them costs at most the pacing interval of latency.
  */
+static int few_past_journal(const struct controller *c)
+{
+	return c->o.workers / 16 > 4 ? c->o.workers / 16 : 4;
+}
+
 static bool journal_urgent(void *ctx, size_t waiting)
 {
 	struct controller *c = ctx;
-	int few = c->o.workers / 16 > 4 ? c->o.workers / 16 : 4;
 
 	if ((long)waiting >= (long)c->o.workers)
 		return true;
-	return atomic_load(&c->past_journal) < few && wq_len(c->claim_q) > 0;
+	return atomic_load(&c->past_journal) < few_past_journal(c) && wq_len(c->claim_q) > 0;
+}
+
+/*
+ * A worker leaves the stretch past the journal. Nothing else would make the
+ * paced writer look again when that leaves few workers there (no add came:
+ * the others all wait for the write), and the claims would wait for the
+ * end of its interval, the driver and the API server idle meanwhile.
+ */
+void ctl_left_journal(struct controller *c)
+{
+	int left = atomic_fetch_sub(&c->past_journal, 1) - 1;
+
+	if (c->journal && left < few_past_journal(c))
+		journal_nudge(c->journal);
 }
 
 /*

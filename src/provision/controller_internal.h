@@ -120,6 +120,7 @@ struct slow_entry {
 	char *class_uid;	/* a changed class (new UID) lifts the delay, as upstream */
 };
 void ctl_slow_entry_free(struct slow_entry *s);	/* accepts NULL */
+void ctl_left_journal(struct controller *c);	/* past_journal - 1 (controller.c) */
 
 struct topo_choice {
 	char *node;			/* the selected node it was computed for; NULL: none */
