@@ -470,6 +470,19 @@ int kube_create(struct kube_client *c, const char *path, json_t *body, json_t **
 	return with_body(c, &r, body, true, out, e);
 }
 
+int kube_create_text(struct kube_client *c, const char *path, const char *payload, size_t len,
+		     json_t **out, struct err *e)
+{
+	struct request r = { .verb = "POST", .path = path, .ctype = "application/json",
+			     .payload = payload, .payload_len = len };
+
+	if (out)
+		*out = NULL;
+	if (!payload)
+		return err_set(e, KUBE_ERR_INVALID, "POST %s: no body", path);
+	return request(c, &r, out, e);
+}
+
 int kube_update(struct kube_client *c, const char *path, json_t *body, json_t **out,
 		struct err *e)
 {
