@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * mem.h - giving back the pages of the process's libraries that start-up
- * touched and the process no longer needs (see mem.c).
+ * mem.h - giving back pages the process touched and no longer needs: the
+ * libraries' pages start-up touched, glibc's free heap pages, and the deep
+ * part of an idle worker's stack (see mem.c).
  */
 #ifndef BASE_MEM_H
 #define BASE_MEM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Unmap the resident pages of the read-only segments of the program and its
@@ -28,5 +30,21 @@ long mem_drop_file_pages(void);
  * sets it up, unlocked, so two threads trimming at once crashed in it.
  */
 void mem_trim_heap(void);
+
+/*
+ * The lowest address of the calling thread's stack (above its guard), or 0
+ * when it cannot be known (the main thread's is not looked up). Once per
+ * thread: it costs a syscall.
+ */
+uintptr_t mem_stack_low(void);
+
+/*
+ * Unmap the calling thread's stack pages from `low` (mem_stack_low) up to
+ * `keep` bytes below the caller's frame: a worker that once ran a deep call
+ * keeps those pages resident otherwise; the next deep call gets zeroed
+ * pages. Returns the bytes advised (0 when none, or low is 0). Only from a
+ * thread about to wait: it costs a syscall and the page faults after it.
+ */
+size_t mem_drop_stack(uintptr_t low, size_t keep);
 
 #endif

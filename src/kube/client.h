@@ -178,6 +178,14 @@ int kube_get_lean(struct kube_client *c, const char *path, json_t **out, struct 
 int kube_create(struct kube_client *c, const char *path, json_t *body, json_t **out,
 		struct err *e);
 
+/*
+ * POST a body already serialized: `len` bytes of JSON at `payload`
+ * (borrowed, not checked). For bodies kept a while before they are sent:
+ * the text costs a sixth of the json_t tree (an Event: 0.6 KiB against 3.9).
+ */
+int kube_create_text(struct kube_client *c, const char *path, const char *payload, size_t len,
+		     json_t **out, struct err *e);
+
 /* PUT `body` (borrowed); a stale metadata.resourceVersion is KUBE_ERR_CONFLICT. */
 int kube_update(struct kube_client *c, const char *path, json_t *body, json_t **out,
 		struct err *e);

@@ -111,6 +111,9 @@ static int may_send(struct kube_client *c, const struct request *r, struct err *
 	return 0;
 }
 
+/* libcurl's upload buffer for a request body (see perform) */
+#define KUBE_UPLOAD_BUFFER 16384L
+
 /*
  * One HTTP exchange. Returns 0 when a response arrived (any status; body
  * in x->body) or a kube code for a transport failure.
@@ -137,6 +140,14 @@ static int perform(struct kube_client *c, const struct request *r, const struct 
 	if (r->payload) {
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->payload);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->payload_len);
+		/*
+		 * Over HTTP/2 libcurl 7.88 sends even POSTFIELDS through an upload
+		 * buffer it mallocs per transfer, 64 KiB by default: with 60
+		 * writes in flight that was 3.7 MiB of heap at the peak
+		 * (heaptrack, N=1000). Our bodies are a few KiB; a larger one
+		 * goes in several 16 KiB chunks (libcurl's minimum).
+		 */
+		curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, KUBE_UPLOAD_BUFFER);
 	}
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_seen);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, a);
@@ -468,6 +479,19 @@ int kube_create(struct kube_client *c, const char *path, json_t *body, json_t **
 	struct request r = { .verb = "POST", .path = path };
 
 	return with_body(c, &r, body, true, out, e);
+}
+
+int kube_create_text(struct kube_client *c, const char *path, const char *payload, size_t len,
+		     json_t **out, struct err *e)
+{
+	struct request r = { .verb = "POST", .path = path, .ctype = "application/json",
+			     .payload = payload, .payload_len = len };
+
+	if (out)
+		*out = NULL;
+	if (!payload)
+		return err_set(e, KUBE_ERR_INVALID, "POST %s: no body", path);
+	return request(c, &r, out, e);
 }
 
 int kube_update(struct kube_client *c, const char *path, json_t *body, json_t **out,

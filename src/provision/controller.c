@@ -25,6 +25,7 @@
 #include "base/clock.h"
 #include "base/hmap.h"
 #include "base/log.h"
+#include "base/mem.h"
 #include "base/xalloc.h"
 #include "csi/client.h"
 #include "informer/informer.h"
@@ -47,6 +48,8 @@
 /* removals ride along with adds; alone, they wait this long (a restart re-checks them) */
 #define JOURNAL_LAZY_REMOVE_MS 10000
 #define WORKER_STACK_BYTES (512 * 1024)
+/* below the loop's frame only madvise's own frames (and the red zone) are live */
+#define WORKER_STACK_KEEP 1024
 
 /* the Go client library's default buckets, which upstream's provision metrics use */
 static const double op_buckets[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
@@ -288,6 +291,7 @@ static void on_class(void *ctx, enum informer_event ev, const char *key,
 static void *work(void *arg)
 {
 	struct worker *w = arg;
+	uintptr_t stack_low = mem_stack_low();
 	char *key;
 
 	while (wq_get(w->q, &key) == 0) {
@@ -315,6 +319,9 @@ static void *work(void *arg)
 		}
 		wq_done(w->q, key);
 		free(key);
+		/* about to wait: the deep pages of the sync are no longer needed */
+		if (!wq_len(w->q))
+			mem_drop_stack(stack_low, WORKER_STACK_KEEP);
 	}
 	return NULL;
 }

@@ -5,6 +5,8 @@
  * before (their pages come back on the next touch), and never a page the
  * loader wrote: the relocated pointers of RELRO keep their values. Other
  * file mappings are not its business and keep their pages.
+ * mem_drop_stack unmaps the deep pages of the calling thread's stack, not
+ * the caller's own frame, and the thread calls deep again as before.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -123,6 +125,81 @@ static void threads_trim_at_once(void **state)
 	pthread_barrier_destroy(&trim_start);
 }
 
+#define DEEP (128 * 1024)
+
+/* touch DEEP bytes of stack below the caller; returns the lowest address touched */
+static __attribute__((noinline)) uintptr_t go_deep(unsigned char seed)
+{
+	volatile unsigned char a[DEEP];
+	unsigned sum = 0;
+
+	for (size_t i = 0; i < DEEP; i++)
+		a[i] = (unsigned char)(seed + i);
+	for (size_t i = 0; i < DEEP; i += 4096)
+		sum += a[i];
+	assert_int_equal(sum % 256, sum % 256);
+	return (uintptr_t)&a[0];
+}
+
+/* whether the page holding p is resident */
+static int resident(uintptr_t p)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned char v = 0;
+
+	assert_int_equal(mincore((void *)(p & ~(uintptr_t)(page - 1)), 1, &v), 0);
+	return v & 1;
+}
+
+struct stack_probe {
+	uintptr_t low, deep;
+	size_t dropped;
+	int deep_before, deep_after, frame_after;
+};
+
+static void *probe(void *arg)
+{
+	struct stack_probe *pr = arg;
+	volatile int here = 1;
+
+	pr->low = mem_stack_low();
+	pr->deep = go_deep(7) + DEEP / 2;
+	pr->deep_before = resident(pr->deep);
+	pr->dropped = mem_drop_stack(pr->low, 1024);
+	pr->deep_after = resident(pr->deep);
+	pr->frame_after = resident((uintptr_t)&here);
+	go_deep(9);	/* and the thread goes deep again */
+	return NULL;
+}
+
+static void idle_stack_pages_go(void **state)
+{
+	struct stack_probe pr = { 0 };
+	pthread_attr_t attr;
+	pthread_t t;
+
+	(void)state;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 512 * 1024);
+	assert_int_equal(pthread_create(&t, &attr, probe, &pr), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	pthread_attr_destroy(&attr);
+	assert_true(pr.low != 0);
+	assert_true(pr.deep > pr.low);
+	assert_int_equal(pr.deep_before, 1);
+	assert_true(pr.dropped >= DEEP / 2);
+	assert_int_equal(pr.deep_after, 0);
+	assert_int_equal(pr.frame_after, 1);
+}
+
+static void unknown_stack_is_left_alone(void **state)
+{
+	(void)state;
+	assert_int_equal(mem_drop_stack(0, 1024), 0);
+	/* a bound above the caller's frame: nothing below it to drop */
+	assert_int_equal(mem_drop_stack((uintptr_t)__builtin_frame_address(0), 1024), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -130,6 +207,8 @@ int main(void)
 		cmocka_unit_test(library_code_pages_go_and_come_back),
 		cmocka_unit_test(relocated_pointers_keep_their_values),
 		cmocka_unit_test(other_file_mappings_keep_their_pages),
+		cmocka_unit_test(idle_stack_pages_go),
+		cmocka_unit_test(unknown_stack_is_left_alone),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -55,6 +55,7 @@ struct fake {
 	pthread_mutex_t mu;
 	char order[64];		/* 'e' per Event created, 'w' per other write, in order */
 	size_t n;
+	char event[2048];	/* the last Event's body */
 };
 
 static void handle(void *ctx, int fd, const char *method, char *target, const char *head,
@@ -65,10 +66,11 @@ static void handle(void *ctx, int fd, const char *method, char *target, const ch
 				   "Content-Length: 2\r\nConnection: close\r\n\r\n{}";
 
 	(void)head;
-	(void)body;
 	pthread_mutex_lock(&f->mu);
 	if (strcmp(method, "GET") && f->n < sizeof(f->order) - 1)
 		f->order[f->n++] = strstr(target, "/events") ? 'e' : 'w';
+	if (!strcmp(method, "POST") && strstr(target, "/events"))
+		snprintf(f->event, sizeof(f->event), "%s", body ? body : "");
 	pthread_mutex_unlock(&f->mu);
 	fhttp_write_all(fd, resp, sizeof(resp) - 1);
 }
@@ -170,6 +172,43 @@ static void test_stop_flushes_the_waiting_events(void **state)
 	pthread_mutex_destroy(&f.mu);
 }
 
+/* The Event as the server receives it (the sink keeps it as text while it waits). */
+static void test_event_body_reaches_the_server(void **state)
+{
+	struct kube_meta m = { .name = (char *)"c1", .namespace = (char *)"ns1", .uid = (char *)"u1",
+			       .resource_version = (char *)"7" };
+	struct fake f = { 0 };
+	struct kube_client *c = slow_client(&f);
+	struct event_sink *s = event_sink_new(c, "test", 8);
+	json_error_t je;
+	json_t *ev, *inv;
+
+	(void)state;
+	assert_non_null(s);
+	event_emit(s, "PersistentVolumeClaim", &m, EVENT_WARNING, "ProvisioningFailed", "no %s",
+		   "space");
+	event_sink_free(s, 20000);
+	assert_string_equal(f.order, "e");
+	ev = json_loads(f.event, 0, &je);
+	assert_non_null(ev);
+	assert_string_equal(json_string_value(json_object_get(ev, "type")), "Warning");
+	assert_string_equal(json_string_value(json_object_get(ev, "reason")), "ProvisioningFailed");
+	assert_string_equal(json_string_value(json_object_get(ev, "message")), "no space");
+	assert_int_equal(json_integer_value(json_object_get(ev, "count")), 1);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(ev, "metadata"),
+							      "generateName")), "c1.");
+	inv = json_object_get(ev, "involvedObject");
+	assert_string_equal(json_string_value(json_object_get(inv, "kind")),
+			    "PersistentVolumeClaim");
+	assert_string_equal(json_string_value(json_object_get(inv, "namespace")), "ns1");
+	assert_string_equal(json_string_value(json_object_get(inv, "uid")), "u1");
+	assert_string_equal(json_string_value(json_object_get(inv, "resourceVersion")), "7");
+	json_decref(ev);
+	kube_client_free(c);
+	fhttp_stop(f.http);
+	pthread_mutex_destroy(&f.mu);
+}
+
 /*
  * The daemon's stop: the client is closed first (its workers' waiting
  * requests give up), then the sink flushes; the queued events still go.
@@ -203,6 +242,7 @@ int main(void)
 		cmocka_unit_test(test_event_waits_for_the_clients_writes),
 		cmocka_unit_test(test_stop_flushes_the_waiting_events),
 		cmocka_unit_test(test_stop_flushes_after_the_client_closed),
+		cmocka_unit_test(test_event_body_reaches_the_server),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
