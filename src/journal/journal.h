@@ -99,6 +99,8 @@ struct journal;
  */
 
 #define JOURNAL_WRITE_BURST 1
+/* How often opts.urgent is asked again while a paced write is held back. */
+#define JOURNAL_URGENT_RECHECK_MS 100
 
 struct journal_opts {
 	const char *namespace;		/* where the shards live; borrowed */
@@ -119,7 +121,8 @@ struct journal_opts {
 	int64_t min_write_interval_ms;
 	/*
 	 * Asked (with the journal's lock held: it must be quick and take no
-	 * lock of the caller's) before a paced write is held back, with the
+	 * lock of the caller's but leaves) before a paced write is held back,
+	 * and again every JOURNAL_URGENT_RECHECK_MS while it is, with the
 	 * number of adds waiting: true when the caller is short of other work
 	 * and the adds must go now. May be NULL.
 	 */
@@ -167,7 +170,7 @@ void journal_remove(struct journal *j, const char *key);
 
 /*
  * Have the paced writer ask opts.urgent again now (it asks on each add and
- * when its pacing interval ends): for a caller whose answer just changed
+ * every JOURNAL_URGENT_RECHECK_MS): for a caller whose answer just changed
  * without an add. Cheap; any thread.
  */
 void journal_nudge(struct journal *j);

@@ -237,8 +237,10 @@ static bool due(struct journal *j, int64_t now, int64_t *wake)
 			j->tokens = JOURNAL_WRITE_BURST;
 		if (j->tokens >= 1.0)
 			return true;
-		/* gather more adds into the next write */
+		/* gather more adds into the next write; look at the urgency meanwhile */
 		*wake = now + (int64_t)((1.0 - j->tokens) * (double)j->min_interval_ms) + 1;
+		if (j->urgent && *wake > now + JOURNAL_URGENT_RECHECK_MS)
+			*wake = now + JOURNAL_URGENT_RECHECK_MS;
 		return false;
 	}
 	if (!j->queued_removals)

@@ -236,6 +236,16 @@ void kube_aimd_done(struct kube_aimd *a, enum kube_aimd_outcome o, int64_t laten
 	pthread_mutex_unlock(&a->mu);
 }
 
+bool kube_aimd_has_slot(struct kube_aimd *a)
+{
+	bool yes;
+
+	pthread_mutex_lock(&a->mu);
+	yes = a->waiting == 0 && a->inflight < (int)floor(a->limit);
+	pthread_mutex_unlock(&a->mu);
+	return yes;
+}
+
 double kube_aimd_limit(struct kube_aimd *a)
 {
 	double v;

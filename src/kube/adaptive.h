@@ -99,6 +99,9 @@ void kube_aimd_close(struct kube_aimd *a);
 /* Thread-safe: give the slot back and learn from the outcome. */
 void kube_aimd_done(struct kube_aimd *a, enum kube_aimd_outcome o, int64_t latency_ms);
 
+/* Thread-safe: whether a request now would get a slot without waiting. */
+bool kube_aimd_has_slot(struct kube_aimd *a);
+
 /* Thread-safe snapshots for metrics. */
 double kube_aimd_limit(struct kube_aimd *a);
 double kube_aimd_rate(struct kube_aimd *a);

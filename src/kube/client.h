@@ -154,6 +154,13 @@ struct kube_client_pace {
 void kube_client_pace(struct kube_client *c, struct kube_client_pace *out);
 
 /*
+ * Whether a request sent now would go without waiting for the client's
+ * pacing (a token of the bucket, or a slot in flight): its budget is going
+ * unused. Thread-safe.
+ */
+bool kube_client_has_capacity(struct kube_client *c);
+
+/*
  * For an orderly stop, before the callers are joined: requests waiting for
  * pacing (a token of --kube-api-qps, a slot in flight) or between retries,
  * and every request started later, fail at once with KUBE_ERR_CANCELLED;

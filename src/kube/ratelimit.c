@@ -182,3 +182,15 @@ bool kube_bucket_closed(struct kube_bucket *b)
 	pthread_mutex_unlock(&b->lock);
 	return closed;
 }
+
+bool kube_bucket_has_token(struct kube_bucket *b)
+{
+	bool yes;
+
+	pthread_mutex_lock(&b->lock);
+	if (b->qps > 0)
+		refill(b, clock_now_ms());
+	yes = b->qps <= 0 || b->tokens >= 1.0;
+	pthread_mutex_unlock(&b->lock);
+	return yes;
+}

@@ -96,4 +96,7 @@ void kube_bucket_wake(struct kube_bucket *b);
 void kube_bucket_close(struct kube_bucket *b);
 bool kube_bucket_closed(struct kube_bucket *b);
 
+/* Thread-safe: whether a request now would get its token without waiting. */
+bool kube_bucket_has_token(struct kube_bucket *b);
+
 #endif

@@ -328,6 +328,13 @@ void kube_client_pace(struct kube_client *c, struct kube_client_pace *out)
 	out->rate = out->adaptive ? kube_aimd_rate(&c->pace->aimd) : 0;
 }
 
+bool kube_client_has_capacity(struct kube_client *c)
+{
+	if (kube_pace_following_apf(c))
+		return kube_aimd_has_slot(&c->pace->aimd);
+	return kube_bucket_has_token(&c->pace->bucket);
+}
+
 /* Whether a retry after `delay` ms would still start before the request's deadline. */
 static bool retry_fits(const struct request *r, int64_t delay)
 {

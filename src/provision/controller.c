@@ -327,11 +327,14 @@ static void *work(void *arg)
 }
 
 /*
- * Hold the journal's paced write only while it costs no throughput: when
- * claims queue for a worker and few workers are past the journal (between
- * a durable intent and their PV), the workers are running dry, and the adds
- * must go now. With no backlog, claims arrive no faster than we serve them,
- * and gathering them costs at most the pacing interval of latency.
+ * Hold the journal's paced write only while it costs no throughput: the
+ * adds must go now when every worker waits for them, or when few workers
+ * are past the journal (between a durable intent and their PV) and either
+ * claims queue for a worker or the API budget of the PV creates goes
+ * unused (a token or a slot in flight is free: the start of a burst, or
+ * claims that come one by one, which then wait for no pacing interval):
+ * the workers are running dry. Otherwise the PV creates have work for the
+ * budget, and gathering adds costs them nothing.
  */
 static int few_past_journal(const struct controller *c)
 {
@@ -344,7 +347,10 @@ static bool journal_urgent(void *ctx, size_t waiting)
 
 	if ((long)waiting >= (long)c->o.workers)
 		return true;
-	return atomic_load(&c->past_journal) < few_past_journal(c) && wq_len(c->claim_q) > 0;
+	if (atomic_load(&c->past_journal) >= few_past_journal(c))
+		return false;
+	/* running dry: claims wait for a worker, or the PV creates' budget idles */
+	return wq_len(c->claim_q) > 0 || (waiting > 0 && kube_client_has_capacity(c->kube));
 }
 
 /*

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * test_journal_nudge.c - journal_nudge: an add held by the pacing goes as
- * soon as the caller's urgency changes and it says so, not at the end of
+ * test_journal_nudge.c - an add held by the pacing goes as soon as the
+ * caller's urgency changes (said with journal_nudge, or seen when the
+ * writer asks again a JOURNAL_URGENT_RECHECK_MS later), not at the end of
  * the pacing interval (the provisioner's workers left idle meanwhile).
  */
 #include <pthread.h>
@@ -53,12 +54,10 @@ static bool pending(struct journal *j)
 	return st.pending > 0;
 }
 
-static void test_a_nudge_sends_a_held_add(void **state)
+/* Load with a long interval, spend the burst, and start an add that is held. */
+static void hold_an_add(struct jfx *fx, struct held *h, pthread_t *t)
 {
-	struct jfx *fx = *state;
-	struct held h = { .done = false };
-	pthread_t t;
-	int64_t deadline, took;
+	int64_t deadline;
 
 	atomic_store(&urgent, false);
 	fx->o.min_write_interval_ms = INTERVAL_MS;
@@ -70,14 +69,24 @@ static void test_a_nudge_sends_a_held_add(void **state)
 		snprintf(key, sizeof(key), "burst-%d", i);
 		jfx_add_ok(fx->j, key, "{}");
 	}
-	h.j = fx->j;
-	assert_int_equal(pthread_create(&t, NULL, add_held, &h), 0);
+	h->j = fx->j;
+	atomic_store(&h->done, false);
+	assert_int_equal(pthread_create(t, NULL, add_held, h), 0);
 	deadline = clock_now_ms() + 10000;
 	while (!pending(fx->j) && clock_now_ms() < deadline)
 		sched_yield();
 	assert_true(pending(fx->j));
-	assert_false(atomic_load(&h.done));	/* held: no token, not urgent */
+	assert_false(atomic_load(&h->done));	/* held: no token, not urgent */
+}
 
+static void test_a_nudge_sends_a_held_add(void **state)
+{
+	struct jfx *fx = *state;
+	struct held h;
+	pthread_t t;
+	int64_t took;
+
+	hold_an_add(fx, &h, &t);
 	atomic_store(&urgent, true);
 	took = clock_now_ms();
 	journal_nudge(fx->j);
@@ -87,10 +96,30 @@ static void test_a_nudge_sends_a_held_add(void **state)
 	assert_true(took < INTERVAL_MS / 2);
 }
 
+/* Without a nudge, the writer sees the change when it asks again. */
+static void test_urgency_is_asked_again_while_held(void **state)
+{
+	struct jfx *fx = *state;
+	struct held h;
+	pthread_t t;
+	int64_t took;
+
+	hold_an_add(fx, &h, &t);
+	took = clock_now_ms();
+	atomic_store(&urgent, true);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	took = clock_now_ms() - took;
+	print_message("journal: the held add went %lld ms after it became urgent\n",
+		      (long long)took);
+	assert_true(took < INTERVAL_MS / 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_a_nudge_sends_a_held_add, jfx_setup,
+						jfx_teardown),
+		cmocka_unit_test_setup_teardown(test_urgency_is_asked_again_while_held, jfx_setup,
 						jfx_teardown),
 	};
 

@@ -202,6 +202,32 @@ static void test_closed_bucket_wakes_its_sleepers(void **state)
 	kube_bucket_release(&b);
 }
 
+/* Capacity: a token that would not be waited for, or a free slot in flight. */
+static void test_capacity_is_a_free_token_or_slot(void **state)
+{
+	struct kube_bucket b, unlimited;
+	struct kube_aimd a;
+
+	(void)state;
+	kube_bucket_init(&b, 0.1, 1, clock_now_ms());	/* a token every 10 s */
+	assert_true(kube_bucket_has_token(&b));
+	assert_int_equal(kube_bucket_reserve(&b, clock_now_ms()), 0);
+	assert_false(kube_bucket_has_token(&b));
+	kube_bucket_release(&b);
+	kube_bucket_init(&unlimited, -1, 1, clock_now_ms());
+	assert_int_equal(kube_bucket_reserve(&unlimited, clock_now_ms()), 0);
+	assert_true(kube_bucket_has_token(&unlimited));
+	kube_bucket_release(&unlimited);
+
+	kube_aimd_init(&a, 1, 1, 1);
+	assert_true(kube_aimd_has_slot(&a));
+	assert_true(kube_aimd_acquire(&a, 1000) >= 0);
+	assert_false(kube_aimd_has_slot(&a));
+	kube_aimd_done(&a, KUBE_AIMD_OK, 10);
+	assert_true(kube_aimd_has_slot(&a));
+	kube_aimd_release(&a);
+}
+
 static void test_closed_aimd_wakes_its_waiters(void **state)
 {
 	struct kube_aimd a;
@@ -399,8 +425,10 @@ static void test_closed_client_cancels_paced_requests(void **state)
 	assert_non_null(f.http);
 	cfg.server = (char *)fhttp_url(f.http);
 	assert_int_equal(kube_client_new(&c, &cfg, &o, &e), 0);
+	assert_true(kube_client_has_capacity(c));
 	run_posters(c, 1, 1);			/* the burst's token */
 	assert_int_equal(atomic_load(&f.served), 1);
+	assert_false(kube_client_has_capacity(c));
 	w = (struct poster){ c, 1, 0 };	/* its token is 10 s away */
 	t0 = clock_now_ms();
 	assert_int_equal(pthread_create(&t, NULL, post_many, &w), 0);
@@ -430,6 +458,7 @@ int main(void)
 		cmocka_unit_test(test_closed_aimd_wakes_its_waiters),
 		cmocka_unit_test(test_closed_client_cancels_paced_requests),
 		cmocka_unit_test(test_acquire_waits_for_a_free_slot),
+		cmocka_unit_test(test_capacity_is_a_free_token_or_slot),
 		cmocka_unit_test(test_client_follows_apf_and_absorbs_429),
 		cmocka_unit_test(test_client_without_apf_keeps_the_default_rate),
 		cmocka_unit_test(test_client_with_a_rate_never_adapts),
