@@ -231,6 +231,7 @@ struct kube_client {
 	char *user_agent;
 	long timeout_ms;
 	size_t body_max;
+	bool watches_shared;	/* opts.watches_on_requests_connection (tests) */
 	kube_write_guard_fn guard;	/* set before the client is shared; may be NULL */
 	void *guard_ctx;
 
