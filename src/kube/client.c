@@ -52,6 +52,7 @@ static struct kube_client *client_alloc(const struct kube_config *cfg,
 	c->user_agent = xstrdup(o->user_agent ? o->user_agent : default_agent);
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : KUBE_DEFAULT_TIMEOUT_MS;
 	c->body_max = o->body_max ? o->body_max : KUBE_BODY_MAX;
+	c->watches_shared = o->watches_on_requests_connection;
 	atomic_init(&c->closed, false);
 	pthread_mutex_init(&c->pool_lock, NULL);
 	return c;

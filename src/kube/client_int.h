@@ -113,6 +113,14 @@ struct tx {
 	CURLcode result;
 	unsigned queued;	/* ops of this tx still in the queue */
 	bool in_multi;		/* transport thread only */
+	/*
+	 * Plain requests only, transport thread only: the client (alive while
+	 * its request is in flight), and when the body last grew, for the
+	 * nudges (transport.c).
+	 */
+	struct kube_client *client;
+	curl_off_t seen_bytes;
+	int64_t seen_ms;
 	/* watches only, guarded by tp.mu: */
 	bool streaming;
 	struct buf in;		/* received, not yet taken by the watcher */
@@ -135,6 +143,13 @@ struct transport {
 	size_t plain_running;
 	struct tx **deferred;
 	size_t ndeferred, adeferred, deferred_head;
+	/* transport thread only: plain transfers in the multi (for the nudges),
+	 * and the one nudge in flight (NULL: none) with its error buffer */
+	struct tx **live;
+	size_t nlive, alive;
+	CURL *nudge;
+	char nudge_err[CURL_ERROR_SIZE];
+	bool nudges;		/* this libcurl needs them (set once at start) */
 	pthread_t thread;
 	bool started;
 	bool stopping;		/* guarded by mu */
@@ -231,6 +246,7 @@ struct kube_client {
 	char *user_agent;
 	long timeout_ms;
 	size_t body_max;
+	bool watches_shared;	/* opts.watches_on_requests_connection (tests) */
 	kube_write_guard_fn guard;	/* set before the client is shared; may be NULL */
 	void *guard_ctx;
 

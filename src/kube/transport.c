@@ -33,6 +33,27 @@
  * request in flight; apart, a watch event runs only the watches and a
  * response only the requests (bench/results/profile-n1000.txt).
  *
+ * Nudges (libcurl before 8.1.0 only, so bookworm's 7.88.1): its HTTP/2
+ * code can take in a response's last DATA frame, END_STREAM included, and
+ * hand every byte to the write callback, yet not finish the transfer until
+ * more bytes arrive on the connection. Seen when another stream of the
+ * connection (an idle watch) read the socket on the response's behalf:
+ * list pages of 10,000 PVs stopped at their full size ("Operation timed
+ * out after 30000 milliseconds with 27629 bytes received") while the API
+ * server's HTTP/2 frame log (GODEBUG=http2debug=2) showed all 27629 bytes
+ * and END_STREAM written in 14 ms; forced reads of the transfer did not
+ * end it, a new request on the connection did (tests/tools/list-stall).
+ * The receive path was rewritten in curl 8.1.0 (stream buffers instead of
+ * pausing nghttp2, commit 744dcf22fa, curl PR #10771), which this waits
+ * for. So a plain transfer whose answer began and then went silent for
+ * NUDGE_MS gets a nudge: one small GET (/version, no credentials: any
+ * answer will do) on the same connection, whose bytes make libcurl read
+ * and finish what it holds. At most one nudge in flight per transport; a
+ * legitimately slow answer costs one such GET per NUDGE_MS. Watches are
+ * idle by nature and get none: they have their own connection, where no
+ * stall was seen (a watch's end would be held until the next event or
+ * bookmark of another watch).
+ *
  * Locks (leaves, see client_int.h): tp.mu guards the queue, `stopping` and
  * each transfer's done/result/queued/in; pool_lock the idle handles;
  * share_locks[] are libcurl's, taken on the transport thread only. The
@@ -63,6 +84,10 @@
 #define TP_MAX_PLAIN 64
 /* How long the transport thread sleeps when nothing happens. */
 #define TRANSPORT_IDLE_MS 1000
+/* A plain answer silent this long after it began gets a nudge (see DESIGN). */
+#define NUDGE_MS 1000
+/* The nudge's own deadline. */
+#define NUDGE_TIMEOUT_MS 10000L
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
@@ -183,6 +208,12 @@ static void tp_add(struct transport *tp, struct tx *t)
 		t->in_multi = true;
 		if (!t->streaming)
 			tp->plain_running++;
+		if (t->client) {
+			t->seen_bytes = -1;
+			t->seen_ms = clock_now_ms();
+			tp->live = xgrow(tp->live, tp->nlive + 1, &tp->alive, sizeof(*tp->live));
+			tp->live[tp->nlive++] = t;
+		}
 	} else {
 		tp_finish(tp, t, CURLE_FAILED_INIT);
 	}
@@ -194,6 +225,99 @@ static void tp_removed(struct transport *tp, struct tx *t)
 	t->in_multi = false;
 	if (!t->streaming)
 		tp->plain_running--;
+	for (size_t i = 0; t->client && i < tp->nlive; i++) {
+		if (tp->live[i] == t) {
+			tp->live[i] = tp->live[--tp->nlive];
+			break;
+		}
+	}
+}
+
+static size_t nudge_discard(char *data, size_t size, size_t n, void *p)
+{
+	(void)data;
+	(void)p;
+	return size * n;
+}
+
+/*
+ * Transport thread: send the nudge (see DESIGN) on t's connection. t's
+ * client is alive (its request is in flight) but may be freed before the
+ * nudge ends, so nothing of it is borrowed: the TLS blobs are copied.
+ */
+static void nudge_start(struct transport *tp, struct tx *t)
+{
+	struct kube_client *c = t->client;
+	char *url = xasprintf("%s/version", c->server);
+	CURL *h = curl_easy_init();
+
+	if (!h)
+		BUG("curl_easy_init failed");
+	tp->nudge_err[0] = '\0';
+	kube_easy_setup(c, h, url, NULL, NULL, tp->nudge_err);
+	if (c->ca_data) {
+		struct curl_blob b = { c->ca_data, c->ca_len, CURL_BLOB_COPY };
+
+		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &b);
+	}
+	if (c->cert_data) {
+		struct curl_blob b = { c->cert_data, c->cert_len, CURL_BLOB_COPY };
+
+		curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &b);
+	}
+	if (c->key_data) {
+		struct curl_blob b = { c->key_data, c->key_len, CURL_BLOB_COPY };
+
+		curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &b);
+	}
+	curl_easy_setopt(h, CURLOPT_SHARE, tp->share);
+	curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, nudge_discard);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, NUDGE_TIMEOUT_MS);
+	free(url);
+	if (curl_multi_add_handle(tp->multi, h) != CURLM_OK) {
+		curl_easy_cleanup(h);
+		return;
+	}
+	tp->nudge = h;
+}
+
+/* Transport thread: the nudge is over (out of the multi handle). */
+static void nudge_done(struct transport *tp, CURLcode rc)
+{
+	if (rc != CURLE_OK)
+		log_v(2, "kube transport: the connection's nudge failed: %s%s%s",
+		      curl_easy_strerror(rc), tp->nudge_err[0] ? ": " : "", tp->nudge_err);
+	curl_easy_cleanup(tp->nudge);
+	tp->nudge = NULL;
+}
+
+/* Transport thread: nudge the connection of a plain answer that went silent. */
+static void tp_check_silent(struct transport *tp)
+{
+	int64_t now = clock_now_ms();
+
+	for (size_t i = 0; i < tp->nlive && !tp->nudge; i++) {
+		struct tx *t = tp->live[i];
+		curl_off_t got = 0;
+		long status = 0;
+
+		curl_easy_getinfo(t->h, CURLINFO_SIZE_DOWNLOAD_T, &got);
+		if (got != t->seen_bytes) {
+			t->seen_bytes = got;
+			t->seen_ms = now;
+			continue;
+		}
+		if (now - t->seen_ms < NUDGE_MS)
+			continue;
+		curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &status);
+		if (!status)
+			continue;	/* not answered yet: the server's time, not libcurl's */
+		t->seen_ms = now;
+		log_v(2, "kube transport: an answer (HTTP %ld, %" CURL_FORMAT_CURL_OFF_T
+		      " bytes) silent for %d ms: nudging its connection", status, got, NUDGE_MS);
+		nudge_start(tp, t);
+	}
 }
 
 /* Transport thread: start waiting plain transfers while there is room. */
@@ -277,6 +401,11 @@ static void *tp_main(void *arg)
 
 			if (msg->msg != CURLMSG_DONE)
 				continue;
+			if (h == tp->nudge) {
+				curl_multi_remove_handle(tp->multi, h);
+				nudge_done(tp, rc);
+				continue;
+			}
 			curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&t);
 			curl_multi_remove_handle(tp->multi, h);	/* msg is invalid from here */
 			if (!t)
@@ -285,6 +414,8 @@ static void *tp_main(void *arg)
 			tp_finish(tp, t, rc);
 		}
 		tp_start_deferred(tp);
+		if (tp->nudges && tp->nlive)
+			tp_check_silent(tp);
 		mc = curl_multi_poll(tp->multi, NULL, 0, TRANSPORT_IDLE_MS, NULL);
 		if (mc != CURLM_OK)
 			log_warn("kube transport: curl_multi_poll: %s", curl_multi_strerror(mc));
@@ -320,6 +451,7 @@ int kube_tp_new(struct transport **out, struct err *e)
 	/* libcurl's default is 100 streams a connection; the server's SETTINGS
 	 * still cap it (kube-apiserver: --http2-max-streams-per-connection) */
 	curl_multi_setopt(tp->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, (long)TP_MAX_STREAMS);
+	tp->nudges = curl_version_info(CURLVERSION_NOW)->version_num < 0x080100;
 	/* The thread is ours, not the application's: no process signal goes to it,
 	 * whatever mask the caller had (a daemon collects SIGTERM with sigwait). */
 	sigfillset(&all);
@@ -362,6 +494,10 @@ static void tp_free(struct transport *tp)
 		curl_multi_wakeup(tp->multi);
 		pthread_join(tp->thread, NULL);
 	}
+	if (tp->nudge) {
+		curl_multi_remove_handle(tp->multi, tp->nudge);
+		curl_easy_cleanup(tp->nudge);
+	}
 	if (tp->multi)
 		curl_multi_cleanup(tp->multi);	/* closes the connection */
 	if (tp->share)
@@ -370,6 +506,7 @@ static void tp_free(struct transport *tp)
 		pthread_mutex_destroy(&tp->share_locks[i]);
 	free(tp->queue);
 	free(tp->deferred);
+	free(tp->live);
 	pthread_mutex_destroy(&tp->mu);
 	free(tp);
 }
@@ -395,6 +532,7 @@ CURLcode kube_tp_perform(struct kube_client *c, CURL *h)
 	CURLcode rc;
 
 	kube_tx_init(&t, h, false);
+	t.client = c;
 	kube_tp_submit(c->tp, TP_ADD, &t);
 	pthread_mutex_lock(&c->tp->mu);
 	kube_tx_wait_locked(c->tp, &t);
