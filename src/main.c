@@ -480,9 +480,11 @@ int main(int argc, char **argv)
 	copts.journal_namespace = journal_ns;
 	copts.journal_holder = journal_holder;
 	/*
-	 * Under a steady stream of claims the journal writes at most JOURNAL_SHARE
-	 * of the client's request budget: about one write a claim-batch, so the
-	 * journal adds a few percent to the PV creates, however the QPS is set.
+	 * While the PV creates use the client's whole budget, the journal writes
+	 * at most JOURNAL_SHARE of it: about one write a claim-batch. While that
+	 * budget idles, an add is written at once (journal_urgent in
+	 * provision/controller.c): claims that come one by one cost one write
+	 * each, bounded by the journal's own rate limit below.
 	 */
 	if (cfg.kube_api_qps > 0) {
 		/* following the server's flow control: the budget of a typical share */
@@ -497,7 +499,8 @@ int main(int argc, char **argv)
 		 * The journal's writes go over a connection and a rate limit of
 		 * their own (a tenth of the main one): queued behind a hundred
 		 * workers' PV creates, the write they all wait for would stall them.
-		 * Paced as above, they add at most JOURNAL_SHARE to the API load.
+		 * Paced as above, they add at most JOURNAL_SHARE to the API load
+		 * while the PV creates use all of theirs, and at most this limit.
 		 */
 		struct kube_client_opts jk = kopts;
 

@@ -675,6 +675,8 @@ void controller_free(struct controller *c)
 	informer_free(c->csinodes);
 	informer_free(c->attachments);
 	event_sink_free(c->events, 2000);	/* the workers are gone: flush what they said */
+	/* before the queues: its writer asks journal_urgent, which reads claim_q */
+	journal_free(c->journal);
 	wq_free(c->claim_q);
 	wq_free(c->volume_q);
 	hmap_each(&c->slow, free_slow, NULL);
@@ -684,7 +686,6 @@ void controller_free(struct controller *c)
 	if (c->o.node_name)
 		ctl_nd_release(c);
 	pthread_mutex_destroy(&c->slow_mu);
-	journal_free(c->journal);
 	ctl_intents_release(c);
 	pthread_mutex_destroy(&c->intents_mu);
 	free(c->threads);
