@@ -33,8 +33,9 @@ void mem_trim_heap(void);
 
 /*
  * The lowest address of the calling thread's stack (above its guard), or 0
- * when it cannot be known (the main thread's is not looked up). Once per
- * thread: it costs a syscall.
+ * when it cannot be known. Meant for threads we create: for the main
+ * thread glibc guesses the range from the mappings. Once per thread: it
+ * costs a syscall.
  */
 uintptr_t mem_stack_low(void);
 

@@ -255,7 +255,7 @@ static void nudge_start(struct transport *tp, struct tx *t)
 		BUG("curl_easy_init failed");
 	tp->nudge_err[0] = '\0';
 	kube_easy_setup(c, h, url, NULL, NULL, tp->nudge_err);
-	if (c->ca_data) {
+	if (c->ca_data && !c->insecure) {	/* as kube_easy_setup's, or no shared connection */
 		struct curl_blob b = { c->ca_data, c->ca_len, CURL_BLOB_COPY };
 
 		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &b);
@@ -292,6 +292,17 @@ static void nudge_done(struct transport *tp, CURLcode rc)
 	tp->nudge = NULL;
 }
 
+/*
+ * Whether a nudge of c's can ride on the connection of c's requests: TLS
+ * settings as theirs (libcurl shares a connection only then), so not with
+ * an exec plugin's certificate, which the nudge does not have; and HTTP/2,
+ * so not over plain http (a connection per transfer).
+ */
+static bool nudge_fits(const struct kube_client *c)
+{
+	return !strncmp(c->server, "https://", 8) && !c->tok.exec;
+}
+
 /* Transport thread: nudge the connection of a plain answer that went silent. */
 static void tp_check_silent(struct transport *tp)
 {
@@ -313,6 +324,8 @@ static void tp_check_silent(struct transport *tp)
 		curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &status);
 		if (!status)
 			continue;	/* not answered yet: the server's time, not libcurl's */
+		if (!nudge_fits(t->client))
+			continue;
 		t->seen_ms = now;
 		log_v(2, "kube transport: an answer (HTTP %ld, %" CURL_FORMAT_CURL_OFF_T
 		      " bytes) silent for %d ms: nudging its connection", status, got, NUDGE_MS);
