@@ -526,15 +526,16 @@ struct controller *controller_new(struct kube_client *kube, struct csi_client *c
 	}
 	register_metrics(c, o->metrics);
 	pthread_mutex_init(&c->intents_mu, NULL);
+	pthread_mutex_init(&c->early_mu, NULL);
 	if (o->volume_accounting)
 		c->journal = new_journal(c);
 	return c;
 }
 
 /*
- * Every informer lists at once (PVs and claims are independent: a claim is
- * decided only once all are synced, when the workers start), so start-up
- * takes the longest list, not their sum (issue #11).
+ * Every informer lists at once (PVs and claims are independent: before both
+ * are in, a claim worker acts only on what claim_early.c allows), so
+ * start-up takes the longest list, not their sum (issue #11).
  */
 static int start_informers(struct controller *c, struct err *e)
 {
@@ -550,15 +551,14 @@ static int start_informers(struct controller *c, struct err *e)
 	return 0;
 }
 
-static int wait_informers(struct controller *c, struct err *e)
+/*
+ * Wait for the first list of each informer of `infs` (NULL: not used) with
+ * one deadline for all, from `deadline`.
+ */
+static int wait_listed(struct controller *c, struct informer *const *infs,
+		       const char *const *names, size_t n, int64_t deadline, struct err *e)
 {
-	struct informer *infs[] = { c->classes, c->volumes, c->nodes, c->csinodes, c->attachments,
-				    c->claims };
-	const char *names[] = { "storageclasses", "persistentvolumes", "nodes", "csinodes",
-				"volumeattachments", "persistentvolumeclaims" };
-	int64_t deadline = clock_now_ms() + SYNC_TIMEOUT_MS;
-
-	for (size_t i = 0; i < sizeof(infs) / sizeof(infs[0]); i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (!infs[i])
 			continue;
 		if (start_wait(c, infs[i], deadline - clock_now_ms()))
@@ -568,9 +568,38 @@ static int wait_informers(struct controller *c, struct err *e)
 			return err_set(e, ERR_TIMEOUT, "timed out waiting for the first list of %s",
 				       names[i]);
 	}
-	log_info("caches synced: %zu claims, %zu volumes, %zu classes",
-		 informer_count(c->claims), informer_count(c->volumes), informer_count(c->classes));
 	return 0;
+}
+
+/* The small caches the claim workers read from their first sync on. */
+static int wait_small_informers(struct controller *c, int64_t deadline, struct err *e)
+{
+	struct informer *infs[] = { c->classes, c->nodes, c->csinodes, c->attachments };
+	const char *names[] = { "storageclasses", "nodes", "csinodes", "volumeattachments" };
+
+	return wait_listed(c, infs, names, sizeof(infs) / sizeof(infs[0]), deadline, e);
+}
+
+/* The two that grow with the cluster (see claim_early.c for what waits on them). */
+static int wait_large_informers(struct controller *c, int64_t deadline, struct err *e)
+{
+	struct informer *infs[] = { c->volumes, c->claims };
+	const char *names[] = { "persistentvolumes", "persistentvolumeclaims" };
+	int rc = wait_listed(c, infs, names, 2, deadline, e);
+
+	if (!rc)
+		log_info("caches synced: %zu claims, %zu volumes, %zu classes",
+			 informer_count(c->claims), informer_count(c->volumes),
+			 informer_count(c->classes));
+	return rc;
+}
+
+static int wait_informers(struct controller *c, struct err *e)
+{
+	int64_t deadline = clock_now_ms() + SYNC_TIMEOUT_MS;
+	int rc = wait_small_informers(c, deadline, e);
+
+	return rc ? rc : wait_large_informers(c, deadline, e);
 }
 
 int controller_load_caches(struct controller *c, struct err *e)
@@ -580,35 +609,50 @@ int controller_load_caches(struct controller *c, struct err *e)
 	return rc ? rc : wait_informers(c, e);
 }
 
-int controller_start(struct controller *c, struct err *e)
+/* Start `n` workers of `w`, counted in c->nthreads. */
+static int start_workers(struct controller *c, struct worker *w, int n, struct err *e)
 {
 	pthread_attr_t attr;
+	int rc = 0;
+
+	/* a sync is shallow: 512 KiB of stack instead of the default 8 MiB each */
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, WORKER_STACK_BYTES);
+	for (int i = 0; i < n && !rc; i++) {
+		rc = pthread_create(&c->threads[c->nthreads], &attr, work, w);
+		if (!rc)
+			c->nthreads++;
+	}
+	pthread_attr_destroy(&attr);
+	return rc ? err_sys(e, rc, "cannot start worker thread") : 0;
+}
+
+int controller_start(struct controller *c, struct err *e)
+{
+	int64_t deadline;
 	int rc;
 
+	c->claim_worker = (struct worker){ c, c->claim_q, ctl_sync_claim };
+	c->volume_worker = (struct worker){ c, c->volume_q, ctl_sync_volume };
+	c->threads = xcalloc(2 * c->o.workers, sizeof(*c->threads));
 	/* the journal is read while the informers list: neither needs the other */
 	rc = start_informers(c, e);
 	if (!rc && c->journal)
 		rc = load_journal(c, e);
+	deadline = clock_now_ms() + SYNC_TIMEOUT_MS;
 	if (!rc)
-		rc = wait_informers(c, e);
+		rc = wait_small_informers(c, deadline, e);
+	/* claims are provisioned while claims and PVs still list (claim_early.c) */
+	if (!rc)
+		rc = start_workers(c, &c->claim_worker, c->o.workers, e);
+	if (!rc)
+		rc = wait_large_informers(c, deadline, e);
 	if (rc)
 		return rc;
-	c->claim_worker = (struct worker){ c, c->claim_q, ctl_sync_claim };
-	c->volume_worker = (struct worker){ c, c->volume_q, ctl_sync_volume };
-	c->threads = xcalloc(2 * c->o.workers, sizeof(*c->threads));
-	/* a sync is shallow: 512 KiB of stack instead of the default 8 MiB each */
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, WORKER_STACK_BYTES);
-	for (int i = 0; i < 2 * c->o.workers; i++) {
-		rc = pthread_create(&c->threads[i], &attr, work,
-				    i % 2 ? &c->volume_worker : &c->claim_worker);
-		if (rc) {
-			pthread_attr_destroy(&attr);
-			return err_sys(e, rc, "cannot start worker thread");
-		}
-		c->nthreads++;
-	}
-	pthread_attr_destroy(&attr);
+	ctl_early_synced(c);
+	/* a volume is decided only on complete caches */
+	if ((rc = start_workers(c, &c->volume_worker, c->o.workers, e)))
+		return rc;
 	/* as upstream: only for a driver that restores snapshots */
 	if (c->o.snapshot && c->o.snapshot_orphan_sweep_ms > 0 &&
 	    !(c->sweep = ctl_snapshot_sweep_start(c, c->o.snapshot_orphan_sweep_ms, e)))
@@ -688,6 +732,7 @@ void controller_free(struct controller *c)
 	pthread_mutex_destroy(&c->slow_mu);
 	ctl_intents_release(c);
 	pthread_mutex_destroy(&c->intents_mu);
+	ctl_early_release(c);
 	free(c->threads);
 	free(c);
 }

@@ -108,6 +108,14 @@ struct controller {
 	unsigned nd_seed;
 	pthread_t *threads;
 	size_t nthreads;
+	/*
+	 * Claims and PVs synced (set once, then read without the lock), and the
+	 * claim keys a worker deferred before that (claim_early.c): queued again
+	 * when `synced` is set. Guarded by early_mu.
+	 */
+	atomic_bool synced;
+	pthread_mutex_t early_mu;
+	struct hmap early_deferred;
 
 	/* metric families, NULL without a registry */
 	struct metric *provision_total, *provision_failed, *provision_seconds;
@@ -336,5 +344,21 @@ void ctl_intents_loaded(struct controller *c);
 void ctl_intents_release(struct controller *c);
 /* Whether intents are recorded for claim key "ns/name" (any UID). */
 bool ctl_claim_has_intents(struct controller *c, const char *key);
+
+/*
+ * claim_early.c: claims handled while the claim and PV caches still fill.
+ * ctl_early_defer: before the caches are synced, whether `key` (its claim
+ * as cached, NULL if absent) must wait for them; it is then queued again
+ * at the sync. ctl_early_pv_absent: for a claim the plan provisions and
+ * whose PV the cache does not hold, whether no PV of that name exists
+ * (a live GET before the sync; false also when the key was deferred).
+ * ctl_early_synced: the caches are complete; queue the deferred keys.
+ */
+bool ctl_caches_synced(struct controller *c);
+bool ctl_early_defer(struct controller *c, const char *key, const struct kube_pvc *claim);
+bool ctl_early_pv_absent(struct controller *c, const char *key, const struct kube_pvc *claim,
+			 const char *pv_name);
+void ctl_early_synced(struct controller *c);
+void ctl_early_release(struct controller *c);
 
 #endif

@@ -69,3 +69,19 @@ json_t *ctl_env_claim(const char *ns, const char *name, const char *uid, const c
 			 "spec", "storageClassName", class, "accessModes", "ReadWriteOnce",
 			 "resources", "requests", "storage", "1Gi");
 }
+
+bool ctl_pv_exists(void *ctx)
+{
+	struct ctl_want *w = ctx;
+	json_t *pv = fcl_get(w->env->k, FCL_PV, NULL, w->name);
+
+	json_decref(pv);
+	return pv != NULL;
+}
+
+bool ctl_creates_at_least(void *ctx)
+{
+	struct ctl_want *w = ctx;
+
+	return fake_driver_count(w->env->d, CTL_CREATE) >= w->n;
+}

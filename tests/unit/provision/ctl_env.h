@@ -47,4 +47,28 @@ void ctl_env_put_class(struct ctl_env *env, const char *name, const char *driver
 json_t *ctl_env_claim(const char *ns, const char *name, const char *uid, const char *driver,
 		      const char *class);
 
+/*
+ * Conditions for fcl_wait_for (CTL_WAIT): PV w->name exists; the driver got
+ * at least w->n CreateVolume calls.
+ */
+struct ctl_want {
+	struct ctl_env *env;
+	const char *name;
+	int n;
+	void *extra;		/* for a test's own conditions */
+};
+bool ctl_pv_exists(void *ctx);
+bool ctl_creates_at_least(void *ctx);
+
+/* Wait up to CTL_WAIT_MS for cond (a failure fails the test). */
+#define CTL_WAIT_MS 15000
+#define CTL_WAIT(env_, cond, name_, n_, extra_) \
+	do { \
+		struct ctl_want w_ = { .env = (env_), .name = (name_), .n = (n_), \
+				       .extra = (extra_) }; \
+		if (!fcl_wait_for((env_)->k, cond, &w_, CTL_WAIT_MS)) \
+			fail_msg("timed out waiting for %s (%s, %d)", #cond, \
+				 (name_) ? (name_) : "", (n_)); \
+	} while (0)
+
 #endif

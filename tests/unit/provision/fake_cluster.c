@@ -44,6 +44,7 @@ struct fcl {
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	bool stopping;
+	bool held[FCL_NRES];		/* lists and watches of it wait (fcl_hold) */
 	int64_t rv, uids;
 	json_t *store[FCL_NRES];	/* key ("ns/name" or "name") -> object */
 	json_t *log;			/* [{res, rv, type, object}] */
@@ -478,6 +479,18 @@ static void count(struct fcl *f, int res, enum fcl_verb v)
 	pthread_mutex_unlock(&f->mu);
 }
 
+/* Wait while lists and watches of `res` are held (or until the fake stops). */
+static void wait_unheld(struct fcl *f, int res)
+{
+	pthread_mutex_lock(&f->mu);
+	while (f->held[res] && !f->stopping) {
+		struct timespec ts = clock_deadline_ms(50);
+
+		pthread_cond_timedwait(&f->cond, &f->mu, &ts);
+	}
+	pthread_mutex_unlock(&f->mu);
+}
+
 static void handle(void *ctx, int fd, const char *method, char *target, const char *head,
 		   const char *body)
 {
@@ -492,6 +505,8 @@ static void handle(void *ctx, int fd, const char *method, char *target, const ch
 		return;
 	}
 	watch = query(&t, "watch");
+	if (!strcmp(method, "GET") && !*t.name)
+		wait_unheld(f, t.res);
 	if (!strcmp(method, "GET") && !*t.name && watch && !strcmp(watch, "1")) {
 		count(f, t.res, FCL_WATCH);
 		do_watch(f, fd, &t);
@@ -574,6 +589,14 @@ void fcl_stop(struct fcl *f)
 		json_decref(f->store[r]);
 	json_decref(f->log);
 	free(f);
+}
+
+void fcl_hold(struct fcl *f, enum fcl_res r, bool held)
+{
+	pthread_mutex_lock(&f->mu);
+	f->held[r] = held;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->mu);
 }
 
 const char *fcl_url(const struct fcl *f)

@@ -63,6 +63,12 @@ json_t *fcl_get(struct fcl *f, enum fcl_res r, const char *ns, const char *name)
 /* A copy of every object of `r`, as an array (caller json_decrefs). */
 json_t *fcl_all(struct fcl *f, enum fcl_res r);
 
+/*
+ * Hold (or release) every list and watch of `r`: they wait before their
+ * first byte, as an API server slow to stream a large list would.
+ */
+void fcl_hold(struct fcl *f, enum fcl_res r, bool held);
+
 /* Requests answered so far (failed ones included). */
 size_t fcl_count(struct fcl *f, enum fcl_res r, enum fcl_verb v);
 
