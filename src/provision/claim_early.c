@@ -4,8 +4,9 @@
  * fill (issue #11: start to first provision in a large cluster).
  *
  * The claim workers start once the journal is read and the small caches
- * (classes; Nodes and CSINodes with topology; VolumeAttachments) are in,
- * while the claims and PVs still stream. Until both are complete a worker
+ * (classes; Nodes and CSINodes with topology) are in, while the claims and
+ * PVs (and VolumeAttachments, which only the volume workers read) still
+ * stream. Until both are complete a worker
  * may only act on what it sees, never on what it does not: an absent claim
  * may simply not have arrived, and its intents must not be settled as if it
  * were gone; an absent PV may exist. So before the caches are synced a
@@ -40,10 +41,11 @@ bool ctl_caches_synced(struct controller *c)
 }
 
 /*
- * Remember `key` for when the caches are synced. False when they became
- * synced meanwhile: then the caller goes on under the usual rules.
+ * Remember `key` for when the caches are synced; when they became synced
+ * meanwhile, queue it again now: the caller's lookups may predate the sync,
+ * so the key is handled again on complete caches either way.
  */
-static bool defer_key(struct controller *c, const char *key)
+static void defer_key(struct controller *c, const char *key)
 {
 	bool deferred;
 
@@ -54,7 +56,8 @@ static bool defer_key(struct controller *c, const char *key)
 	pthread_mutex_unlock(&c->early_mu);
 	if (deferred)
 		log_v(4, "claim %s: deferred until the caches are synced", key);
-	return deferred;
+	else
+		wq_add(c->claim_q, key);
 }
 
 bool ctl_early_defer(struct controller *c, const char *key, const struct kube_pvc *claim)
@@ -66,16 +69,9 @@ bool ctl_early_defer(struct controller *c, const char *key, const struct kube_pv
 		    !strmap_get(&claim->meta.annotations, ANN_CLAIM_IN_DOUBT) &&
 		    !ctl_claim_has_intents(c, key);
 
-	return !safe && defer_key(c, key);
-}
-
-/* Whether the (synced) PV cache has no PV `name`. */
-static bool cached_absent(struct controller *c, const char *name)
-{
-	struct iobj *o = informer_get(c->volumes, name);
-
-	iobj_unref(o);
-	return !o;
+	if (!safe)
+		defer_key(c, key);
+	return !safe;
 }
 
 bool ctl_early_pv_absent(struct controller *c, const char *key, const struct kube_pvc *claim,
@@ -84,9 +80,6 @@ bool ctl_early_pv_absent(struct controller *c, const char *key, const struct kub
 	struct err e = ERR_INIT;
 	bool found = true, ours;
 
-	/* the caller's lookup may predate the sync: ask the complete cache again */
-	if (ctl_caches_synced(c))
-		return cached_absent(c, pv_name);
 	if (ctl_pv_check(c, pv_name, claim->meta.uid, NULL, &found, &ours, &e)) {
 		log_v(2, "claim %s: cannot read PersistentVolume %s yet: %s", key, pv_name,
 		      err_msg(&e));
@@ -95,7 +88,8 @@ bool ctl_early_pv_absent(struct controller *c, const char *key, const struct kub
 	}
 	if (!found)
 		return true;	/* a live answer: nothing of that name exists now */
-	return defer_key(c, key) ? false : cached_absent(c, pv_name);
+	defer_key(c, key);
+	return false;
 }
 
 static void requeue(void *ctx, const char *key, void *value)

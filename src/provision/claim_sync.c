@@ -656,18 +656,18 @@ enum sync_result ctl_sync_claim(struct controller *c, const char *key)
 	struct err e = ERR_INIT;
 	char *pv_name = NULL;
 	enum sync_result res = SYNC_DONE;
-	bool current = false;
+	bool current = false, early = !ctl_caches_synced(c);	/* before any lookup */
 
 	if (!strncmp(key, SNAPSHOT_KEY_PREFIX, strlen(SNAPSHOT_KEY_PREFIX))) {
 		/* whether any claim restores from it needs every claim */
-		if (!ctl_caches_synced(c) && ctl_early_defer(c, key, NULL))
+		if (early && ctl_early_defer(c, key, NULL))
 			return SYNC_DONE;
 		return ctl_sync_snapshot_source(c, key + strlen(SNAPSHOT_KEY_PREFIX));
 	}
 	co = informer_get(c->claims, key);
 	claim = co ? iobj_data(co) : NULL;
 	/* the caches still fill: act only on what is there (claim_early.c) */
-	if (!ctl_caches_synced(c) && ctl_early_defer(c, key, claim))
+	if (early && ctl_early_defer(c, key, claim))
 		goto out;
 	if (claim && plan_volume_name(c->o.plan.prefix, claim->meta.uid, c->o.plan.uuid_length,
 				      &pv_name, &e)) {
@@ -740,7 +740,7 @@ enum sync_result ctl_sync_claim(struct controller *c, const char *key)
 		log_v(4, "claim %s: PersistentVolume %s already exists", key, pv_name);
 		goto out;
 	}
-	if (!ctl_early_pv_absent(c, key, claim, pv_name))
+	if (early && !ctl_early_pv_absent(c, key, claim, pv_name))
 		goto out;
 	{
 		const char *labels[] = { ctl_class_label(claim), ctl_source_label(claim) };

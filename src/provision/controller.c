@@ -574,18 +574,22 @@ static int wait_listed(struct controller *c, struct informer *const *infs,
 /* The small caches the claim workers read from their first sync on. */
 static int wait_small_informers(struct controller *c, int64_t deadline, struct err *e)
 {
-	struct informer *infs[] = { c->classes, c->nodes, c->csinodes, c->attachments };
-	const char *names[] = { "storageclasses", "nodes", "csinodes", "volumeattachments" };
+	struct informer *infs[] = { c->classes, c->nodes, c->csinodes };
+	const char *names[] = { "storageclasses", "nodes", "csinodes" };
 
 	return wait_listed(c, infs, names, sizeof(infs) / sizeof(infs[0]), deadline, e);
 }
 
-/* The two that grow with the cluster (see claim_early.c for what waits on them). */
+/*
+ * Those that grow with the cluster (see claim_early.c for what waits on
+ * them); VolumeAttachments only the volume workers read.
+ */
 static int wait_large_informers(struct controller *c, int64_t deadline, struct err *e)
 {
-	struct informer *infs[] = { c->volumes, c->claims };
-	const char *names[] = { "persistentvolumes", "persistentvolumeclaims" };
-	int rc = wait_listed(c, infs, names, 2, deadline, e);
+	struct informer *infs[] = { c->volumes, c->claims, c->attachments };
+	const char *names[] = { "persistentvolumes", "persistentvolumeclaims",
+				"volumeattachments" };
+	int rc = wait_listed(c, infs, names, 3, deadline, e);
 
 	if (!rc)
 		log_info("caches synced: %zu claims, %zu volumes, %zu classes",

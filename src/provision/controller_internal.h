@@ -347,12 +347,13 @@ bool ctl_claim_has_intents(struct controller *c, const char *key);
 
 /*
  * claim_early.c: claims handled while the claim and PV caches still fill.
- * ctl_early_defer: before the caches are synced, whether `key` (its claim
- * as cached, NULL if absent) must wait for them; it is then queued again
- * at the sync. ctl_early_pv_absent: for a claim the plan provisions and
- * whose PV the cache does not hold, whether no PV of that name exists
- * (a live GET before the sync; false also when the key was deferred).
- * ctl_early_synced: the caches are complete; queue the deferred keys.
+ * A sync that began before the caches were synced (ctl_caches_synced read
+ * before its first lookup) asks ctl_early_defer whether `key` (its claim
+ * as cached, NULL if absent) must wait for them: then it is queued again at
+ * the sync (or at once, if the sync came meanwhile). ctl_early_pv_absent:
+ * for a claim the plan provisions and whose PV the cache does not hold,
+ * whether no PV of that name exists by a live GET (false: deferred as
+ * above). ctl_early_synced: the caches are complete; queue the deferred keys.
  */
 bool ctl_caches_synced(struct controller *c);
 bool ctl_early_defer(struct controller *c, const char *key, const struct kube_pvc *claim);

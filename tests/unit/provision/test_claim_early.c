@@ -7,7 +7,7 @@
  * driver: a Pending claim is provisioned before the PVs are listed; an
  * intent whose claim is not listed yet is not settled as if the claim were
  * gone; a PV the cache does not hold yet is found by a live read and no
- * volume is made again.
+ * volume is made again; clones and clone sources wait for complete caches.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +24,7 @@
 #include "ctl_env.h"
 #include "provision/controller.h"
 #include "provision/controller_internal.h"
+#include "provision/datasource.h"
 
 #define DRIVER "test.csi.dev"
 #define NS "default"
@@ -219,6 +220,62 @@ static void test_unlisted_pv_is_found_live(void **state)
 	assert_int_equal(fake_driver_count(fx->env.d, CREATE), 1);
 }
 
+/* Whether claim w->name still carries the clone-source finalizer. */
+static bool has_clone_finalizer(struct fx *fx, const char *name)
+{
+	json_t *pvc = fcl_get(fx->env.k, FCL_PVC, NS, name), *f;
+	size_t i;
+	bool has = false;
+
+	json_array_foreach(json_object_get(json_object_get(pvc, "metadata"), "finalizers"), i, f)
+		has |= !strcmp(json_string_value(f) ? json_string_value(f) : "",
+			       FINALIZER_CLONE_SOURCE);
+	json_decref(pvc);
+	return has;
+}
+
+static bool clone_finalizer_gone(void *ctx)
+{
+	struct ctl_want *w = ctx;
+	struct fx fx = { .env = *w->env };
+
+	return !has_clone_finalizer(&fx, w->name);
+}
+
+/*
+ * A clone's source and a clone source being deleted are decided on every
+ * claim: before the caches are complete, neither the clone is provisioned
+ * nor the source's finalizer released (its pending clone may not be listed
+ * yet). After the sync the source, with no clone, lets go.
+ */
+static void test_clone_and_source_wait_for_complete_caches(void **state)
+{
+	struct fx *fx = *state;
+	json_t *clone = ctl_env_claim(NS, "clone", UID2, DRIVER, "fast");
+	json_t *src = ctl_env_claim(NS, "src", UID1, DRIVER, "fast"), *meta;
+
+	json_object_set_new(json_object_get(clone, "spec"), "dataSource",
+			    json_pack("{s:s, s:s}", "kind", "PersistentVolumeClaim", "name",
+				      "gone-source"));
+	fcl_put(fx->env.k, FCL_PVC, clone);
+	json_decref(clone);
+	meta = json_object_get(src, "metadata");
+	json_object_set_new(meta, "finalizers", json_pack("[s]", FINALIZER_CLONE_SOURCE));
+	fcl_put(fx->env.k, FCL_PVC, src);
+	json_decref(src);
+	assert_true(fcl_delete(fx->env.k, FCL_PVC, NS, "src"));	/* deletionTimestamp only */
+	fcl_hold(fx->env.k, FCL_PV, true);
+	start_async(fx, true);
+	WAIT(deferred_or_called, fx, NS "/clone", 0);
+	WAIT(deferred_or_called, fx, NS "/src", 0);
+	assert_int_equal(fake_driver_count(fx->env.d, CREATE), 0);
+	assert_true(has_clone_finalizer(fx, "src"));
+	finish_start(fx);
+	WAIT(clone_finalizer_gone, fx, "src", 0);
+	stop_controller(fx);
+	assert_int_equal(fake_driver_count(fx->env.d, CREATE), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -226,6 +283,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_intent_waits_for_its_claim, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unlisted_pv_is_found_live, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clone_and_source_wait_for_complete_caches,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
