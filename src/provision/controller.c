@@ -533,14 +533,15 @@ struct controller *controller_new(struct kube_client *kube, struct csi_client *c
 }
 
 /*
- * Every informer lists at once (PVs and claims are independent: before both
- * are in, a claim worker acts only on what claim_early.c allows), so
- * start-up takes the longest list, not their sum (issue #11).
+ * Start the informers: every one but the PVs' with `volumes` false (see
+ * controller_start), all at once otherwise (PVs and claims are independent:
+ * before both are in, a claim worker acts only on what claim_early.c
+ * allows), so start-up takes the longest list, not their sum (issue #11).
  */
-static int start_informers(struct controller *c, struct err *e)
+static int start_informers(struct controller *c, bool volumes, struct err *e)
 {
-	struct informer *infs[] = { c->classes, c->volumes, c->nodes, c->csinodes, c->attachments,
-				    c->claims };
+	struct informer *infs[] = { c->classes, volumes ? c->volumes : NULL, c->nodes, c->csinodes,
+				    c->attachments, c->claims };
 
 	for (size_t i = 0; i < sizeof(infs) / sizeof(infs[0]); i++) {
 		int rc = infs[i] ? informer_start(infs[i], e) : 0;
@@ -586,8 +587,8 @@ static int wait_small_informers(struct controller *c, int64_t deadline, struct e
  */
 static int wait_large_informers(struct controller *c, int64_t deadline, struct err *e)
 {
-	struct informer *infs[] = { c->volumes, c->claims, c->attachments };
-	const char *names[] = { "persistentvolumes", "persistentvolumeclaims",
+	struct informer *infs[] = { c->claims, c->volumes, c->attachments };
+	const char *names[] = { "persistentvolumeclaims", "persistentvolumes",
 				"volumeattachments" };
 	int rc = wait_listed(c, infs, names, 3, deadline, e);
 
@@ -608,7 +609,7 @@ static int wait_informers(struct controller *c, struct err *e)
 
 int controller_load_caches(struct controller *c, struct err *e)
 {
-	int rc = start_informers(c, e);
+	int rc = start_informers(c, true, e);
 
 	return rc ? rc : wait_informers(c, e);
 }
@@ -639,16 +640,25 @@ int controller_start(struct controller *c, struct err *e)
 	c->claim_worker = (struct worker){ c, c->claim_q, ctl_sync_claim };
 	c->volume_worker = (struct worker){ c, c->volume_q, ctl_sync_volume };
 	c->threads = xcalloc(2 * c->o.workers, sizeof(*c->threads));
-	/* the journal is read while the informers list: neither needs the other */
-	rc = start_informers(c, e);
+	/*
+	 * The journal is read while the informers list: neither needs the
+	 * other. Claims are provisioned while claims and PVs still list
+	 * (claim_early.c), and the claims list first: alone it ends sooner
+	 * (the API server and we share the cores), and its end is where the
+	 * last Pending claim of ours shows up. The PVs list after it; only
+	 * the volume workers need them complete.
+	 */
+	rc = start_informers(c, false, e);
 	if (!rc && c->journal)
 		rc = load_journal(c, e);
 	deadline = clock_now_ms() + SYNC_TIMEOUT_MS;
 	if (!rc)
 		rc = wait_small_informers(c, deadline, e);
-	/* claims are provisioned while claims and PVs still list (claim_early.c) */
 	if (!rc)
 		rc = start_workers(c, &c->claim_worker, c->o.workers, e);
+	if (!rc && (rc = wait_listed(c, &c->claims, (const char *const[]){ "persistentvolumeclaims" },
+				     1, deadline, e)) == 0)
+		rc = informer_start(c->volumes, e);
 	if (!rc)
 		rc = wait_large_informers(c, deadline, e);
 	if (rc)
