@@ -6,7 +6,9 @@
  * The client is four files along curl's lines, plus its lifecycle:
  *   client.c     creating, sharing (siblings) and freeing a struct kube_client
  *   transport.c  libcurl: the transport thread, its multi handle and share,
- *                transfers (struct tx), easy handles, TLS options, curl errors
+ *                transfers (struct tx), the easy-handle pool, the nudges
+ *   easy.c       an easy handle's options (URL, TLS, credentials,
+ *                headers) and curl errors as kube errors
  *   auth.c       credentials: bearer token (token file re-read), exec plugin
  *                glue (exec_cred.c runs the plugin), 401 explanations
  *   request.c    one request: pacing (bucket or adaptive), write guard,
@@ -189,6 +191,8 @@ void kube_tp_submit(struct transport *tp, enum tp_op op, struct tx *t);
 void kube_tx_wait_locked(struct transport *tp, struct tx *t);
 /* Run one plain transfer on the shared connection; blocks until it is over. */
 CURLcode kube_tp_perform(struct kube_client *c, CURL *h);
+
+/* ---- easy.c ---- */
 
 /* Options every request shares: URL, TLS, credentials, headers (borrowed until the transfer ends). */
 void kube_easy_setup(struct kube_client *c, CURL *h, const char *url, struct curl_slist *hdrs,
