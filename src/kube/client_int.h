@@ -159,8 +159,8 @@ struct transport {
 	/*
 	 * The loop (transport thread only, but wake_fd is written by any
 	 * thread): an epoll set of libcurl's sockets and wake_fd, an eventfd
-	 * that kube_tp_wake writes; libcurl's timer as a monotonic deadline
-	 * (-1: none).
+	 * that kube_tp_wake writes (edge-triggered, never read); libcurl's
+	 * timer as a monotonic deadline (-1: none).
 	 */
 	int ep_fd;
 	int wake_fd;

@@ -213,8 +213,8 @@ void kube_tp_push(struct transport *tp, enum tp_op op, struct tx *t)
 
 /*
  * A queue that was not empty has a wake-up on its way already: the thread
- * drains wake_fd before it takes the queue, so it takes this op with the
- * earlier ones. One eventfd write saved per op in a burst.
+ * takes the queue after epoll_wait reported wake_fd, so it takes this op
+ * with the earlier ones. One eventfd write saved per op in a burst.
  */
 void kube_tp_submit(struct transport *tp, enum tp_op op, struct tx *t)
 {
@@ -475,7 +475,11 @@ void kube_tp_wake(struct transport *tp)
 {
 	uint64_t one = 1;
 
-	/* the only failure, EAGAIN (counter full), leaves it readable anyway */
+	/*
+	 * wake_fd is edge-triggered and never read: each write is an edge
+	 * epoll reports once (a read a wake-up saved). The counter would fill
+	 * after 2^64 - 2 writes; EAGAIN then would still leave an edge pending.
+	 */
 	if (write(tp->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		log_warn("kube transport: cannot wake the transport thread: %s", strerror(errno));
 }
@@ -527,13 +531,8 @@ static void tp_events(struct transport *tp, const struct epoll_event *ev, int n)
 		int bits = 0, running;
 		CURLMcode mc;
 
-		if (ev[i].data.fd == tp->wake_fd) {
-			uint64_t v;
-
-			if (read(tp->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-				log_warn("kube transport: wake-up read: %s", strerror(errno));
-			continue;
-		}
+		if (ev[i].data.fd == tp->wake_fd)
+			continue;	/* edge-triggered: nothing to read (kube_tp_wake) */
 		if (ev[i].events & (EPOLLIN | EPOLLHUP))
 			bits |= CURL_CSELECT_IN;
 		if (ev[i].events & EPOLLOUT)
@@ -620,7 +619,7 @@ int kube_tp_new(struct transport **out, struct err *e)
 		return err_set(e, KUBE_ERR_OTHER, "cannot create the kube transport's epoll set: %s",
 			       strerror(rc));
 	}
-	ev.events = EPOLLIN;
+	ev.events = EPOLLIN | EPOLLET;
 	ev.data.fd = tp->wake_fd;
 	if (epoll_ctl(tp->ep_fd, EPOLL_CTL_ADD, tp->wake_fd, &ev)) {
 		rc = errno;
