@@ -17,6 +17,7 @@
 #include "kube_test.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -34,7 +35,9 @@
 struct fake {
 	struct fhttp *http;
 	atomic_bool release;	/* held answers and watches end */
-	atomic_int held;	/* requests being held now */
+	pthread_mutex_t mu;
+	pthread_cond_t cond;	/* signalled when a request starts being held */
+	int held;		/* requests held so far; guarded by mu */
 };
 
 /* Hold the connection until the client leaves or the fake is released. */
@@ -42,13 +45,15 @@ static void hold(struct fake *f, int fd)
 {
 	int64_t until = clock_now_ms() + WAIT_MS;
 
-	atomic_fetch_add(&f->held, 1);
+	pthread_mutex_lock(&f->mu);
+	f->held++;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->mu);
 	while (!atomic_load(&f->release) && !fhttp_peer_gone(fd) && clock_now_ms() < until) {
 		struct pollfd p = { fd, POLLRDHUP, 0 };
 
-		poll(&p, 1, 50);
+		poll(&p, 1, 50);	/* the client's hang-up, or a look at `release` */
 	}
-	atomic_fetch_sub(&f->held, 1);
 }
 
 static void handle(void *ctx, int fd, const char *method, char *target, const char *head,
@@ -92,6 +97,8 @@ static struct kube_client *client_for(struct fake *f)
 static void start(struct fake *f)
 {
 	memset(f, 0, sizeof(*f));
+	pthread_mutex_init(&f->mu, NULL);
+	clock_cond_init(&f->cond);
 	f->http = fhttp_start(handle, f);
 	assert_non_null(f->http);
 }
@@ -100,6 +107,8 @@ static void stop(struct fake *f)
 {
 	atomic_store(&f->release, true);
 	fhttp_stop(f->http);
+	pthread_cond_destroy(&f->cond);
+	pthread_mutex_destroy(&f->mu);
 }
 
 static void test_deadline_ends_an_unanswered_request(void **state)
@@ -184,10 +193,13 @@ struct stopper {
 static void *stop_when_held(void *p)
 {
 	struct stopper *s = p;
-	int64_t until = clock_now_ms() + WAIT_MS;
+	struct timespec until = clock_deadline_ms(WAIT_MS);
+	int rc = 0;
 
-	while (atomic_load(&s->f->held) == 0 && clock_now_ms() < until)
-		clock_sleep_ms(10);
+	pthread_mutex_lock(&s->f->mu);
+	while (s->f->held == 0 && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&s->f->cond, &s->f->mu, &until);
+	pthread_mutex_unlock(&s->f->mu);
 	atomic_store(s->stop, true);
 	return NULL;
 }
