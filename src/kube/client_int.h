@@ -5,8 +5,11 @@
  *
  * The client is four files along curl's lines, plus its lifecycle:
  *   client.c     creating, sharing (siblings) and freeing a struct kube_client
- *   transport.c  libcurl: the transport thread, its multi handle and share,
- *                transfers (struct tx), easy handles, TLS options, curl errors
+ *   transport.c  libcurl: the transport thread (an epoll loop driving its
+ *                multi handle by curl_multi_socket_action), its share,
+ *                transfers (struct tx), the easy-handle pool, the nudges
+ *   easy.c       an easy handle's options (URL, TLS, credentials,
+ *                headers) and curl errors as kube errors
  *   auth.c       credentials: bearer token (token file re-read), exec plugin
  *                glue (exec_cred.c runs the plugin), 401 explanations
  *   request.c    one request: pacing (bucket or adaptive), write guard,
@@ -119,6 +122,7 @@ struct tx {
 	 * nudges (transport.c).
 	 */
 	struct kube_client *client;
+	const char *auth_hdr;	/* its Authorization line or NULL, for the nudge */
 	curl_off_t seen_bytes;
 	int64_t seen_ms;
 	/* watches only, guarded by tp.mu: */
@@ -148,8 +152,19 @@ struct transport {
 	struct tx **live;
 	size_t nlive, alive;
 	CURL *nudge;
+	struct curl_slist *nudge_hdrs;
 	char nudge_err[CURL_ERROR_SIZE];
 	bool nudges;		/* this libcurl needs them (set once at start) */
+	int64_t nudge_check_ms;	/* next look for silent answers (transport thread) */
+	/*
+	 * The loop (transport thread only, but wake_fd is written by any
+	 * thread): an epoll set of libcurl's sockets and wake_fd, an eventfd
+	 * that kube_tp_wake writes (edge-triggered, never read); libcurl's
+	 * timer as a monotonic deadline (-1: none).
+	 */
+	int ep_fd;
+	int wake_fd;
+	int64_t timer_at_ms;
 	pthread_t thread;
 	bool started;
 	bool stopping;		/* guarded by mu */
@@ -181,14 +196,19 @@ void kube_handle_put(struct kube_client *c, CURL *h);
 
 void kube_tx_init(struct tx *t, CURL *h, bool streaming);
 void kube_tx_release(struct tx *t);
-/* Queue an op for the transport thread. Caller holds tp->mu, then wakes it. */
+/* Queue an op for the transport thread. Caller holds tp->mu, then calls kube_tp_wake. */
 void kube_tp_push(struct transport *tp, enum tp_op op, struct tx *t);
+/* Wake the transport thread (any thread, no lock needed). */
+void kube_tp_wake(struct transport *tp);
 /* Queue an op and wake the transport thread. */
 void kube_tp_submit(struct transport *tp, enum tp_op op, struct tx *t);
 /* Wait until the transfer is over and no op of it is queued. Caller holds tp->mu. */
 void kube_tx_wait_locked(struct transport *tp, struct tx *t);
-/* Run one plain transfer on the shared connection; blocks until it is over. */
-CURLcode kube_tp_perform(struct kube_client *c, CURL *h);
+/* Run one plain transfer on the shared connection; blocks until it is over.
+ * auth_hdr (borrowed until then, may be NULL): its Authorization line. */
+CURLcode kube_tp_perform(struct kube_client *c, CURL *h, const char *auth_hdr);
+
+/* ---- easy.c ---- */
 
 /* Options every request shares: URL, TLS, credentials, headers (borrowed until the transfer ends). */
 void kube_easy_setup(struct kube_client *c, CURL *h, const char *url, struct curl_slist *hdrs,

@@ -154,7 +154,7 @@ static int perform(struct kube_client *c, const struct request *r, const struct 
 	a->status = 0;
 	a->retry_after_s = -1;
 	a->apf = false;
-	cc = kube_tp_perform(c, h);
+	cc = kube_tp_perform(c, h, au->hdr);
 	if (cc != CURLE_OK) {
 		if (x->too_large)
 			rc = err_set(e, KUBE_ERR_TOO_LARGE, "%s %s: response larger than %zu bytes",

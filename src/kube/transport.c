@@ -11,14 +11,29 @@
  * flight, the rest wait in our queue: past the server's streams limit
  * libcurl would otherwise open one extra connection per waiting transfer.
  * Callers prepare an easy handle on their own thread (taken from a small
- * pool of idle ones), submit it with a queue entry and curl_multi_wakeup,
- * and wait on their transfer's condvar until the transport thread reports
- * it done. A plain request's body is written by the transport thread into
- * the caller's buffer, which the caller reads only after completion; a
- * watch's bytes go through the transfer's `in` buffer (watch.c). The
- * transport thread never calls into libcurl with tp.mu held, since libcurl
- * may call back (write callback, share locks) from inside curl_easy_pause
- * or curl_multi_perform.
+ * pool of idle ones), submit it with a queue entry and a write to the
+ * transport's eventfd (none when the queue already held an op: that one's
+ * wake-up is on its way), and wait on their transfer's condvar until the
+ * transport thread reports it done. A plain request's body is written by
+ * the transport thread into the caller's buffer, which the caller reads
+ * only after completion; a watch's bytes go through the transfer's `in`
+ * buffer (watch.c). The transport thread never calls into libcurl with
+ * tp.mu held, since libcurl may call back (write callback, share locks)
+ * from inside its calls.
+ *
+ * The loop is libcurl's multi-socket API: libcurl tells sock_cb which of
+ * its sockets to watch for what (kept in an epoll set with the eventfd)
+ * and timer_cb when its next timeout is due (epoll_wait's timeout); each
+ * readiness is handed back with curl_multi_socket_action. Not the simpler
+ * curl_multi_perform + curl_multi_poll: libcurl 7.88's perform runs every
+ * transfer of the multi, each with a zero-timeout poll() of the socket,
+ * on every call, so a submitted request cost one syscall per request in
+ * flight (20-60 at QPS 50); socket_action runs only the transfers whose
+ * socket or timer fired (a new one: itself alone). A socket event still
+ * runs every transfer on that connection, and 7.88 keeps the event's bits
+ * per connection (conn->cselect_bits, taken by the first transfer), so all
+ * but one still poll (libcurl 8.6.0 keeps them per transfer).
+ * bench/results/syscalls-socket.txt has the counts.
  *
  * The transport (thread, multi handle, and the CURLSH share holding the
  * DNS cache and TLS sessions, which the multi's connections point into) is
@@ -26,12 +41,11 @@
  * connection; the last kube_client_free stops it.
  *
  * Watches run on a second transport of their own (kube_tp_watches), made on
- * the first watch: libcurl 7.88's curl_multi_perform runs every transfer of
- * its multi handle, each with a poll() of the socket, whenever any of them
- * has work. With the informers' long-lived watches in the same multi, every
- * response and every watch event cost a syscall per watch plus one per
- * request in flight; apart, a watch event runs only the watches and a
- * response only the requests (bench/results/profile-n1000.txt).
+ * the first watch: every event of a socket runs every transfer on it (see
+ * above), so with the informers' long-lived watches on the requests'
+ * connection every response and every watch event cost a syscall per watch
+ * plus one per request in flight; apart, a watch event runs only the
+ * watches and a response only the requests (bench/results/profile-n1000.txt).
  *
  * Nudges (libcurl before 8.1.0 only, so bookworm's 7.88.1): its HTTP/2
  * code can take in a response's last DATA frame, END_STREAM included, and
@@ -46,32 +60,42 @@
  * The receive path was rewritten in curl 8.1.0 (stream buffers instead of
  * pausing nghttp2, commit 744dcf22fa, curl PR #10771), which this waits
  * for. So a plain transfer whose answer began and then went silent for
- * NUDGE_MS gets a nudge: one small GET (/version, no credentials: any
- * answer will do) on the same connection, whose bytes make libcurl read
- * and finish what it holds. At most one nudge in flight per transport; a
- * legitimately slow answer costs one such GET per NUDGE_MS. Watches are
- * idle by nature and get none: they have their own connection, where no
- * stall was seen (a watch's end would be held until the next event or
- * bookmark of another watch).
+ * NUDGE_MS gets a nudge: one small GET (/version) on the same connection,
+ * whose bytes make libcurl read and finish what it holds. Any answer will
+ * do, but the nudge carries the stalled request's credentials: to an
+ * anonymous or refused request kube-apiserver answers with a GOAWAY
+ * (its CVE-2023-44487 mitigation), and every stream in flight past it died
+ * and was retried by libcurl on a connection of its own (9 to 66
+ * connections after one nudge in tests/e2e's concurrent-requests stress).
+ * The answers are looked at every NUDGE_CHECK_MS, not on every pass of the
+ * loop (a getinfo per transfer in flight). At most one nudge in flight per
+ * transport; a legitimately slow answer costs one such GET per NUDGE_MS. Watches are idle by nature and get none: they have
+ * their own connection, where no stall was seen (a watch's end would be
+ * held until the next event or bookmark of another watch).
  *
  * Locks (leaves, see client_int.h): tp.mu guards the queue, `stopping` and
  * each transfer's done/result/queued/in; pool_lock the idle handles;
  * share_locks[] are libcurl's, taken on the transport thread only. The
  * deferred queue and the running counts belong to the transport thread
- * alone. curl_global_init runs once, under pthread_once, before any handle.
+ * alone, as do the epoll set and libcurl's timer; the eventfd is written by
+ * any thread. curl_global_init runs once, under pthread_once, before any
+ * handle.
  */
 #include "kube/client_int.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "kube/ndjson.h"
 
-#define CONNECT_TIMEOUT_MS 30000L
 /* Streams we are willing to open on the one connection; past the server's
  * own limit libcurl opens a second connection rather than queueing. */
 #define TP_MAX_STREAMS 1000L
@@ -82,12 +106,16 @@
  * stay below it: watches (few, long) plus these.
  */
 #define TP_MAX_PLAIN 64
-/* How long the transport thread sleeps when nothing happens. */
-#define TRANSPORT_IDLE_MS 1000
+/* The longest single sleep of the loop (libcurl's timer may be further). */
+#define TRANSPORT_MAX_WAIT_MS 60000
+/* epoll events taken per wait. */
+#define TP_EVENTS 16
 /* A plain answer silent this long after it began gets a nudge (see DESIGN). */
 #define NUDGE_MS 1000
 /* The nudge's own deadline. */
 #define NUDGE_TIMEOUT_MS 10000L
+/* How often the plain answers are looked at for silence (not every pass). */
+#define NUDGE_CHECK_MS 250
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
@@ -183,12 +211,21 @@ void kube_tp_push(struct transport *tp, enum tp_op op, struct tx *t)
 	t->queued++;
 }
 
+/*
+ * A queue that was not empty has a wake-up on its way already: the thread
+ * takes the queue after epoll_wait reported wake_fd, so it takes this op
+ * with the earlier ones. One eventfd write saved per op in a burst.
+ */
 void kube_tp_submit(struct transport *tp, enum tp_op op, struct tx *t)
 {
+	bool wake;
+
 	pthread_mutex_lock(&tp->mu);
+	wake = tp->nqueue == 0;
 	kube_tp_push(tp, op, t);
 	pthread_mutex_unlock(&tp->mu);
-	curl_multi_wakeup(tp->multi);
+	if (wake)
+		kube_tp_wake(tp);
 }
 
 /* Transport thread: the transfer is over (it is out of the multi handle). */
@@ -254,7 +291,11 @@ static void nudge_start(struct transport *tp, struct tx *t)
 	if (!h)
 		BUG("curl_easy_init failed");
 	tp->nudge_err[0] = '\0';
-	kube_easy_setup(c, h, url, NULL, NULL, tp->nudge_err);
+	/* the answer's own credentials: kube-apiserver ends a connection with
+	 * GOAWAY after an anonymous or refused request (CVE-2023-44487
+	 * mitigation), killing every stream in flight on it */
+	tp->nudge_hdrs = kube_easy_headers(t->auth_hdr, NULL);
+	kube_easy_setup(c, h, url, tp->nudge_hdrs, NULL, tp->nudge_err);
 	if (c->ca_data && !c->insecure) {	/* as kube_easy_setup's, or no shared connection */
 		struct curl_blob b = { c->ca_data, c->ca_len, CURL_BLOB_COPY };
 
@@ -277,6 +318,8 @@ static void nudge_start(struct transport *tp, struct tx *t)
 	free(url);
 	if (curl_multi_add_handle(tp->multi, h) != CURLM_OK) {
 		curl_easy_cleanup(h);
+		curl_slist_free_all(tp->nudge_hdrs);
+		tp->nudge_hdrs = NULL;
 		return;
 	}
 	tp->nudge = h;
@@ -290,6 +333,8 @@ static void nudge_done(struct transport *tp, CURLcode rc)
 		      curl_easy_strerror(rc), tp->nudge_err[0] ? ": " : "", tp->nudge_err);
 	curl_easy_cleanup(tp->nudge);
 	tp->nudge = NULL;
+	curl_slist_free_all(tp->nudge_hdrs);
+	tp->nudge_hdrs = NULL;
 }
 
 /*
@@ -380,16 +425,138 @@ static void tp_run_ops(struct transport *tp, struct tp_item *items, size_t n)
 	}
 }
 
+/*
+ * libcurl's socket callback (transport thread, from inside a multi call):
+ * keep the epoll set as libcurl wants it. socketp (curl_multi_assign) marks
+ * a socket already in the set; libcurl forgets it with the REMOVE, which
+ * comes before it closes the socket, so a new socket of the same number
+ * starts unmarked.
+ */
+static int sock_cb(CURL *h, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct transport *tp = userp;
+	struct epoll_event ev = { .data.fd = s };
+
+	(void)h;
+	if (what == CURL_POLL_REMOVE) {
+		if (socketp && epoll_ctl(tp->ep_fd, EPOLL_CTL_DEL, s, NULL))
+			log_warn("kube transport: epoll_ctl(DEL %d): %s", s, strerror(errno));
+		return 0;
+	}
+	if (what & CURL_POLL_IN)
+		ev.events |= EPOLLIN;
+	if (what & CURL_POLL_OUT)
+		ev.events |= EPOLLOUT;
+	/*
+	 * Failing (ENOMEM, ENOSPC: max_user_watches) we still answer 0: -1
+	 * marks the whole multi handle dead in libcurl 7.88 (every transfer,
+	 * for good). Unwatched, this socket's transfers end at their timeouts.
+	 */
+	if (epoll_ctl(tp->ep_fd, socketp ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s, &ev)) {
+		log_warn("kube transport: cannot watch socket %d: %s", s, strerror(errno));
+		return 0;
+	}
+	if (!socketp)
+		curl_multi_assign(tp->multi, s, tp);
+	return 0;
+}
+
+/* libcurl's timer callback (transport thread): when to run its timeouts. */
+static int timer_cb(CURLM *m, long timeout_ms, void *userp)
+{
+	struct transport *tp = userp;
+
+	(void)m;
+	tp->timer_at_ms = timeout_ms < 0 ? -1 : clock_now_ms() + timeout_ms;
+	return 0;
+}
+
+void kube_tp_wake(struct transport *tp)
+{
+	uint64_t one = 1;
+
+	/*
+	 * wake_fd is edge-triggered and never read: each write is an edge
+	 * epoll reports once (a read a wake-up saved). The counter would fill
+	 * after 2^64 - 2 writes; EAGAIN then would still leave an edge pending.
+	 */
+	if (write(tp->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("kube transport: cannot wake the transport thread: %s", strerror(errno));
+}
+
+/* Transport thread: hand every finished transfer back to its owner. */
+static void tp_collect(struct transport *tp)
+{
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(tp->multi, &left))) {
+		CURL *h = msg->easy_handle;
+		CURLcode rc = msg->data.result;
+		struct tx *t = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		if (h == tp->nudge) {
+			curl_multi_remove_handle(tp->multi, h);
+			nudge_done(tp, rc);
+			continue;
+		}
+		curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&t);
+		curl_multi_remove_handle(tp->multi, h);	/* msg is invalid from here */
+		if (!t)
+			BUG("a transfer without its tx");
+		tp_removed(tp, t);
+		tp_finish(tp, t, rc);
+	}
+}
+
+/* Transport thread: how long epoll_wait may sleep (-1: until an event). */
+static int tp_wait_ms(const struct transport *tp, int64_t now)
+{
+	int64_t at = tp->timer_at_ms;
+
+	if (tp->nudges && tp->nlive && (at < 0 || tp->nudge_check_ms < at))
+		at = tp->nudge_check_ms;
+	if (at < 0)
+		return -1;
+	return at <= now ? 0 : (int)(at - now < TRANSPORT_MAX_WAIT_MS ? at - now
+								: TRANSPORT_MAX_WAIT_MS);
+}
+
+/* Transport thread: tell libcurl what epoll saw. */
+static void tp_events(struct transport *tp, const struct epoll_event *ev, int n)
+{
+	for (int i = 0; i < n; i++) {
+		int bits = 0, running;
+		CURLMcode mc;
+
+		if (ev[i].data.fd == tp->wake_fd)
+			continue;	/* edge-triggered: nothing to read (kube_tp_wake) */
+		if (ev[i].events & (EPOLLIN | EPOLLHUP))
+			bits |= CURL_CSELECT_IN;
+		if (ev[i].events & EPOLLOUT)
+			bits |= CURL_CSELECT_OUT;
+		if (ev[i].events & EPOLLERR)
+			bits |= CURL_CSELECT_ERR;
+		mc = curl_multi_socket_action(tp->multi, ev[i].data.fd, bits, &running);
+		if (mc != CURLM_OK)
+			log_warn("kube transport: curl_multi_socket_action: %s",
+				 curl_multi_strerror(mc));
+	}
+}
+
 static void *tp_main(void *arg)
 {
 	struct transport *tp = arg;
+	struct epoll_event ev[TP_EVENTS];
 
 	for (;;) {
 		struct tp_item *items;
 		size_t n;
 		bool stopping;
-		int running;
-		CURLMsg *msg;
+		int64_t now;
+		int nev, running;
 		CURLMcode mc;
 
 		pthread_mutex_lock(&tp->mu);
@@ -403,35 +570,28 @@ static void *tp_main(void *arg)
 		free(items);
 		if (stopping)
 			break;
-
-		mc = curl_multi_perform(tp->multi, &running);
-		if (mc != CURLM_OK)
-			log_warn("kube transport: curl_multi_perform: %s", curl_multi_strerror(mc));
-		while ((msg = curl_multi_info_read(tp->multi, &running))) {
-			CURL *h = msg->easy_handle;
-			CURLcode rc = msg->data.result;
-			struct tx *t = NULL;
-
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			if (h == tp->nudge) {
-				curl_multi_remove_handle(tp->multi, h);
-				nudge_done(tp, rc);
-				continue;
-			}
-			curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&t);
-			curl_multi_remove_handle(tp->multi, h);	/* msg is invalid from here */
-			if (!t)
-				BUG("a transfer without its tx");
-			tp_removed(tp, t);
-			tp_finish(tp, t, rc);
-		}
 		tp_start_deferred(tp);
-		if (tp->nudges && tp->nlive)
+
+		now = clock_now_ms();
+		if (tp->nudges && tp->nlive && now >= tp->nudge_check_ms) {
 			tp_check_silent(tp);
-		mc = curl_multi_poll(tp->multi, NULL, 0, TRANSPORT_IDLE_MS, NULL);
-		if (mc != CURLM_OK)
-			log_warn("kube transport: curl_multi_poll: %s", curl_multi_strerror(mc));
+			tp->nudge_check_ms = now + NUDGE_CHECK_MS;
+		}
+		nev = epoll_wait(tp->ep_fd, ev, TP_EVENTS, tp_wait_ms(tp, now));
+		if (nev < 0) {
+			if (errno != EINTR)
+				BUG("epoll_wait: %s", strerror(errno));
+			continue;
+		}
+		tp_events(tp, ev, nev);
+		if (tp->timer_at_ms >= 0 && clock_now_ms() >= tp->timer_at_ms) {
+			tp->timer_at_ms = -1;	/* timer_cb sets the next one */
+			mc = curl_multi_socket_action(tp->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+			if (mc != CURLM_OK)
+				log_warn("kube transport: curl_multi_socket_action: %s",
+					 curl_multi_strerror(mc));
+		}
+		tp_collect(tp);
 	}
 	return NULL;
 }
@@ -441,20 +601,42 @@ static void tp_free(struct transport *tp);
 int kube_tp_new(struct transport **out, struct err *e)
 {
 	struct transport *tp = xcalloc(1, sizeof(*tp));
+	struct epoll_event ev = { 0 };
 	sigset_t all, old;
 	int rc, i;
 
 	*out = NULL;
 	atomic_init(&tp->refs, 1);
+	tp->timer_at_ms = -1;
+	tp->ep_fd = epoll_create1(EPOLL_CLOEXEC);
+	tp->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&tp->mu, NULL);
 	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&tp->share_locks[i], NULL);
+	if (tp->ep_fd < 0 || tp->wake_fd < 0) {
+		rc = errno;
+		tp_free(tp);
+		return err_set(e, KUBE_ERR_OTHER, "cannot create the kube transport's epoll set: %s",
+			       strerror(rc));
+	}
+	ev.events = EPOLLIN | EPOLLET;
+	ev.data.fd = tp->wake_fd;
+	if (epoll_ctl(tp->ep_fd, EPOLL_CTL_ADD, tp->wake_fd, &ev)) {
+		rc = errno;
+		tp_free(tp);
+		return err_set(e, KUBE_ERR_OTHER, "cannot watch the kube transport's eventfd: %s",
+			       strerror(rc));
+	}
 	tp->share = curl_share_init();
 	tp->multi = curl_multi_init();
 	if (!tp->share || !tp->multi) {
 		tp_free(tp);
 		return err_set(e, KUBE_ERR_INVALID, "cannot create libcurl share and multi handles");
 	}
+	curl_multi_setopt(tp->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+	curl_multi_setopt(tp->multi, CURLMOPT_SOCKETDATA, tp);
+	curl_multi_setopt(tp->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(tp->multi, CURLMOPT_TIMERDATA, tp);
 	curl_share_setopt(tp->share, CURLSHOPT_LOCKFUNC, share_lock);
 	curl_share_setopt(tp->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
 	curl_share_setopt(tp->share, CURLSHOPT_USERDATA, tp);
@@ -504,15 +686,20 @@ static void tp_free(struct transport *tp)
 		pthread_mutex_lock(&tp->mu);
 		tp->stopping = true;
 		pthread_mutex_unlock(&tp->mu);
-		curl_multi_wakeup(tp->multi);
+		kube_tp_wake(tp);
 		pthread_join(tp->thread, NULL);
 	}
 	if (tp->nudge) {
 		curl_multi_remove_handle(tp->multi, tp->nudge);
 		curl_easy_cleanup(tp->nudge);
 	}
+	curl_slist_free_all(tp->nudge_hdrs);
 	if (tp->multi)
-		curl_multi_cleanup(tp->multi);	/* closes the connection */
+		curl_multi_cleanup(tp->multi);	/* closes the connection (sock_cb: ep_fd still open) */
+	if (tp->ep_fd >= 0)
+		close(tp->ep_fd);
+	if (tp->wake_fd >= 0)
+		close(tp->wake_fd);
 	if (tp->share)
 		curl_share_cleanup(tp->share);
 	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
@@ -539,13 +726,14 @@ void kube_tx_wait_locked(struct transport *tp, struct tx *t)
 }
 
 /* Run one plain transfer on the shared connection; blocks until it is over. */
-CURLcode kube_tp_perform(struct kube_client *c, CURL *h)
+CURLcode kube_tp_perform(struct kube_client *c, CURL *h, const char *auth_hdr)
 {
 	struct tx t;
 	CURLcode rc;
 
 	kube_tx_init(&t, h, false);
 	t.client = c;
+	t.auth_hdr = auth_hdr;
 	kube_tp_submit(c->tp, TP_ADD, &t);
 	pthread_mutex_lock(&c->tp->mu);
 	kube_tx_wait_locked(c->tp, &t);
@@ -553,160 +741,4 @@ CURLcode kube_tp_perform(struct kube_client *c, CURL *h)
 	pthread_mutex_unlock(&c->tp->mu);
 	kube_tx_release(&t);
 	return rc;
-}
-
-/* Where the CA comes from, for TLS messages. Caller frees. */
-static char *ca_source(const struct kube_client *c)
-{
-	if (c->insecure)
-		return xstrdup("none (insecure-skip-tls-verify)");
-	if (c->ca_data)
-		return xstrdup("certificate-authority-data");
-	if (c->ca_file)
-		return xasprintf("'%s'", c->ca_file);
-	return xstrdup("the system CA bundle");
-}
-
-int kube_curl_error(const struct kube_client *c, CURLcode cc, const char *errbuf,
-		    const char *verb, const char *url, struct err *e)
-{
-	const char *what = NULL;
-	char *ca = NULL;
-	int code;
-
-	switch (cc) {
-	case CURLE_OPERATION_TIMEDOUT:
-		code = KUBE_ERR_TIMEOUT;
-		break;
-	case CURLE_ABORTED_BY_CALLBACK:
-		code = KUBE_ERR_CANCELLED;
-		break;
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_INVALIDCERTSTATUS:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-		ca = ca_source(c);
-		what = "TLS: the API server's certificate does not verify against CA ";
-		code = KUBE_ERR_TLS;
-		break;
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_CRL_BADFILE:
-		ca = ca_source(c);
-		what = "TLS: cannot load CA ";
-		code = KUBE_ERR_TLS;
-		break;
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CLIENTCERT:
-		what = "TLS: the client certificate or key was refused or cannot be loaded";
-		code = KUBE_ERR_TLS;
-		break;
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_SSL_CIPHER:
-	case CURLE_SSL_ENGINE_NOTFOUND:
-	case CURLE_SSL_ENGINE_SETFAILED:
-	case CURLE_SSL_ENGINE_INITFAILED:
-		what = "TLS handshake failed";
-		code = KUBE_ERR_TLS;
-		break;
-	default:
-		code = KUBE_ERR_TRANSPORT;
-	}
-	/* curl's own text is kept in parentheses: it names the precise cause */
-	if (what)
-		err_set(e, code, "%s %s: %s%s (%s%s%s)", verb, url, what, ca ? ca : "",
-			curl_easy_strerror(cc), errbuf && *errbuf ? ": " : "",
-			errbuf ? errbuf : "");
-	else
-		err_set(e, code, "%s %s: %s%s%s%s", verb, url, curl_easy_strerror(cc),
-			errbuf && *errbuf ? " (" : "", errbuf ? errbuf : "",
-			errbuf && *errbuf ? ")" : "");
-	free(ca);
-	return code;
-}
-
-/* Options every request shares: URL, TLS, auth, headers. */
-void kube_easy_setup(struct kube_client *c, CURL *h, const char *url, struct curl_slist *hdrs,
-		  const struct auth *au, char *errbuf)
-{
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_SHARE, c->tp->share);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 30L);
-	curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 15L);
-	/*
-	 * Wait for the shared connection rather than opening another, where
-	 * HTTP/2 can be negotiated (TLS); over plain http it cannot, and
-	 * waiting would queue every request behind the one in flight.
-	 */
-	if (!strncmp(c->server, "https://", 8))
-		curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
-	if (c->insecure) {
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-	} else {
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-		if (c->ca_data) {
-			struct curl_blob blob = { c->ca_data, c->ca_len, CURL_BLOB_NOCOPY };
-
-			curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
-		} else if (c->ca_file) {
-			curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
-		}
-	}
-	if (au && au->cred.cert_pem) {
-		/* an exec plugin's certificate: copied, the credential is freed after the call */
-		struct curl_blob cb = { au->cred.cert_pem, au->cred.cert_len, CURL_BLOB_COPY };
-		struct curl_blob kb = { au->cred.key_pem, au->cred.key_len, CURL_BLOB_COPY };
-
-		curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cb);
-		curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
-		curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &kb);
-		curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
-		return;
-	}
-	if (c->cert_data) {
-		struct curl_blob blob = { c->cert_data, c->cert_len, CURL_BLOB_NOCOPY };
-
-		curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &blob);
-		curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
-	} else if (c->cert_file) {
-		curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert_file);
-	}
-	if (c->key_data) {
-		struct curl_blob blob = { c->key_data, c->key_len, CURL_BLOB_NOCOPY };
-
-		curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &blob);
-		curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
-	} else if (c->key_file) {
-		curl_easy_setopt(h, CURLOPT_SSLKEY, c->key_file);
-	}
-}
-
-struct curl_slist *kube_easy_headers(const char *auth, const char *ctype)
-{
-	struct curl_slist *l = NULL;
-	char *ct;
-
-	l = curl_slist_append(l, "Accept: application/json");
-	l = curl_slist_append(l, "Expect:");
-	if (auth)
-		l = curl_slist_append(l, auth);
-	if (ctype) {
-		ct = xasprintf("Content-Type: %s", ctype);
-		l = curl_slist_append(l, ct);
-		free(ct);
-	}
-	if (!l)
-		BUG("curl_slist_append failed");
-	return l;
 }

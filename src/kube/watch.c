@@ -129,7 +129,7 @@ static void watch_end(struct watch *w)
 		kube_tp_push(w->tp, TP_CANCEL, t);
 	pthread_mutex_unlock(&w->tp->mu);
 	if (cancel)
-		curl_multi_wakeup(w->tp->multi);
+		kube_tp_wake(w->tp);
 	pthread_mutex_lock(&w->tp->mu);
 	kube_tx_wait_locked(w->tp, t);
 	pthread_mutex_unlock(&w->tp->mu);
