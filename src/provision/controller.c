@@ -581,6 +581,15 @@ static int wait_small_informers(struct controller *c, int64_t deadline, struct e
 	return wait_listed(c, infs, names, sizeof(infs) / sizeof(infs[0]), deadline, e);
 }
 
+/* The claims alone: controller_start lists the PVs once they are in. */
+static int wait_claims(struct controller *c, int64_t deadline, struct err *e)
+{
+	struct informer *infs[] = { c->claims };
+	const char *names[] = { "persistentvolumeclaims" };
+
+	return wait_listed(c, infs, names, 1, deadline, e);
+}
+
 /*
  * Those that grow with the cluster (see claim_early.c for what waits on
  * them); VolumeAttachments only the volume workers read.
@@ -656,8 +665,9 @@ int controller_start(struct controller *c, struct err *e)
 		rc = wait_small_informers(c, deadline, e);
 	if (!rc)
 		rc = start_workers(c, &c->claim_worker, c->o.workers, e);
-	if (!rc && (rc = wait_listed(c, &c->claims, (const char *const[]){ "persistentvolumeclaims" },
-				     1, deadline, e)) == 0)
+	if (!rc)
+		rc = wait_claims(c, deadline, e);
+	if (!rc)
 		rc = informer_start(c->volumes, e);
 	if (!rc)
 		rc = wait_large_informers(c, deadline, e);
