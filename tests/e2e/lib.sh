@@ -240,14 +240,22 @@ start_private_driver() {
   wait_until 30 "the private driver's socket" test -S "$TEST_DIR/drv/csi.sock"
 }
 
-# finish_namespace NS - delete a test's namespace and wait, while the test's
-# daemon still runs, until its claims are gone and every PV they had with
-# reclaim policy Delete is deleted: the next test starts from a clean cluster.
+# finish_namespace NS - delete a test's claims and wait, while the test's
+# daemon still runs, until they are gone and every PV they had with reclaim
+# policy Delete is deleted: the next test starts from a clean cluster. Then
+# delete the namespace without waiting: the controller-manager's namespace
+# controller waits a fixed 5 s before it acts on a deleted namespace, so
+# tests/e2e/run waits for all of a run's namespaces at its end
+# (namespaces_deleted, which names a namespace still there and its test).
 finish_namespace() {
-  k delete namespace "$1" --wait=false >/dev/null
-  k wait "namespace/$1" --for=delete --timeout=90s >/dev/null
+  k delete pvc --all -n "$1" --wait=false >/dev/null
+  wait_until 90 "the claims of namespace $1 to go" no_claims_in "$1"
   wait_until 90 "the Delete PVs of namespace $1 to go" no_delete_pvs_of "$1"
+  k delete namespace "$1" --wait=false >/dev/null
+  printf '%s %s\n' "$1" "$TEST_NAME" >>"$E2E_WORK/deleted-namespaces"
 }
+
+no_claims_in() { [[ -z $(k get pvc -n "$1" -o name) ]]; }
 
 no_delete_pvs_of() {
   [[ -z $(k get pv -o jsonpath="{range .items[?(@.spec.claimRef.namespace==\"$1\")]}{.spec.persistentVolumeReclaimPolicy}{'\n'}{end}" | grep -x Delete) ]]
