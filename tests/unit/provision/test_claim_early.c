@@ -7,7 +7,8 @@
  * driver: a Pending claim is provisioned before the PVs are listed; an
  * intent whose claim is not listed yet is not settled as if the claim were
  * gone; a PV the cache does not hold yet is found by a live read and no
- * volume is made again; clones and clone sources wait for complete caches.
+ * volume is made again; clones and clone sources wait for complete caches;
+ * a key deferred as the sync lands is queued again at once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +26,7 @@
 #include "provision/controller.h"
 #include "provision/controller_internal.h"
 #include "provision/datasource.h"
+#include "workqueue/workqueue.h"
 
 #define DRIVER "test.csi.dev"
 #define NS "default"
@@ -109,10 +111,30 @@ static void stop_controller(struct fx *fx)
 	fx->c = NULL;
 }
 
+/*
+ * A gate the fake driver's CreateVolume waits at (fake_driver_set_hook);
+ * opened by gate_open, and by every teardown (a failed test's worker would
+ * wait there for ever).
+ */
+static struct gate {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool entered, open;
+} gate = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false };
+
+static void gate_open(void)
+{
+	pthread_mutex_lock(&gate.mu);
+	gate.open = true;
+	pthread_cond_broadcast(&gate.cv);
+	pthread_mutex_unlock(&gate.mu);
+}
+
 static int teardown(void **state)
 {
 	struct fx *fx = *state;
 
+	gate_open();
 	stop_controller(fx);
 	ctl_env_stop(&fx->env);
 	free(fx);
@@ -276,6 +298,70 @@ static void test_clone_and_source_wait_for_complete_caches(void **state)
 	assert_int_equal(fake_driver_count(fx->env.d, CREATE), 0);
 }
 
+
+static void gate_hook(void *ctx, const char *method, const uint8_t *req, size_t n)
+{
+	struct gate *g = ctx;
+
+	(void)req;
+	(void)n;
+	if (strcmp(method, CREATE))
+		return;
+	pthread_mutex_lock(&g->mu);
+	g->entered = true;
+	while (!g->open)
+		pthread_cond_wait(&g->cv, &g->mu);
+	pthread_mutex_unlock(&g->mu);
+}
+
+static bool gate_entered(void *ctx)
+{
+	struct gate *g = ((struct ctl_want *)ctx)->extra;
+	bool in;
+
+	pthread_mutex_lock(&g->mu);
+	in = g->entered;
+	pthread_mutex_unlock(&g->mu);
+	return in;
+}
+
+/*
+ * The race of a worker whose sync began before the caches were synced and
+ * that defers its key after they were (its lookups may predate the sync):
+ * the key is queued again at once, not kept for a sync that has passed.
+ * The one claim worker is held in c1's CreateVolume, so the key stays in
+ * the queue where the test can take it.
+ */
+static void test_key_deferred_after_the_sync_is_queued_again(void **state)
+{
+	struct fx *fx = *state;
+	bool kept, queued = false;
+
+	fake_driver_set_hook(fx->env.d, gate_hook, &gate);
+	put_claim(fx, "c1", UID1);
+	start_async(fx, true);
+	finish_start(fx);
+	CTL_WAIT(&fx->env, gate_entered, NULL, 0, &gate);
+	assert_true(ctl_early_defer(fx->c, NS "/late", NULL));	/* an absent claim */
+	pthread_mutex_lock(&fx->c->early_mu);
+	kept = hmap_has(&fx->c->early_deferred, NS "/late");
+	pthread_mutex_unlock(&fx->c->early_mu);
+	assert_false(kept);
+	/* the worker is held: what is queued stays there; take it to look */
+	while (wq_len(fx->c->claim_q) > 0) {
+		char *key;
+
+		assert_int_equal(wq_get(fx->c->claim_q, &key), 0);
+		queued |= !strcmp(key, NS "/late");
+		wq_done(fx->c->claim_q, key);
+		free(key);
+	}
+	assert_true(queued);
+	gate_open();
+	WAIT(ctl_pv_exists, fx, VOL1, 0);
+	stop_controller(fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +370,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_intent_waits_for_its_claim, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unlisted_pv_is_found_live, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clone_and_source_wait_for_complete_caches,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_deferred_after_the_sync_is_queued_again,
 						setup, teardown),
 	};
 
