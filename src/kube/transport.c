@@ -46,6 +46,14 @@
  * connection every response and every watch event cost a syscall per watch
  * plus one per request in flight; apart, a watch event runs only the
  * watches and a response only the requests (bench/results/profile-n1000.txt).
+ * For the same reason the watches' transport drives KUBE_WATCH_LANES multi
+ * handles (lanes) from its one epoll loop, each with its own connection
+ * pool: claims and PVs, the busy watches, have a lane and so a connection
+ * each, where an event runs that watch alone; the other watches share the
+ * third (kube_watch_lane). So a client and its siblings hold at most four
+ * HTTP/2 connections, requests' and three of watches (plain http: one per
+ * transfer in flight); bench/results/syscalls-watchconn.txt has the counts.
+ * A socket's epoll data carries its lane, libcurl's timer is per lane.
  *
  * Nudges (libcurl before 8.1.0 only, so bookworm's 7.88.1): its HTTP/2
  * code can take in a response's last DATA frame, END_STREAM included, and
@@ -77,7 +85,7 @@
  * each transfer's done/result/queued/in; pool_lock the idle handles;
  * share_locks[] are libcurl's, taken on the transport thread only. The
  * deferred queue and the running counts belong to the transport thread
- * alone, as do the epoll set and libcurl's timer; the eventfd is written by
+ * alone, as do the epoll set and the lanes; the eventfd is written by
  * any thread. curl_global_init runs once, under pthread_once, before any
  * handle.
  */
@@ -238,10 +246,18 @@ static void tp_finish(struct transport *tp, struct tx *t, CURLcode rc)
 	pthread_mutex_unlock(&tp->mu);
 }
 
-/* Transport thread: put a transfer into the multi handle. */
+/* The lane a transfer runs in; its owner chose it (watch.c). */
+static struct tp_lane *tx_lane(struct transport *tp, const struct tx *t)
+{
+	if (t->lane >= tp->nlanes)
+		BUG("a transfer for lane %u of a transport of %u", t->lane, tp->nlanes);
+	return &tp->lanes[t->lane];
+}
+
+/* Transport thread: put a transfer into its lane's multi handle. */
 static void tp_add(struct transport *tp, struct tx *t)
 {
-	if (curl_multi_add_handle(tp->multi, t->h) == CURLM_OK) {
+	if (curl_multi_add_handle(tx_lane(tp, t)->multi, t->h) == CURLM_OK) {
 		t->in_multi = true;
 		if (!t->streaming)
 			tp->plain_running++;
@@ -278,7 +294,8 @@ static size_t nudge_discard(char *data, size_t size, size_t n, void *p)
 }
 
 /*
- * Transport thread: send the nudge (see DESIGN) on t's connection. t's
+ * Transport thread: send the nudge (see DESIGN) on t's connection (plain
+ * transfers run in lane 0, the requests transport's only one). t's
  * client is alive (its request is in flight) but may be freed before the
  * nudge ends, so nothing of it is borrowed: the TLS blobs are copied.
  */
@@ -316,7 +333,7 @@ static void nudge_start(struct transport *tp, struct tx *t)
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, nudge_discard);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, NUDGE_TIMEOUT_MS);
 	free(url);
-	if (curl_multi_add_handle(tp->multi, h) != CURLM_OK) {
+	if (curl_multi_add_handle(tp->lanes[0].multi, h) != CURLM_OK) {
 		curl_easy_cleanup(h);
 		curl_slist_free_all(tp->nudge_hdrs);
 		tp->nudge_hdrs = NULL;
@@ -406,7 +423,7 @@ static void tp_run_ops(struct transport *tp, struct tp_item *items, size_t n)
 		case TP_CANCEL:
 			/* only watches are cancelled, and watches are never deferred */
 			if (t->in_multi) {
-				curl_multi_remove_handle(tp->multi, t->h);
+				curl_multi_remove_handle(tx_lane(tp, t)->multi, t->h);
 				tp_removed(tp, t);
 				tp_finish(tp, t, CURLE_ABORTED_BY_CALLBACK);
 			}
@@ -425,17 +442,27 @@ static void tp_run_ops(struct transport *tp, struct tp_item *items, size_t n)
 	}
 }
 
+/* epoll's data of a lane's socket: the lane above the descriptor. */
+static uint64_t sock_key(const struct tp_lane *l, curl_socket_t s)
+{
+	return (uint64_t)l->idx << 32 | (uint32_t)s;
+}
+
+/* epoll's data of wake_fd: no lane has this index. */
+#define TP_WAKE_KEY UINT64_MAX
+
 /*
- * libcurl's socket callback (transport thread, from inside a multi call):
- * keep the epoll set as libcurl wants it. socketp (curl_multi_assign) marks
- * a socket already in the set; libcurl forgets it with the REMOVE, which
- * comes before it closes the socket, so a new socket of the same number
- * starts unmarked.
+ * libcurl's socket callback (transport thread, from inside a call on the
+ * lane's multi handle): keep the epoll set as libcurl wants it. socketp
+ * (curl_multi_assign) marks a socket already in the set; libcurl forgets
+ * it with the REMOVE, which comes before it closes the socket, so a new
+ * socket of the same number starts unmarked.
  */
 static int sock_cb(CURL *h, curl_socket_t s, int what, void *userp, void *socketp)
 {
-	struct transport *tp = userp;
-	struct epoll_event ev = { .data.fd = s };
+	struct tp_lane *l = userp;
+	struct transport *tp = l->tp;
+	struct epoll_event ev = { .data.u64 = sock_key(l, s) };
 
 	(void)h;
 	if (what == CURL_POLL_REMOVE) {
@@ -457,17 +484,17 @@ static int sock_cb(CURL *h, curl_socket_t s, int what, void *userp, void *socket
 		return 0;
 	}
 	if (!socketp)
-		curl_multi_assign(tp->multi, s, tp);
+		curl_multi_assign(l->multi, s, l);
 	return 0;
 }
 
-/* libcurl's timer callback (transport thread): when to run its timeouts. */
+/* libcurl's timer callback (transport thread): when to run the lane's timeouts. */
 static int timer_cb(CURLM *m, long timeout_ms, void *userp)
 {
-	struct transport *tp = userp;
+	struct tp_lane *l = userp;
 
 	(void)m;
-	tp->timer_at_ms = timeout_ms < 0 ? -1 : clock_now_ms() + timeout_ms;
+	l->timer_at_ms = timeout_ms < 0 ? -1 : clock_now_ms() + timeout_ms;
 	return 0;
 }
 
@@ -484,13 +511,13 @@ void kube_tp_wake(struct transport *tp)
 		log_warn("kube transport: cannot wake the transport thread: %s", strerror(errno));
 }
 
-/* Transport thread: hand every finished transfer back to its owner. */
-static void tp_collect(struct transport *tp)
+/* Transport thread: hand every finished transfer of a lane back to its owner. */
+static void tp_collect(struct transport *tp, struct tp_lane *l)
 {
 	CURLMsg *msg;
 	int left;
 
-	while ((msg = curl_multi_info_read(tp->multi, &left))) {
+	while ((msg = curl_multi_info_read(l->multi, &left))) {
 		CURL *h = msg->easy_handle;
 		CURLcode rc = msg->data.result;
 		struct tx *t = NULL;
@@ -498,12 +525,12 @@ static void tp_collect(struct transport *tp)
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		if (h == tp->nudge) {
-			curl_multi_remove_handle(tp->multi, h);
+			curl_multi_remove_handle(l->multi, h);
 			nudge_done(tp, rc);
 			continue;
 		}
 		curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&t);
-		curl_multi_remove_handle(tp->multi, h);	/* msg is invalid from here */
+		curl_multi_remove_handle(l->multi, h);	/* msg is invalid from here */
 		if (!t)
 			BUG("a transfer without its tx");
 		tp_removed(tp, t);
@@ -514,8 +541,14 @@ static void tp_collect(struct transport *tp)
 /* Transport thread: how long epoll_wait may sleep (-1: until an event). */
 static int tp_wait_ms(const struct transport *tp, int64_t now)
 {
-	int64_t at = tp->timer_at_ms;
+	int64_t at = -1;
 
+	for (unsigned i = 0; i < tp->nlanes; i++) {
+		int64_t t = tp->lanes[i].timer_at_ms;
+
+		if (t >= 0 && (at < 0 || t < at))
+			at = t;
+	}
 	if (tp->nudges && tp->nlive && (at < 0 || tp->nudge_check_ms < at))
 		at = tp->nudge_check_ms;
 	if (at < 0)
@@ -528,18 +561,22 @@ static int tp_wait_ms(const struct transport *tp, int64_t now)
 static void tp_events(struct transport *tp, const struct epoll_event *ev, int n)
 {
 	for (int i = 0; i < n; i++) {
+		uint64_t key = ev[i].data.u64;
 		int bits = 0, running;
 		CURLMcode mc;
 
-		if (ev[i].data.fd == tp->wake_fd)
+		if (key == TP_WAKE_KEY)
 			continue;	/* edge-triggered: nothing to read (kube_tp_wake) */
+		if ((key >> 32) >= tp->nlanes)
+			BUG("an epoll event of lane %u", (unsigned)(key >> 32));
 		if (ev[i].events & (EPOLLIN | EPOLLHUP))
 			bits |= CURL_CSELECT_IN;
 		if (ev[i].events & EPOLLOUT)
 			bits |= CURL_CSELECT_OUT;
 		if (ev[i].events & EPOLLERR)
 			bits |= CURL_CSELECT_ERR;
-		mc = curl_multi_socket_action(tp->multi, ev[i].data.fd, bits, &running);
+		mc = curl_multi_socket_action(tp->lanes[key >> 32].multi, (curl_socket_t)(uint32_t)key,
+					      bits, &running);
 		if (mc != CURLM_OK)
 			log_warn("kube transport: curl_multi_socket_action: %s",
 				 curl_multi_strerror(mc));
@@ -584,21 +621,49 @@ static void *tp_main(void *arg)
 			continue;
 		}
 		tp_events(tp, ev, nev);
-		if (tp->timer_at_ms >= 0 && clock_now_ms() >= tp->timer_at_ms) {
-			tp->timer_at_ms = -1;	/* timer_cb sets the next one */
-			mc = curl_multi_socket_action(tp->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-			if (mc != CURLM_OK)
-				log_warn("kube transport: curl_multi_socket_action: %s",
-					 curl_multi_strerror(mc));
+		now = clock_now_ms();
+		for (unsigned i = 0; i < tp->nlanes; i++) {
+			struct tp_lane *l = &tp->lanes[i];
+
+			if (l->timer_at_ms >= 0 && now >= l->timer_at_ms) {
+				l->timer_at_ms = -1;	/* timer_cb sets the next one */
+				mc = curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0,
+							      &running);
+				if (mc != CURLM_OK)
+					log_warn("kube transport: curl_multi_socket_action: %s",
+						 curl_multi_strerror(mc));
+			}
+			tp_collect(tp, l);
 		}
-		tp_collect(tp);
 	}
 	return NULL;
 }
 
 static void tp_free(struct transport *tp);
 
-int kube_tp_new(struct transport **out, struct err *e)
+/* A lane's multi handle, driven by the transport's loop. */
+static int lane_init(struct transport *tp, unsigned idx)
+{
+	struct tp_lane *l = &tp->lanes[idx];
+
+	l->tp = tp;
+	l->idx = idx;
+	l->timer_at_ms = -1;
+	l->multi = curl_multi_init();
+	if (!l->multi)
+		return -1;
+	curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+	curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
+	curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
+	curl_multi_setopt(l->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	/* libcurl's default is 100 streams a connection; the server's SETTINGS
+	 * still cap it (kube-apiserver: --http2-max-streams-per-connection) */
+	curl_multi_setopt(l->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, (long)TP_MAX_STREAMS);
+	return 0;
+}
+
+int kube_tp_new(struct transport **out, unsigned nlanes, struct err *e)
 {
 	struct transport *tp = xcalloc(1, sizeof(*tp));
 	struct epoll_event ev = { 0 };
@@ -606,8 +671,9 @@ int kube_tp_new(struct transport **out, struct err *e)
 	int rc, i;
 
 	*out = NULL;
+	if (nlanes < 1 || nlanes > TP_LANES_MAX)
+		BUG("a transport of %u lanes", nlanes);
 	atomic_init(&tp->refs, 1);
-	tp->timer_at_ms = -1;
 	tp->ep_fd = epoll_create1(EPOLL_CLOEXEC);
 	tp->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&tp->mu, NULL);
@@ -620,7 +686,7 @@ int kube_tp_new(struct transport **out, struct err *e)
 			       strerror(rc));
 	}
 	ev.events = EPOLLIN | EPOLLET;
-	ev.data.fd = tp->wake_fd;
+	ev.data.u64 = TP_WAKE_KEY;
 	if (epoll_ctl(tp->ep_fd, EPOLL_CTL_ADD, tp->wake_fd, &ev)) {
 		rc = errno;
 		tp_free(tp);
@@ -628,24 +694,19 @@ int kube_tp_new(struct transport **out, struct err *e)
 			       strerror(rc));
 	}
 	tp->share = curl_share_init();
-	tp->multi = curl_multi_init();
-	if (!tp->share || !tp->multi) {
+	for (tp->nlanes = 0; tp->share && tp->nlanes < nlanes; tp->nlanes++) {
+		if (lane_init(tp, tp->nlanes))
+			break;
+	}
+	if (!tp->share || tp->nlanes < nlanes) {
 		tp_free(tp);
 		return err_set(e, KUBE_ERR_INVALID, "cannot create libcurl share and multi handles");
 	}
-	curl_multi_setopt(tp->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-	curl_multi_setopt(tp->multi, CURLMOPT_SOCKETDATA, tp);
-	curl_multi_setopt(tp->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(tp->multi, CURLMOPT_TIMERDATA, tp);
 	curl_share_setopt(tp->share, CURLSHOPT_LOCKFUNC, share_lock);
 	curl_share_setopt(tp->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
 	curl_share_setopt(tp->share, CURLSHOPT_USERDATA, tp);
 	curl_share_setopt(tp->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	curl_share_setopt(tp->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-	curl_multi_setopt(tp->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-	/* libcurl's default is 100 streams a connection; the server's SETTINGS
-	 * still cap it (kube-apiserver: --http2-max-streams-per-connection) */
-	curl_multi_setopt(tp->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, (long)TP_MAX_STREAMS);
 	tp->nudges = curl_version_info(CURLVERSION_NOW)->version_num < 0x080100;
 	/* The thread is ours, not the application's: no process signal goes to it,
 	 * whatever mask the caller had (a daemon collects SIGTERM with sigwait). */
@@ -669,7 +730,7 @@ int kube_tp_watches(struct transport *tp, struct transport **out, struct err *e)
 
 	pthread_mutex_lock(&tp->mu);
 	if (!tp->watches)
-		rc = kube_tp_new(&tp->watches, e);
+		rc = kube_tp_new(&tp->watches, KUBE_WATCH_LANES, e);
 	*out = tp->watches;
 	pthread_mutex_unlock(&tp->mu);
 	return rc;
@@ -690,12 +751,12 @@ static void tp_free(struct transport *tp)
 		pthread_join(tp->thread, NULL);
 	}
 	if (tp->nudge) {
-		curl_multi_remove_handle(tp->multi, tp->nudge);
+		curl_multi_remove_handle(tp->lanes[0].multi, tp->nudge);
 		curl_easy_cleanup(tp->nudge);
 	}
 	curl_slist_free_all(tp->nudge_hdrs);
-	if (tp->multi)
-		curl_multi_cleanup(tp->multi);	/* closes the connection (sock_cb: ep_fd still open) */
+	for (i = 0; i < (int)tp->nlanes; i++)	/* closes the connections (sock_cb: ep_fd still open) */
+		curl_multi_cleanup(tp->lanes[i].multi);
 	if (tp->ep_fd >= 0)
 		close(tp->ep_fd);
 	if (tp->wake_fd >= 0)
