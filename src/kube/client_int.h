@@ -6,8 +6,9 @@
  * The client is four files along curl's lines, plus its lifecycle:
  *   client.c     creating, sharing (siblings) and freeing a struct kube_client
  *   transport.c  libcurl: the transport thread (an epoll loop driving its
- *                multi handle by curl_multi_socket_action), its share,
- *                transfers (struct tx), the easy-handle pool, the nudges
+ *                multi handles by curl_multi_socket_action), its share,
+ *                transfers (struct tx), the easy-handle pool
+ *   nudge.c      the requests transport's nudges (libcurl before 8.1)
  *   easy.c       an easy handle's options (URL, TLS, credentials,
  *                headers) and curl errors as kube errors
  *   auth.c       credentials: bearer token (token file re-read), exec plugin
@@ -242,6 +243,14 @@ CURLcode kube_tp_perform(struct kube_client *c, CURL *h, const char *auth_hdr);
 /* The lane (0 to KUBE_WATCH_LANES - 1) of a watch of `path` (borrowed):
  * by the resource its path ends with, before any query. */
 unsigned kube_watch_lane(const char *path);
+
+/* ---- nudge.c (transport thread only) ---- */
+
+/* Look for silent plain answers when due (every few hundred ms; `now` from
+ * clock_now_ms) and nudge the connection of one. */
+void kube_nudge_tick(struct transport *tp, int64_t now);
+/* The nudge tp->nudge ended with rc and is out of its multi handle: free it. */
+void kube_nudge_done(struct transport *tp, CURLcode rc);
 
 /* ---- easy.c ---- */
 
