@@ -83,7 +83,7 @@ int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
 	c = client_alloc(cfg, o, "csi-provisioner/" CSI_PROVISIONER_VERSION);
 	c->pace = kube_pacer_new(o);
 	kube_auth_cache_init(&c->tok, cfg, o->credentials_of ? &o->credentials_of->tok : NULL);
-	if ((rc = kube_tp_new(&c->tp, e))) {
+	if ((rc = kube_tp_new(&c->tp, 1, e))) {
 		kube_client_free(c);
 		return rc;
 	}

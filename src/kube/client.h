@@ -12,10 +12,11 @@
  * server's flow control); a best-effort sibling spends the same budget
  * only where the client's own requests leave room. Every request of a
  * client travels on ONE HTTP/2 connection (multiplexed streams), and its
- * watches on a second one, each driven by an internal transport thread
- * (the second made on the first watch; apart, neither kind costs the other
- * libcurl's per-transfer work); callers block until their request is done,
- * and watch callbacks still run on the watching thread.
+ * watches on three more (claims, PVs, the other kinds), each kind driven by
+ * an internal transport thread (the watches' made on the first watch;
+ * apart, no watch costs another connection's transfers libcurl's
+ * per-transfer work); callers block until their request is done, and
+ * watch callbacks still run on the watching thread.
  *
  * Requests: the caller passes an absolute API path, with any query
  * already encoded ("/api/v1/persistentvolumes?limit=500"); use

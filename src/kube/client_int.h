@@ -6,15 +6,16 @@
  * The client is four files along curl's lines, plus its lifecycle:
  *   client.c     creating, sharing (siblings) and freeing a struct kube_client
  *   transport.c  libcurl: the transport thread (an epoll loop driving its
- *                multi handle by curl_multi_socket_action), its share,
- *                transfers (struct tx), the easy-handle pool, the nudges
+ *                multi handles by curl_multi_socket_action), its share,
+ *                transfers (struct tx), the easy-handle pool
+ *   nudge.c      the requests transport's nudges (libcurl before 8.1)
  *   easy.c       an easy handle's options (URL, TLS, credentials,
  *                headers) and curl errors as kube errors
  *   auth.c       credentials: bearer token (token file re-read), exec plugin
  *                glue (exec_cred.c runs the plugin), 401 explanations
  *   request.c    one request: pacing (bucket or adaptive), write guard,
  *                deadline, retries, status decoding; the verbs
- *   watch.c      a streaming watch on the shared connection
+ *   watch.c      a streaming watch on one of the watches' connections
  *
  * Locks, all leaves (none is held across a curl call, none while taking
  * another): transport.mu guards the transport's queue, `stopping`, and each
@@ -55,6 +56,14 @@
  * stalled until its timeout (list pages cut off for 30 s at start-up).
  */
 #define KUBE_WATCH_BACKLOG_MAX ((size_t)16 << 20)
+
+/*
+ * The watches' connections: the two busiest kinds of a provisioner, claims
+ * and PVs, have one each, every other watch shares the third. On a shared
+ * connection libcurl 7.88 runs every transfer of it on each of its socket
+ * events (transport.c).
+ */
+#define KUBE_WATCH_LANES 3
 
 /* ---- auth.c ---- */
 
@@ -116,6 +125,7 @@ struct tx {
 	CURLcode result;
 	unsigned queued;	/* ops of this tx still in the queue */
 	bool in_multi;		/* transport thread only */
+	unsigned lane;		/* the multi handle it runs in (set before submit) */
 	/*
 	 * Plain requests only, transport thread only: the client (alive while
 	 * its request is in flight), and when the body last grew, for the
@@ -135,14 +145,48 @@ struct tp_item {
 	struct tx *tx;
 };
 
+/*
+ * The most multi handles (lanes) one transport drives: the watches' own
+ * (KUBE_WATCH_LANES); the requests' transport has one.
+ */
+#define TP_LANES_MAX KUBE_WATCH_LANES
+
+/*
+ * One multi handle of a transport (transport thread only): its own pool of
+ * connections, so a transfer in one lane never shares a connection with one
+ * in another; libcurl's timer of that handle as a monotonic deadline (-1:
+ * none).
+ */
+struct tp_lane {
+	struct transport *tp;
+	unsigned idx;
+	CURLM *multi;
+	int64_t timer_at_ms;
+};
+
+/*
+ * A socket of libcurl's in the epoll set (transport thread only): its lane,
+ * what libcurl last asked for (CURL_POLL_*), what epoll watches, and
+ * whether it newly asked to write and is to be told writable at once
+ * (tp_kick in transport.c).
+ */
+struct tp_sock {
+	curl_socket_t fd;
+	unsigned lane;
+	int want;
+	uint32_t armed;
+	bool kick;
+};
+
 struct transport {
 	atomic_int refs;	/* clients using it (kube_client_new_sibling) */
 	/* DNS cache and TLS sessions of every handle; lives as long as the
-	 * multi handle, whose connections point into it */
+	 * multi handles, whose connections point into it */
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 	pthread_mutex_t mu;
-	CURLM *multi;
+	struct tp_lane lanes[TP_LANES_MAX];
+	unsigned nlanes;
 	/* transport thread only: plain transfers in the multi, and those waiting */
 	size_t plain_running;
 	struct tx **deferred;
@@ -158,13 +202,14 @@ struct transport {
 	int64_t nudge_check_ms;	/* next look for silent answers (transport thread) */
 	/*
 	 * The loop (transport thread only, but wake_fd is written by any
-	 * thread): an epoll set of libcurl's sockets and wake_fd, an eventfd
-	 * that kube_tp_wake writes (edge-triggered, never read); libcurl's
-	 * timer as a monotonic deadline (-1: none).
+	 * thread): an epoll set of every lane's sockets and wake_fd, an
+	 * eventfd that kube_tp_wake writes (edge-triggered, never read).
 	 */
 	int ep_fd;
 	int wake_fd;
-	int64_t timer_at_ms;
+	struct tp_sock *socks;	/* the sockets in the set */
+	size_t nsocks, asocks;
+	bool kicks;		/* some socket's kick is set */
 	pthread_t thread;
 	bool started;
 	bool stopping;		/* guarded by mu */
@@ -178,15 +223,17 @@ struct transport {
 /* curl_global_init, once per process; KUBE_ERR_INVALID when it failed. */
 int kube_curl_global_init(struct err *e);
 
-/* Start a transport (its thread); drop references with kube_tp_unref. */
-int kube_tp_new(struct transport **out, struct err *e);
+/* Start a transport (its thread) of `nlanes` multi handles (1 to
+ * TP_LANES_MAX); drop references with kube_tp_unref. */
+int kube_tp_new(struct transport **out, unsigned nlanes, struct err *e);
 /* Drop a client's reference; the last one stops the thread. Accepts NULL. */
 void kube_tp_unref(struct transport *tp);
 
 /*
- * The transport the watches of tp's clients run on: their own thread,
- * multi handle and connection, made on the first call and freed with tp.
- * Borrowed for as long as the caller holds a reference to tp.
+ * The transport the watches of tp's clients run on: their own thread and
+ * KUBE_WATCH_LANES multi handles (a connection each, see
+ * kube_watch_lane), made on the first call and freed with tp. Borrowed
+ * for as long as the caller holds a reference to tp.
  */
 int kube_tp_watches(struct transport *tp, struct transport **out, struct err *e);
 
@@ -207,6 +254,20 @@ void kube_tx_wait_locked(struct transport *tp, struct tx *t);
 /* Run one plain transfer on the shared connection; blocks until it is over.
  * auth_hdr (borrowed until then, may be NULL): its Authorization line. */
 CURLcode kube_tp_perform(struct kube_client *c, CURL *h, const char *auth_hdr);
+
+/* ---- watch.c ---- */
+
+/* The lane (0 to KUBE_WATCH_LANES - 1) of a watch of `path` (borrowed):
+ * by the resource its path ends with, before any query. */
+unsigned kube_watch_lane(const char *path);
+
+/* ---- nudge.c (transport thread only) ---- */
+
+/* Look for silent plain answers when due (every few hundred ms; `now` from
+ * clock_now_ms) and nudge the connection of one. */
+void kube_nudge_tick(struct transport *tp, int64_t now);
+/* The nudge tp->nudge ended with rc and is out of its multi handle: free it. */
+void kube_nudge_done(struct transport *tp, CURLcode rc);
 
 /* ---- easy.c ---- */
 

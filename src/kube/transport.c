@@ -46,38 +46,26 @@
  * connection every response and every watch event cost a syscall per watch
  * plus one per request in flight; apart, a watch event runs only the
  * watches and a response only the requests (bench/results/profile-n1000.txt).
+ * For the same reason the watches' transport drives KUBE_WATCH_LANES multi
+ * handles (lanes) from its one epoll loop, each with its own connection
+ * pool: claims and PVs, the busy watches, have a lane and so a connection
+ * each, where an event runs that watch alone; the other watches share the
+ * third (kube_watch_lane). So a client and its siblings hold at most four
+ * HTTP/2 connections, requests' and three of watches (plain http: one per
+ * transfer in flight); bench/results/syscalls-watchconn.txt has the counts.
+ * A socket's epoll data carries its lane, libcurl's timer is per lane.
+ * A socket libcurl newly wants to write to (a request's body) is told
+ * writable at once after the call that asked, and armed for EPOLLOUT only
+ * if libcurl still wants to write after that (tp_kick).
  *
- * Nudges (libcurl before 8.1.0 only, so bookworm's 7.88.1): its HTTP/2
- * code can take in a response's last DATA frame, END_STREAM included, and
- * hand every byte to the write callback, yet not finish the transfer until
- * more bytes arrive on the connection. Seen when another stream of the
- * connection (an idle watch) read the socket on the response's behalf:
- * list pages of 10,000 PVs stopped at their full size ("Operation timed
- * out after 30000 milliseconds with 27629 bytes received") while the API
- * server's HTTP/2 frame log (GODEBUG=http2debug=2) showed all 27629 bytes
- * and END_STREAM written in 14 ms; forced reads of the transfer did not
- * end it, a new request on the connection did (tests/tools/list-stall).
- * The receive path was rewritten in curl 8.1.0 (stream buffers instead of
- * pausing nghttp2, commit 744dcf22fa, curl PR #10771), which this waits
- * for. So a plain transfer whose answer began and then went silent for
- * NUDGE_MS gets a nudge: one small GET (/version) on the same connection,
- * whose bytes make libcurl read and finish what it holds. Any answer will
- * do, but the nudge carries the stalled request's credentials: to an
- * anonymous or refused request kube-apiserver answers with a GOAWAY
- * (its CVE-2023-44487 mitigation), and every stream in flight past it died
- * and was retried by libcurl on a connection of its own (9 to 66
- * connections after one nudge in tests/e2e's concurrent-requests stress).
- * The answers are looked at every NUDGE_CHECK_MS, not on every pass of the
- * loop (a getinfo per transfer in flight). At most one nudge in flight per
- * transport; a legitimately slow answer costs one such GET per NUDGE_MS. Watches are idle by nature and get none: they have
- * their own connection, where no stall was seen (a watch's end would be
- * held until the next event or bookmark of another watch).
+ * Nudges (libcurl before 8.1.0 only): a plain answer that went silent
+ * with all its bytes in gets one small GET on its connection (nudge.c).
  *
  * Locks (leaves, see client_int.h): tp.mu guards the queue, `stopping` and
  * each transfer's done/result/queued/in; pool_lock the idle handles;
  * share_locks[] are libcurl's, taken on the transport thread only. The
  * deferred queue and the running counts belong to the transport thread
- * alone, as do the epoll set and libcurl's timer; the eventfd is written by
+ * alone, as do the epoll set and the lanes; the eventfd is written by
  * any thread. curl_global_init runs once, under pthread_once, before any
  * handle.
  */
@@ -110,12 +98,8 @@
 #define TRANSPORT_MAX_WAIT_MS 60000
 /* epoll events taken per wait. */
 #define TP_EVENTS 16
-/* A plain answer silent this long after it began gets a nudge (see DESIGN). */
-#define NUDGE_MS 1000
-/* The nudge's own deadline. */
-#define NUDGE_TIMEOUT_MS 10000L
-/* How often the plain answers are looked at for silence (not every pass). */
-#define NUDGE_CHECK_MS 250
+/* Sockets told writable at once per pass of the loop (tp_kick). */
+#define TP_KICKS_MAX 16
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
@@ -238,10 +222,18 @@ static void tp_finish(struct transport *tp, struct tx *t, CURLcode rc)
 	pthread_mutex_unlock(&tp->mu);
 }
 
-/* Transport thread: put a transfer into the multi handle. */
+/* The lane a transfer runs in; its owner chose it (watch.c). */
+static struct tp_lane *tx_lane(struct transport *tp, const struct tx *t)
+{
+	if (t->lane >= tp->nlanes)
+		BUG("a transfer for lane %u of a transport of %u", t->lane, tp->nlanes);
+	return &tp->lanes[t->lane];
+}
+
+/* Transport thread: put a transfer into its lane's multi handle. */
 static void tp_add(struct transport *tp, struct tx *t)
 {
-	if (curl_multi_add_handle(tp->multi, t->h) == CURLM_OK) {
+	if (curl_multi_add_handle(tx_lane(tp, t)->multi, t->h) == CURLM_OK) {
 		t->in_multi = true;
 		if (!t->streaming)
 			tp->plain_running++;
@@ -267,114 +259,6 @@ static void tp_removed(struct transport *tp, struct tx *t)
 			tp->live[i] = tp->live[--tp->nlive];
 			break;
 		}
-	}
-}
-
-static size_t nudge_discard(char *data, size_t size, size_t n, void *p)
-{
-	(void)data;
-	(void)p;
-	return size * n;
-}
-
-/*
- * Transport thread: send the nudge (see DESIGN) on t's connection. t's
- * client is alive (its request is in flight) but may be freed before the
- * nudge ends, so nothing of it is borrowed: the TLS blobs are copied.
- */
-static void nudge_start(struct transport *tp, struct tx *t)
-{
-	struct kube_client *c = t->client;
-	char *url = xasprintf("%s/version", c->server);
-	CURL *h = curl_easy_init();
-
-	if (!h)
-		BUG("curl_easy_init failed");
-	tp->nudge_err[0] = '\0';
-	/* the answer's own credentials: kube-apiserver ends a connection with
-	 * GOAWAY after an anonymous or refused request (CVE-2023-44487
-	 * mitigation), killing every stream in flight on it */
-	tp->nudge_hdrs = kube_easy_headers(t->auth_hdr, NULL);
-	kube_easy_setup(c, h, url, tp->nudge_hdrs, NULL, tp->nudge_err);
-	if (c->ca_data && !c->insecure) {	/* as kube_easy_setup's, or no shared connection */
-		struct curl_blob b = { c->ca_data, c->ca_len, CURL_BLOB_COPY };
-
-		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &b);
-	}
-	if (c->cert_data) {
-		struct curl_blob b = { c->cert_data, c->cert_len, CURL_BLOB_COPY };
-
-		curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &b);
-	}
-	if (c->key_data) {
-		struct curl_blob b = { c->key_data, c->key_len, CURL_BLOB_COPY };
-
-		curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &b);
-	}
-	curl_easy_setopt(h, CURLOPT_SHARE, tp->share);
-	curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, nudge_discard);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, NUDGE_TIMEOUT_MS);
-	free(url);
-	if (curl_multi_add_handle(tp->multi, h) != CURLM_OK) {
-		curl_easy_cleanup(h);
-		curl_slist_free_all(tp->nudge_hdrs);
-		tp->nudge_hdrs = NULL;
-		return;
-	}
-	tp->nudge = h;
-}
-
-/* Transport thread: the nudge is over (out of the multi handle). */
-static void nudge_done(struct transport *tp, CURLcode rc)
-{
-	if (rc != CURLE_OK)
-		log_v(2, "kube transport: the connection's nudge failed: %s%s%s",
-		      curl_easy_strerror(rc), tp->nudge_err[0] ? ": " : "", tp->nudge_err);
-	curl_easy_cleanup(tp->nudge);
-	tp->nudge = NULL;
-	curl_slist_free_all(tp->nudge_hdrs);
-	tp->nudge_hdrs = NULL;
-}
-
-/*
- * Whether a nudge of c's can ride on the connection of c's requests: TLS
- * settings as theirs (libcurl shares a connection only then), so not with
- * an exec plugin's certificate, which the nudge does not have; and HTTP/2,
- * so not over plain http (a connection per transfer).
- */
-static bool nudge_fits(const struct kube_client *c)
-{
-	return !strncmp(c->server, "https://", 8) && !c->tok.exec;
-}
-
-/* Transport thread: nudge the connection of a plain answer that went silent. */
-static void tp_check_silent(struct transport *tp)
-{
-	int64_t now = clock_now_ms();
-
-	for (size_t i = 0; i < tp->nlive && !tp->nudge; i++) {
-		struct tx *t = tp->live[i];
-		curl_off_t got = 0;
-		long status = 0;
-
-		curl_easy_getinfo(t->h, CURLINFO_SIZE_DOWNLOAD_T, &got);
-		if (got != t->seen_bytes) {
-			t->seen_bytes = got;
-			t->seen_ms = now;
-			continue;
-		}
-		if (now - t->seen_ms < NUDGE_MS)
-			continue;
-		curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &status);
-		if (!status)
-			continue;	/* not answered yet: the server's time, not libcurl's */
-		if (!nudge_fits(t->client))
-			continue;
-		t->seen_ms = now;
-		log_v(2, "kube transport: an answer (HTTP %ld, %" CURL_FORMAT_CURL_OFF_T
-		      " bytes) silent for %d ms: nudging its connection", status, got, NUDGE_MS);
-		nudge_start(tp, t);
 	}
 }
 
@@ -406,7 +290,7 @@ static void tp_run_ops(struct transport *tp, struct tp_item *items, size_t n)
 		case TP_CANCEL:
 			/* only watches are cancelled, and watches are never deferred */
 			if (t->in_multi) {
-				curl_multi_remove_handle(tp->multi, t->h);
+				curl_multi_remove_handle(tx_lane(tp, t)->multi, t->h);
 				tp_removed(tp, t);
 				tp_finish(tp, t, CURLE_ABORTED_BY_CALLBACK);
 			}
@@ -425,49 +309,109 @@ static void tp_run_ops(struct transport *tp, struct tp_item *items, size_t n)
 	}
 }
 
+/* epoll's data of a lane's socket: the lane above the descriptor. */
+static uint64_t sock_key(unsigned lane, curl_socket_t s)
+{
+	return (uint64_t)lane << 32 | (uint32_t)s;
+}
+
+/* epoll's data of wake_fd: no lane has this index. */
+#define TP_WAKE_KEY UINT64_MAX
+
+/* The socket s of the epoll set, or NULL (a few per transport: a scan). */
+static struct tp_sock *sock_find(struct transport *tp, curl_socket_t s)
+{
+	for (size_t i = 0; i < tp->nsocks; i++) {
+		if (tp->socks[i].fd == s)
+			return &tp->socks[i];
+	}
+	return NULL;
+}
+
+/* Set what epoll watches on k's socket; false (logged) when it cannot. */
+static bool sock_arm(struct transport *tp, struct tp_sock *k, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = sock_key(k->lane, k->fd) };
+
+	if (events == k->armed)
+		return true;
+	/*
+	 * Failing (ENOMEM) we still answer libcurl 0: -1 marks the whole multi
+	 * handle dead in libcurl 7.88 (every transfer, for good). Unwatched,
+	 * this socket's transfers end at their timeouts.
+	 */
+	if (epoll_ctl(tp->ep_fd, EPOLL_CTL_MOD, k->fd, &ev)) {
+		log_warn("kube transport: cannot watch socket %d: %s", k->fd, strerror(errno));
+		return false;
+	}
+	k->armed = events;
+	return true;
+}
+
 /*
- * libcurl's socket callback (transport thread, from inside a multi call):
- * keep the epoll set as libcurl wants it. socketp (curl_multi_assign) marks
- * a socket already in the set; libcurl forgets it with the REMOVE, which
- * comes before it closes the socket, so a new socket of the same number
- * starts unmarked.
+ * libcurl's socket callback (transport thread, from inside a call on the
+ * lane's multi handle): keep the epoll set as libcurl wants it, but for
+ * writing (see tp_kick): a socket it newly wants to write to is not armed
+ * for EPOLLOUT but marked, and told writable once this call is over.
+ * libcurl forgets a socket with the REMOVE, which comes before it closes
+ * it, so a new socket of the same number is new here too.
  */
 static int sock_cb(CURL *h, curl_socket_t s, int what, void *userp, void *socketp)
 {
-	struct transport *tp = userp;
-	struct epoll_event ev = { .data.fd = s };
+	struct tp_lane *l = userp;
+	struct transport *tp = l->tp;
+	struct tp_sock *k = sock_find(tp, s);
+	struct epoll_event ev = { .data.u64 = sock_key(l->idx, s) };
 
 	(void)h;
+	(void)socketp;
 	if (what == CURL_POLL_REMOVE) {
-		if (socketp && epoll_ctl(tp->ep_fd, EPOLL_CTL_DEL, s, NULL))
+		if (!k)
+			return 0;
+		if (epoll_ctl(tp->ep_fd, EPOLL_CTL_DEL, s, NULL))
 			log_warn("kube transport: epoll_ctl(DEL %d): %s", s, strerror(errno));
+		*k = tp->socks[--tp->nsocks];
 		return 0;
 	}
 	if (what & CURL_POLL_IN)
 		ev.events |= EPOLLIN;
-	if (what & CURL_POLL_OUT)
-		ev.events |= EPOLLOUT;
-	/*
-	 * Failing (ENOMEM, ENOSPC: max_user_watches) we still answer 0: -1
-	 * marks the whole multi handle dead in libcurl 7.88 (every transfer,
-	 * for good). Unwatched, this socket's transfers end at their timeouts.
-	 */
-	if (epoll_ctl(tp->ep_fd, socketp ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s, &ev)) {
-		log_warn("kube transport: cannot watch socket %d: %s", s, strerror(errno));
-		return 0;
+	if (!k) {
+		/*
+		 * New to the set: a connection being made, or an idle one taken
+		 * up again (libcurl 7.88 drops idle connections from the set).
+		 * Kicked all the same: a connect not done yet stays asking
+		 * (libcurl looks at it with a poll of its own) and is armed.
+		 * Failing (ENOSPC, max_user_watches: see sock_arm), the next
+		 * call tries again.
+		 */
+		if (epoll_ctl(tp->ep_fd, EPOLL_CTL_ADD, s, &ev)) {
+			log_warn("kube transport: cannot watch socket %d: %s", s, strerror(errno));
+			return 0;
+		}
+		tp->socks = xgrow(tp->socks, tp->nsocks + 1, &tp->asocks, sizeof(*tp->socks));
+		k = &tp->socks[tp->nsocks++];
+		*k = (struct tp_sock){ .fd = s, .lane = l->idx, .armed = ev.events };
 	}
-	if (!socketp)
-		curl_multi_assign(tp->multi, s, tp);
+	k->want = what;
+	if (what & CURL_POLL_OUT) {
+		if (k->armed & EPOLLOUT) {
+			ev.events |= EPOLLOUT;
+		} else {
+			k->kick = true;
+			tp->kicks = true;
+		}
+	}
+	sock_arm(tp, k, ev.events);
 	return 0;
 }
 
-/* libcurl's timer callback (transport thread): when to run its timeouts. */
+/* libcurl's timer callback (transport thread): when to run the lane's timeouts. */
 static int timer_cb(CURLM *m, long timeout_ms, void *userp)
 {
-	struct transport *tp = userp;
+	struct tp_lane *l = userp;
 
 	(void)m;
-	tp->timer_at_ms = timeout_ms < 0 ? -1 : clock_now_ms() + timeout_ms;
+	l->timer_at_ms = timeout_ms < 0 ? -1 : clock_now_ms() + timeout_ms;
 	return 0;
 }
 
@@ -484,13 +428,13 @@ void kube_tp_wake(struct transport *tp)
 		log_warn("kube transport: cannot wake the transport thread: %s", strerror(errno));
 }
 
-/* Transport thread: hand every finished transfer back to its owner. */
-static void tp_collect(struct transport *tp)
+/* Transport thread: hand every finished transfer of a lane back to its owner. */
+static void tp_collect(struct transport *tp, struct tp_lane *l)
 {
 	CURLMsg *msg;
 	int left;
 
-	while ((msg = curl_multi_info_read(tp->multi, &left))) {
+	while ((msg = curl_multi_info_read(l->multi, &left))) {
 		CURL *h = msg->easy_handle;
 		CURLcode rc = msg->data.result;
 		struct tx *t = NULL;
@@ -498,12 +442,12 @@ static void tp_collect(struct transport *tp)
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		if (h == tp->nudge) {
-			curl_multi_remove_handle(tp->multi, h);
-			nudge_done(tp, rc);
+			curl_multi_remove_handle(l->multi, h);
+			kube_nudge_done(tp, rc);
 			continue;
 		}
 		curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&t);
-		curl_multi_remove_handle(tp->multi, h);	/* msg is invalid from here */
+		curl_multi_remove_handle(l->multi, h);	/* msg is invalid from here */
 		if (!t)
 			BUG("a transfer without its tx");
 		tp_removed(tp, t);
@@ -511,11 +455,76 @@ static void tp_collect(struct transport *tp)
 	}
 }
 
+/* Transport thread: one readiness (or CURL_SOCKET_TIMEOUT) for a lane's multi. */
+static void lane_action(struct tp_lane *l, curl_socket_t s, int bits)
+{
+	int running;
+	CURLMcode mc = curl_multi_socket_action(l->multi, s, bits, &running);
+
+	if (mc != CURLM_OK)
+		log_warn("kube transport: curl_multi_socket_action: %s", curl_multi_strerror(mc));
+}
+
+/*
+ * Transport thread: tell libcurl at once that the sockets it newly wants
+ * to write to are writable, instead of arming EPOLLOUT, waiting for the
+ * event and disarming it (an epoll_ctl or two and an epoll_wait a
+ * request: libcurl 7.88 asks IN|OUT while a request or its body is being
+ * sent, then IN, and takes an idle connection up again with IN|OUT). An
+ * established socket nearly always is writable; CURL_CSELECT_OUT
+ * only makes libcurl try, and a send that would block (EAGAIN) keeps its
+ * bytes for later, as after any readiness. The sockets it still wants to
+ * write to after that are armed for EPOLLOUT, as they would have been.
+ * Level-triggered epoll keeps any input of them for the next wait. At
+ * most TP_KICKS_MAX tries a pass, the rest armed, so a socket that keeps
+ * asking (writing a little each time) cannot hold the loop.
+ */
+static void tp_kick(struct transport *tp)
+{
+	unsigned tries = 0;
+
+	while (tp->kicks) {
+		struct tp_sock *k = NULL;
+		curl_socket_t fd;
+
+		for (size_t i = 0; i < tp->nsocks && !k; i++) {
+			if (tp->socks[i].kick)
+				k = &tp->socks[i];
+		}
+		if (!k) {
+			tp->kicks = false;
+			break;
+		}
+		k->kick = false;
+		if (!(k->want & CURL_POLL_OUT))
+			continue;	/* it wrote or gave up since it asked */
+		if (tries++ >= TP_KICKS_MAX) {
+			sock_arm(tp, k, k->armed | EPOLLOUT);
+			continue;
+		}
+		fd = k->fd;
+		/* may call sock_cb: k is not valid past this */
+		lane_action(&tp->lanes[k->lane], fd, CURL_CSELECT_OUT);
+		if ((k = sock_find(tp, fd)) && (k->want & CURL_POLL_OUT)) {
+			k->kick = false;	/* asked again: wait for epoll now */
+			sock_arm(tp, k, k->armed | EPOLLOUT);
+		}
+	}
+}
+
 /* Transport thread: how long epoll_wait may sleep (-1: until an event). */
 static int tp_wait_ms(const struct transport *tp, int64_t now)
 {
-	int64_t at = tp->timer_at_ms;
+	int64_t at = -1;
 
+	if (tp->kicks)
+		return 0;
+	for (unsigned i = 0; i < tp->nlanes; i++) {
+		int64_t t = tp->lanes[i].timer_at_ms;
+
+		if (t >= 0 && (at < 0 || t < at))
+			at = t;
+	}
 	if (tp->nudges && tp->nlive && (at < 0 || tp->nudge_check_ms < at))
 		at = tp->nudge_check_ms;
 	if (at < 0)
@@ -528,21 +537,20 @@ static int tp_wait_ms(const struct transport *tp, int64_t now)
 static void tp_events(struct transport *tp, const struct epoll_event *ev, int n)
 {
 	for (int i = 0; i < n; i++) {
-		int bits = 0, running;
-		CURLMcode mc;
+		uint64_t key = ev[i].data.u64;
+		int bits = 0;
 
-		if (ev[i].data.fd == tp->wake_fd)
+		if (key == TP_WAKE_KEY)
 			continue;	/* edge-triggered: nothing to read (kube_tp_wake) */
+		if ((key >> 32) >= tp->nlanes)
+			BUG("an epoll event of lane %u", (unsigned)(key >> 32));
 		if (ev[i].events & (EPOLLIN | EPOLLHUP))
 			bits |= CURL_CSELECT_IN;
 		if (ev[i].events & EPOLLOUT)
 			bits |= CURL_CSELECT_OUT;
 		if (ev[i].events & EPOLLERR)
 			bits |= CURL_CSELECT_ERR;
-		mc = curl_multi_socket_action(tp->multi, ev[i].data.fd, bits, &running);
-		if (mc != CURLM_OK)
-			log_warn("kube transport: curl_multi_socket_action: %s",
-				 curl_multi_strerror(mc));
+		lane_action(&tp->lanes[key >> 32], (curl_socket_t)(uint32_t)key, bits);
 	}
 }
 
@@ -556,8 +564,7 @@ static void *tp_main(void *arg)
 		size_t n;
 		bool stopping;
 		int64_t now;
-		int nev, running;
-		CURLMcode mc;
+		int nev;
 
 		pthread_mutex_lock(&tp->mu);
 		items = tp->queue;
@@ -573,10 +580,7 @@ static void *tp_main(void *arg)
 		tp_start_deferred(tp);
 
 		now = clock_now_ms();
-		if (tp->nudges && tp->nlive && now >= tp->nudge_check_ms) {
-			tp_check_silent(tp);
-			tp->nudge_check_ms = now + NUDGE_CHECK_MS;
-		}
+		kube_nudge_tick(tp, now);
 		nev = epoll_wait(tp->ep_fd, ev, TP_EVENTS, tp_wait_ms(tp, now));
 		if (nev < 0) {
 			if (errno != EINTR)
@@ -584,21 +588,47 @@ static void *tp_main(void *arg)
 			continue;
 		}
 		tp_events(tp, ev, nev);
-		if (tp->timer_at_ms >= 0 && clock_now_ms() >= tp->timer_at_ms) {
-			tp->timer_at_ms = -1;	/* timer_cb sets the next one */
-			mc = curl_multi_socket_action(tp->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-			if (mc != CURLM_OK)
-				log_warn("kube transport: curl_multi_socket_action: %s",
-					 curl_multi_strerror(mc));
+		now = clock_now_ms();
+		for (unsigned i = 0; i < tp->nlanes; i++) {
+			struct tp_lane *l = &tp->lanes[i];
+
+			if (l->timer_at_ms >= 0 && now >= l->timer_at_ms) {
+				l->timer_at_ms = -1;	/* timer_cb sets the next one */
+				lane_action(l, CURL_SOCKET_TIMEOUT, 0);
+			}
 		}
-		tp_collect(tp);
+		tp_kick(tp);
+		for (unsigned i = 0; i < tp->nlanes; i++)
+			tp_collect(tp, &tp->lanes[i]);
 	}
 	return NULL;
 }
 
 static void tp_free(struct transport *tp);
 
-int kube_tp_new(struct transport **out, struct err *e)
+/* A lane's multi handle, driven by the transport's loop. */
+static int lane_init(struct transport *tp, unsigned idx)
+{
+	struct tp_lane *l = &tp->lanes[idx];
+
+	l->tp = tp;
+	l->idx = idx;
+	l->timer_at_ms = -1;
+	l->multi = curl_multi_init();
+	if (!l->multi)
+		return -1;
+	curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+	curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
+	curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
+	curl_multi_setopt(l->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	/* libcurl's default is 100 streams a connection; the server's SETTINGS
+	 * still cap it (kube-apiserver: --http2-max-streams-per-connection) */
+	curl_multi_setopt(l->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, (long)TP_MAX_STREAMS);
+	return 0;
+}
+
+int kube_tp_new(struct transport **out, unsigned nlanes, struct err *e)
 {
 	struct transport *tp = xcalloc(1, sizeof(*tp));
 	struct epoll_event ev = { 0 };
@@ -606,8 +636,9 @@ int kube_tp_new(struct transport **out, struct err *e)
 	int rc, i;
 
 	*out = NULL;
+	if (nlanes < 1 || nlanes > TP_LANES_MAX)
+		BUG("a transport of %u lanes", nlanes);
 	atomic_init(&tp->refs, 1);
-	tp->timer_at_ms = -1;
 	tp->ep_fd = epoll_create1(EPOLL_CLOEXEC);
 	tp->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&tp->mu, NULL);
@@ -620,7 +651,7 @@ int kube_tp_new(struct transport **out, struct err *e)
 			       strerror(rc));
 	}
 	ev.events = EPOLLIN | EPOLLET;
-	ev.data.fd = tp->wake_fd;
+	ev.data.u64 = TP_WAKE_KEY;
 	if (epoll_ctl(tp->ep_fd, EPOLL_CTL_ADD, tp->wake_fd, &ev)) {
 		rc = errno;
 		tp_free(tp);
@@ -628,24 +659,19 @@ int kube_tp_new(struct transport **out, struct err *e)
 			       strerror(rc));
 	}
 	tp->share = curl_share_init();
-	tp->multi = curl_multi_init();
-	if (!tp->share || !tp->multi) {
+	for (tp->nlanes = 0; tp->share && tp->nlanes < nlanes; tp->nlanes++) {
+		if (lane_init(tp, tp->nlanes))
+			break;
+	}
+	if (!tp->share || tp->nlanes < nlanes) {
 		tp_free(tp);
 		return err_set(e, KUBE_ERR_INVALID, "cannot create libcurl share and multi handles");
 	}
-	curl_multi_setopt(tp->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-	curl_multi_setopt(tp->multi, CURLMOPT_SOCKETDATA, tp);
-	curl_multi_setopt(tp->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(tp->multi, CURLMOPT_TIMERDATA, tp);
 	curl_share_setopt(tp->share, CURLSHOPT_LOCKFUNC, share_lock);
 	curl_share_setopt(tp->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
 	curl_share_setopt(tp->share, CURLSHOPT_USERDATA, tp);
 	curl_share_setopt(tp->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	curl_share_setopt(tp->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-	curl_multi_setopt(tp->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-	/* libcurl's default is 100 streams a connection; the server's SETTINGS
-	 * still cap it (kube-apiserver: --http2-max-streams-per-connection) */
-	curl_multi_setopt(tp->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, (long)TP_MAX_STREAMS);
 	tp->nudges = curl_version_info(CURLVERSION_NOW)->version_num < 0x080100;
 	/* The thread is ours, not the application's: no process signal goes to it,
 	 * whatever mask the caller had (a daemon collects SIGTERM with sigwait). */
@@ -669,7 +695,7 @@ int kube_tp_watches(struct transport *tp, struct transport **out, struct err *e)
 
 	pthread_mutex_lock(&tp->mu);
 	if (!tp->watches)
-		rc = kube_tp_new(&tp->watches, e);
+		rc = kube_tp_new(&tp->watches, KUBE_WATCH_LANES, e);
 	*out = tp->watches;
 	pthread_mutex_unlock(&tp->mu);
 	return rc;
@@ -690,12 +716,12 @@ static void tp_free(struct transport *tp)
 		pthread_join(tp->thread, NULL);
 	}
 	if (tp->nudge) {
-		curl_multi_remove_handle(tp->multi, tp->nudge);
+		curl_multi_remove_handle(tp->lanes[0].multi, tp->nudge);
 		curl_easy_cleanup(tp->nudge);
 	}
 	curl_slist_free_all(tp->nudge_hdrs);
-	if (tp->multi)
-		curl_multi_cleanup(tp->multi);	/* closes the connection (sock_cb: ep_fd still open) */
+	for (i = 0; i < (int)tp->nlanes; i++)	/* closes the connections (sock_cb: ep_fd still open) */
+		curl_multi_cleanup(tp->lanes[i].multi);
 	if (tp->ep_fd >= 0)
 		close(tp->ep_fd);
 	if (tp->wake_fd >= 0)
@@ -707,6 +733,7 @@ static void tp_free(struct transport *tp)
 	free(tp->queue);
 	free(tp->deferred);
 	free(tp->live);
+	free(tp->socks);
 	pthread_mutex_destroy(&tp->mu);
 	free(tp);
 }

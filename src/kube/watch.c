@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * watch.c - a streaming watch (kube_watch, see client.h) on the connection
- * the watches of a client and its siblings share.
+ * watch.c - a streaming watch (kube_watch, see client.h) on one of the
+ * connections the watches of a client and its siblings share.
  *
  * DESIGN. The watches' transport thread (kube_tp_watches in transport.c:
- * their own connection, apart from the requests') receives the stream's bytes
+ * connections of their own, apart from the requests'; claims and PVs have
+ * one each, the other kinds share a third: kube_watch_lane) receives the
+ * stream's bytes
  * into the transfer's `in` buffer (watch_recv); the watching thread takes
  * them, splits lines (ndjson.c) and calls the caller's callback on its own
  * thread, so a slow handler never stalls other streams. The stream is
@@ -135,6 +137,23 @@ static void watch_end(struct watch *w)
 	pthread_mutex_unlock(&w->tp->mu);
 }
 
+unsigned kube_watch_lane(const char *path)
+{
+	/* lane i > 0 is own[i]'s alone; lane 0 holds every other watch */
+	static const char *const own[KUBE_WATCH_LANES] = {
+		NULL, "persistentvolumeclaims", "persistentvolumes",
+	};
+	size_t end = strcspn(path, "?"), start = end;
+
+	while (start > 0 && path[start - 1] != '/')
+		start--;
+	for (unsigned i = 1; i < KUBE_WATCH_LANES; i++) {
+		if (end - start == strlen(own[i]) && !memcmp(path + start, own[i], end - start))
+			return i;
+	}
+	return 0;
+}
+
 int kube_watch(struct kube_client *c, const char *path, kube_watch_fn fn, void *ctx,
 	       const atomic_bool *stop, struct err *e)
 {
@@ -184,6 +203,7 @@ int kube_watch_idle(struct kube_client *c, const char *path, kube_watch_fn fn, v
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, idle_max_s > 0 ? idle_max_s : KUBE_WATCH_IDLE_MAX_S);
 	kube_tx_init(&w.t, h, true);
+	w.t.lane = c->watches_shared ? 0 : kube_watch_lane(path);
 	kube_tp_submit(w.tp, TP_ADD, &w.t);
 
 	while (!done) {

@@ -361,11 +361,12 @@ connections_to_apiserver() {
 }
 
 # The daemon's informers' lists, writes and events share one HTTP/2
-# connection, and their watches a second (src/kube/transport.c); the intent
-# journal has one of its own (the write every worker waits for must not
-# queue behind their PV creates), and so does leader election (off here).
-DAEMON_KUBE_CONNECTIONS=3
-test_kube_daemon_keeps_three_connections() {
+# connection, and their watches three more: claims one, PVs one, the other
+# kinds (classes here) the third (src/kube/transport.c, kube_watch_lane); the
+# intent journal has one of its own (the write every worker waits for must
+# not queue behind their PV creates), and so does leader election (off here).
+DAEMON_KUBE_CONNECTIONS=5
+test_kube_daemon_keeps_five_connections() {
   new_namespace kube-conn
   make_class kube-conn Delete
   start_daemon main --csi-address="$CSI_ENDPOINT" --v=2
@@ -385,7 +386,7 @@ test_kube_daemon_keeps_three_connections() {
 
 # 150 threads of GETs and a watch on one client: all succeed, the GETs on
 # one connection (more threads than kube-apiserver's 100 streams a
-# connection), the watch on the client's second, the watches' own.
+# connection), the watch (of PVs) on the client's second, its lane's own.
 test_kube_concurrent_requests_share_a_connection() {
   rm -f "$TEST_DIR/hold"
   "$INFORMER_DUMP" --kubeconfig="$PROVISIONER_KUBECONFIG" \

@@ -11,8 +11,11 @@
  *     epoll set), all get their own answer;
  *   - a watch stopped by its caller while the server is silent ends
  *     (the cancel reaches the thread through the eventfd);
+ *   - a watch's lane (its connection) follows its resource: claims and PVs
+ *     one each, the rest the third; watches in every lane run at once and
+ *     each ends when stopped;
  *   - freeing the client closes every descriptor it opened (sockets, the
- *     epoll sets and eventfds of both transports).
+ *     epoll sets and eventfds of both transports, every lane's multi).
  */
 #include "kube_test.h"
 
@@ -26,6 +29,7 @@
 #include "base/err.h"
 #include "fake_http.h"
 #include "kube/client.h"
+#include "kube/client_int.h"
 #include "kube/kubeconfig.h"
 
 #define THREADS 100
@@ -237,6 +241,106 @@ static void test_stopped_watch_on_a_silent_stream_ends(void **state)
 	stop(&f);
 }
 
+static void test_watch_lane_follows_the_resource(void **state)
+{
+	static const struct {
+		const char *path;
+		unsigned lane;
+	} cases[] = {
+		{ "/api/v1/persistentvolumeclaims?watch=1&resourceVersion=5", 1 },
+		{ "/api/v1/namespaces/ns/persistentvolumeclaims?watch=1", 1 },
+		{ "/api/v1/persistentvolumeclaims", 1 },
+		{ "/api/v1/persistentvolumes?watch=1&allowWatchBookmarks=true", 2 },
+		{ "/api/v1/persistentvolumes", 2 },
+		{ "/apis/storage.k8s.io/v1/storageclasses?watch=1", 0 },
+		{ "/api/v1/nodes?watch=1", 0 },
+		{ "/api/v1/persistentvolume?watch=1", 0 },
+		{ "/api/v1/xpersistentvolumes?watch=1", 0 },
+		{ "/api/v1/persistentvolumesx?watch=1", 0 },
+		{ "/api/v1/configmaps?watch=1&x=/persistentvolumes", 0 },
+		{ "persistentvolumes", 2 },
+		{ "/", 0 },
+		{ "", 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned got = kube_watch_lane(cases[i].path);
+
+		if (got != cases[i].lane)
+			fail_msg("%s: lane %u, want %u", cases[i].path, got, cases[i].lane);
+	}
+}
+
+struct lane_watch {
+	struct kube_client *c;
+	const char *path;
+	atomic_bool *stop;
+	int rc;
+};
+
+static void *watch_until_stopped(void *p)
+{
+	struct lane_watch *w = p;
+	struct err e = ERR_INIT;
+
+	w->rc = kube_watch(w->c, w->path, no_event, NULL, w->stop, &e);
+	err_release(&e);
+	return NULL;
+}
+
+/* Stop the watches once the server holds three of them at once. */
+static void *stop_when_all_held(void *p)
+{
+	struct stopper *s = p;
+	struct timespec until = clock_deadline_ms(WAIT_MS);
+	int rc = 0;
+
+	pthread_mutex_lock(&s->f->mu);
+	while (s->f->held < 3 && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&s->f->cond, &s->f->mu, &until);
+	pthread_mutex_unlock(&s->f->mu);
+	atomic_store(s->stop, true);
+	return NULL;
+}
+
+static void test_watches_of_every_lane_run_at_once(void **state)
+{
+	static const char *const paths[] = {
+		"/api/v1/persistentvolumeclaims?watch=1&silent=1",
+		"/api/v1/persistentvolumes?watch=1&silent=1",
+		"/api/v1/nodes?watch=1&silent=1",
+	};
+	struct fake f;
+	struct kube_client *c;
+	atomic_bool stop_flag = false;
+	struct stopper s = { .f = &f, .stop = &stop_flag };
+	struct lane_watch w[3];
+	pthread_t th[3], st;
+	int held;
+
+	(void)state;
+	start(&f);
+	c = client_for(&f);
+	assert_int_equal(pthread_create(&st, NULL, stop_when_all_held, &s), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(kube_watch_lane(paths[i]), (unsigned)(i + 1) % KUBE_WATCH_LANES);
+		w[i] = (struct lane_watch){ .c = c, .path = paths[i], .stop = &stop_flag };
+		assert_int_equal(pthread_create(&th[i], NULL, watch_until_stopped, &w[i]), 0);
+	}
+	pthread_join(st, NULL);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(w[i].rc, KUBE_ERR_CANCELLED);
+	}
+	pthread_mutex_lock(&f.mu);
+	held = f.held;
+	pthread_mutex_unlock(&f.mu);
+	assert_int_equal(held, 3);
+	kube_client_free(c);
+	stop(&f);
+}
+
 static int open_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");
@@ -250,7 +354,8 @@ static int open_fds(void)
 	return n - 1;	/* the directory's own */
 }
 
-/* One request and one watch (both transports), then free: no descriptor left. */
+/* One request and a watch in each lane (both transports), then free: no
+ * descriptor left. */
 static void use_and_free(void)
 {
 	struct fake f;
@@ -263,6 +368,10 @@ static void use_and_free(void)
 	assert_int_equal(kube_get(c, "/n/1", &out, &e), 0);
 	json_decref(out);
 	assert_int_equal(kube_watch(c, "/api/v1/configmaps?watch=1", no_event, NULL, NULL, &e), 0);
+	assert_int_equal(kube_watch(c, "/api/v1/persistentvolumeclaims?watch=1", no_event, NULL,
+				    NULL, &e), 0);
+	assert_int_equal(kube_watch(c, "/api/v1/persistentvolumes?watch=1", no_event, NULL, NULL,
+				    &e), 0);
 	kube_client_free(c);
 	stop(&f);
 }
@@ -284,6 +393,8 @@ int main(void)
 		cmocka_unit_test(test_deadline_ends_an_unanswered_request),
 		cmocka_unit_test(test_many_requests_at_once_each_get_their_answer),
 		cmocka_unit_test(test_stopped_watch_on_a_silent_stream_ends),
+		cmocka_unit_test(test_watch_lane_follows_the_resource),
+		cmocka_unit_test(test_watches_of_every_lane_run_at_once),
 		cmocka_unit_test(test_free_closes_every_descriptor),
 	};
 
