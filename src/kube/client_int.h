@@ -164,20 +164,6 @@ struct tp_lane {
 	int64_t timer_at_ms;
 };
 
-/*
- * A socket of libcurl's in the epoll set (transport thread only): its lane,
- * what libcurl last asked for (CURL_POLL_*), what epoll watches, and
- * whether it newly asked to write and is to be told writable at once
- * (tp_kick in transport.c).
- */
-struct tp_sock {
-	curl_socket_t fd;
-	unsigned lane;
-	int want;
-	uint32_t armed;
-	bool kick;
-};
-
 struct transport {
 	atomic_int refs;	/* clients using it (kube_client_new_sibling) */
 	/* DNS cache and TLS sessions of every handle; lives as long as the
@@ -207,9 +193,6 @@ struct transport {
 	 */
 	int ep_fd;
 	int wake_fd;
-	struct tp_sock *socks;	/* the sockets in the set */
-	size_t nsocks, asocks;
-	bool kicks;		/* some socket's kick is set */
 	pthread_t thread;
 	bool started;
 	bool stopping;		/* guarded by mu */

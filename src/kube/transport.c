@@ -54,9 +54,6 @@
  * HTTP/2 connections, requests' and three of watches (plain http: one per
  * transfer in flight); bench/results/syscalls-watchconn.txt has the counts.
  * A socket's epoll data carries its lane, libcurl's timer is per lane.
- * A socket libcurl newly wants to write to (a request's body) is told
- * writable at once after the call that asked, and armed for EPOLLOUT only
- * if libcurl still wants to write after that (tp_kick).
  *
  * Nudges (libcurl before 8.1.0 only): a plain answer that went silent
  * with all its bytes in gets one small GET on its connection (nudge.c).
@@ -98,8 +95,6 @@
 #define TRANSPORT_MAX_WAIT_MS 60000
 /* epoll events taken per wait. */
 #define TP_EVENTS 16
-/* Sockets told writable at once per pass of the loop (tp_kick). */
-#define TP_KICKS_MAX 16
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
@@ -310,98 +305,48 @@ static void tp_run_ops(struct transport *tp, struct tp_item *items, size_t n)
 }
 
 /* epoll's data of a lane's socket: the lane above the descriptor. */
-static uint64_t sock_key(unsigned lane, curl_socket_t s)
+static uint64_t sock_key(const struct tp_lane *l, curl_socket_t s)
 {
-	return (uint64_t)lane << 32 | (uint32_t)s;
+	return (uint64_t)l->idx << 32 | (uint32_t)s;
 }
 
 /* epoll's data of wake_fd: no lane has this index. */
 #define TP_WAKE_KEY UINT64_MAX
 
-/* The socket s of the epoll set, or NULL (a few per transport: a scan). */
-static struct tp_sock *sock_find(struct transport *tp, curl_socket_t s)
-{
-	for (size_t i = 0; i < tp->nsocks; i++) {
-		if (tp->socks[i].fd == s)
-			return &tp->socks[i];
-	}
-	return NULL;
-}
-
-/* Set what epoll watches on k's socket; false (logged) when it cannot. */
-static bool sock_arm(struct transport *tp, struct tp_sock *k, uint32_t events)
-{
-	struct epoll_event ev = { .events = events, .data.u64 = sock_key(k->lane, k->fd) };
-
-	if (events == k->armed)
-		return true;
-	/*
-	 * Failing (ENOMEM) we still answer libcurl 0: -1 marks the whole multi
-	 * handle dead in libcurl 7.88 (every transfer, for good). Unwatched,
-	 * this socket's transfers end at their timeouts.
-	 */
-	if (epoll_ctl(tp->ep_fd, EPOLL_CTL_MOD, k->fd, &ev)) {
-		log_warn("kube transport: cannot watch socket %d: %s", k->fd, strerror(errno));
-		return false;
-	}
-	k->armed = events;
-	return true;
-}
-
 /*
  * libcurl's socket callback (transport thread, from inside a call on the
- * lane's multi handle): keep the epoll set as libcurl wants it, but for
- * writing (see tp_kick): a socket it newly wants to write to is not armed
- * for EPOLLOUT but marked, and told writable once this call is over.
- * libcurl forgets a socket with the REMOVE, which comes before it closes
- * it, so a new socket of the same number is new here too.
+ * lane's multi handle): keep the epoll set as libcurl wants it. socketp
+ * (curl_multi_assign) marks a socket already in the set; libcurl forgets
+ * it with the REMOVE, which comes before it closes the socket, so a new
+ * socket of the same number starts unmarked.
  */
 static int sock_cb(CURL *h, curl_socket_t s, int what, void *userp, void *socketp)
 {
 	struct tp_lane *l = userp;
 	struct transport *tp = l->tp;
-	struct tp_sock *k = sock_find(tp, s);
-	struct epoll_event ev = { .data.u64 = sock_key(l->idx, s) };
+	struct epoll_event ev = { .data.u64 = sock_key(l, s) };
 
 	(void)h;
-	(void)socketp;
 	if (what == CURL_POLL_REMOVE) {
-		if (!k)
-			return 0;
-		if (epoll_ctl(tp->ep_fd, EPOLL_CTL_DEL, s, NULL))
+		if (socketp && epoll_ctl(tp->ep_fd, EPOLL_CTL_DEL, s, NULL))
 			log_warn("kube transport: epoll_ctl(DEL %d): %s", s, strerror(errno));
-		*k = tp->socks[--tp->nsocks];
 		return 0;
 	}
 	if (what & CURL_POLL_IN)
 		ev.events |= EPOLLIN;
-	if (!k) {
-		/*
-		 * New to the set: a connection being made, or an idle one taken
-		 * up again (libcurl 7.88 drops idle connections from the set).
-		 * Kicked all the same: a connect not done yet stays asking
-		 * (libcurl looks at it with a poll of its own) and is armed.
-		 * Failing (ENOSPC, max_user_watches: see sock_arm), the next
-		 * call tries again.
-		 */
-		if (epoll_ctl(tp->ep_fd, EPOLL_CTL_ADD, s, &ev)) {
-			log_warn("kube transport: cannot watch socket %d: %s", s, strerror(errno));
-			return 0;
-		}
-		tp->socks = xgrow(tp->socks, tp->nsocks + 1, &tp->asocks, sizeof(*tp->socks));
-		k = &tp->socks[tp->nsocks++];
-		*k = (struct tp_sock){ .fd = s, .lane = l->idx, .armed = ev.events };
+	if (what & CURL_POLL_OUT)
+		ev.events |= EPOLLOUT;
+	/*
+	 * Failing (ENOMEM, ENOSPC: max_user_watches) we still answer 0: -1
+	 * marks the whole multi handle dead in libcurl 7.88 (every transfer,
+	 * for good). Unwatched, this socket's transfers end at their timeouts.
+	 */
+	if (epoll_ctl(tp->ep_fd, socketp ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s, &ev)) {
+		log_warn("kube transport: cannot watch socket %d: %s", s, strerror(errno));
+		return 0;
 	}
-	k->want = what;
-	if (what & CURL_POLL_OUT) {
-		if (k->armed & EPOLLOUT) {
-			ev.events |= EPOLLOUT;
-		} else {
-			k->kick = true;
-			tp->kicks = true;
-		}
-	}
-	sock_arm(tp, k, ev.events);
+	if (!socketp)
+		curl_multi_assign(l->multi, s, l);
 	return 0;
 }
 
@@ -455,70 +400,11 @@ static void tp_collect(struct transport *tp, struct tp_lane *l)
 	}
 }
 
-/* Transport thread: one readiness (or CURL_SOCKET_TIMEOUT) for a lane's multi. */
-static void lane_action(struct tp_lane *l, curl_socket_t s, int bits)
-{
-	int running;
-	CURLMcode mc = curl_multi_socket_action(l->multi, s, bits, &running);
-
-	if (mc != CURLM_OK)
-		log_warn("kube transport: curl_multi_socket_action: %s", curl_multi_strerror(mc));
-}
-
-/*
- * Transport thread: tell libcurl at once that the sockets it newly wants
- * to write to are writable, instead of arming EPOLLOUT, waiting for the
- * event and disarming it (an epoll_ctl or two and an epoll_wait a
- * request: libcurl 7.88 asks IN|OUT while a request or its body is being
- * sent, then IN, and takes an idle connection up again with IN|OUT). An
- * established socket nearly always is writable; CURL_CSELECT_OUT
- * only makes libcurl try, and a send that would block (EAGAIN) keeps its
- * bytes for later, as after any readiness. The sockets it still wants to
- * write to after that are armed for EPOLLOUT, as they would have been.
- * Level-triggered epoll keeps any input of them for the next wait. At
- * most TP_KICKS_MAX tries a pass, the rest armed, so a socket that keeps
- * asking (writing a little each time) cannot hold the loop.
- */
-static void tp_kick(struct transport *tp)
-{
-	unsigned tries = 0;
-
-	while (tp->kicks) {
-		struct tp_sock *k = NULL;
-		curl_socket_t fd;
-
-		for (size_t i = 0; i < tp->nsocks && !k; i++) {
-			if (tp->socks[i].kick)
-				k = &tp->socks[i];
-		}
-		if (!k) {
-			tp->kicks = false;
-			break;
-		}
-		k->kick = false;
-		if (!(k->want & CURL_POLL_OUT))
-			continue;	/* it wrote or gave up since it asked */
-		if (tries++ >= TP_KICKS_MAX) {
-			sock_arm(tp, k, k->armed | EPOLLOUT);
-			continue;
-		}
-		fd = k->fd;
-		/* may call sock_cb: k is not valid past this */
-		lane_action(&tp->lanes[k->lane], fd, CURL_CSELECT_OUT);
-		if ((k = sock_find(tp, fd)) && (k->want & CURL_POLL_OUT)) {
-			k->kick = false;	/* asked again: wait for epoll now */
-			sock_arm(tp, k, k->armed | EPOLLOUT);
-		}
-	}
-}
-
 /* Transport thread: how long epoll_wait may sleep (-1: until an event). */
 static int tp_wait_ms(const struct transport *tp, int64_t now)
 {
 	int64_t at = -1;
 
-	if (tp->kicks)
-		return 0;
 	for (unsigned i = 0; i < tp->nlanes; i++) {
 		int64_t t = tp->lanes[i].timer_at_ms;
 
@@ -538,7 +424,8 @@ static void tp_events(struct transport *tp, const struct epoll_event *ev, int n)
 {
 	for (int i = 0; i < n; i++) {
 		uint64_t key = ev[i].data.u64;
-		int bits = 0;
+		int bits = 0, running;
+		CURLMcode mc;
 
 		if (key == TP_WAKE_KEY)
 			continue;	/* edge-triggered: nothing to read (kube_tp_wake) */
@@ -550,7 +437,11 @@ static void tp_events(struct transport *tp, const struct epoll_event *ev, int n)
 			bits |= CURL_CSELECT_OUT;
 		if (ev[i].events & EPOLLERR)
 			bits |= CURL_CSELECT_ERR;
-		lane_action(&tp->lanes[key >> 32], (curl_socket_t)(uint32_t)key, bits);
+		mc = curl_multi_socket_action(tp->lanes[key >> 32].multi, (curl_socket_t)(uint32_t)key,
+					      bits, &running);
+		if (mc != CURLM_OK)
+			log_warn("kube transport: curl_multi_socket_action: %s",
+				 curl_multi_strerror(mc));
 	}
 }
 
@@ -564,7 +455,8 @@ static void *tp_main(void *arg)
 		size_t n;
 		bool stopping;
 		int64_t now;
-		int nev;
+		int nev, running;
+		CURLMcode mc;
 
 		pthread_mutex_lock(&tp->mu);
 		items = tp->queue;
@@ -594,12 +486,14 @@ static void *tp_main(void *arg)
 
 			if (l->timer_at_ms >= 0 && now >= l->timer_at_ms) {
 				l->timer_at_ms = -1;	/* timer_cb sets the next one */
-				lane_action(l, CURL_SOCKET_TIMEOUT, 0);
+				mc = curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0,
+							      &running);
+				if (mc != CURLM_OK)
+					log_warn("kube transport: curl_multi_socket_action: %s",
+						 curl_multi_strerror(mc));
 			}
+			tp_collect(tp, l);
 		}
-		tp_kick(tp);
-		for (unsigned i = 0; i < tp->nlanes; i++)
-			tp_collect(tp, &tp->lanes[i]);
 	}
 	return NULL;
 }
@@ -733,7 +627,6 @@ static void tp_free(struct transport *tp)
 	free(tp->queue);
 	free(tp->deferred);
 	free(tp->live);
-	free(tp->socks);
 	pthread_mutex_destroy(&tp->mu);
 	free(tp);
 }
