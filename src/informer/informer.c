@@ -21,6 +21,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -563,12 +564,27 @@ static int watch(struct informer *inf, struct err *e)
 	return rc;
 }
 
+/* "i:persitvolumes", "i:persimeclaims": perf stat --per-thread tells watchers apart */
+static void name_thread(const struct informer *inf)
+{
+	const char *n = inf->type->name;
+	size_t len = strlen(n);
+	char name[16];
+
+	if (len <= 13)
+		snprintf(name, sizeof(name), "i:%s", n);
+	else
+		snprintf(name, sizeof(name), "i:%.5s%s", n, n + len - 8);
+	pthread_setname_np(pthread_self(), name);
+}
+
 static void *run(void *arg)
 {
 	struct informer *inf = arg;
 	unsigned failures = 0;
 	bool need_list = true;
 
+	name_thread(inf);
 	while (!atomic_load(&inf->stop)) {
 		struct err e = ERR_INIT;
 		int64_t began;
