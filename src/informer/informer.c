@@ -221,10 +221,12 @@ static void notify(struct informer *inf, enum informer_event ev, const char *key
 		inf->handlers[i].fn(inf->handlers[i].ctx, ev, key, old, cur);
 }
 
-/* Put `o` (reference taken over) into the cache and tell the handlers. */
-static void store(struct informer *inf, struct iobj *o)
+/*
+ * Put `o` (reference taken over) into the cache under `key` (its key,
+ * borrowed: the caller has made it already) and tell the handlers.
+ */
+static void store(struct informer *inf, const char *key, struct iobj *o)
 {
-	char *key = informer_key_of(o->data);
 	struct iobj *old;
 
 	pthread_rwlock_wrlock(&inf->lock);
@@ -234,7 +236,6 @@ static void store(struct informer *inf, struct iobj *o)
 	atomic_fetch_sub(&inf->ntrimmed, (size_t)(old && old->trimmed));
 	notify(inf, old ? INFORMER_UPDATE : INFORMER_ADD, key, old, o);
 	iobj_unref(old);
-	free(key);
 }
 
 /*
@@ -398,8 +399,8 @@ static int relist(struct informer *inf, struct err *e)
 			}
 			key = informer_key_of(o->data);
 			hmap_put(&seen, key, NULL);
+			store(inf, key, o);
 			free(key);
-			store(inf, o);
 			total++;
 		}
 		json_decref(page);
@@ -465,7 +466,7 @@ static int on_watch_event(void *vctx, const char *type, json_t *obj)
 			hmap_put(&inf->seen, key, NULL);
 			inf->streamed++;
 		}
-		store(inf, o);
+		store(inf, key, o);
 	}
 	free(key);
 	return atomic_load(&inf->halt) ? 1 : 0;
