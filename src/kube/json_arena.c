@@ -65,9 +65,10 @@ static void *arena_malloc(size_t n)
 	struct arena *a = &ta;
 
 	if (a->active) {
+		/* n is checked first: the rounding cannot wrap */
 		size_t need = (n + HDR + ALIGN - 1) & ~(size_t)(ALIGN - 1);
 
-		if (need >= n + HDR && need <= KUBE_JSON_ARENA_SIZE - a->st.used) {
+		if (n <= KUBE_JSON_ARENA_SIZE && need <= KUBE_JSON_ARENA_SIZE - a->st.used) {
 			char *p = a->base + a->st.used + HDR;
 
 			a->st.used += need;

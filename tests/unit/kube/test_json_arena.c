@@ -165,6 +165,35 @@ static void test_outside_is_malloc(void **state)
 }
 
 #if defined(__SANITIZE_ADDRESS__)
+/* the huge request below must get ASan's malloc's NULL, as glibc's */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "allocator_may_return_null=1";
+}
+#endif
+
+/* A request near SIZE_MAX is refused (malloc's NULL), not wrapped into a small one. */
+static void test_huge_request_refused(void **state)
+{
+	json_malloc_t m;
+	json_free_t f;
+	struct kube_json_arena_stats a;
+	void *p;
+
+	(void)state;
+	kube_json_arena_install();
+	json_get_alloc_funcs(&m, &f);
+	kube_json_arena_begin();
+	a = stats();
+	p = m(SIZE_MAX - 4);
+	kube_json_arena_end();
+	assert_null(p);
+	assert_int_equal(stats().used, a.used);
+	assert_int_equal(stats().allocs, a.allocs);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
 /* A read of a freed event's tree is reported, not silently served. */
 static void test_use_after_free_reported(void **state)
 {
@@ -196,6 +225,7 @@ int main(void)
 		cmocka_unit_test(test_held_tree_survives),
 		cmocka_unit_test(test_full_arena_falls_back),
 		cmocka_unit_test(test_outside_is_malloc),
+		cmocka_unit_test(test_huge_request_refused),
 #if defined(__SANITIZE_ADDRESS__)
 		cmocka_unit_test(test_use_after_free_reported),
 #endif
