@@ -256,7 +256,8 @@ void kube_client_set_write_guard(struct kube_client *c, kube_write_guard_fn fn, 
 /*
  * Called once per watch event, in order, on the watching thread. `type` is
  * ADDED, MODIFIED, DELETED or BOOKMARK; `object` is borrowed for the call
- * (json_incref to keep it). A non-zero return ends the watch.
+ * (json_deep_copy to keep it: it lives in the thread's arena, json_arena.h).
+ * A non-zero return ends the watch.
  */
 typedef int (*kube_watch_fn)(void *ctx, const char *type, json_t *object);
 

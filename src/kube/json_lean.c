@@ -18,6 +18,8 @@
 #include "base/xalloc.h"
 
 #define MAX_DEPTH 64
+/* spans kept without an allocation: managedFields and the annotation are two */
+#define INLINE_SPANS 4
 
 enum scope { SCOPE_OTHER, SCOPE_META, SCOPE_ANNOTATIONS };
 
@@ -28,8 +30,9 @@ struct span {
 
 struct scan {
 	const char *text;
-	struct span *spans;
+	struct span *spans;	/* inline_spans until more are needed */
 	size_t n, alloc;
+	struct span inline_spans[INLINE_SPANS];
 };
 
 /* p is at a '"': the byte after the closing quote, or NULL. */
@@ -88,6 +91,14 @@ static bool key_is(const char *k, size_t len, const char *want)
 
 static void replace(struct scan *s, const char *from, const char *to, const char *with)
 {
+	if (s->n == s->alloc && s->spans == s->inline_spans) {
+		/* more than the usual two: move them to the heap */
+		struct span *heap = xmalloc(sizeof(*heap) * s->n * 2);
+
+		memcpy(heap, s->spans, sizeof(*heap) * s->n);
+		s->spans = heap;
+		s->alloc = s->n * 2;
+	}
 	s->spans = xgrow(s->spans, s->n + 1, &s->alloc, sizeof(*s->spans));
 	s->spans[s->n].start = (size_t)(from - s->text);
 	s->spans[s->n].end = (size_t)(to - s->text);
@@ -190,32 +201,73 @@ static bool scan(struct scan *s, size_t len)
 	return top == -1;
 }
 
+/*
+ * The lean text, handed to jansson piece by piece (the text between the
+ * spans and each span's replacement) so it is never copied whole: a copy
+ * is a request as large as the event, which made glibc consolidate every
+ * small chunk the previous event's tree had freed (issue #11).
+ */
+struct feed {
+	const struct scan *s;
+	size_t len;		/* of the text */
+	size_t next;		/* span whose text before it, then replacement, comes next */
+	size_t pos;		/* in the text, while handing out the text before span `next` */
+	const char *with;	/* the rest of span next-1's replacement, while handing it out */
+};
+
+static size_t feed_read(void *out, size_t room, void *p)
+{
+	struct feed *f = p;
+	size_t done = 0;
+
+	while (done < room) {
+		const char *from;
+		size_t n;
+
+		if (f->with && *f->with) {
+			from = f->with;
+			n = strlen(f->with);
+		} else {
+			size_t stop = f->next < f->s->n ? f->s->spans[f->next].start : f->len;
+
+			if (f->pos == stop) {
+				if (f->next == f->s->n)
+					break;	/* all of it */
+				f->with = f->s->spans[f->next].with;
+				f->pos = f->s->spans[f->next].end;
+				f->next++;
+				continue;
+			}
+			from = f->s->text + f->pos;
+			n = stop - f->pos;
+		}
+		if (n > room - done)
+			n = room - done;
+		memcpy((char *)out + done, from, n);
+		done += n;
+		if (f->with && *f->with)
+			f->with += n;
+		else
+			f->pos += n;
+	}
+	return done;
+}
+
 json_t *kube_json_loadb_lean(const char *text, size_t len, size_t flags, json_error_t *err)
 {
-	struct scan s = { text, NULL, 0, 0 };
-	json_t *j = NULL;
-	char *lean, *w;
-	size_t from = 0, size = len;
+	struct scan s = { .text = text, .alloc = INLINE_SPANS };
+	struct feed f = { &s, len, 0, 0, NULL };
+	json_t *j;
 
+	s.spans = s.inline_spans;
 	if (!scan(&s, len) || !s.n) {
-		free(s.spans);
+		if (s.spans != s.inline_spans)
+			free(s.spans);
 		return json_loadb(text, len, flags, err);
 	}
-	for (size_t i = 0; i < s.n; i++)
-		size += strlen(s.spans[i].with) - (s.spans[i].end - s.spans[i].start);
-	w = lean = xmalloc(size ? size : 1);
-	for (size_t i = 0; i < s.n; i++) {
-		memcpy(w, text + from, s.spans[i].start - from);
-		w += s.spans[i].start - from;
-		memcpy(w, s.spans[i].with, strlen(s.spans[i].with));
-		w += strlen(s.spans[i].with);
-		from = s.spans[i].end;
-	}
-	memcpy(w, text + from, len - from);
-	w += len - from;
-	j = json_loadb(lean, (size_t)(w - lean), flags, err);
-	free(lean);
-	free(s.spans);
+	j = json_load_callback(feed_read, &f, flags, err);
+	if (s.spans != s.inline_spans)
+		free(s.spans);
 	/* a failure is reported as it is for the text the server sent */
 	return j ? j : json_loadb(text, len, flags, err);
 }

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "kube/json_arena.h"
 #include "kube/json_lean.h"
 #include "kube/status.h"
 
@@ -88,8 +89,13 @@ int kube_watch_event_parse(const char *line, size_t len, json_t **event,
 	json_error_t jerr;
 	json_t *ev, *t, *o;
 
-	/* every watcher decodes and drops the object: parse it lean */
+	/*
+	 * every watcher decodes and drops the object: parse it lean, into the
+	 * thread's arena (the caller frees it on this thread, json_arena.h)
+	 */
+	kube_json_arena_begin();
 	ev = kube_json_loadb_lean(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	kube_json_arena_end();
 	if (!ev)
 		return err_set(e, KUBE_ERR_DECODE, "watch event is not JSON: %s (column %d)",
 			       jerr.text, jerr.column);

@@ -54,8 +54,9 @@ size_t kube_ndjson_pending(const struct kube_ndjson *s);
 
 /*
  * Decode one watch event line {"type": "...", "object": {...}}.
- * On success the caller owns *event (json_decref when done); *type and
- * *object are borrowed from it. KUBE_ERR_DECODE if the line is not such an
+ * On success the caller owns *event and frees it with json_decref on this
+ * thread (it lives in the thread's arena, see json_arena.h: json_deep_copy
+ * what is kept); *type and *object are borrowed from it. KUBE_ERR_DECODE if the line is not such an
  * object with a string type and an object value.
  */
 int kube_watch_event_parse(const char *line, size_t len, json_t **event,

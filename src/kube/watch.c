@@ -8,8 +8,9 @@
  * one each, the other kinds share a third: kube_watch_lane) receives the
  * stream's bytes
  * into the transfer's `in` buffer (watch_recv); the watching thread takes
- * them, splits lines (ndjson.c) and calls the caller's callback on its own
- * thread, so a slow handler never stalls other streams. The stream is
+ * them (trading `in` for its own emptied buffer), splits lines (ndjson.c),
+ * parses each event into its arena (json_arena.h) and calls the caller's
+ * callback on its own thread, so a slow handler never stalls other streams. The stream is
  * never paused (see KUBE_WATCH_BACKLOG_MAX: with bookworm's libcurl that
  * would stall the whole connection); a watcher more than that far behind
  * has its watch ended, to resume from its last event. A watcher that
@@ -28,6 +29,8 @@
 
 /* fn asked to stop: not an error. Never a kube code (those are > 0). */
 #define WATCH_FN_STOPPED (-1)
+/* A taken buffer larger than this is freed once handled, not kept for the next swap. */
+#define WATCH_KEEP_MAX ((size_t)256 << 10)
 
 struct watch {
 	struct transport *tp;
@@ -35,6 +38,8 @@ struct watch {
 	kube_watch_fn fn;
 	void *ctx;
 	struct kube_ndjson nd;
+	/* watching thread only: bytes taken from t.in, swapped with it (watch_take) */
+	struct buf taken;
 	/* transport thread only until the transfer is done: */
 	long status;		/* 0 until the headers are in */
 	bool behind;		/* ended: the watcher was KUBE_WATCH_BACKLOG_MAX behind */
@@ -96,26 +101,43 @@ static size_t watch_recv(char *data, size_t size, size_t n, void *p)
 
 /*
  * Watching thread: wait for stream bytes, the end of the transfer, or the
- * stop flag (looked at every KUBE_WATCH_POLL_MS). Returns the bytes (caller
- * frees) or NULL; *done when the transfer is over and all bytes are taken.
+ * stop flag (looked at every KUBE_WATCH_POLL_MS). The bytes are taken by
+ * swapping the transfer's buffer with the watcher's empty one, so in the
+ * steady state neither thread allocates per chunk (a detached buffer was a
+ * malloc on the transport thread and a free on this one). True when there
+ * are bytes (in w->taken); *done when the transfer is over and all bytes
+ * are taken.
  */
-static char *watch_take(struct watch *w, const atomic_bool *stop, size_t *len, bool *done)
+static bool watch_take(struct watch *w, const atomic_bool *stop, bool *done)
 {
 	struct tx *t = &w->t;
-	char *data = NULL;
+	bool got = false;
 
-	*len = 0;
 	pthread_mutex_lock(&w->tp->mu);
 	while (!t->done && !t->in.len && !(stop && atomic_load(stop))) {
 		struct timespec ts = clock_deadline_ms(KUBE_WATCH_POLL_MS);
 
 		pthread_cond_timedwait(&t->cond, &w->tp->mu, &ts);
 	}
-	if (t->in.len)
-		data = buf_detach(&t->in, len);
-	*done = t->done && !data;
+	if (t->in.len) {
+		struct buf full = t->in;
+
+		t->in = w->taken;
+		w->taken = full;
+		got = true;
+	}
+	*done = t->done && !got;
 	pthread_mutex_unlock(&w->tp->mu);
-	return data;
+	return got;
+}
+
+/* Watching thread: the taken bytes are handled; empty the buffer for the next swap. */
+static void watch_taken(struct watch *w)
+{
+	if (w->taken.alloc > WATCH_KEEP_MAX)
+		buf_release(&w->taken);	/* a backlog's worth: give it back */
+	else
+		buf_reset(&w->taken);
 }
 
 /* Watching thread: end the transfer if it still runs, and wait until the
@@ -188,6 +210,7 @@ int kube_watch_idle(struct kube_client *c, const char *path, kube_watch_fn fn, v
 		return rc;
 
 	kube_ndjson_init(&w.nd, KUBE_WATCH_LINE_MAX);
+	buf_init(&w.taken, KUBE_WATCH_BACKLOG_MAX);	/* t.in's cap: they trade places */
 	buf_init(&w.errbody, KUBE_ERROR_BODY_MAX);
 	url = xasprintf("%s%s", c->server, path);
 	hdrs = kube_easy_headers(au.hdr, NULL);
@@ -207,12 +230,9 @@ int kube_watch_idle(struct kube_client *c, const char *path, kube_watch_fn fn, v
 	kube_tp_submit(w.tp, TP_ADD, &w.t);
 
 	while (!done) {
-		size_t len;
-		char *data = watch_take(&w, stop, &len, &done);
-
-		if (data) {
-			rc = kube_ndjson_feed(&w.nd, data, len, watch_line, &w, e);
-			free(data);
+		if (watch_take(&w, stop, &done)) {
+			rc = kube_ndjson_feed(&w.nd, w.taken.data, w.taken.len, watch_line, &w, e);
+			watch_taken(&w);
 			if (rc)
 				break;
 		}
@@ -261,6 +281,7 @@ int kube_watch_idle(struct kube_client *c, const char *path, kube_watch_fn fn, v
 	free(url);
 	kube_auth_release(&au);
 	kube_ndjson_release(&w.nd);
+	buf_release(&w.taken);
 	buf_release(&w.errbody);
 	return rc;
 }

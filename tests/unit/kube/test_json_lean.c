@@ -128,9 +128,56 @@ static void test_deep_text_parsed_as_sent(void **state)
 	json_decref(j);
 }
 
+/*
+ * A list page with more spans than are kept inline, and text between them
+ * longer than jansson's read buffer: the same tree as jansson's of the
+ * text with the replacements made.
+ */
+static void test_many_spans_long_text(void **state)
+{
+	char *text = NULL, *item;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	json_t *got, *want, *items, *it;
+	size_t i;
+
+	(void)state;
+	assert_non_null(f);
+	fputs("{\"items\":[", f);
+	for (i = 0; i < 9; i++) {
+		fprintf(f, "%s{\"metadata\":{\"name\":\"o%zu\",\"managedFields\":[{\"m\":\"", i ? "," : "", i);
+		for (int k = 0; k < 700; k++)
+			fputc('a' + (int)((i + (size_t)k) % 26), f);
+		fprintf(f, "\"}],\"annotations\":{\"" LA "\":\"{\\\"x\\\":%zu}\",\"k\":\"", i);
+		for (int k = 0; k < 1500; k++)
+			fputc('A' + (int)((i + (size_t)k) % 26), f);
+		fputs("\"}},\"spec\":{}}", f);
+	}
+	fputs("]}", f);
+	fclose(f);
+	want = json_loadb(text, len, 0, NULL);
+	assert_non_null(want);
+	items = json_object_get(want, "items");
+	json_array_foreach(items, i, it) {
+		json_t *md = json_object_get(it, "metadata");
+
+		json_object_set_new(md, "managedFields", json_null());
+		json_object_set_new(json_object_get(md, "annotations"), LA, json_string(""));
+	}
+	got = kube_json_loadb_lean(text, len, JSON_REJECT_DUPLICATES, NULL);
+	assert_non_null(got);
+	if (!json_equal(got, want)) {
+		item = json_dumps(got, JSON_SORT_KEYS);
+		fail_msg("got %.300s", item);
+	}
+	json_decref(got);
+	json_decref(want);
+	free(text);
+}
+
 int main(void)
 {
-	static struct CMUnitTest tests[N_CASES + 2];
+	static struct CMUnitTest tests[N_CASES + 3];
 	size_t n = 0;
 
 	for (size_t i = 0; i < N_CASES; i++)
@@ -138,5 +185,6 @@ int main(void)
 						  (void *)&cases[i] };
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_errors_are_janssons);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_deep_text_parsed_as_sent);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_many_spans_long_text);
 	return kt_run("json_lean", tests, n);
 }
