@@ -142,6 +142,22 @@ void kube_json_arena_begin(void)
 	}
 	if (!a->st.live && a->st.used) {
 		/* everything allocated in it is freed: start again */
+#ifdef ARENA_ASAN
+		/*
+		 * from a fresh block: the old one goes to ASan's quarantine, so
+		 * a pointer kept past its event is still reported after the next
+		 * event, instead of reading that event's bytes
+		 */
+		char *fresh = malloc(KUBE_JSON_ARENA_SIZE);
+
+		if (fresh) {
+			POISON(fresh, KUBE_JSON_ARENA_SIZE);
+			UNPOISON(a->base, KUBE_JSON_ARENA_SIZE);
+			free(a->base);
+			a->base = fresh;
+			pthread_setspecific(key, fresh);
+		}
+#endif
 		a->st.used = 0;
 		a->st.restarts++;
 	}

@@ -13,6 +13,9 @@
 #include <sys/wait.h>
 
 #include <jansson.h>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
 
 #include "kube/json_arena.h"
 #include "kube/ndjson.h"
@@ -216,6 +219,26 @@ static void test_use_after_free_reported(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_false(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
+
+/*
+ * A pointer kept past its event (a handler's bug) is still reported after
+ * the next event restarted the arena: the restart must not hand the freed
+ * bytes out again where ASan would see them as live.
+ */
+static void test_stale_pointer_poisoned_after_restart(void **state)
+{
+	struct kube_json_arena_stats a;
+	json_t *obj, *ev = parse(4, &obj);
+	const char *name = name_of(obj);
+
+	(void)state;
+	json_decref(ev);
+	a = stats();
+	ev = parse(4, &obj);	/* the same size: the same layout if reused */
+	assert_int_equal(stats().restarts, a.restarts + 1);
+	assert_true(__asan_address_is_poisoned(name));
+	json_decref(ev);
+}
 #endif
 
 int main(void)
@@ -228,6 +251,7 @@ int main(void)
 		cmocka_unit_test(test_huge_request_refused),
 #if defined(__SANITIZE_ADDRESS__)
 		cmocka_unit_test(test_use_after_free_reported),
+		cmocka_unit_test(test_stale_pointer_poisoned_after_restart),
 #endif
 	};
 
