@@ -21,7 +21,8 @@
  * and when full the hooks fall back to malloc. Under AddressSanitizer each
  * allocation keeps its size in a poisoned header, and freed and unused
  * arena space is poisoned, so a use after free is still reported; a restart
- * takes a fresh block, so it is reported after the next event too.
+ * takes a fresh block, so it is reported after the next event too. A thread
+ * that ends with a tree still out leaves its arena to it (and logs it).
  *
  * Rule for callers: a tree parsed in an arena is freed on the thread that
  * parsed it (json_decref); to keep a part of it, or hand it to another
