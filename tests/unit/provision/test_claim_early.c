@@ -337,6 +337,9 @@ static void test_key_deferred_after_the_sync_is_queued_again(void **state)
 	struct fx *fx = *state;
 	bool kept, queued = false;
 
+	pthread_mutex_lock(&gate.mu);
+	gate.entered = gate.open = false;	/* every teardown opens it */
+	pthread_mutex_unlock(&gate.mu);
 	fake_driver_set_hook(fx->env.d, gate_hook, &gate);
 	put_claim(fx, "c1", UID1);
 	start_async(fx, true);
