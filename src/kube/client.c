@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/xalloc.h"
+#include "kube/json_arena.h"
 
 #ifndef CSI_PROVISIONER_VERSION
 #define CSI_PROVISIONER_VERSION "dev"
@@ -75,6 +76,12 @@ int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
 		return rc;
 	if ((rc = kube_curl_global_init(e)))
 		return rc;
+	/*
+	 * jansson's allocation hooks for the watches' arenas, here where the
+	 * first client is made (in main, before its threads), not at the
+	 * first event, on a thread beside others already using jansson
+	 */
+	kube_json_arena_install();
 	vi = curl_version_info(CURLVERSION_NOW);
 	if (!strncmp(cfg->server, "https://", 8) && !(vi->features & CURL_VERSION_SSL))
 		return err_set(e, KUBE_ERR_INVALID, "libcurl %s was built without TLS",
