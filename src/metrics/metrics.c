@@ -308,7 +308,8 @@ int metrics_render(struct metrics *m, struct buf *out)
 	pthread_mutex_lock(&m->mu);
 	/* families by name, as the Go library gathers them */
 	families = xcalloc(m->n + 1, sizeof(*families));
-	memcpy(families, m->families, m->n * sizeof(*families));
+	if (m->n)	/* m->families is NULL before the first family */
+		memcpy(families, m->families, m->n * sizeof(*families));
 	qsort(families, m->n, sizeof(*families), by_family_name);
 	for (size_t i = 0; i < m->n; i++) {
 		struct metric *f = families[i];
