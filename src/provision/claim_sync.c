@@ -465,6 +465,16 @@ static enum sync_result provision(struct controller *c, const struct kube_pvc *c
 		ctl_enqueue_snapshot(c, ds_source_namespace(claim), claim->data_source_name);
 	res = SYNC_DONE;
 out:
+	/*
+	 * A source we protected and did not copy: look at it again. The claim
+	 * may have begun its deletion while we asked, and the sync that caused
+	 * may have run before our finalizer went on; nothing else would come
+	 * back to it before the orphan sweep.
+	 */
+	if (res != SYNC_DONE && protect.kind == DS_SNAPSHOT)
+		ctl_enqueue_snapshot(c, ds_source_namespace(claim), claim->data_source_name);
+	else if (res != SYNC_DONE && protect.kind == DS_CLONE)
+		ctl_enqueue_clone_source(c, claim);
 	if (counted)
 		ctl_left_journal(c);
 	if (asked && c->o.volume_changed)	/* the driver's free space may have changed */

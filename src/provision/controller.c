@@ -195,6 +195,14 @@ void ctl_enqueue_snapshot(struct controller *c, const char *ns, const char *name
 	free(key);
 }
 
+void ctl_enqueue_clone_source(struct controller *c, const struct kube_pvc *clone)
+{
+	char *key = xasprintf("%s/%s", ds_source_namespace(clone), clone->data_source_name);
+
+	wq_add(c->claim_q, key);
+	free(key);
+}
+
 static void on_claim(void *ctx, enum informer_event ev, const char *key,
 		     const struct iobj *old, const struct iobj *cur)
 {
@@ -205,13 +213,9 @@ static void on_claim(void *ctx, enum informer_event ev, const char *key,
 	if (ds_kind_of(claim) == DS_SNAPSHOT && claim->meta.namespace &&
 	    (ev == INFORMER_DELETE || claim->meta.deleting || (claim->volume_name && *claim->volume_name)))
 		ctl_enqueue_snapshot(c, ds_source_namespace(claim), claim->data_source_name);
-	if (ds_kind_of(claim) == DS_CLONE && claim->meta.namespace) {
+	if (ds_kind_of(claim) == DS_CLONE && claim->meta.namespace)
 		/* a clone's progress (or its deletion) may free its source's finalizer */
-		char *src = xasprintf("%s/%s", ds_source_namespace(claim), claim->data_source_name);
-
-		wq_add(c->claim_q, src);
-		free(src);
-	}
+		ctl_enqueue_clone_source(c, claim);
 	if (ev == INFORMER_DELETE) {
 		pthread_mutex_lock(&c->slow_mu);
 		ctl_slow_entry_free(hmap_remove(&c->slow, key));

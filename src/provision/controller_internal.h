@@ -163,6 +163,8 @@ enum sync_result ctl_nd_take(struct controller *c, const struct kube_pvc *claim,
 /* Keys of the claims queue that stand for a VolumeSnapshot, not a claim. */
 #define SNAPSHOT_KEY_PREFIX "snapshot:"
 void ctl_enqueue_snapshot(struct controller *c, const char *ns, const char *name);
+/* Queue the key of the claim `clone` copies from (its finalizer may go). */
+void ctl_enqueue_clone_source(struct controller *c, const struct kube_pvc *clone);
 
 /* Metric helpers: no-ops when the family is NULL. */
 void ctl_count(struct metric *f, const char *const *values, double v);
