@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/mem.h"
 #include "base/xalloc.h"
 #include "capacity/capacity.h"
 #include "cli/cli.h"
@@ -265,6 +266,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "csi-provisioner: cannot disable core dumps: %s\n", strerror(errno));
 	if (cli_is_command(argc, argv))	/* explain, preflight: read-only, src/cli/ */
 		return cli_main(argc, argv);
+	/* every worker runs its own requests (src/kube/direct.c): two malloc
+	 * arenas, not one per contending thread (src/base/mem.c) */
+	mem_limit_arenas(2);
 	if (config_parse(&cfg, argc, argv, env_lookup, &e)) {
 		fprintf(stderr, "csi-provisioner: %s\n", err_msg(&e));
 		err_release(&e);

@@ -19,6 +19,12 @@
  *
  * mem_trim_heap: malloc_trim, but never under AddressSanitizer (see mem.h).
  *
+ * mem_limit_arenas: glibc gives threads that contend for malloc arenas of
+ * their own, up to 8 per core; each keeps the pages it once used. Since the
+ * workers run their requests' TLS themselves (src/kube/direct.c), that was
+ * 2-4 MiB more at the peak of an N=1000 run; with two arenas the peak is
+ * lower than before, and the CPU no higher (bench/results/request-direct.txt).
+ *
  * mem_drop_stack: 200 workers (--worker-threads=100, claims and volumes)
  * each touched 15-19 KiB of their 512 KiB stacks by the end of a run (a
  * gRPC call runs its poller on the caller's stack): 3.7 MiB that stayed
@@ -33,6 +39,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
@@ -141,6 +148,16 @@ void mem_trim_heap(void)
 {
 #ifndef MEM_SANITIZED
 	malloc_trim(0);
+#endif
+}
+
+void mem_limit_arenas(int n)
+{
+#ifndef MEM_SANITIZED
+	if (!getenv("MALLOC_ARENA_MAX"))
+		mallopt(M_ARENA_MAX, n);
+#else
+	(void)n;
 #endif
 }
 

@@ -32,6 +32,12 @@ long mem_drop_file_pages(void);
 void mem_trim_heap(void);
 
 /*
+ * Have glibc's malloc keep at most `n` arenas (M_ARENA_MAX), unless the
+ * operator set MALLOC_ARENA_MAX, which wins. Before the threads start.
+ */
+void mem_limit_arenas(int n);
+
+/*
  * The lowest address of the calling thread's stack (above its guard), or 0
  * when it cannot be known. Meant for threads we create: for the main
  * thread glibc guesses the range from the mappings. Once per thread: it

@@ -53,7 +53,6 @@ static struct kube_client *client_alloc(const struct kube_config *cfg,
 	c->user_agent = xstrdup(o->user_agent ? o->user_agent : default_agent);
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : KUBE_DEFAULT_TIMEOUT_MS;
 	c->body_max = o->body_max ? o->body_max : KUBE_BODY_MAX;
-	c->watches_shared = o->watches_on_requests_connection;
 	atomic_init(&c->closed, false);
 	pthread_mutex_init(&c->pool_lock, NULL);
 	return c;
@@ -90,7 +89,7 @@ int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
 	c = client_alloc(cfg, o, "csi-provisioner/" CSI_PROVISIONER_VERSION);
 	c->pace = kube_pacer_new(o);
 	kube_auth_cache_init(&c->tok, cfg, o->credentials_of ? &o->credentials_of->tok : NULL);
-	if ((rc = kube_tp_new(&c->tp, 1, e))) {
+	if ((rc = kube_tp_new(&c->tp, 0, e))) {
 		kube_client_free(c);
 		return rc;
 	}

@@ -92,12 +92,6 @@ struct kube_client_opts {
 	 * kube_client_new only.
 	 */
 	struct kube_client *credentials_of;
-	/*
-	 * Tests only: watches ride on the requests' connection instead of one
-	 * of their own, the layout in which bookworm's libcurl 7.88 left list
-	 * pages unfinished (transport.c, "Nudges"; tests/tools/list-stall).
-	 */
-	bool watches_on_requests_connection;
 };
 
 /*

@@ -5,10 +5,12 @@
  *
  * The client is four files along curl's lines, plus its lifecycle:
  *   client.c     creating, sharing (siblings) and freeing a struct kube_client
- *   transport.c  libcurl: the transport thread (an epoll loop driving its
- *                multi handles by curl_multi_socket_action), its share,
- *                transfers (struct tx), the easy-handle pool
- *   nudge.c      the requests transport's nudges (libcurl before 8.1)
+ *   transport.c  libcurl: the client's transport (share, the requests'
+ *                pool) and the watches' (an epoll loop driving its multi
+ *                handles by curl_multi_socket_action), transfers (struct
+ *                tx), the watches' easy-handle pool
+ *   direct.c     the requests' handles: a request runs on its caller's
+ *                thread, on an HTTP/1.1 connection of its own
  *   easy.c       an easy handle's options (URL, TLS, credentials,
  *                headers) and curl errors as kube errors
  *   auth.c       credentials: bearer token (token file re-read), exec plugin
@@ -20,10 +22,11 @@
  * Locks, all leaves (none is held across a curl call, none while taking
  * another): transport.mu guards the transport's queue, `stopping`, and each
  * transfer's done/result/queued/in fields; kube_client.pool_lock
- * guards the idle handle stack; token_cache.lock guards the cached bearer
+ * guards the idle watch handles, direct_pool.mu the requests';
+ * token_cache.lock guards the cached bearer
  * token; the bucket's and the aimd's own locks (ratelimit.c, adaptive.c)
  * guard the pacing state; transport.share_locks[] are taken by libcurl
- * itself, on the transport thread only. The exec plugin's lock (exec_cred.c)
+ * itself, on whichever thread runs a transfer. The exec plugin's lock (exec_cred.c)
  * is taken with none of ours held.
  */
 #ifndef KUBE_CLIENT_INT_H
@@ -45,7 +48,7 @@
 #include "kube/exec_cred.h"
 #include "kube/ratelimit.h"
 
-/* Idle easy handles kept for reuse. */
+/* Idle watch handles kept for reuse. */
 #define KUBE_POOL_MAX 64
 /*
  * A watch buffers up to this much data its watcher has not taken yet; past
@@ -126,16 +129,7 @@ struct tx {
 	unsigned queued;	/* ops of this tx still in the queue */
 	bool in_multi;		/* transport thread only */
 	unsigned lane;		/* the multi handle it runs in (set before submit) */
-	/*
-	 * Plain requests only, transport thread only: the client (alive while
-	 * its request is in flight), and when the body last grew, for the
-	 * nudges (transport.c).
-	 */
-	struct kube_client *client;
-	const char *auth_hdr;	/* its Authorization line or NULL, for the nudge */
-	curl_off_t seen_bytes;
-	int64_t seen_ms;
-	/* watches only, guarded by tp.mu: */
+	/* guarded by tp.mu: */
 	bool streaming;
 	struct buf in;		/* received, not yet taken by the watcher */
 };
@@ -164,6 +158,19 @@ struct tp_lane {
 	int64_t timer_at_ms;
 };
 
+/*
+ * The requests' easy handles, each keeping one HTTP/1.1 connection alive
+ * (direct.c). At most TP_DIRECT_MAX requests of a transport run at once,
+ * so it holds as many connections at most; at QPS 50 one or two are busy.
+ */
+#define TP_DIRECT_MAX 8
+struct direct_pool {
+	pthread_mutex_t mu;	/* guards the fields below */
+	pthread_cond_t cond;	/* a handle was given back */
+	CURL *idle[TP_DIRECT_MAX];
+	size_t nidle, nbusy;
+};
+
 struct transport {
 	atomic_int refs;	/* clients using it (kube_client_new_sibling) */
 	/* DNS cache and TLS sessions of every handle; lives as long as the
@@ -173,19 +180,6 @@ struct transport {
 	pthread_mutex_t mu;
 	struct tp_lane lanes[TP_LANES_MAX];
 	unsigned nlanes;
-	/* transport thread only: plain transfers in the multi, and those waiting */
-	size_t plain_running;
-	struct tx **deferred;
-	size_t ndeferred, adeferred, deferred_head;
-	/* transport thread only: plain transfers in the multi (for the nudges),
-	 * and the one nudge in flight (NULL: none) with its error buffer */
-	struct tx **live;
-	size_t nlive, alive;
-	CURL *nudge;
-	struct curl_slist *nudge_hdrs;
-	char nudge_err[CURL_ERROR_SIZE];
-	bool nudges;		/* this libcurl needs them (set once at start) */
-	int64_t nudge_check_ms;	/* next look for silent answers (transport thread) */
 	/*
 	 * The loop (transport thread only, but wake_fd is written by any
 	 * thread): an epoll set of every lane's sockets and wake_fd, an
@@ -201,13 +195,18 @@ struct transport {
 	/* the watches' own transport (kube_tp_watches), made on the first
 	 * watch and freed with this one; guarded by mu */
 	struct transport *watches;
+	/* the requests' handles (client transports; unused in the watches') */
+	struct direct_pool direct;
 };
 
 /* curl_global_init, once per process; KUBE_ERR_INVALID when it failed. */
 int kube_curl_global_init(struct err *e);
 
-/* Start a transport (its thread) of `nlanes` multi handles (1 to
- * TP_LANES_MAX); drop references with kube_tp_unref. */
+/*
+ * A new transport: a client's (nlanes 0: no loop, no thread) or, with its
+ * thread, one of `nlanes` multi handles (up to TP_LANES_MAX); drop
+ * references with kube_tp_unref.
+ */
 int kube_tp_new(struct transport **out, unsigned nlanes, struct err *e);
 /* Drop a client's reference; the last one stops the thread. Accepts NULL. */
 void kube_tp_unref(struct transport *tp);
@@ -234,9 +233,14 @@ void kube_tp_wake(struct transport *tp);
 void kube_tp_submit(struct transport *tp, enum tp_op op, struct tx *t);
 /* Wait until the transfer is over and no op of it is queued. Caller holds tp->mu. */
 void kube_tx_wait_locked(struct transport *tp, struct tx *t);
-/* Run one plain transfer on the shared connection; blocks until it is over.
- * auth_hdr (borrowed until then, may be NULL): its Authorization line. */
-CURLcode kube_tp_perform(struct kube_client *c, CURL *h, const char *auth_hdr);
+/* ---- direct.c ---- */
+
+void kube_direct_init(struct direct_pool *d);
+void kube_direct_release(struct direct_pool *d);
+/* A handle for one plain request; waits while TP_DIRECT_MAX are out. */
+CURL *kube_direct_get(struct transport *tp);
+/* Give it back (reset; its connection stays open for the next). */
+void kube_direct_put(struct transport *tp, CURL *h);
 
 /* ---- watch.c ---- */
 
@@ -244,19 +248,15 @@ CURLcode kube_tp_perform(struct kube_client *c, CURL *h, const char *auth_hdr);
  * by the resource its path ends with, before any query. */
 unsigned kube_watch_lane(const char *path);
 
-/* ---- nudge.c (transport thread only) ---- */
-
-/* Look for silent plain answers when due (every few hundred ms; `now` from
- * clock_now_ms) and nudge the connection of one. */
-void kube_nudge_tick(struct transport *tp, int64_t now);
-/* The nudge tp->nudge ended with rc and is out of its multi handle: free it. */
-void kube_nudge_done(struct transport *tp, CURLcode rc);
-
 /* ---- easy.c ---- */
 
-/* Options every request shares: URL, TLS, credentials, headers (borrowed until the transfer ends). */
+/*
+ * Options every request and watch shares: URL, TLS, credentials, headers
+ * (borrowed until the transfer ends). A watch (`watch`) asks for HTTP/2 and
+ * waits for its lane's connection; a request speaks HTTP/1.1 on its own.
+ */
 void kube_easy_setup(struct kube_client *c, CURL *h, const char *url, struct curl_slist *hdrs,
-		     const struct auth *au, char *errbuf);
+		     const struct auth *au, char *errbuf, bool watch);
 /* The request headers: Accept, the Authorization line `auth`, Content-Type `ctype`. */
 struct curl_slist *kube_easy_headers(const char *auth, const char *ctype);
 /* A failed transfer as a kube code, with curl's own words and, for TLS, which CA. */
@@ -310,7 +310,6 @@ struct kube_client {
 	char *user_agent;
 	long timeout_ms;
 	size_t body_max;
-	bool watches_shared;	/* opts.watches_on_requests_connection (tests) */
 	kube_write_guard_fn guard;	/* set before the client is shared; may be NULL */
 	void *guard_ctx;
 

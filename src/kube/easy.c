@@ -86,13 +86,16 @@ int kube_curl_error(const struct kube_client *c, CURLcode cc, const char *errbuf
 
 /* Options every request shares: URL, TLS, auth, headers. */
 void kube_easy_setup(struct kube_client *c, CURL *h, const char *url, struct curl_slist *hdrs,
-		  const struct auth *au, char *errbuf)
+		     const struct auth *au, char *errbuf, bool watch)
 {
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_SHARE, c->tp->share);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	/* a watch multiplexed on its lane's HTTP/2 connection; a request on a
+	 * connection of its own, to itself while it runs (direct.c) */
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, watch ? (long)CURL_HTTP_VERSION_2TLS
+						       : (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);
@@ -103,12 +106,16 @@ void kube_easy_setup(struct kube_client *c, CURL *h, const char *url, struct cur
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 30L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 15L);
 	/*
-	 * Wait for the shared connection rather than opening another, where
-	 * HTTP/2 can be negotiated (TLS); over plain http it cannot, and
-	 * waiting would queue every request behind the one in flight.
+	 * A watch waits for its lane's shared connection rather than opening
+	 * another, where HTTP/2 can be negotiated (TLS); over plain http it
+	 * cannot, and waiting would queue every watch behind the first.
 	 */
-	if (!strncmp(c->server, "https://", 8))
+	if (watch && !strncmp(c->server, "https://", 8))
 		curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+	/* a request's handle keeps one connection, not libcurl's default five
+	 * (a new client certificate from the exec plugin needs a new one) */
+	if (!watch)
+		curl_easy_setopt(h, CURLOPT_MAXCONNECTS, 1L);
 	if (c->insecure) {
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);

@@ -124,12 +124,12 @@ static int perform(struct kube_client *c, const struct request *r, const struct 
 	char errbuf[CURL_ERROR_SIZE] = "";
 	char *url = xasprintf("%s%s", c->server, r->path);
 	struct curl_slist *hdrs = kube_easy_headers(au->hdr, r->ctype);
-	CURL *h = kube_handle_get(c);
+	CURL *h = kube_direct_get(c->tp);
 	curl_off_t ra = -1;
 	CURLcode cc;
 	int rc = 0;
 
-	kube_easy_setup(c, h, url, hdrs, au, errbuf);
+	kube_easy_setup(c, h, url, hdrs, au, errbuf, false);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, attempt_timeout_ms(c, r));
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
@@ -154,7 +154,7 @@ static int perform(struct kube_client *c, const struct request *r, const struct 
 	a->status = 0;
 	a->retry_after_s = -1;
 	a->apf = false;
-	cc = kube_tp_perform(c, h, au->hdr);
+	cc = curl_easy_perform(h);	/* on this thread (direct.c) */
 	if (cc != CURLE_OK) {
 		if (x->too_large)
 			rc = err_set(e, KUBE_ERR_TOO_LARGE, "%s %s: response larger than %zu bytes",
@@ -167,7 +167,7 @@ static int perform(struct kube_client *c, const struct request *r, const struct 
 	if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra >= 0)
 		a->retry_after_s = (long)ra;
 out:
-	kube_handle_put(c, h);
+	kube_direct_put(c->tp, h);
 	curl_slist_free_all(hdrs);
 	free(url);
 	return rc;

@@ -2,69 +2,54 @@
 /*
  * transport.c - the client's libcurl transport (see client_int.h).
  *
- * DESIGN. One transport thread owns one libcurl multi handle with HTTP/2
- * multiplexing (CURLPIPE_MULTIPLEX, and CURLOPT_PIPEWAIT on every transfer),
- * so every request and every watch of a client (and of its siblings)
- * shares ONE connection to the API server, as client-go does; a new
- * connection is made only when that one breaks (or, over plain HTTP/1.1,
- * per concurrent transfer). At most TP_MAX_PLAIN plain requests are in
- * flight, the rest wait in our queue: past the server's streams limit
- * libcurl would otherwise open one extra connection per waiting transfer.
- * Callers prepare an easy handle on their own thread (taken from a small
- * pool of idle ones), submit it with a queue entry and a write to the
- * transport's eventfd (none when the queue already held an op: that one's
- * wake-up is on its way), and wait on their transfer's condvar until the
- * transport thread reports it done. A plain request's body is written by
- * the transport thread into the caller's buffer, which the caller reads
- * only after completion; a watch's bytes go through the transfer's `in`
- * buffer (watch.c). The transport thread never calls into libcurl with
- * tp.mu held, since libcurl may call back (write callback, share locks)
- * from inside its calls.
+ * DESIGN. A client's transport is the libcurl state its requests and
+ * watches share with its siblings' (kube_client_new_sibling and the like):
+ * the CURLSH share (DNS cache, TLS sessions), the requests' pool of easy
+ * handles (direct.c: each request runs on its caller's thread, on an
+ * HTTP/1.1 connection of its own), and the watches' transport, made on the
+ * first watch (kube_tp_watches). It is reference-counted; the last
+ * kube_client_free frees it.
+ *
+ * The watches' transport has a loop: one thread and an epoll set driving
+ * KUBE_WATCH_LANES multi handles (lanes), each with HTTP/2 multiplexing
+ * (CURLPIPE_MULTIPLEX, CURLOPT_PIPEWAIT on every watch) and its own
+ * connection pool: claims and PVs, the busy watches, have a lane and so a
+ * connection each, the other watches share the third (kube_watch_lane).
+ * A watcher prepares its easy handle on its own thread, submits it with a
+ * queue entry and a write to the transport's eventfd (none when the queue
+ * already held an op: that one's wake-up is on its way), and takes the
+ * bytes the transport thread puts in its transfer's `in` buffer (watch.c).
+ * The transport thread never calls into libcurl with tp.mu held, since
+ * libcurl may call back (write callback, share locks) from inside its calls.
  *
  * The loop is libcurl's multi-socket API: libcurl tells sock_cb which of
- * its sockets to watch for what (kept in an epoll set with the eventfd)
+ * its sockets to watch for what (kept in the epoll set with the eventfd)
  * and timer_cb when its next timeout is due (epoll_wait's timeout); each
- * readiness is handed back with curl_multi_socket_action. Not the simpler
- * curl_multi_perform + curl_multi_poll: libcurl 7.88's perform runs every
- * transfer of the multi, each with a zero-timeout poll() of the socket,
- * on every call, so a submitted request cost one syscall per request in
- * flight (20-60 at QPS 50); socket_action runs only the transfers whose
- * socket or timer fired (a new one: itself alone). A socket event still
- * runs every transfer on that connection, and 7.88 keeps the event's bits
- * per connection (conn->cselect_bits, taken by the first transfer), so all
- * but one still poll (libcurl 8.6.0 keeps them per transfer).
- * bench/results/syscalls-socket.txt has the counts.
+ * readiness is handed back with curl_multi_socket_action, which runs only
+ * the transfers of the socket or timer that fired. Not curl_multi_perform
+ * + curl_multi_poll: libcurl 7.88's perform runs every transfer of the
+ * multi, each with a zero-timeout poll() of its socket, on every call. A
+ * socket event still runs every transfer on that connection, and 7.88 keeps
+ * the event's bits per connection (conn->cselect_bits, taken by the first
+ * transfer), so all but one poll (libcurl 8.6.0 keeps them per transfer):
+ * hence a lane, and so a connection, for each busy watch
+ * (bench/results/syscalls-socket.txt, syscalls-watchconn.txt). A socket's
+ * epoll data carries its lane, libcurl's timer is per lane.
  *
- * The transport (thread, multi handle, and the CURLSH share holding the
- * DNS cache and TLS sessions, which the multi's connections point into) is
- * reference-counted so kube_client_new_sibling clients can ride on the same
- * connection; the last kube_client_free stops it.
- *
- * Watches run on a second transport of their own (kube_tp_watches), made on
- * the first watch: every event of a socket runs every transfer on it (see
- * above), so with the informers' long-lived watches on the requests'
- * connection every response and every watch event cost a syscall per watch
- * plus one per request in flight; apart, a watch event runs only the
- * watches and a response only the requests (bench/results/profile-n1000.txt).
- * For the same reason the watches' transport drives KUBE_WATCH_LANES multi
- * handles (lanes) from its one epoll loop, each with its own connection
- * pool: claims and PVs, the busy watches, have a lane and so a connection
- * each, where an event runs that watch alone; the other watches share the
- * third (kube_watch_lane). So a client and its siblings hold at most four
- * HTTP/2 connections, requests' and three of watches (plain http: one per
- * transfer in flight); bench/results/syscalls-watchconn.txt has the counts.
- * A socket's epoll data carries its lane, libcurl's timer is per lane.
- *
- * Nudges (libcurl before 8.1.0 only): a plain answer that went silent
- * with all its bytes in gets one small GET on its connection (nudge.c).
+ * Requests went through such a loop too, multiplexed on one HTTP/2
+ * connection as client-go does. Each then cost a hand-off both ways
+ * (eventfd, epoll, the caller's futex), a poll per other request in flight
+ * on each socket event, and, with libcurl 7.88, a "nudge" for answers left
+ * unfinished on a connection shared with an idle watch: 25-28 system calls
+ * and 14 % more CPU in an N=1000 run than on connections of their own
+ * (bench/results/request-direct.txt).
  *
  * Locks (leaves, see client_int.h): tp.mu guards the queue, `stopping` and
- * each transfer's done/result/queued/in; pool_lock the idle handles;
- * share_locks[] are libcurl's, taken on the transport thread only. The
- * deferred queue and the running counts belong to the transport thread
- * alone, as do the epoll set and the lanes; the eventfd is written by
- * any thread. curl_global_init runs once, under pthread_once, before any
- * handle.
+ * each transfer's done/result/queued/in; pool_lock the idle watch handles;
+ * direct.mu the requests' handles; share_locks[] are libcurl's, taken by
+ * whichever thread runs a transfer. The epoll set and the lanes belong to
+ * the transport thread; the eventfd is written by any thread.
+ * curl_global_init runs once, under pthread_once, before any handle.
  */
 #include "kube/client_int.h"
 
@@ -84,13 +69,6 @@
 /* Streams we are willing to open on the one connection; past the server's
  * own limit libcurl opens a second connection rather than queueing. */
 #define TP_MAX_STREAMS 1000L
-/*
- * Plain (non-watch) transfers in flight at once; more wait in our queue.
- * Past the server's streams-per-connection limit (100 on kube-apiserver)
- * libcurl would open a new connection for every waiting transfer, so we
- * stay below it: watches (few, long) plus these.
- */
-#define TP_MAX_PLAIN 64
 /* The longest single sleep of the loop (libcurl's timer may be further). */
 #define TRANSPORT_MAX_WAIT_MS 60000
 /* epoll events taken per wait. */
@@ -228,42 +206,16 @@ static struct tp_lane *tx_lane(struct transport *tp, const struct tx *t)
 /* Transport thread: put a transfer into its lane's multi handle. */
 static void tp_add(struct transport *tp, struct tx *t)
 {
-	if (curl_multi_add_handle(tx_lane(tp, t)->multi, t->h) == CURLM_OK) {
+	if (curl_multi_add_handle(tx_lane(tp, t)->multi, t->h) == CURLM_OK)
 		t->in_multi = true;
-		if (!t->streaming)
-			tp->plain_running++;
-		if (t->client) {
-			t->seen_bytes = -1;
-			t->seen_ms = clock_now_ms();
-			tp->live = xgrow(tp->live, tp->nlive + 1, &tp->alive, sizeof(*tp->live));
-			tp->live[tp->nlive++] = t;
-		}
-	} else {
+	else
 		tp_finish(tp, t, CURLE_FAILED_INIT);
-	}
 }
 
 /* Transport thread: a transfer left the multi handle. */
-static void tp_removed(struct transport *tp, struct tx *t)
+static void tp_removed(struct tx *t)
 {
 	t->in_multi = false;
-	if (!t->streaming)
-		tp->plain_running--;
-	for (size_t i = 0; t->client && i < tp->nlive; i++) {
-		if (tp->live[i] == t) {
-			tp->live[i] = tp->live[--tp->nlive];
-			break;
-		}
-	}
-}
-
-/* Transport thread: start waiting plain transfers while there is room. */
-static void tp_start_deferred(struct transport *tp)
-{
-	while (tp->deferred_head < tp->ndeferred && tp->plain_running < TP_MAX_PLAIN)
-		tp_add(tp, tp->deferred[tp->deferred_head++]);
-	if (tp->deferred_head == tp->ndeferred)
-		tp->deferred_head = tp->ndeferred = 0;
 }
 
 static void tp_run_ops(struct transport *tp, struct tp_item *items, size_t n)
@@ -273,20 +225,12 @@ static void tp_run_ops(struct transport *tp, struct tp_item *items, size_t n)
 
 		switch (items[i].op) {
 		case TP_ADD:
-			if (!t->streaming && tp->plain_running >= TP_MAX_PLAIN) {
-				/* its owner waits for done: only this thread touches it now */
-				tp->deferred = xgrow(tp->deferred, tp->ndeferred + 1,
-						     &tp->adeferred, sizeof(*tp->deferred));
-				tp->deferred[tp->ndeferred++] = t;
-			} else {
-				tp_add(tp, t);
-			}
+			tp_add(tp, t);
 			break;
 		case TP_CANCEL:
-			/* only watches are cancelled, and watches are never deferred */
 			if (t->in_multi) {
 				curl_multi_remove_handle(tx_lane(tp, t)->multi, t->h);
-				tp_removed(tp, t);
+				tp_removed(t);
 				tp_finish(tp, t, CURLE_ABORTED_BY_CALLBACK);
 			}
 			break;
@@ -386,16 +330,11 @@ static void tp_collect(struct transport *tp, struct tp_lane *l)
 
 		if (msg->msg != CURLMSG_DONE)
 			continue;
-		if (h == tp->nudge) {
-			curl_multi_remove_handle(l->multi, h);
-			kube_nudge_done(tp, rc);
-			continue;
-		}
 		curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&t);
 		curl_multi_remove_handle(l->multi, h);	/* msg is invalid from here */
 		if (!t)
 			BUG("a transfer without its tx");
-		tp_removed(tp, t);
+		tp_removed(t);
 		tp_finish(tp, t, rc);
 	}
 }
@@ -411,8 +350,6 @@ static int tp_wait_ms(const struct transport *tp, int64_t now)
 		if (t >= 0 && (at < 0 || t < at))
 			at = t;
 	}
-	if (tp->nudges && tp->nlive && (at < 0 || tp->nudge_check_ms < at))
-		at = tp->nudge_check_ms;
 	if (at < 0)
 		return -1;
 	return at <= now ? 0 : (int)(at - now < TRANSPORT_MAX_WAIT_MS ? at - now
@@ -469,10 +406,8 @@ static void *tp_main(void *arg)
 		free(items);
 		if (stopping)
 			break;
-		tp_start_deferred(tp);
 
 		now = clock_now_ms();
-		kube_nudge_tick(tp, now);
 		nev = epoll_wait(tp->ep_fd, ev, TP_EVENTS, tp_wait_ms(tp, now));
 		if (nev < 0) {
 			if (errno != EINTR)
@@ -522,63 +457,68 @@ static int lane_init(struct transport *tp, unsigned idx)
 	return 0;
 }
 
-int kube_tp_new(struct transport **out, unsigned nlanes, struct err *e)
+/* The epoll set, eventfd, lanes and thread of a transport that has a loop. */
+static int tp_start_loop(struct transport *tp, unsigned nlanes, struct err *e)
 {
-	struct transport *tp = xcalloc(1, sizeof(*tp));
 	struct epoll_event ev = { 0 };
 	sigset_t all, old;
-	int rc, i;
+	int rc;
 
-	*out = NULL;
-	if (nlanes < 1 || nlanes > TP_LANES_MAX)
-		BUG("a transport of %u lanes", nlanes);
-	atomic_init(&tp->refs, 1);
 	tp->ep_fd = epoll_create1(EPOLL_CLOEXEC);
 	tp->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	pthread_mutex_init(&tp->mu, NULL);
-	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
-		pthread_mutex_init(&tp->share_locks[i], NULL);
-	if (tp->ep_fd < 0 || tp->wake_fd < 0) {
-		rc = errno;
-		tp_free(tp);
+	if (tp->ep_fd < 0 || tp->wake_fd < 0)
 		return err_set(e, KUBE_ERR_OTHER, "cannot create the kube transport's epoll set: %s",
-			       strerror(rc));
-	}
+			       strerror(errno));
 	ev.events = EPOLLIN | EPOLLET;
 	ev.data.u64 = TP_WAKE_KEY;
-	if (epoll_ctl(tp->ep_fd, EPOLL_CTL_ADD, tp->wake_fd, &ev)) {
-		rc = errno;
-		tp_free(tp);
+	if (epoll_ctl(tp->ep_fd, EPOLL_CTL_ADD, tp->wake_fd, &ev))
 		return err_set(e, KUBE_ERR_OTHER, "cannot watch the kube transport's eventfd: %s",
-			       strerror(rc));
-	}
-	tp->share = curl_share_init();
-	for (tp->nlanes = 0; tp->share && tp->nlanes < nlanes; tp->nlanes++) {
+			       strerror(errno));
+	for (tp->nlanes = 0; tp->nlanes < nlanes; tp->nlanes++) {
 		if (lane_init(tp, tp->nlanes))
-			break;
+			return err_set(e, KUBE_ERR_INVALID, "cannot create libcurl multi handles");
 	}
-	if (!tp->share || tp->nlanes < nlanes) {
-		tp_free(tp);
-		return err_set(e, KUBE_ERR_INVALID, "cannot create libcurl share and multi handles");
-	}
-	curl_share_setopt(tp->share, CURLSHOPT_LOCKFUNC, share_lock);
-	curl_share_setopt(tp->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-	curl_share_setopt(tp->share, CURLSHOPT_USERDATA, tp);
-	curl_share_setopt(tp->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-	curl_share_setopt(tp->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-	tp->nudges = curl_version_info(CURLVERSION_NOW)->version_num < 0x080100;
 	/* The thread is ours, not the application's: no process signal goes to it,
 	 * whatever mask the caller had (a daemon collects SIGTERM with sigwait). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(&tp->thread, NULL, tp_main, tp);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc) {
-		tp_free(tp);
+	if (rc)
 		return err_set(e, KUBE_ERR_OTHER, "cannot start the kube transport thread: %s",
 			       strerror(rc));
-	}
 	tp->started = true;
+	return 0;
+}
+
+int kube_tp_new(struct transport **out, unsigned nlanes, struct err *e)
+{
+	struct transport *tp = xcalloc(1, sizeof(*tp));
+	int rc, i;
+
+	*out = NULL;
+	if (nlanes > TP_LANES_MAX)
+		BUG("a transport of %u lanes", nlanes);
+	atomic_init(&tp->refs, 1);
+	tp->ep_fd = tp->wake_fd = -1;
+	pthread_mutex_init(&tp->mu, NULL);
+	kube_direct_init(&tp->direct);
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&tp->share_locks[i], NULL);
+	tp->share = curl_share_init();
+	if (!tp->share) {
+		tp_free(tp);
+		return err_set(e, KUBE_ERR_INVALID, "cannot create a libcurl share handle");
+	}
+	curl_share_setopt(tp->share, CURLSHOPT_LOCKFUNC, share_lock);
+	curl_share_setopt(tp->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	curl_share_setopt(tp->share, CURLSHOPT_USERDATA, tp);
+	curl_share_setopt(tp->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(tp->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	if (nlanes && (rc = tp_start_loop(tp, nlanes, e))) {
+		tp_free(tp);
+		return rc;
+	}
 	*out = tp;
 	return 0;
 }
@@ -609,24 +549,18 @@ static void tp_free(struct transport *tp)
 		kube_tp_wake(tp);
 		pthread_join(tp->thread, NULL);
 	}
-	if (tp->nudge) {
-		curl_multi_remove_handle(tp->lanes[0].multi, tp->nudge);
-		curl_easy_cleanup(tp->nudge);
-	}
-	curl_slist_free_all(tp->nudge_hdrs);
 	for (i = 0; i < (int)tp->nlanes; i++)	/* closes the connections (sock_cb: ep_fd still open) */
 		curl_multi_cleanup(tp->lanes[i].multi);
 	if (tp->ep_fd >= 0)
 		close(tp->ep_fd);
 	if (tp->wake_fd >= 0)
 		close(tp->wake_fd);
+	kube_direct_release(&tp->direct);	/* its handles hold the share */
 	if (tp->share)
 		curl_share_cleanup(tp->share);
 	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&tp->share_locks[i]);
 	free(tp->queue);
-	free(tp->deferred);
-	free(tp->live);
 	pthread_mutex_destroy(&tp->mu);
 	free(tp);
 }
@@ -643,22 +577,4 @@ void kube_tx_wait_locked(struct transport *tp, struct tx *t)
 {
 	while (!t->done || t->queued)
 		pthread_cond_wait(&t->cond, &tp->mu);
-}
-
-/* Run one plain transfer on the shared connection; blocks until it is over. */
-CURLcode kube_tp_perform(struct kube_client *c, CURL *h, const char *auth_hdr)
-{
-	struct tx t;
-	CURLcode rc;
-
-	kube_tx_init(&t, h, false);
-	t.client = c;
-	t.auth_hdr = auth_hdr;
-	kube_tp_submit(c->tp, TP_ADD, &t);
-	pthread_mutex_lock(&c->tp->mu);
-	kube_tx_wait_locked(c->tp, &t);
-	rc = t.result;
-	pthread_mutex_unlock(&c->tp->mu);
-	kube_tx_release(&t);
-	return rc;
 }

@@ -202,9 +202,7 @@ int kube_watch_idle(struct kube_client *c, const char *path, kube_watch_fn fn, v
 	/* a watch holds no seat of the server's once it runs: no slot here */
 	if (!kube_pace_following_apf(c) && (rc = kube_pace_throttle(c, "GET", path, e)))
 		return rc;
-	if (c->watches_shared)
-		w.tp = c->tp;	/* tests only (client.h) */
-	else if ((rc = kube_tp_watches(c->tp, &w.tp, e)))
+	if ((rc = kube_tp_watches(c->tp, &w.tp, e)))
 		return rc;
 	if ((rc = kube_auth_get(c, false, 0, &au, e)))
 		return rc;
@@ -215,7 +213,7 @@ int kube_watch_idle(struct kube_client *c, const char *path, kube_watch_fn fn, v
 	url = xasprintf("%s%s", c->server, path);
 	hdrs = kube_easy_headers(au.hdr, NULL);
 	h = kube_handle_get(c);
-	kube_easy_setup(c, h, url, hdrs, &au, errbuf);
+	kube_easy_setup(c, h, url, hdrs, &au, errbuf, true);
 	/* the watches' transport: its share outlives its connection */
 	curl_easy_setopt(h, CURLOPT_SHARE, w.tp->share);
 	curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
@@ -226,7 +224,7 @@ int kube_watch_idle(struct kube_client *c, const char *path, kube_watch_fn fn, v
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, idle_max_s > 0 ? idle_max_s : KUBE_WATCH_IDLE_MAX_S);
 	kube_tx_init(&w.t, h, true);
-	w.t.lane = c->watches_shared ? 0 : kube_watch_lane(path);
+	w.t.lane = kube_watch_lane(path);
 	kube_tp_submit(w.tp, TP_ADD, &w.t);
 
 	while (!done) {

@@ -2,17 +2,19 @@
 /*
  * list-stall - list through src/kube many times at once and count the
  * lists that stall: the check for libcurl 7.88's HTTP/2 stalls (an answer
- * whose bytes have all arrived, left unfinished until the request timeout;
- * see "Nudges" in src/kube/transport.c).
+ * whose bytes have all arrived, left unfinished until the request timeout
+ * when an idle watch shared its connection; since requests run on HTTP/1.1
+ * connections of their own, src/kube/direct.c, no page shares one with a
+ * watch, and streamed lists share the watches' lanes).
  *
  *   list-stall --kubeconfig=PATH [--threads=T] [--rounds=R] [--limit=L]
  *              [--stall-ms=S] [--timeout-ms=X] [--stream] [--watchers=W]
- *              [--watch-timeout=WS] [--idlers=I] [--share-watches] [--v=N] PATH
+ *              [--watch-timeout=WS] [--idlers=I] [--v=N] PATH
  *
  * T threads (default 4) each list PATH (an absolute API path without a
  * query, e.g. /api/v1/persistentvolumes) R times (default 5), in pages of
  * L objects (default 500) following metadata.continue, all on one client
- * (one HTTP/2 connection). Every page is one attempt (no retry) with a
+ * (its requests' HTTP/1.1 connections). Every page is one attempt (no retry) with a
  * timeout of X ms (default 30000). A page that takes longer than S ms
  * (default 5000) or fails is a stall.
  *
@@ -24,9 +26,7 @@
  * --watchers=W: meanwhile W watches of PATH from its current
  * resourceVersion (idle unless the objects change), each ended by the
  * server after WS s (default 600) and started again; an end seen more than
- * S ms late is a stall too. --share-watches puts them on the requests'
- * connection (kube_client_opts.watches_on_requests_connection), the layout
- * that met the stall. --idlers=I: meanwhile I plain GETs at a time that the
+ * S ms late is a stall too. --idlers=I: meanwhile I plain GETs at a time that the
  * server answers only after 2 s.
  *
  * Prints one line
@@ -242,7 +242,7 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: list-stall --kubeconfig=PATH [--threads=T] [--rounds=R] "
 		"[--limit=L] [--stall-ms=S] [--timeout-ms=X] [--stream] [--watchers=W] "
-		"[--watch-timeout=WS] [--idlers=I] [--share-watches] [--v=N] PATH\n");
+		"[--watch-timeout=WS] [--idlers=I] [--v=N] PATH\n");
 	return 64;
 }
 
@@ -273,8 +273,6 @@ int main(int argc, char **argv)
 			kubeconfig = argv[a] + 13;
 		else if (!strcmp(argv[a], "--stream"))
 			r.stream = true;
-		else if (!strcmp(argv[a], "--share-watches"))
-			o.watches_on_requests_connection = true;
 		else if (!end || v < 1)
 			return usage();
 		else if (!strncmp(argv[a], "--threads=", 10))
