@@ -22,8 +22,8 @@
  * mem_limit_arenas: glibc gives threads that contend for malloc arenas of
  * their own, up to 8 per core; each keeps the pages it once used. Since the
  * workers run their requests' TLS themselves (src/kube/direct.c), that was
- * 2-4 MiB more at the peak of an N=1000 run; with two arenas the peak is
- * lower than before, and the CPU no higher (bench/results/request-direct.txt).
+ * 2.4-4 MiB more at the peak of an N=1000 run; with two arenas 0.8 MiB more
+ * than before, and the CPU no higher (bench/results/request-direct.txt).
  *
  * mem_drop_stack: 200 workers (--worker-threads=100, claims and volumes)
  * each touched 15-19 KiB of their 512 KiB stacks by the end of a run (a
@@ -40,6 +40,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <stdint.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
@@ -154,7 +155,9 @@ void mem_trim_heap(void)
 void mem_limit_arenas(int n)
 {
 #ifndef MEM_SANITIZED
-	if (!getenv("MALLOC_ARENA_MAX"))
+	const char *t = getenv("GLIBC_TUNABLES");
+
+	if (!getenv("MALLOC_ARENA_MAX") && !(t && strstr(t, "glibc.malloc.arena_max")))
 		mallopt(M_ARENA_MAX, n);
 #else
 	(void)n;

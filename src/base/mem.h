@@ -33,7 +33,8 @@ void mem_trim_heap(void);
 
 /*
  * Have glibc's malloc keep at most `n` arenas (M_ARENA_MAX), unless the
- * operator set MALLOC_ARENA_MAX, which wins. Before the threads start.
+ * operator set MALLOC_ARENA_MAX or GLIBC_TUNABLES' glibc.malloc.arena_max,
+ * which win. Before the threads start.
  */
 void mem_limit_arenas(int n);
 

@@ -3,20 +3,19 @@
  * client.h - a small, thread-safe REST client for the Kubernetes API.
  *
  * One struct kube_client per API server identity, shared by every thread
- * of the process. It speaks JSON over HTTPS (HTTP/2 when the server offers
- * it) with TLS always verified against the configured CA unless the
+ * of the process. It speaks JSON over HTTPS with TLS always verified against the configured CA unless the
  * kubeconfig says insecure-skip-tls-verify, authenticates with a bearer
  * token (a token file is re-read when it rotates) or a client
  * certificate, and applies a client-side token bucket (qps/burst) shared
  * by all threads, as client-go does (or, with opts.adaptive, follows the
  * server's flow control); a best-effort sibling spends the same budget
- * only where the client's own requests leave room. Every request of a
- * client travels on ONE HTTP/2 connection (multiplexed streams), and its
- * watches on three more (claims, PVs, the other kinds), each kind driven by
- * an internal transport thread (the watches' made on the first watch;
- * apart, no watch costs another connection's transfers libcurl's
- * per-transfer work); callers block until their request is done, and
- * watch callbacks still run on the watching thread.
+ * only where the client's own requests leave room. A request runs on its
+ * caller's thread, HTTP/1.1 on one of a small pool of kept-alive
+ * connections (at most 64 requests at once, 8 idle connections kept); the
+ * watches of a client are multiplexed on three HTTP/2 connections (when
+ * the server offers it: claims, PVs, the other kinds), driven by an
+ * internal transport thread made on the first watch; watch callbacks run
+ * on the watching thread.
  *
  * Requests: the caller passes an absolute API path, with any query
  * already encoded ("/api/v1/persistentvolumes?limit=500"); use
@@ -106,8 +105,8 @@ int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
 /*
  * Another client for the same server and credentials as `base`, with its
  * own options (rate limit, timeout, user agent), that shares base's
- * connections and transport threads: the capacity controller's, whose budget
- * (--kube-api-capacity-qps) still rides on the same HTTP/2 connections
+ * connections and transport thread: the capacity controller's, whose budget
+ * (--kube-api-capacity-qps) still rides on the same connections
  * (tests/tools/informer-dump uses one too). Either client may be freed
  * first; the connection closes with the last. Caller frees *out with
  * kube_client_free.
@@ -163,8 +162,9 @@ bool kube_client_has_capacity(struct kube_client *c);
 
 /*
  * For an orderly stop, before the callers are joined: requests waiting for
- * pacing (a token of --kube-api-qps, a slot in flight) or between retries,
- * and every request started later, fail at once with KUBE_ERR_CANCELLED;
+ * pacing (a token of --kube-api-qps, a slot in flight), for a connection
+ * of the pool or between retries, and every request started later, fail
+ * at once with KUBE_ERR_CANCELLED;
  * requests on the wire finish. Watches already running are not touched.
  * Only this client and its best-effort siblings (they share its pacing),
  * not its other siblings. Thread-safe; accepts NULL.

@@ -160,14 +160,16 @@ struct tp_lane {
 
 /*
  * The requests' easy handles, each keeping one HTTP/1.1 connection alive
- * (direct.c). At most TP_DIRECT_MAX requests of a transport run at once,
- * so it holds as many connections at most; at QPS 50 one or two are busy.
+ * (direct.c): at most TP_DIRECT_MAX requests of a transport run at once,
+ * TP_DIRECT_IDLE idle handles keep their connections. At QPS 50 one or two
+ * are busy.
  */
-#define TP_DIRECT_MAX 8
+#define TP_DIRECT_MAX 64
+#define TP_DIRECT_IDLE 8
 struct direct_pool {
 	pthread_mutex_t mu;	/* guards the fields below */
-	pthread_cond_t cond;	/* a handle was given back */
-	CURL *idle[TP_DIRECT_MAX];
+	pthread_cond_t cond;	/* room under TP_DIRECT_MAX, or a client closed */
+	CURL *idle[TP_DIRECT_IDLE];
 	size_t nidle, nbusy;
 };
 
@@ -236,11 +238,19 @@ void kube_tx_wait_locked(struct transport *tp, struct tx *t);
 /* ---- direct.c ---- */
 
 void kube_direct_init(struct direct_pool *d);
+/* No request may be running (kube_client_free's rule; BUG otherwise). */
 void kube_direct_release(struct direct_pool *d);
-/* A handle for one plain request; waits while TP_DIRECT_MAX are out. */
-CURL *kube_direct_get(struct transport *tp);
-/* Give it back (reset; its connection stays open for the next). */
+/*
+ * A handle for one request of c (verb and path name it in errors): waits
+ * while TP_DIRECT_MAX run, until deadline_ms (0: none) or the client's
+ * timeout (KUBE_ERR_TIMEOUT), or the client's close (KUBE_ERR_CANCELLED).
+ */
+int kube_direct_get(struct kube_client *c, int64_t deadline_ms, const char *verb,
+		    const char *path, CURL **out, struct err *e);
+/* Give it back (reset; its connection stays open for the next, or closes). */
 void kube_direct_put(struct transport *tp, CURL *h);
+/* Wake the waiters of kube_direct_get (a client of tp was closed). */
+void kube_direct_wake(struct transport *tp);
 
 /* ---- watch.c ---- */
 

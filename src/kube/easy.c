@@ -3,7 +3,8 @@
  * easy.c - what every request's easy handle is set up with (URL, TLS,
  * credentials, headers), and a failed transfer told as a kube error with
  * curl's own words (see client_int.h). Pure set-up: no thread of its own,
- * no lock; the transport thread that runs the handles is transport.c.
+ * no lock; requests' handles run on their callers' threads (direct.c),
+ * watches' on the watches' transport thread (transport.c).
  */
 #include "kube/client_int.h"
 
@@ -60,6 +61,11 @@ int kube_curl_error(const struct kube_client *c, CURLcode cc, const char *errbuf
 		what = "TLS: the client certificate or key was refused or cannot be loaded";
 		code = KUBE_ERR_TLS;
 		break;
+	case CURLE_SEND_FAIL_REWIND:
+		what = "the connection closed after the request was sent, before any answer; "
+		       "not sent again, it may or may not have taken effect";
+		code = KUBE_ERR_TRANSPORT;
+		break;
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_SSL_CIPHER:
 	case CURLE_SSL_ENGINE_NOTFOUND:
@@ -112,10 +118,18 @@ void kube_easy_setup(struct kube_client *c, CURL *h, const char *url, struct cur
 	 */
 	if (watch && !strncmp(c->server, "https://", 8))
 		curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
-	/* a request's handle keeps one connection, not libcurl's default five
-	 * (a new client certificate from the exec plugin needs a new one) */
-	if (!watch)
+	/*
+	 * A request's handle keeps one connection, not libcurl's default five
+	 * (a new client certificate from the exec plugin needs a new one), and
+	 * does not reuse one idle for 30 s: servers and load balancers close
+	 * idle connections (Go's http.Server after 90 s), and a request sent
+	 * as the close comes fails (perform in request.c). Its TLS session is
+	 * its own (direct.c).
+	 */
+	if (!watch) {
 		curl_easy_setopt(h, CURLOPT_MAXCONNECTS, 1L);
+		curl_easy_setopt(h, CURLOPT_MAXAGE_CONN, 30L);
+	}
 	if (c->insecure) {
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);

@@ -3,8 +3,8 @@
  * request.c - one API request of the client (see client.h for the rules):
  * before each attempt its pacing (the client's token bucket, or a slot of
  * the adaptive in-flight bound while the server runs priority and fairness,
- * adaptive.c), its deadline and the client's write guard; the attempt on
- * the shared connection (transport.c); then retries (429 for every verb,
+ * adaptive.c), a handle of the client's pool (direct.c), its deadline and
+ * the client's write guard; the attempt, on the caller's thread; then retries (429 for every verb,
  * 5xx and transport errors for idempotent ones, a 401 once with fresh
  * credentials, auth.c), the status of a failure decoded into a kube code
  * (status.c), and a 2xx body decoded as JSON. The verbs sit at the end.
@@ -15,7 +15,7 @@
  *
  * Threads: any number at once; a request blocks its caller (sleeping
  * between attempts). Locks: only those of the bucket, the aimd and the
- * transport, none held across an attempt.
+ * handle pool, none held across an attempt.
  */
 #include "kube/client_int.h"
 
@@ -111,20 +111,46 @@ static int may_send(struct kube_client *c, const struct request *r, struct err *
 	return 0;
 }
 
+/* After a wait for a handle: a client closed meanwhile sends nothing more. */
+static int closed_check(struct kube_client *c, const struct request *r, struct err *e)
+{
+	if (atomic_load(&c->closed))
+		return err_set(e, KUBE_ERR_CANCELLED, "%s %s: not sent: the client is stopping",
+			       r->verb, r->path);
+	return 0;
+}
+
 /* libcurl's upload buffer for a request body (see perform) */
 #define KUBE_UPLOAD_BUFFER 16384L
+
+/* A request body, handed to libcurl by body_read. */
+struct upload {
+	const char *p;
+	size_t left;
+};
+
+static size_t body_read(char *dst, size_t size, size_t n, void *arg)
+{
+	struct upload *u = arg;
+	size_t len = size * n < u->left ? size * n : u->left;
+
+	memcpy(dst, u->p, len);
+	u->p += len;
+	u->left -= len;
+	return len;
+}
 
 /*
  * One HTTP exchange. Returns 0 when a response arrived (any status; body
  * in x->body) or a kube code for a transport failure.
  */
-static int perform(struct kube_client *c, const struct request *r, const struct auth *au,
-		   struct xfer *x, struct attempt *a, struct err *e)
+static int perform(struct kube_client *c, CURL *h, const struct request *r,
+		   const struct auth *au, struct xfer *x, struct attempt *a, struct err *e)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	char *url = xasprintf("%s%s", c->server, r->path);
 	struct curl_slist *hdrs = kube_easy_headers(au->hdr, r->ctype);
-	CURL *h = kube_direct_get(c->tp);
+	struct upload up = { r->payload, r->payload_len };
 	curl_off_t ra = -1;
 	CURLcode cc;
 	int rc = 0;
@@ -133,12 +159,18 @@ static int perform(struct kube_client *c, const struct request *r, const struct 
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, attempt_timeout_ms(c, r));
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
-	if (!strcmp(r->verb, "GET"))
-		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-	else
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->verb);
 	if (r->payload) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->payload);
+		/*
+		 * The body through a read callback with no seek callback: when a
+		 * kept-alive connection closes after the request went out and
+		 * before any answer, libcurl 7.88 sends it again on a new one,
+		 * which for a POST or a patch may apply it twice. Unable to
+		 * rewind, it fails instead (CURLE_SEND_FAIL_REWIND), and our
+		 * retries decide by the verb, as client-go's transport does.
+		 */
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, body_read);
+		curl_easy_setopt(h, CURLOPT_READDATA, &up);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->payload_len);
 		/*
 		 * Over HTTP/2 libcurl 7.88 sends even POSTFIELDS through an upload
@@ -149,6 +181,10 @@ static int perform(struct kube_client *c, const struct request *r, const struct 
 		 */
 		curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, KUBE_UPLOAD_BUFFER);
 	}
+	if (!strcmp(r->verb, "GET"))
+		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	else if (strcmp(r->verb, "POST") || !r->payload)
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->verb);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_seen);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, a);
 	a->status = 0;
@@ -167,7 +203,6 @@ static int perform(struct kube_client *c, const struct request *r, const struct 
 	if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra >= 0)
 		a->retry_after_s = (long)ra;
 out:
-	kube_direct_put(c->tp, h);
 	curl_slist_free_all(hdrs);
 	free(url);
 	return rc;
@@ -209,6 +244,7 @@ void kube_client_close(struct kube_client *c)
 	if (!c)
 		return;
 	atomic_store(&c->closed, true);
+	kube_direct_wake(c->tp);	/* its requests waiting for a handle give up */
 	if (c->best_effort) {
 		/* the pacing is the base's: only this client's waiters give up */
 		kube_bucket_wake(&c->pace->bucket);
@@ -353,6 +389,7 @@ static int request(struct kube_client *c, const struct request *r, json_t **out,
 	int attempt, max_attempts, rc = 0;
 	bool slot = false;
 	int64_t delay, t0;
+	CURL *h;
 
 	if (out)
 		*out = NULL;
@@ -371,15 +408,20 @@ static int request(struct kube_client *c, const struct request *r, json_t **out,
 		used = au.gen;
 		if ((rc = pace_begin(c, r, &slot, e)))
 			goto out;
-		if ((rc = may_send(c, r, e))) {
+		/* the checks after any wait for a handle: it may have been long */
+		if ((rc = kube_direct_get(c, r->deadline_ms, r->verb, r->path, &h, e)) ||
+		    (rc = closed_check(c, r, e)) || (rc = may_send(c, r, e))) {
+			if (h)
+				kube_direct_put(c->tp, h);
 			if (slot)
 				kube_aimd_done(&c->pace->aimd, KUBE_AIMD_OTHER, -1);
 			goto out;
 		}
 		force_token = false;
 		t0 = clock_now_ms();
-		rc = perform(c, r, &au, &x, &a, e);
+		rc = perform(c, h, r, &au, &x, &a, e);
 		pace_end(c, slot, r->verb, rc, &a, clock_now_ms() - t0);
+		kube_direct_put(c->tp, h);
 		delay = backoff(attempt);
 		if (rc) {
 			if ((rc == KUBE_ERR_TRANSPORT || rc == KUBE_ERR_TIMEOUT) && r->idempotent &&

@@ -514,7 +514,9 @@ int kube_tp_new(struct transport **out, unsigned nlanes, struct err *e)
 	curl_share_setopt(tp->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
 	curl_share_setopt(tp->share, CURLSHOPT_USERDATA, tp);
 	curl_share_setopt(tp->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-	curl_share_setopt(tp->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	/* TLS sessions only where one thread makes every handshake (direct.c) */
+	if (nlanes)
+		curl_share_setopt(tp->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 	if (nlanes && (rc = tp_start_loop(tp, nlanes, e))) {
 		tp_free(tp);
 		return rc;
@@ -556,8 +558,8 @@ static void tp_free(struct transport *tp)
 	if (tp->wake_fd >= 0)
 		close(tp->wake_fd);
 	kube_direct_release(&tp->direct);	/* its handles hold the share */
-	if (tp->share)
-		curl_share_cleanup(tp->share);
+	if (tp->share && curl_share_cleanup(tp->share) != CURLSHE_OK)
+		BUG("a kube transport freed while a handle still uses its share");
 	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&tp->share_locks[i]);
 	free(tp->queue);

@@ -369,8 +369,9 @@ local_ports() {
 # The daemon's watches share three HTTP/2 connections: claims one, PVs one,
 # the other kinds (classes here) the third (src/kube/transport.c,
 # kube_watch_lane). Its requests (lists, writes, events) run on HTTP/1.1
-# connections kept alive in a pool of at most TP_DIRECT_MAX (8) per client
-# (src/kube/direct.c); the intent journal has a client and pool of its own
+# connections of a pool per client family that keeps at most
+# TP_DIRECT_IDLE (8) alive once they are done (src/kube/direct.c; up to 64
+# while requests run at once); the intent journal has a client and pool of its own
 # (the write every worker waits for must not queue behind their PV
 # creates), and so would leader election (off here). So at least four, at
 # most 3 + 8 + 8, and the ones open after two claims are still open after
@@ -406,9 +407,10 @@ test_kube_daemon_connections_are_few_and_kept() {
   stop_daemon main
 }
 
-# 150 threads of GETs and a watch on one client: all succeed, the GETs on
-# at most TP_DIRECT_MAX (8) connections of their own, however many threads
-# (src/kube/direct.c), the watch (of PVs) on its lane's HTTP/2 connection.
+# 150 threads of GETs and a watch on one client: all succeed; once they
+# are done at most TP_DIRECT_IDLE (8) of their connections stay open,
+# however many threads (src/kube/direct.c: up to 64 at once), and the
+# watch (of PVs) has its lane's HTTP/2 connection.
 test_kube_concurrent_requests_use_few_connections() {
   rm -f "$TEST_DIR/hold"
   "$INFORMER_DUMP" --kubeconfig="$PROVISIONER_KUBECONFIG" \
@@ -421,7 +423,7 @@ test_kube_concurrent_requests_use_few_connections() {
   rm -f "$TEST_DIR/hold"
   wait_until 30 "the stress run to exit once released" exited "$pid"
   wait "$pid" || rc=$?
-  [[ $n -ge 2 && $n -le 9 ]] || fail "$n connections to the API server, want 2 to 9 (requests' pool of 8, the watch)"
+  [[ $n -ge 2 && $n -le 9 ]] || fail "$n connections to the API server, want 2 to 9 (8 requests' kept alive, the watch)"
   [[ $rc -eq 0 ]] || fail "stress exited $rc"
 }
 

@@ -2,7 +2,7 @@
 /*
  * bare-client - the "bare-client limit" of the provisioning benchmark
  * (bench/provision/run --bare): create N PersistentVolumes through our
- * Kubernetes client (src/kube: HTTP/2, the same token bucket or adaptive
+ * Kubernetes client (src/kube: the daemon's request path, the same token bucket or adaptive
  * pacing as the daemon) from THREADS threads, and nothing else: no
  * informer, no driver, no events. The time it takes is the floor a
  * provisioner at the same settings cannot beat.

@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * test_transport.c - the transport thread's loop (src/kube/transport.c:
- * an epoll set of libcurl's sockets and an eventfd, libcurl's timer as the
- * wait's timeout) against the in-process fake server of tests/unit/common:
- *   - libcurl's timer is honoured: an answer that never comes ends at the
- *     call's deadline (a loop that ignored the timer would wait for ever);
- *   - many requests at once, more than the transport runs together, each
- *     on a connection of its own (HTTP/1.1, closed after each answer: the
- *     socket numbers are reused while libcurl comes and goes from the
- *     epoll set), all get their own answer;
+ * test_transport.c - requests on their callers' threads (src/kube/direct.c)
+ * and the watches' transport thread's loop (src/kube/transport.c: an epoll
+ * set of libcurl's sockets and an eventfd, libcurl's timer as the wait's
+ * timeout) against the in-process fake server of tests/unit/common:
+ *   - an answer that never comes ends at the call's deadline;
+ *   - many requests at once, more than the pool runs together, each on a
+ *     connection of its own (HTTP/1.1, closed after each answer), all get
+ *     their own answer;
  *   - a watch stopped by its caller while the server is silent ends
  *     (the cancel reaches the thread through the eventfd);
  *   - a watch's lane (its connection) follows its resource: claims and PVs
