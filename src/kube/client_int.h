@@ -160,17 +160,19 @@ struct tp_lane {
 
 /*
  * The requests' easy handles, each keeping one HTTP/1.1 connection alive
- * (direct.c): at most TP_DIRECT_MAX requests of a transport run at once,
- * TP_DIRECT_IDLE idle handles keep their connections. At QPS 50 one or two
- * are busy.
+ * (direct.c): TP_DIRECT_IDLE keep their connections; past that many
+ * running, a request waits TP_DIRECT_GROW_MS for one before it opens
+ * another; at most TP_DIRECT_MAX run at once. At QPS 50 one or two are
+ * busy.
  */
 #define TP_DIRECT_MAX 64
 #define TP_DIRECT_IDLE 8
+#define TP_DIRECT_GROW_MS 100
 struct direct_pool {
 	pthread_mutex_t mu;	/* guards the fields below */
-	pthread_cond_t cond;	/* room under TP_DIRECT_MAX, or a client closed */
+	pthread_cond_t cond;	/* a handle given back, or a client closed */
 	CURL *idle[TP_DIRECT_IDLE];
-	size_t nidle, nbusy;
+	size_t nidle, nbusy, nwait;
 };
 
 struct transport {

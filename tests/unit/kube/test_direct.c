@@ -8,6 +8,8 @@
  *     a new connection; a POST may have taken effect) and fails as a
  *     transport error; a DELETE in the same spot is sent again, by our
  *     retries, since it is idempotent;
+ *   - a slow server gets more than the 8 kept connections: 64 held
+ *     requests all reach it (past 8 the pool opens more after 100 ms);
  *   - with every connection of the pool busy, a request with a deadline
  *     gives up at it without reaching the server, and one waiting when the
  *     client is closed fails at once with KUBE_ERR_CANCELLED, unsent.
