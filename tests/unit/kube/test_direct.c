@@ -44,6 +44,7 @@ struct ka_server {
 	atomic_int held;	/* requests of /hold waiting */
 	atomic_int posts, deletes, quick;	/* requests read, by kind */
 	atomic_int conns;
+	atomic_int live;	/* connection threads still running */
 	atomic_bool drop_reused_writes;	/* close without answering a write on a reused connection, once each */
 	atomic_bool dropped_post, dropped_delete;
 };
@@ -127,6 +128,7 @@ static void *serve_conn(void *arg)
 		answer(fd, is_post ? 201 : 200);
 	}
 	close(fd);
+	atomic_fetch_sub(&s->live, 1);	/* the last touch of s */
 	return NULL;
 }
 
@@ -140,9 +142,11 @@ static void *accept_loop(void *arg)
 		pthread_t t;
 
 		atomic_fetch_add(&s->conns, 1);
+		atomic_fetch_add(&s->live, 1);
 		a[0] = s;
 		a[1] = (void *)(intptr_t)fd;
 		if (pthread_create(&t, NULL, serve_conn, a)) {
+			atomic_fetch_sub(&s->live, 1);
 			close(fd);
 			free(a);
 			continue;
@@ -179,13 +183,18 @@ static void ka_release(struct ka_server *s)
 	pthread_mutex_unlock(&s->mu);
 }
 
-/* Stop accepting; connection threads end when their client closes. */
+/* Stop accepting, wait for the connection threads (their client is
+ * freed: its connections are closed), and free. */
 static void ka_stop(struct ka_server *s)
 {
 	ka_release(s);
 	shutdown(s->lfd, SHUT_RDWR);
 	pthread_join(s->accept_thread, NULL);
 	close(s->lfd);
+	WAIT_UNTIL(atomic_load(&s->live) == 0);
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
 }
 
 static struct kube_client *client_for(struct ka_server *s, long timeout_ms)
