@@ -177,8 +177,9 @@ struct direct_pool {
 
 struct transport {
 	atomic_int refs;	/* clients using it (kube_client_new_sibling) */
-	/* DNS cache and TLS sessions of every handle; lives as long as the
-	 * multi handles, whose connections point into it */
+	/* the DNS cache of every handle, and the TLS sessions of the watches'
+	 * (a client's requests' handles keep their own, direct.c); lives as
+	 * long as the multi handles, whose connections point into it */
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 	pthread_mutex_t mu;
@@ -309,6 +310,10 @@ bool kube_pace_following_apf(struct kube_client *c);
  */
 int kube_pace_throttle(struct kube_client *c, const char *verb, const char *path,
 		       struct err *e);
+
+/* Whether c was closed, or its base (a best-effort sibling's pacing is its
+ * base's, closed with it): its requests not yet sent are not sent. */
+bool kube_client_is_closed(struct kube_client *c);
 
 /* ---- client.c ---- */
 

@@ -74,7 +74,7 @@ int kube_direct_get(struct kube_client *c, int64_t deadline_ms, const char *verb
 		now = clock_now_ms();
 		if (d->nbusy < TP_DIRECT_IDLE || (d->nbusy < TP_DIRECT_MAX && now >= grow_at))
 			break;	/* a new handle, so a new connection */
-		if (atomic_load(&c->closed)) {
+		if (kube_client_is_closed(c)) {
 			rc = err_set(e, KUBE_ERR_CANCELLED, "%s %s: not sent: the client is stopping",
 				     verb, path);
 			break;

@@ -121,14 +121,14 @@ void kube_easy_setup(struct kube_client *c, CURL *h, const char *url, struct cur
 	/*
 	 * A request's handle keeps one connection, not libcurl's default five
 	 * (a new client certificate from the exec plugin needs a new one), and
-	 * does not reuse one idle for 30 s: servers and load balancers close
-	 * idle connections (Go's http.Server after 90 s), and a request sent
-	 * as the close comes fails (perform in request.c). Its TLS session is
-	 * its own (direct.c).
+	 * does not reuse one idle for 60 s: servers and load balancers close
+	 * idle connections (kube-apiserver, Go's http.Server, after 90 s), and
+	 * a write sent as the close comes fails (perform in request.c). Its
+	 * TLS session is its own (direct.c).
 	 */
 	if (!watch) {
 		curl_easy_setopt(h, CURLOPT_MAXCONNECTS, 1L);
-		curl_easy_setopt(h, CURLOPT_MAXAGE_CONN, 30L);
+		curl_easy_setopt(h, CURLOPT_MAXAGE_CONN, 60L);
 	}
 	if (c->insecure) {
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);

@@ -111,10 +111,15 @@ static int may_send(struct kube_client *c, const struct request *r, struct err *
 	return 0;
 }
 
+bool kube_client_is_closed(struct kube_client *c)
+{
+	return atomic_load(&c->closed) || kube_bucket_closed(&c->pace->bucket);
+}
+
 /* After a wait for a handle: a client closed meanwhile sends nothing more. */
 static int closed_check(struct kube_client *c, const struct request *r, struct err *e)
 {
-	if (atomic_load(&c->closed))
+	if (kube_client_is_closed(c))
 		return err_set(e, KUBE_ERR_CANCELLED, "%s %s: not sent: the client is stopping",
 			       r->verb, r->path);
 	return 0;
@@ -173,11 +178,11 @@ static int perform(struct kube_client *c, CURL *h, const struct request *r,
 		curl_easy_setopt(h, CURLOPT_READDATA, &up);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->payload_len);
 		/*
-		 * Over HTTP/2 libcurl 7.88 sends even POSTFIELDS through an upload
-		 * buffer it mallocs per transfer, 64 KiB by default: with 60
-		 * writes in flight that was 3.7 MiB of heap at the peak
-		 * (heaptrack, N=1000). Our bodies are a few KiB; a larger one
-		 * goes in several 16 KiB chunks (libcurl's minimum).
+		 * libcurl 7.88 reads a body through an upload buffer it mallocs
+		 * per transfer, 64 KiB by default (over HTTP/2 with 60 writes in
+		 * flight that was 3.7 MiB of heap at the peak, heaptrack N=1000).
+		 * Our bodies are a few KiB; a larger one goes in several 16 KiB
+		 * chunks (libcurl's minimum).
 		 */
 		curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, KUBE_UPLOAD_BUFFER);
 	}
@@ -258,7 +263,7 @@ void kube_client_close(struct kube_client *c)
 /* ---- pacing: the fixed bucket, or the server's flow control followed ---- */
 
 #define AIMD_INITIAL 8		/* in flight, before the server's answers say more */
-#define AIMD_MAX 256
+#define AIMD_MAX TP_DIRECT_MAX	/* no more slots than requests can run (direct.c) */
 
 struct kube_pacer *kube_pacer_new(const struct kube_client_opts *o)
 {

@@ -4,7 +4,7 @@
  *
  * DESIGN. A client's transport is the libcurl state its requests and
  * watches share with its siblings' (kube_client_new_sibling and the like):
- * the CURLSH share (DNS cache, TLS sessions), the requests' pool of easy
+ * the CURLSH share (DNS cache), the requests' pool of easy
  * handles (direct.c: each request runs on its caller's thread, on an
  * HTTP/1.1 connection of its own), and the watches' transport, made on the
  * first watch (kube_tp_watches). It is reference-counted; the last

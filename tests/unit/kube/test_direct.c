@@ -6,8 +6,9 @@
  *   - a POST whose kept-alive connection closes after the server read it,
  *     before any answer, is not sent again (libcurl 7.88 would resend it on
  *     a new connection; a POST may have taken effect) and fails as a
- *     transport error; a DELETE in the same spot is sent again, by our
- *     retries, since it is idempotent;
+ *     transport error; a DELETE with preconditions (a body) in the same
+ *     spot is sent again by our retries, after their first backoff, since
+ *     it is idempotent;
  *   - a slow server gets more than the 8 kept connections: 64 held
  *     requests all reach it (past 8 the pool opens more after 100 ms);
  *   - with every connection of the pool busy, a request with a deadline
@@ -218,6 +219,7 @@ static void test_write_on_a_closing_kept_alive_connection_is_not_resent(void **s
 	struct kube_client *c = client_for(s, 5000);
 	struct err e = ERR_INIT;
 	json_t *out = NULL, *body = json_pack("{s:s}", "kind", "ConfigMap");
+	int64_t t0;
 	int rc;
 
 	(void)state;
@@ -231,13 +233,16 @@ static void test_write_on_a_closing_kept_alive_connection_is_not_resent(void **s
 	assert_int_equal(atomic_load(&s->posts), 1);	/* libcurl alone would send it twice */
 	err_release(&e);
 
-	/* a DELETE is idempotent: our retry sends it again, and it succeeds */
+	/* a DELETE is idempotent: our retry (not libcurl: it has a body) sends
+	 * it again after the first backoff (250 ms), and it succeeds */
 	assert_int_equal(kube_get(c, "/warm", &out, &e), 0);
 	json_decref(out);
 	out = NULL;
-	rc = kube_delete(c, "/api/v1/namespaces/x/configmaps/c", NULL, NULL, &e);
+	t0 = clock_now_ms();
+	rc = kube_delete(c, "/api/v1/namespaces/x/configmaps/c", "0c2d4c1e-uid", NULL, &e);
 	if (rc)
 		fail_msg("delete: %s", err_msg(&e));
+	assert_true(clock_now_ms() - t0 >= 250);
 	assert_int_equal(atomic_load(&s->deletes), 2);
 	assert_true(atomic_load(&s->dropped_delete));
 	json_decref(body);
@@ -276,8 +281,10 @@ static void test_a_full_pool_bounds_the_wait_and_close_ends_it(void **state)
 {
 	struct ka_server *s = ka_start();
 	struct kube_client *c = client_for(s, 60000);
-	struct caller holds[POOL_MAX], quick = { 0 }, writer = { 0 };
-	pthread_t th[POOL_MAX], tq, tw;
+	struct caller holds[POOL_MAX], quick = { 0 }, writer = { 0 }, events = { 0 };
+	pthread_t th[POOL_MAX], tq, tw, te;
+	struct kube_client *be = NULL;
+	struct err e = ERR_INIT;
 
 	(void)state;
 	for (int i = 0; i < POOL_MAX; i++) {
@@ -294,13 +301,20 @@ static void test_a_full_pool_bounds_the_wait_and_close_ends_it(void **state)
 	assert_int_equal(quick.rc, KUBE_ERR_TIMEOUT);
 	assert_int_equal(atomic_load(&s->quick), 0);
 
-	/* a write waiting for a connection when the client closes: cancelled, unsent */
+	/* a write waiting for a connection when the client closes, and one of
+	 * its best-effort sibling's (closed with it): cancelled, unsent */
+	if (kube_client_new_best_effort(&be, c, &e))
+		fail_msg("best-effort sibling: %s", err_msg(&e));
 	writer = (struct caller){ .c = c, .path = "/api/v1/namespaces/x/configmaps", .post = true };
+	events = (struct caller){ .c = be, .path = "/api/v1/namespaces/x/configmaps", .post = true };
 	assert_int_equal(pthread_create(&tw, NULL, call, &writer), 0);
+	assert_int_equal(pthread_create(&te, NULL, call, &events), 0);
 	kube_client_close(c);
-	WAIT_UNTIL(atomic_load(&writer.done));	/* the holds are still held */
+	WAIT_UNTIL(atomic_load(&writer.done) && atomic_load(&events.done));	/* holds still held */
 	pthread_join(tw, NULL);
+	pthread_join(te, NULL);
 	assert_int_equal(writer.rc, KUBE_ERR_CANCELLED);
+	assert_int_equal(events.rc, KUBE_ERR_CANCELLED);
 	assert_int_equal(atomic_load(&s->posts), 0);
 	assert_int_equal(atomic_load(&s->held), POOL_MAX);
 
@@ -309,6 +323,7 @@ static void test_a_full_pool_bounds_the_wait_and_close_ends_it(void **state)
 		pthread_join(th[i], NULL);
 		assert_int_equal(holds[i].rc, 0);	/* on the wire at the close: they finish */
 	}
+	kube_client_free(be);
 	kube_client_free(c);
 	ka_stop(s);
 }
