@@ -130,7 +130,6 @@ struct tx {
 	bool in_multi;		/* transport thread only */
 	unsigned lane;		/* the multi handle it runs in (set before submit) */
 	/* guarded by tp.mu: */
-	bool streaming;
 	struct buf in;		/* received, not yet taken by the watcher */
 };
 
@@ -228,7 +227,7 @@ int kube_tp_watches(struct transport *tp, struct transport **out, struct err *e)
 CURL *kube_handle_get(struct kube_client *c);
 void kube_handle_put(struct kube_client *c, CURL *h);
 
-void kube_tx_init(struct tx *t, CURL *h, bool streaming);
+void kube_tx_init(struct tx *t, CURL *h);
 void kube_tx_release(struct tx *t);
 /* Queue an op for the transport thread. Caller holds tp->mu, then calls kube_tp_wake. */
 void kube_tp_push(struct transport *tp, enum tp_op op, struct tx *t);

@@ -142,11 +142,10 @@ void kube_handle_put(struct kube_client *c, CURL *h)
 
 /* ---- the transport thread (see DESIGN at the top) ---- */
 
-void kube_tx_init(struct tx *t, CURL *h, bool streaming)
+void kube_tx_init(struct tx *t, CURL *h)
 {
 	memset(t, 0, sizeof(*t));
 	t->h = h;
-	t->streaming = streaming;
 	clock_cond_init(&t->cond);
 	buf_init(&t->in, KUBE_WATCH_BACKLOG_MAX);
 	curl_easy_setopt(h, CURLOPT_PRIVATE, t);

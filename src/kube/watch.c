@@ -223,7 +223,7 @@ int kube_watch_idle(struct kube_client *c, const char *path, kube_watch_fn fn, v
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 0L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, idle_max_s > 0 ? idle_max_s : KUBE_WATCH_IDLE_MAX_S);
-	kube_tx_init(&w.t, h, true);
+	kube_tx_init(&w.t, h);
 	w.t.lane = kube_watch_lane(path);
 	kube_tp_submit(w.tp, TP_ADD, &w.t);
 
